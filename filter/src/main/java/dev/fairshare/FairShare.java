@@ -1,0 +1,121 @@
+package dev.fairshare;
+
+import dev.fairshare.config.ConfigurationException;
+import dev.fairshare.config.FairShareConfig;
+import dev.fairshare.config.MicroProfileConfigSource;
+import dev.fairshare.core.Clock;
+import dev.fairshare.keys.JdbcKeyStore;
+import dev.fairshare.keys.KeyService;
+import dev.fairshare.keys.KeyStore;
+import dev.fairshare.openai.TokenEstimator;
+import dev.fairshare.store.MemoryUsageStore;
+import dev.fairshare.store.UsageStore;
+import java.util.List;
+import java.util.Objects;
+import javax.naming.InitialContext;
+import javax.naming.NamingException;
+import javax.sql.DataSource;
+
+/**
+ * One FairShare instance: configuration, usage store, key service, token estimator and clock,
+ * wired together. The filter and the admin resources share one instance; in a WAR deployed from
+ * {@code web.xml} that is {@link #shared()}, built from MicroProfile Config.
+ */
+public final class FairShare implements AutoCloseable {
+
+  private static FairShare shared;
+
+  private final FairShareConfig config;
+  private final Clock clock;
+  private final UsageStore usageStore;
+  private final KeyService keys;
+  private final TokenEstimator estimator;
+
+  private FairShare(FairShareConfig config, Clock clock, UsageStore usageStore, KeyService keys) {
+    this.config = config;
+    this.clock = clock;
+    this.usageStore = usageStore;
+    this.keys = keys;
+    this.estimator = new TokenEstimator(config.completionReserve(), config.tokenCount());
+  }
+
+  /**
+   * Builds an instance: the usage store named by {@code fairshare.store} and the key database
+   * named by {@code fairshare.keys.datasource} (JNDI) or {@code fairshare.keys.jdbc-url}.
+   *
+   * @throws ConfigurationException when a configured resource cannot be used
+   */
+  public static FairShare create(FairShareConfig config, Clock clock) {
+    Objects.requireNonNull(config, "config");
+    Objects.requireNonNull(clock, "clock");
+    if (!config.store().equals("memory")) {
+      throw new ConfigurationException(
+          List.of("fairshare.store: '" + config.store() + "' is not available in this build; use memory"));
+    }
+    KeyStore keyStore = openKeyStore(config);
+    return new FairShare(
+        config,
+        clock,
+        new MemoryUsageStore(config.engine()),
+        new KeyService(keyStore, clock, config.keyCacheTtl()));
+  }
+
+  /**
+   * The instance shared by the filter and the admin resources of this class loader, built on
+   * first use from MicroProfile Config with the system clock.
+   */
+  public static synchronized FairShare shared() {
+    if (shared == null) {
+      shared = create(MicroProfileConfigSource.read(), Clock.system());
+    }
+    return shared;
+  }
+
+  /** Closes and forgets the shared instance (on undeploy). */
+  public static synchronized void closeShared() {
+    if (shared != null) {
+      shared.close();
+      shared = null;
+    }
+  }
+
+  private static KeyStore openKeyStore(FairShareConfig config) {
+    if (!config.keysDataSource().isEmpty()) {
+      try {
+        DataSource ds = (DataSource) new InitialContext().lookup(config.keysDataSource());
+        return JdbcKeyStore.on(ds);
+      } catch (NamingException | ClassCastException e) {
+        throw new ConfigurationException(
+            List.of("fairshare.keys.datasource: no DataSource named '" + config.keysDataSource() + "' ("
+                + e.getClass().getSimpleName() + ")"));
+      }
+    }
+    return JdbcKeyStore.open(config.keysJdbcUrl(), config.keysJdbcUser(), config.keysJdbcPassword());
+  }
+
+  public FairShareConfig config() {
+    return config;
+  }
+
+  public Clock clock() {
+    return clock;
+  }
+
+  public UsageStore usageStore() {
+    return usageStore;
+  }
+
+  public KeyService keys() {
+    return keys;
+  }
+
+  public TokenEstimator estimator() {
+    return estimator;
+  }
+
+  @Override
+  public void close() {
+    usageStore.close();
+    keys.close();
+  }
+}

@@ -1,0 +1,188 @@
+package dev.fairshare.admin;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fairshare.keys.ApiKey;
+import dev.fairshare.keys.KeySpec;
+import dev.fairshare.openai.ApiError;
+import dev.fairshare.openai.InvalidRequestException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Maps the key API's JSON (LiteLLM's field names) to {@link KeySpec} and {@link ApiKey}. */
+final class KeyJson {
+
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  private static final Pattern DURATION = Pattern.compile("(\\d+)(s|m|h|d)");
+
+  private KeyJson() {}
+
+  /** Parses a request body; an empty body is {@code {}}. */
+  static ObjectNode parseObject(String body) throws InvalidRequestException {
+    if (body == null || body.isBlank()) {
+      return JSON.createObjectNode();
+    }
+    try {
+      JsonNode node = JSON.readTree(body);
+      if (node instanceof ObjectNode object) {
+        return object;
+      }
+    } catch (JsonProcessingException e) {
+      // fall through
+    }
+    throw invalid("The request body must be a JSON object.", null);
+  }
+
+  /** The {@code /key/generate} fields. */
+  static KeySpec spec(ObjectNode body) throws InvalidRequestException {
+    String customKey = text(body, "key");
+    if (customKey != null && (!customKey.startsWith("sk-") || customKey.length() < 8)) {
+      throw invalid("'key' must start with 'sk-' and be at least 8 characters long.", "key");
+    }
+    return new KeySpec(
+        customKey,
+        text(body, "key_alias"),
+        duration(body),
+        models(body),
+        nonNegative(body, "tpm_limit"),
+        nonNegative(body, "rpm_limit"),
+        nonNegative(body, "max_parallel_requests"),
+        metadata(body),
+        bool(body, "blocked"),
+        text(body, "user_id"),
+        text(body, "team_id"));
+  }
+
+  /** The key's record as LiteLLM shows it; {@code rawKey} only when just generated. */
+  static ObjectNode render(ApiKey key, String rawKey, String duration) {
+    ObjectNode out = JSON.createObjectNode();
+    if (rawKey != null) {
+      out.put("key", rawKey);
+    }
+    out.put("key_name", key.keyName());
+    out.put("key_alias", key.keyAlias());
+    out.put("token", key.token());
+    out.put("token_id", key.token());
+    out.put("expires", key.expires() == null ? null : key.expires().toString());
+    out.put("duration", duration);
+    ArrayNode models = out.putArray("models");
+    key.models().forEach(models::add);
+    putLong(out, "tpm_limit", key.tpmLimit());
+    putLong(out, "rpm_limit", key.rpmLimit());
+    putLong(out, "max_parallel_requests", key.maxParallelRequests());
+    out.set("metadata", JSON.valueToTree(key.metadata()));
+    out.put("blocked", key.blocked());
+    out.put("user_id", key.userId());
+    out.put("team_id", key.teamId());
+    out.put("created_at", key.createdAt().toString());
+    out.put("updated_at", key.updatedAt().toString());
+    return out;
+  }
+
+  private static void putLong(ObjectNode out, String field, Long value) {
+    if (value == null) {
+      out.putNull(field);
+    } else {
+      out.put(field, value);
+    }
+  }
+
+  static String text(ObjectNode body, String field) throws InvalidRequestException {
+    JsonNode node = body.get(field);
+    if (node == null || node.isNull()) {
+      return null;
+    }
+    if (!node.isTextual()) {
+      throw invalid("'" + field + "' must be a string.", field);
+    }
+    return node.asText();
+  }
+
+  private static Boolean bool(ObjectNode body, String field) throws InvalidRequestException {
+    JsonNode node = body.get(field);
+    if (node == null || node.isNull()) {
+      return null;
+    }
+    if (!node.isBoolean()) {
+      throw invalid("'" + field + "' must be true or false.", field);
+    }
+    return node.asBoolean();
+  }
+
+  private static Long nonNegative(ObjectNode body, String field) throws InvalidRequestException {
+    JsonNode node = body.get(field);
+    if (node == null || node.isNull()) {
+      return null;
+    }
+    if (!node.isIntegralNumber() || !node.canConvertToLong() || node.asLong() < 0) {
+      throw invalid("'" + field + "' must be a non-negative integer or null.", field);
+    }
+    return node.asLong();
+  }
+
+  private static Duration duration(ObjectNode body) throws InvalidRequestException {
+    String text = text(body, "duration");
+    if (text == null) {
+      return null;
+    }
+    Matcher m = DURATION.matcher(text.trim());
+    if (!m.matches()) {
+      throw invalid("'duration' must look like 30s, 30m, 30h or 30d, or be null.", "duration");
+    }
+    long n = Long.parseLong(m.group(1));
+    return switch (m.group(2)) {
+      case "s" -> Duration.ofSeconds(n);
+      case "m" -> Duration.ofMinutes(n);
+      case "h" -> Duration.ofHours(n);
+      default -> Duration.ofDays(n);
+    };
+  }
+
+  private static List<String> models(ObjectNode body) throws InvalidRequestException {
+    JsonNode node = body.get("models");
+    if (node == null || node.isNull()) {
+      return List.of();
+    }
+    if (!node.isArray()) {
+      throw invalid("'models' must be an array of model names.", "models");
+    }
+    List<String> models = new ArrayList<>();
+    for (JsonNode m : node) {
+      if (!m.isTextual() || m.asText().isBlank()) {
+        throw invalid("'models' must be an array of model names.", "models");
+      }
+      models.add(m.asText());
+    }
+    return models;
+  }
+
+  private static Map<String, Object> metadata(ObjectNode body) throws InvalidRequestException {
+    JsonNode node = body.get("metadata");
+    if (node == null || node.isNull()) {
+      return Map.of();
+    }
+    if (!node.isObject()) {
+      throw invalid("'metadata' must be an object.", "metadata");
+    }
+    JsonNode priority = node.get("priority");
+    if (priority != null && !priority.isNull() && !priority.isTextual()) {
+      throw invalid("'metadata.priority' must be a string naming a configured priority.", "metadata");
+    }
+    @SuppressWarnings("unchecked")
+    Map<String, Object> map = JSON.convertValue(node, LinkedHashMap.class);
+    return map;
+  }
+
+  static InvalidRequestException invalid(String message, String param) {
+    return new InvalidRequestException(ApiError.invalidRequest(400, message, param, null));
+  }
+}

@@ -1,0 +1,153 @@
+package dev.fairshare.config;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads typed values from a flat string source, collecting every problem instead of stopping at
+ * the first, each message naming its key.
+ */
+public final class ConfigValues {
+
+  private static final Pattern DURATION =
+      Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?", Pattern.CASE_INSENSITIVE);
+  private static final Pattern SIZE =
+      Pattern.compile("(\\d+)\\s*(b|kb|k|mb|m|gb|g|kib|mib|gib)?", Pattern.CASE_INSENSITIVE);
+
+  private final Function<String, Optional<String>> source;
+  private final List<String> problems = new ArrayList<>();
+
+  public ConfigValues(Function<String, Optional<String>> source) {
+    this.source = source;
+  }
+
+  /** Problems found so far. */
+  public List<String> problems() {
+    return problems;
+  }
+
+  /** Records a problem for {@code key}. */
+  public void problem(String key, String message) {
+    problems.add(key + ": " + message);
+  }
+
+  /** Throws a {@link ConfigurationException} if any problem was recorded. */
+  public void throwIfProblems() {
+    if (!problems.isEmpty()) {
+      throw new ConfigurationException(problems);
+    }
+  }
+
+  public Optional<String> string(String key) {
+    return source.apply(key).map(String::trim).filter(s -> !s.isEmpty());
+  }
+
+  public String string(String key, String defaultValue) {
+    return string(key).orElse(defaultValue);
+  }
+
+  public long longValue(String key, long defaultValue, long min) {
+    Optional<String> raw = string(key);
+    if (raw.isEmpty()) {
+      return defaultValue;
+    }
+    try {
+      long value = Long.parseLong(raw.get().replace("_", ""));
+      if (value < min) {
+        problem(key, "must be at least " + min + ", was " + value);
+        return defaultValue;
+      }
+      return value;
+    } catch (NumberFormatException e) {
+      problem(key, "'" + raw.get() + "' is not a whole number");
+      return defaultValue;
+    }
+  }
+
+  public double doubleValue(String key, double defaultValue, double minExclusive, double max) {
+    Optional<String> raw = string(key);
+    if (raw.isEmpty()) {
+      return defaultValue;
+    }
+    try {
+      double value = Double.parseDouble(raw.get());
+      if (!(value > minExclusive && value <= max)) {
+        problem(key, "must be greater than " + minExclusive + " and at most " + max + ", was " + value);
+        return defaultValue;
+      }
+      return value;
+    } catch (NumberFormatException e) {
+      problem(key, "'" + raw.get() + "' is not a number");
+      return defaultValue;
+    }
+  }
+
+  /** A duration such as {@code 60s}, {@code 500ms}, {@code 1m}, or ISO-8601 {@code PT60S}. */
+  public Duration duration(String key, Duration defaultValue) {
+    Optional<String> raw = string(key);
+    if (raw.isEmpty()) {
+      return defaultValue;
+    }
+    Optional<Duration> parsed = parseDuration(raw.get());
+    if (parsed.isEmpty() || parsed.get().isNegative()) {
+      problem(key, "'" + raw.get() + "' is not a duration (examples: 60s, 500ms, 1m, PT60S)");
+      return defaultValue;
+    }
+    return parsed.get();
+  }
+
+  /** A byte size such as {@code 10MB}, {@code 512KB} or a plain number of bytes. */
+  public long size(String key, long defaultValue) {
+    Optional<String> raw = string(key);
+    if (raw.isEmpty()) {
+      return defaultValue;
+    }
+    Matcher m = SIZE.matcher(raw.get());
+    if (!m.matches()) {
+      problem(key, "'" + raw.get() + "' is not a size (examples: 10MB, 512KB, 1048576)");
+      return defaultValue;
+    }
+    long n = Long.parseLong(m.group(1));
+    String unit = m.group(2) == null ? "b" : m.group(2).toLowerCase(Locale.ROOT);
+    long factor =
+        switch (unit) {
+          case "kb", "k", "kib" -> 1024L;
+          case "mb", "m", "mib" -> 1024L * 1024;
+          case "gb", "g", "gib" -> 1024L * 1024 * 1024;
+          default -> 1L;
+        };
+    return n * factor;
+  }
+
+  /** Parses the duration syntaxes accepted by {@link #duration}. */
+  public static Optional<Duration> parseDuration(String text) {
+    String t = text.trim();
+    if (t.regionMatches(true, 0, "P", 0, 1)) {
+      try {
+        return Optional.of(Duration.parse(t.toUpperCase(Locale.ROOT)));
+      } catch (RuntimeException e) {
+        return Optional.empty();
+      }
+    }
+    Matcher m = DURATION.matcher(t);
+    if (!m.matches()) {
+      return Optional.empty();
+    }
+    long n = Long.parseLong(m.group(1));
+    String unit = m.group(2) == null ? "s" : m.group(2).toLowerCase(Locale.ROOT);
+    return Optional.of(
+        switch (unit) {
+          case "ms" -> Duration.ofMillis(n);
+          case "m" -> Duration.ofMinutes(n);
+          case "h" -> Duration.ofHours(n);
+          case "d" -> Duration.ofDays(n);
+          default -> Duration.ofSeconds(n);
+        });
+  }
+}

@@ -1,0 +1,295 @@
+package dev.fairshare.config;
+
+import dev.fairshare.core.AllocationMode;
+import dev.fairshare.core.EngineSettings;
+import dev.fairshare.core.ModelCapacity;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * FairShare's configuration: an immutable, validated value read once at start-up from
+ * MicroProfile Config (or any flat key/value source). Every problem is reported together, each
+ * naming its key.
+ *
+ * @param masterKey the admin master key; empty when none was configured
+ * @param models capacity per model name
+ * @param engine window, bucket, mode and saturation threshold
+ * @param priorities weight per priority name ({@code fairshare.priority.<name>})
+ * @param defaultPriorityWeight weight of keys without (or with an unknown) priority
+ * @param tokenCount which tokens of a response count
+ * @param completionReserve tokens reserved for the completion when the request sets no
+ *     {@code max_tokens}
+ * @param store {@code memory} or {@code redis}
+ * @param redisUri the Redis URI (store = redis)
+ * @param redisFailureMode {@code open} or {@code closed}
+ * @param keysJdbcUrl JDBC URL of the key database (used when no data source is named)
+ * @param keysJdbcUser user for {@code keysJdbcUrl}, may be empty
+ * @param keysJdbcPassword password for {@code keysJdbcUrl}, may be empty
+ * @param keysDataSource JNDI name of a {@code DataSource} for the key database, may be empty
+ * @param keyCacheTtl how long the filter caches key lookups
+ * @param maxBodySize largest request body accepted, in bytes
+ * @param clientRetryMaxWait waits longer than this get {@code x-should-retry: false}
+ * @param paths request paths the filter limits (suffix match, with or without {@code /v1})
+ * @param rejectUnknownModels whether models without configured capacity are refused
+ */
+public record FairShareConfig(
+    Optional<String> masterKey,
+    Map<String, ModelCapacity> models,
+    EngineSettings engine,
+    Map<String, Double> priorities,
+    double defaultPriorityWeight,
+    TokenCount tokenCount,
+    long completionReserve,
+    String store,
+    String redisUri,
+    String redisFailureMode,
+    String keysJdbcUrl,
+    String keysJdbcUser,
+    String keysJdbcPassword,
+    String keysDataSource,
+    Duration keyCacheTtl,
+    long maxBodySize,
+    Duration clientRetryMaxWait,
+    List<String> paths,
+    boolean rejectUnknownModels) {
+
+  public static final String PREFIX = "fairshare.";
+  public static final List<String> DEFAULT_PATHS =
+      List.of("/chat/completions", "/completions", "/embeddings", "/responses");
+  public static final String DEFAULT_JDBC_URL =
+      "jdbc:h2:file:~/.fairshare/keys;AUTO_SERVER=TRUE";
+
+  private static final Pattern MODEL_KEY =
+      Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.(tpm|rpm)");
+  private static final Pattern PRIORITY_KEY = Pattern.compile("fairshare\\.priority\\.\"?(.+?)\"?");
+
+  public FairShareConfig {
+    masterKey = masterKey.filter(k -> !k.isBlank());
+    models = Map.copyOf(models);
+    priorities = Map.copyOf(priorities);
+    paths = List.copyOf(paths);
+  }
+
+  /** The capacity of {@code model}, or null when it is not configured. */
+  public ModelCapacity capacityOf(String model) {
+    return models.get(model);
+  }
+
+  /** The weight for a key's {@code metadata.priority} (null or unknown: the default weight). */
+  public double weightOf(String priority) {
+    if (priority == null) {
+      return defaultPriorityWeight;
+    }
+    return priorities.getOrDefault(priority, defaultPriorityWeight);
+  }
+
+  /**
+   * Reads and validates the configuration.
+   *
+   * @param lookup value of a key, empty when absent
+   * @param propertyNames every key the source knows (used to find models and priorities)
+   * @throws ConfigurationException listing every problem
+   */
+  public static FairShareConfig read(
+      Function<String, Optional<String>> lookup, Iterable<String> propertyNames) {
+    ConfigValues v = new ConfigValues(lookup);
+
+    Optional<String> masterKey = v.string("fairshare.master-key");
+    Optional<String> masterKeyFile = v.string("fairshare.master-key-file");
+    if (masterKey.isEmpty() && masterKeyFile.isPresent()) {
+      masterKey = readMasterKeyFile(masterKeyFile.get(), v);
+    }
+
+    Map<String, Long> tpm = new TreeMap<>();
+    Map<String, Long> rpm = new TreeMap<>();
+    Map<String, Double> priorities = new LinkedHashMap<>();
+    for (String name : propertyNames) {
+      Matcher model = MODEL_KEY.matcher(name);
+      if (model.matches()) {
+        long value = v.longValue(name, -1, 0);
+        if (value >= 0) {
+          (model.group(2).equals("tpm") ? tpm : rpm).put(model.group(1), value);
+        }
+        continue;
+      }
+      Matcher priority = PRIORITY_KEY.matcher(name);
+      if (priority.matches()) {
+        double weight = v.doubleValue(name, Double.NaN, 0.0, 1_000_000.0);
+        if (!Double.isNaN(weight)) {
+          priorities.put(priority.group(1), weight);
+        }
+      }
+    }
+    Map<String, ModelCapacity> models = new TreeMap<>();
+    for (String model : union(tpm.keySet(), rpm.keySet())) {
+      models.put(
+          model,
+          new ModelCapacity(
+              tpm.getOrDefault(model, ModelCapacity.UNLIMITED),
+              rpm.getOrDefault(model, ModelCapacity.UNLIMITED)));
+    }
+
+    AllocationMode mode = AllocationMode.FAIR;
+    Optional<String> modeText = v.string("fairshare.mode");
+    if (modeText.isPresent()) {
+      try {
+        mode = AllocationMode.fromConfigName(modeText.get());
+      } catch (IllegalArgumentException e) {
+        v.problem("fairshare.mode", e.getMessage());
+      }
+    }
+    Duration window = v.duration("fairshare.window", Duration.ofMillis(EngineSettings.DEFAULT_WINDOW_MILLIS));
+    Duration bucket =
+        v.duration("fairshare.window-bucket", Duration.ofMillis(EngineSettings.DEFAULT_BUCKET_MILLIS));
+    double threshold =
+        v.doubleValue(
+            "fairshare.saturation-threshold", EngineSettings.DEFAULT_SATURATION_THRESHOLD, 0.0, 1.0);
+    EngineSettings engine = EngineSettings.DEFAULTS;
+    try {
+      engine = new EngineSettings(mode, window.toMillis(), bucket.toMillis(), threshold);
+    } catch (IllegalArgumentException e) {
+      v.problem("fairshare.window", e.getMessage());
+    }
+
+    double defaultWeight = v.doubleValue("fairshare.default-priority-weight", 1.0, 0.0, 1_000_000.0);
+
+    TokenCount tokenCount = TokenCount.TOTAL;
+    Optional<String> tokenCountText = v.string("fairshare.token-count");
+    if (tokenCountText.isPresent()) {
+      try {
+        tokenCount = TokenCount.valueOf(tokenCountText.get().trim().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        v.problem("fairshare.token-count", "'" + tokenCountText.get() + "' is not one of: total, input, output");
+      }
+    }
+    long completionReserve = v.longValue("fairshare.completion-reserve", 256, 0);
+
+    String store = v.string("fairshare.store", "memory").toLowerCase(Locale.ROOT);
+    if (!store.equals("memory") && !store.equals("redis")) {
+      v.problem("fairshare.store", "'" + store + "' is not one of: memory, redis");
+    }
+    String redisUri = v.string("fairshare.redis.uri", "redis://127.0.0.1:6379");
+    String failureMode = v.string("fairshare.redis.failure-mode", "open").toLowerCase(Locale.ROOT);
+    if (!failureMode.equals("open") && !failureMode.equals("closed")) {
+      v.problem("fairshare.redis.failure-mode", "'" + failureMode + "' is not one of: open, closed");
+    }
+
+    String jdbcUrl = v.string("fairshare.keys.jdbc-url", DEFAULT_JDBC_URL);
+    if (!jdbcUrl.startsWith("jdbc:")) {
+      v.problem("fairshare.keys.jdbc-url", "'" + jdbcUrl + "' is not a JDBC URL (it must start with jdbc:)");
+    }
+    String jdbcUser = v.string("fairshare.keys.jdbc-user", "");
+    String jdbcPassword = v.string("fairshare.keys.jdbc-password", "");
+    String dataSource = v.string("fairshare.keys.datasource", "");
+    Duration keyCacheTtl = v.duration("fairshare.keys.cache-ttl", Duration.ofSeconds(5));
+
+    long maxBodySize = v.size("fairshare.max-body-size", 10L * 1024 * 1024);
+    if (maxBodySize <= 0) {
+      v.problem("fairshare.max-body-size", "must be positive");
+    }
+    Duration retryMaxWait = v.duration("fairshare.client-retry-max-wait", Duration.ofSeconds(5));
+
+    List<String> paths = DEFAULT_PATHS;
+    Optional<String> pathsText = v.string("fairshare.paths");
+    if (pathsText.isPresent()) {
+      paths = new ArrayList<>();
+      for (String p : pathsText.get().split(",")) {
+        String path = p.trim();
+        if (path.isEmpty()) {
+          continue;
+        }
+        if (!path.startsWith("/")) {
+          v.problem("fairshare.paths", "'" + path + "' must start with /");
+        }
+        paths.add(path);
+      }
+    }
+
+    String unknownModels = v.string("fairshare.unknown-models", "allow").toLowerCase(Locale.ROOT);
+    if (!unknownModels.equals("allow") && !unknownModels.equals("reject")) {
+      v.problem("fairshare.unknown-models", "'" + unknownModels + "' is not one of: allow, reject");
+    }
+
+    v.throwIfProblems();
+    return new FairShareConfig(
+        masterKey,
+        models,
+        engine,
+        priorities,
+        defaultWeight,
+        tokenCount,
+        completionReserve,
+        store,
+        redisUri,
+        failureMode,
+        jdbcUrl,
+        jdbcUser,
+        jdbcPassword,
+        dataSource,
+        keyCacheTtl,
+        maxBodySize,
+        retryMaxWait,
+        paths,
+        unknownModels.equals("reject"));
+  }
+
+  /** Same configuration with another master key (the gateway generates one when none is set). */
+  public FairShareConfig withMasterKey(String key) {
+    return new FairShareConfig(
+        Optional.of(key), models, engine, priorities, defaultPriorityWeight, tokenCount,
+        completionReserve, store, redisUri, redisFailureMode, keysJdbcUrl, keysJdbcUser,
+        keysJdbcPassword, keysDataSource, keyCacheTtl, maxBodySize, clientRetryMaxWait, paths,
+        rejectUnknownModels);
+  }
+
+  /** Same configuration with another model table. */
+  public FairShareConfig withModels(Map<String, ModelCapacity> newModels) {
+    return new FairShareConfig(
+        masterKey, newModels, engine, priorities, defaultPriorityWeight, tokenCount,
+        completionReserve, store, redisUri, redisFailureMode, keysJdbcUrl, keysJdbcUser,
+        keysJdbcPassword, keysDataSource, keyCacheTtl, maxBodySize, clientRetryMaxWait, paths,
+        rejectUnknownModels);
+  }
+
+  private static Optional<String> readMasterKeyFile(String file, ConfigValues v) {
+    try {
+      String key = java.nio.file.Files.readString(java.nio.file.Path.of(file)).trim();
+      if (key.isEmpty()) {
+        v.problem("fairshare.master-key-file", "file " + file + " is empty");
+        return Optional.empty();
+      }
+      return Optional.of(key);
+    } catch (java.io.IOException | RuntimeException e) {
+      v.problem("fairshare.master-key-file", "cannot read " + file + " (" + e.getClass().getSimpleName() + ")");
+      return Optional.empty();
+    }
+  }
+
+  private static List<String> union(Iterable<String> a, Iterable<String> b) {
+    List<String> all = new ArrayList<>();
+    a.forEach(all::add);
+    for (String s : b) {
+      if (!all.contains(s)) {
+        all.add(s);
+      }
+    }
+    return all;
+  }
+
+  @Override
+  public String toString() {
+    // Never print the master key.
+    return "FairShareConfig[models=" + models + ", engine=" + engine + ", store=" + store
+        + ", tokenCount=" + tokenCount + ", paths=" + paths + ", masterKey="
+        + (masterKey.isPresent() ? "<set>" : "<none>") + "]";
+  }
+}

@@ -1,0 +1,203 @@
+package dev.fairshare.openai;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads a request body with Jackson's streaming parser, keeping only what the limiter needs. The
+ * body itself is handed on to the endpoint unchanged.
+ */
+public final class RequestReader {
+
+  private static final JsonFactory JSON =
+      JsonFactory.builder()
+          .streamReadConstraints(
+              StreamReadConstraints.builder().maxNestingDepth(200).maxStringLength(Integer.MAX_VALUE).build())
+          .build();
+
+  private RequestReader() {}
+
+  /**
+   * Parses {@code body}.
+   *
+   * @throws InvalidRequestException 400 when the body is not a JSON object or has no string
+   *     {@code model}
+   */
+  public static CompletionRequest read(byte[] body) throws InvalidRequestException {
+    State s = new State();
+    try (JsonParser p = JSON.createParser(body)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw invalid("The request body must be a JSON object.", null);
+      }
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        JsonToken value = p.nextToken();
+        switch (field) {
+          case "model" -> {
+            if (value != JsonToken.VALUE_STRING) {
+              throw invalid("'model' must be a string.", "model");
+            }
+            s.model = p.getText();
+          }
+          case "stream" -> s.stream = value == JsonToken.VALUE_TRUE;
+          case "max_tokens", "max_completion_tokens", "max_output_tokens" -> {
+            if (value == JsonToken.VALUE_NUMBER_INT) {
+              long max = p.getLongValue();
+              if (max < 0) {
+                throw invalid("'" + field + "' must not be negative.", field);
+              }
+              s.maxTokens = max;
+            } else if (value != JsonToken.VALUE_NULL) {
+              throw invalid("'" + field + "' must be an integer.", field);
+            }
+          }
+          case "stream_options" -> readStreamOptions(p, value, s);
+          case "messages" -> readMessages(p, value, s);
+          case "prompt", "input", "instructions", "system" -> collectStrings(p, value, s);
+          case "tools", "functions", "response_format" -> {
+            // Definitions count as their JSON text, as the model sees them (an approximation).
+            long from = p.currentTokenLocation().getByteOffset();
+            p.skipChildren();
+            long to = p.currentLocation().getByteOffset();
+            if (from >= 0 && to > from && to <= body.length) {
+              s.texts.add(new String(body, (int) from, (int) (to - from), StandardCharsets.UTF_8));
+            }
+          }
+          default -> p.skipChildren();
+        }
+      }
+      if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) {
+        throw invalid("The request body must be a single JSON object.", null);
+      }
+    } catch (JsonProcessingException e) {
+      throw invalid(
+          "We could not parse the JSON body of your request. (HINT: This likely means you aren't using"
+              + " your HTTP library correctly. The OpenAI API expects a JSON payload.)",
+          null);
+    } catch (IOException e) {
+      throw invalid("The request body could not be read.", null);
+    }
+    if (s.model == null || s.model.isBlank()) {
+      throw invalid("You must provide a model parameter.", "model");
+    }
+    return new CompletionRequest(
+        s.model, s.stream, s.maxTokens, s.includeUsage, List.copyOf(s.texts), s.messages, s.names, s.images);
+  }
+
+  private static void readStreamOptions(JsonParser p, JsonToken value, State s) throws IOException {
+    if (value != JsonToken.START_OBJECT) {
+      p.skipChildren();
+      return;
+    }
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      JsonToken v = p.nextToken();
+      if (name.equals("include_usage")) {
+        s.includeUsage = v == JsonToken.VALUE_TRUE;
+      } else {
+        p.skipChildren();
+      }
+    }
+  }
+
+  private static void readMessages(JsonParser p, JsonToken value, State s) throws IOException, InvalidRequestException {
+    if (value != JsonToken.START_ARRAY) {
+      if (value == JsonToken.VALUE_NULL) {
+        return;
+      }
+      throw invalid("'messages' must be an array.", "messages");
+    }
+    while (p.nextToken() != JsonToken.END_ARRAY) {
+      if (p.currentToken() != JsonToken.START_OBJECT) {
+        throw invalid("Each message in 'messages' must be an object.", "messages");
+      }
+      s.messages++;
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        JsonToken v = p.nextToken();
+        switch (name) {
+          case "role" -> collectStrings(p, v, s);
+          case "name" -> {
+            s.names++;
+            collectStrings(p, v, s);
+          }
+          case "content", "tool_calls", "function_call", "refusal" -> collectContent(p, v, s);
+          default -> p.skipChildren();
+        }
+      }
+    }
+  }
+
+  /** Message content: a string, or parts with {@code text} and {@code image_url}. */
+  private static void collectContent(JsonParser p, JsonToken value, State s) throws IOException {
+    if (value == JsonToken.START_ARRAY) {
+      while (p.nextToken() != JsonToken.END_ARRAY) {
+        JsonToken part = p.currentToken();
+        if (part == JsonToken.START_OBJECT) {
+          while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken v = p.nextToken();
+            if (name.equals("image_url") || name.equals("input_image")) {
+              s.images++;
+              p.skipChildren();
+            } else if (name.equals("type")) {
+              p.skipChildren();
+            } else {
+              collectStrings(p, v, s);
+            }
+          }
+        } else {
+          collectStrings(p, part, s);
+        }
+      }
+      return;
+    }
+    collectStrings(p, value, s);
+  }
+
+  /** Every string inside the current value (objects and arrays walked, field names skipped). */
+  private static void collectStrings(JsonParser p, JsonToken value, State s) throws IOException {
+    if (value == JsonToken.VALUE_STRING) {
+      s.texts.add(p.getText());
+      return;
+    }
+    if (value != JsonToken.START_OBJECT && value != JsonToken.START_ARRAY) {
+      return;
+    }
+    int depth = 1;
+    while (depth > 0) {
+      JsonToken t = p.nextToken();
+      if (t == null) {
+        return;
+      }
+      switch (t) {
+        case START_OBJECT, START_ARRAY -> depth++;
+        case END_OBJECT, END_ARRAY -> depth--;
+        case VALUE_STRING -> s.texts.add(p.getText());
+        default -> {}
+      }
+    }
+  }
+
+  private static InvalidRequestException invalid(String message, String param) {
+    return new InvalidRequestException(ApiError.invalidRequest(400, message, param, null));
+  }
+
+  private static final class State {
+    String model;
+    boolean stream;
+    Long maxTokens;
+    boolean includeUsage;
+    final List<String> texts = new ArrayList<>();
+    int messages;
+    int names;
+    int images;
+  }
+}

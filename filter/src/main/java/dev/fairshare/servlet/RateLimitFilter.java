@@ -1,0 +1,276 @@
+package dev.fairshare.servlet;
+
+import dev.fairshare.FairShare;
+import dev.fairshare.config.ConfigurationException;
+import dev.fairshare.config.FairShareConfig;
+import dev.fairshare.core.AdmissionRequest;
+import dev.fairshare.core.Decision;
+import dev.fairshare.core.KeyLimits;
+import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.core.Reservation;
+import dev.fairshare.core.UsageSnapshot;
+import dev.fairshare.keys.ApiKey;
+import dev.fairshare.keys.KeyCheck;
+import dev.fairshare.keys.KeyHashing;
+import dev.fairshare.keys.KeyStoreException;
+import dev.fairshare.openai.ApiError;
+import dev.fairshare.openai.CompletionRequest;
+import dev.fairshare.openai.Endpoint;
+import dev.fairshare.openai.InvalidRequestException;
+import dev.fairshare.openai.RequestReader;
+import dev.fairshare.openai.TokenUsage;
+import dev.fairshare.openai.UsageReader;
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.FilterConfig;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Rate-limits OpenAI-compatible endpoints: authenticates the API key, reads the body (within
+ * {@code fairshare.max-body-size}) and hands it on unchanged, estimates the tokens, asks the
+ * engine, then either answers 429 in OpenAI's shape or runs the endpoint and settles the
+ * reservation with the {@code usage} of its response.
+ *
+ * <p>Register it in {@code web.xml} (configuration from MicroProfile Config) or programmatically
+ * with {@link #RateLimitFilter(FairShare)}. Only {@code POST} requests to the configured paths
+ * ({@code fairshare.paths}, with or without {@code /v1}) are limited; everything else passes.
+ */
+public final class RateLimitFilter implements Filter {
+
+  private static final Logger LOG = Logger.getLogger(RateLimitFilter.class.getName());
+
+  private FairShare fairShare;
+
+  /** For {@code web.xml}: the shared instance is built from MicroProfile Config in {@link #init}. */
+  public RateLimitFilter() {}
+
+  /** For programmatic registration with an instance the caller owns. */
+  public RateLimitFilter(FairShare fairShare) {
+    this.fairShare = fairShare;
+  }
+
+  @Override
+  public void init(FilterConfig filterConfig) throws ServletException {
+    if (fairShare == null) {
+      try {
+        fairShare = FairShare.shared();
+      } catch (ConfigurationException e) {
+        throw new ServletException(e.getMessage(), e);
+      }
+    }
+  }
+
+  @Override
+  public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain)
+      throws IOException, ServletException {
+    if (!(req instanceof HttpServletRequest request) || !(res instanceof HttpServletResponse response)) {
+      chain.doFilter(req, res);
+      return;
+    }
+    FairShareConfig config = fairShare.config();
+    Endpoint endpoint = "POST".equals(request.getMethod()) ? Endpoint.match(pathOf(request), config.paths()) : null;
+    if (endpoint == null) {
+      chain.doFilter(request, response);
+      return;
+    }
+    try {
+      limit(request, response, chain, endpoint, config);
+    } catch (InvalidRequestException e) {
+      ErrorResponses.write(response, e.error());
+    } catch (KeyStoreException e) {
+      LOG.log(Level.WARNING, "FairShare key store unavailable: {0}", e.getMessage());
+      ErrorResponses.write(response, ApiError.unavailable("The API key store is unavailable; please retry shortly."));
+    }
+  }
+
+  private void limit(
+      HttpServletRequest request,
+      HttpServletResponse response,
+      FilterChain chain,
+      Endpoint endpoint,
+      FairShareConfig config)
+      throws IOException, ServletException, InvalidRequestException {
+    ApiKey key = authenticate(request);
+    byte[] body = readBody(request, config.maxBodySize());
+    CompletionRequest completion = RequestReader.read(body);
+    String model = completion.model();
+    if (!key.allows(model)) {
+      throw new InvalidRequestException(
+          ApiError.permissionDenied(
+              "Key '" + key.displayName() + "' is not allowed to access model '" + model
+                  + "'. Allowed models: " + key.models() + "."));
+    }
+    ModelCapacity capacity = config.capacityOf(model);
+    if (capacity == null) {
+      if (config.rejectUnknownModels()) {
+        throw new InvalidRequestException(
+            ApiError.invalidRequest(
+                404, "The model '" + model + "' does not exist or you do not have access to it.",
+                "model", "model_not_found"));
+      }
+      capacity = ModelCapacity.UNLIMITED_MODEL;
+    }
+    AdmissionRequest admission =
+        new AdmissionRequest(
+            key.token(),
+            model,
+            capacity,
+            config.weightOf(key.priority()),
+            fairShare.estimator().estimate(completion, endpoint),
+            limitsOf(key));
+    Decision decision = fairShare.usageStore().acquire(admission, fairShare.clock().millis());
+    if (!decision.admitted()) {
+      RateLimitHeaders.apply(response, decision.usage());
+      RateLimitHeaders.applyRetry(response, decision, config.clientRetryMaxWait());
+      ErrorResponses.write(response, RateLimitMessages.of(decision, key, model, config));
+      return;
+    }
+    proceed(new ReplayableRequest(request, body), response, chain, decision, completion, config);
+  }
+
+  private void proceed(
+      HttpServletRequest request,
+      HttpServletResponse response,
+      FilterChain chain,
+      Decision decision,
+      CompletionRequest completion,
+      FairShareConfig config)
+      throws IOException, ServletException {
+    Reservation reservation = decision.reservation();
+    boolean settled = false;
+    try {
+      if (completion.stream()) {
+        // Streaming passes through unbuffered, so the headers go out before the first byte with
+        // the standing at admission; the stream is settled by its reservation.
+        RateLimitHeaders.apply(response, decision.usage());
+        chain.doFilter(request, response);
+        settle(reservation, response.getStatus() >= 400 ? 0 : reservation.tokens());
+        settled = true;
+        return;
+      }
+      BufferedResponse buffered = new BufferedResponse(response);
+      chain.doFilter(request, buffered);
+      byte[] body = buffered.body();
+      long actual = 0; // an upstream error releases the tokens and keeps the request
+      if (buffered.getStatus() < 400) {
+        Optional<TokenUsage> usage = UsageReader.read(body, 0, body.length);
+        actual = usage.map(u -> u.counted(config.tokenCount())).orElse(reservation.tokens());
+      }
+      UsageSnapshot after = settle(reservation, actual);
+      settled = true;
+      RateLimitHeaders.apply(response, after);
+      buffered.writeTo(response, body);
+    } finally {
+      if (!settled) {
+        // The endpoint threw: release the tokens, keep the request.
+        settle(reservation, 0);
+      }
+    }
+  }
+
+  private UsageSnapshot settle(Reservation reservation, long actualTokens) {
+    return fairShare.usageStore().settle(reservation, actualTokens, fairShare.clock().millis());
+  }
+
+  private ApiKey authenticate(HttpServletRequest request) throws InvalidRequestException {
+    String raw = credentials(request);
+    if (raw == null) {
+      throw new InvalidRequestException(
+          ApiError.invalidApiKey(
+              "You didn't provide an API key. You need to provide your API key in an Authorization"
+                  + " header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."));
+    }
+    KeyCheck check = fairShare.keys().authenticate(raw);
+    return switch (check.status()) {
+      case VALID -> check.key();
+      case UNKNOWN -> throw new InvalidRequestException(
+          ApiError.invalidApiKey("Incorrect API key provided: " + KeyHashing.maskedName(raw) + "."));
+      case BLOCKED -> throw new InvalidRequestException(
+          ApiError.invalidApiKey("Key is blocked: '" + check.key().displayName() + "'."));
+      case EXPIRED -> throw new InvalidRequestException(
+          ApiError.invalidApiKey(
+              "Key '" + check.key().displayName() + "' expired at " + check.key().expires() + "."));
+    };
+  }
+
+  /** The key from {@code Authorization: Bearer}, {@code x-api-key} or {@code api-key}. */
+  static String credentials(HttpServletRequest request) {
+    String authorization = request.getHeader("Authorization");
+    if (authorization != null) {
+      String value = authorization.trim();
+      if (value.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        value = value.substring(7).trim();
+      }
+      if (!value.isEmpty()) {
+        return value;
+      }
+    }
+    for (String header : new String[] {"x-api-key", "api-key", "x-litellm-api-key"}) {
+      String value = request.getHeader(header);
+      if (value != null && !value.isBlank()) {
+        return value.trim();
+      }
+    }
+    return null;
+  }
+
+  private static byte[] readBody(HttpServletRequest request, long maxBodySize)
+      throws IOException, InvalidRequestException {
+    long declared = request.getContentLengthLong();
+    if (declared > maxBodySize) {
+      throw tooLarge(maxBodySize);
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream(declared > 0 ? (int) declared : 1024);
+    byte[] chunk = new byte[8192];
+    try (InputStream in = request.getInputStream()) {
+      int n;
+      while ((n = in.read(chunk)) != -1) {
+        if (out.size() + (long) n > maxBodySize) {
+          throw tooLarge(maxBodySize);
+        }
+        out.write(chunk, 0, n);
+      }
+    }
+    return out.toByteArray();
+  }
+
+  private static InvalidRequestException tooLarge(long maxBodySize) {
+    return new InvalidRequestException(
+        ApiError.invalidRequest(
+            413, "The request body is larger than the limit of " + maxBodySize + " bytes.", null,
+            "request_too_large"));
+  }
+
+  private static KeyLimits limitsOf(ApiKey key) {
+    if (key.tpmLimit() == null && key.rpmLimit() == null && key.maxParallelRequests() == null) {
+      return KeyLimits.NONE;
+    }
+    return new KeyLimits(
+        orUnlimited(key.tpmLimit()), orUnlimited(key.rpmLimit()), orUnlimited(key.maxParallelRequests()));
+  }
+
+  private static long orUnlimited(Long value) {
+    return value == null ? ModelCapacity.UNLIMITED : value;
+  }
+
+  private static String pathOf(HttpServletRequest request) {
+    String uri = request.getRequestURI();
+    String context = request.getContextPath();
+    return context != null && !context.isEmpty() && uri.startsWith(context) ? uri.substring(context.length()) : uri;
+  }
+
+  @Override
+  public void destroy() {
+    // The shared instance outlives one filter; the owner of a programmatic instance closes it.
+  }
+}

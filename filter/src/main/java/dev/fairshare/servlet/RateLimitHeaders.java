@@ -1,0 +1,66 @@
+package dev.fairshare.servlet;
+
+import dev.fairshare.core.Allowance;
+import dev.fairshare.core.Decision;
+import dev.fairshare.core.UsageSnapshot;
+import jakarta.servlet.http.HttpServletResponse;
+import java.time.Duration;
+import java.util.Locale;
+
+/** Writes OpenAI's and LiteLLM v1's rate-limit headers from a {@link UsageSnapshot}. */
+final class RateLimitHeaders {
+
+  private RateLimitHeaders() {}
+
+  /** The headers of every limited response (admitted or not). */
+  static void apply(HttpServletResponse response, UsageSnapshot usage) {
+    dimension(response, "tokens", usage.tokens());
+    dimension(response, "requests", usage.requests());
+    response.setHeader("x-ratelimit-current-active-projects", Integer.toString(usage.activeKeys()));
+  }
+
+  /** The extra headers of a 429: how long to wait and whether the SDKs should retry. */
+  static void applyRetry(HttpServletResponse response, Decision decision, Duration clientRetryMaxWait) {
+    long millis = decision.retryAfterMillis();
+    long seconds = Math.max(1, (millis + 999) / 1000);
+    response.setHeader("retry-after", Long.toString(seconds));
+    response.setHeader("retry-after-ms", Long.toString(millis));
+    // OpenAI SDKs honour retry-after up to 60 s and would sit in their retry loop; past the
+    // configured wait they are told to give up at once and surface the 429.
+    response.setHeader("x-should-retry", millis > clientRetryMaxWait.toMillis() ? "false" : "true");
+  }
+
+  private static void dimension(HttpServletResponse response, String name, Allowance a) {
+    if (a.limited()) {
+      response.setHeader("x-ratelimit-limit-" + name, Long.toString(a.limit()));
+      response.setHeader("x-ratelimit-remaining-" + name, Long.toString(a.remaining()));
+      response.setHeader("x-ratelimit-reset-" + name, formatReset(a.resetMillis()));
+      response.setHeader("x-ratelimit-remaining-litellm-project-" + name, Long.toString(a.remaining()));
+    }
+    if (a.modelLimit() >= 0) {
+      response.setHeader("x-ratelimit-remaining-model-" + name, Long.toString(a.modelRemaining()));
+    }
+  }
+
+  /** OpenAI's reset format: {@code 250ms}, {@code 1.5s}, {@code 59s}, {@code 1m0s}, {@code 6m30.5s}. */
+  static String formatReset(long millis) {
+    if (millis < 1000) {
+      return millis + "ms";
+    }
+    long minutes = millis / 60_000;
+    long restMillis = millis % 60_000;
+    String seconds = trimmedSeconds(restMillis);
+    return minutes == 0 ? seconds + "s" : minutes + "m" + seconds + "s";
+  }
+
+  private static String trimmedSeconds(long millis) {
+    if (millis % 1000 == 0) {
+      return Long.toString(millis / 1000);
+    }
+    String s = String.format(Locale.ROOT, "%d.%03d", millis / 1000, millis % 1000);
+    while (s.endsWith("0")) {
+      s = s.substring(0, s.length() - 1);
+    }
+    return s;
+  }
+}

@@ -1,0 +1,94 @@
+package dev.fairshare.store;
+
+import dev.fairshare.core.AdmissionRequest;
+import dev.fairshare.core.Decision;
+import dev.fairshare.core.EngineSettings;
+import dev.fairshare.core.ModelWindow;
+import dev.fairshare.core.Reservation;
+import dev.fairshare.core.UsageSnapshot;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Usage held in this JVM: one {@link ModelWindow} per model, each guarded by its own lock (no
+ * global lock). Windows of models nobody used for a whole window are dropped.
+ */
+public final class MemoryUsageStore implements UsageStore {
+
+  private final EngineSettings settings;
+  private final ConcurrentHashMap<String, GuardedWindow> windows = new ConcurrentHashMap<>();
+  private final AtomicLong nextSweepMillis = new AtomicLong(Long.MIN_VALUE);
+
+  public MemoryUsageStore(EngineSettings settings) {
+    this.settings = settings;
+  }
+
+  @Override
+  public Decision acquire(AdmissionRequest request, long nowMillis) {
+    sweepIfDue(nowMillis);
+    while (true) {
+      GuardedWindow guarded =
+          windows.computeIfAbsent(request.model(), m -> new GuardedWindow(new ModelWindow(settings)));
+      synchronized (guarded) {
+        // A sweeper may have retired this window between the lookup and the lock; it is no
+        // longer in the map, so look again.
+        if (!guarded.retired) {
+          return guarded.window.decide(request, nowMillis);
+        }
+      }
+    }
+  }
+
+  @Override
+  public UsageSnapshot settle(Reservation reservation, long actualTokens, long nowMillis) {
+    // A window holding an in-flight reservation is never idle, so it cannot have been retired.
+    GuardedWindow guarded =
+        windows.computeIfAbsent(
+            reservation.request().model(), m -> new GuardedWindow(new ModelWindow(settings)));
+    synchronized (guarded) {
+      return guarded.window.settle(reservation, actualTokens, nowMillis);
+    }
+  }
+
+  /** The standing of {@code request}'s key now, without admitting anything. */
+  public UsageSnapshot peek(AdmissionRequest request, long nowMillis) {
+    GuardedWindow guarded = windows.get(request.model());
+    if (guarded == null) {
+      return new ModelWindow(settings).peek(request, nowMillis);
+    }
+    synchronized (guarded) {
+      return guarded.window.peek(request, nowMillis);
+    }
+  }
+
+  /** Number of models with state held; for tests and metrics. */
+  public int trackedModels() {
+    return windows.size();
+  }
+
+  private void sweepIfDue(long nowMillis) {
+    long due = nextSweepMillis.get();
+    if (nowMillis < due || !nextSweepMillis.compareAndSet(due, nowMillis + settings.windowMillis())) {
+      return;
+    }
+    for (Map.Entry<String, GuardedWindow> entry : windows.entrySet()) {
+      GuardedWindow guarded = entry.getValue();
+      synchronized (guarded) {
+        if (guarded.window.isIdle(nowMillis)) {
+          guarded.retired = true;
+          windows.remove(entry.getKey(), guarded);
+        }
+      }
+    }
+  }
+
+  private static final class GuardedWindow {
+    final ModelWindow window;
+    boolean retired;
+
+    GuardedWindow(ModelWindow window) {
+      this.window = window;
+    }
+  }
+}

@@ -1,0 +1,32 @@
+package dev.fairshare.store;
+
+import dev.fairshare.core.AdmissionRequest;
+import dev.fairshare.core.Decision;
+import dev.fairshare.core.Reservation;
+import dev.fairshare.core.UsageSnapshot;
+
+/**
+ * Storage SPI for model usage. A store supplies atomicity: {@link #acquire} checks and reserves
+ * as one step, {@link #settle} replaces a reservation by the real usage as one step. The
+ * allocation rule itself is {@link dev.fairshare.core.ModelWindow}'s (mirrored by stores that run
+ * it remotely).
+ *
+ * <p>Implementations are thread-safe. Time is passed in by the caller so that every instance
+ * sharing a store uses the same (wall-clock) notion of the window.
+ */
+public interface UsageStore extends AutoCloseable {
+
+  /** Checks {@code request} against the model's window and, when admitted, reserves it. */
+  Decision acquire(AdmissionRequest request, long nowMillis);
+
+  /**
+   * Settles a reservation from {@link #acquire}: charges {@code actualTokens} in its place
+   * (0 releases the tokens of a failed call; the request still counts). Call exactly once per
+   * admitted request.
+   */
+  UsageSnapshot settle(Reservation reservation, long actualTokens, long nowMillis);
+
+  /** Releases resources (connections, threads). The default does nothing. */
+  @Override
+  default void close() {}
+}

@@ -1,0 +1,108 @@
+package dev.fairshare.gateway;
+
+import dev.fairshare.FairShare;
+import dev.fairshare.admin.HealthResource;
+import dev.fairshare.admin.KeyResource;
+import dev.fairshare.admin.WebErrorMapper;
+import dev.fairshare.core.Clock;
+import dev.fairshare.openai.Endpoint;
+import dev.fairshare.servlet.RateLimitFilter;
+import jakarta.servlet.DispatcherType;
+import java.net.URI;
+import java.util.EnumSet;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.glassfish.jersey.server.ResourceConfig;
+import org.glassfish.jersey.servlet.ServletContainer;
+
+/**
+ * The embedded gateway: Jetty 12 with {@link RateLimitFilter} in front of the OpenAI paths, the
+ * key API at {@code /key/*}, {@code /health}, and the mock model. The integration tests start the
+ * same class on port 0.
+ */
+public final class FairShareGateway implements AutoCloseable {
+
+  private final Server server;
+  private final FairShare fairShare;
+  private final ServerConnector connector;
+
+  private FairShareGateway(Server server, ServerConnector connector, FairShare fairShare) {
+    this.server = server;
+    this.connector = connector;
+    this.fairShare = fairShare;
+  }
+
+  /**
+   * Starts a gateway. The configuration must carry a master key.
+   *
+   * @throws Exception when Jetty cannot start (port taken, ...)
+   */
+  public static FairShareGateway start(GatewayConfiguration configuration, Clock clock) throws Exception {
+    if (configuration.fairShare().masterKey().isEmpty()) {
+      throw new IllegalArgumentException("the gateway needs fairshare.master-key");
+    }
+    FairShare fairShare = FairShare.create(configuration.fairShare(), clock);
+    GatewaySettings settings = configuration.gateway();
+    Server server = new Server();
+    ServerConnector connector = new ServerConnector(server);
+    connector.setHost(settings.host());
+    connector.setPort(settings.port());
+    server.addConnector(connector);
+
+    ServletContextHandler context = new ServletContextHandler("/");
+    context.addFilter(new FilterHolder(new RateLimitFilter(fairShare)), "/*", EnumSet.of(DispatcherType.REQUEST));
+    ServletHolder mock = new ServletHolder("mock-model", new MockModelServlet(settings));
+    for (Endpoint endpoint : Endpoint.values()) {
+      context.addServlet(mock, endpoint.path());
+      context.addServlet(mock, "/v1" + endpoint.path());
+    }
+    ResourceConfig admin =
+        new ResourceConfig()
+            .register(new KeyResource(fairShare))
+            .register(new HealthResource(fairShare))
+            .register(WebErrorMapper.class);
+    context.addServlet(new ServletHolder("fairshare-admin", new ServletContainer(admin)), "/*");
+    server.setHandler(context);
+    try {
+      server.start();
+    } catch (Exception e) {
+      server.stop();
+      fairShare.close();
+      throw e;
+    }
+    return new FairShareGateway(server, connector, fairShare);
+  }
+
+  /** The port the gateway listens on (the real one when started on port 0). */
+  public int port() {
+    return connector.getLocalPort();
+  }
+
+  /** {@code http://127.0.0.1:<port>}. */
+  public URI baseUri() {
+    return URI.create("http://127.0.0.1:" + port());
+  }
+
+  /** The FairShare instance behind the filter and the key API. */
+  public FairShare fairShare() {
+    return fairShare;
+  }
+
+  /** Blocks until the server stops. */
+  public void join() throws InterruptedException {
+    server.join();
+  }
+
+  /** Stops Jetty (finishing requests in flight) and closes the stores. */
+  @Override
+  public void close() throws Exception {
+    try {
+      server.stop();
+    } finally {
+      fairShare.close();
+    }
+  }
+}

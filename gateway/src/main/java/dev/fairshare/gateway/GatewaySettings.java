@@ -1,0 +1,79 @@
+package dev.fairshare.gateway;
+
+import dev.fairshare.config.ConfigValues;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The gateway's own settings ({@code fairshare.gateway.*}).
+ *
+ * @param port HTTP port; 0 picks a free one (tests)
+ * @param host interface to bind; {@code 0.0.0.0} by default
+ * @param upstream base URL of a real OpenAI-compatible server, or empty for the mock model
+ * @param mocks mock behaviour per model; models not listed answer as {@link MockModel#DEFAULT}
+ */
+public record GatewaySettings(int port, String host, Optional<String> upstream, Map<String, MockModel> mocks) {
+
+  /** The model the gateway limits to 60 TPM when nothing is configured. */
+  public static final String DEFAULT_MODEL = "my-fake-model";
+
+  private static final Pattern MOCK_KEY =
+      Pattern.compile("fairshare\\.gateway\\.mock\\.\"?(.+?)\"?\\.(prompt-tokens|completion-tokens|content|chunk-delay)");
+
+  public GatewaySettings {
+    mocks = Map.copyOf(mocks);
+  }
+
+  /** The mock for {@code model}. */
+  public MockModel mockFor(String model) {
+    return mocks.getOrDefault(model, MockModel.DEFAULT);
+  }
+
+  /** Same settings on another port. */
+  public GatewaySettings withPort(int newPort) {
+    return new GatewaySettings(newPort, host, upstream, mocks);
+  }
+
+  /** Reads the settings, recording problems in {@code values}. */
+  static GatewaySettings read(ConfigValues values, Iterable<String> propertyNames) {
+    int port = (int) values.longValue("fairshare.gateway.port", 4000, 0);
+    if (port > 65535) {
+      values.problem("fairshare.gateway.port", "must be at most 65535, was " + port);
+    }
+    String host = values.string("fairshare.gateway.host", "0.0.0.0");
+    Optional<String> upstream = values.string("fairshare.gateway.upstream");
+    if (upstream.isPresent()) {
+      values.problem(
+          "fairshare.gateway.upstream",
+          "proxying to a real upstream is not available in this build yet; remove it to use the mock model");
+    }
+    Map<String, Map<String, String>> raw = new HashMap<>();
+    for (String name : propertyNames) {
+      Matcher m = MOCK_KEY.matcher(name);
+      if (m.matches()) {
+        values.string(name).ifPresent(v -> raw.computeIfAbsent(m.group(1), k -> new HashMap<>()).put(m.group(2), v));
+      }
+    }
+    Map<String, MockModel> mocks = new HashMap<>();
+    for (Map.Entry<String, Map<String, String>> e : raw.entrySet()) {
+      String prefix = "fairshare.gateway.mock." + e.getKey() + ".";
+      Function<String, Optional<String>> local = k -> Optional.ofNullable(e.getValue().get(k.substring(prefix.length())));
+      ConfigValues mock = new ConfigValues(local);
+      MockModel d = MockModel.DEFAULT;
+      MockModel model =
+          new MockModel(
+              mock.longValue(prefix + "prompt-tokens", d.promptTokens(), 0),
+              mock.longValue(prefix + "completion-tokens", d.completionTokens(), 0),
+              mock.string(prefix + "content", d.content()),
+              mock.duration(prefix + "chunk-delay", Duration.ZERO));
+      mock.problems().forEach(p -> values.problems().add(p));
+      mocks.put(e.getKey(), model);
+    }
+    return new GatewaySettings(port, host, upstream, mocks);
+  }
+}

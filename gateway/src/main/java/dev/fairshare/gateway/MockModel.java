@@ -1,0 +1,22 @@
+package dev.fairshare.gateway;
+
+import java.time.Duration;
+
+/**
+ * What the gateway's mock answers for one model ({@code fairshare.gateway.mock.<model>.*}).
+ *
+ * @param promptTokens {@code usage.prompt_tokens} of every answer
+ * @param completionTokens {@code usage.completion_tokens} of every answer
+ * @param content the assistant's text
+ * @param chunkDelay pause between streamed chunks
+ */
+public record MockModel(long promptTokens, long completionTokens, String content, Duration chunkDelay) {
+
+  /** LiteLLM's documented mock: 10 prompt + 20 completion tokens. */
+  public static final MockModel DEFAULT =
+      new MockModel(10, 20, "This is a mock response from FairShare.", Duration.ZERO);
+
+  public long totalTokens() {
+    return promptTokens + completionTokens;
+  }
+}
