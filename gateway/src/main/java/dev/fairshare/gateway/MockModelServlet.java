@@ -31,6 +31,17 @@ public final class MockModelServlet extends HttpServlet {
   }
 
   @Override
+  protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
+    if (!"POST".equals(request.getMethod())) {
+      response.setHeader("Allow", "POST");
+      ObjectNode body = error("Only POST is supported on " + request.getServletPath() + ".");
+      writeJson(response, 405, body);
+      return;
+    }
+    doPost(request, response);
+  }
+
+  @Override
   protected void doPost(HttpServletRequest request, HttpServletResponse response) throws IOException {
     JsonNode body;
     try {

@@ -1,0 +1,85 @@
+package dev.fairshare.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fairshare.core.Clock;
+import dev.fairshare.gateway.FairShareGateway;
+import dev.fairshare.gateway.GatewayConfiguration;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/** A real gateway on a free port, with its key database in a temporary folder. */
+final class TestGateway implements AutoCloseable {
+
+  static final String MASTER_KEY = "sk-1234";
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  final FairShareGateway gateway;
+  final HttpClient http = HttpClient.newHttpClient();
+
+  private TestGateway(FairShareGateway gateway) {
+    this.gateway = gateway;
+  }
+
+  /** Starts a gateway with the master key, an H2 file under {@code dir}, and {@code extra} properties. */
+  static TestGateway start(Path dir, Clock clock, Map<String, String> extra) throws Exception {
+    Map<String, String> props = new HashMap<>();
+    props.put("fairshare.master-key", MASTER_KEY);
+    props.put("fairshare.keys.jdbc-url", "jdbc:h2:file:" + dir.resolve("keys").toAbsolutePath());
+    props.put("fairshare.gateway.port", "0");
+    props.put("fairshare.gateway.host", "127.0.0.1");
+    props.putAll(extra);
+    GatewayConfiguration configuration =
+        GatewayConfiguration.read(k -> Optional.ofNullable(props.get(k)), props.keySet());
+    return new TestGateway(FairShareGateway.start(configuration, clock));
+  }
+
+  URI base() {
+    return gateway.baseUri();
+  }
+
+  /** Mints a key through {@code POST /key/generate} with the master key; returns the raw key. */
+  String mintKey(String body) throws IOException, InterruptedException {
+    HttpResponse<String> response = post("/key/generate", body, MASTER_KEY);
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    String key = JSON.readTree(response.body()).get("key").asText();
+    assertThat(key).startsWith("sk-").hasSize(25);
+    return key;
+  }
+
+  HttpResponse<String> post(String path, String body, String bearer) throws IOException, InterruptedException {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(base().resolve(path))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (bearer != null) {
+      request.header("Authorization", "Bearer " + bearer);
+    }
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  static JsonNode error(HttpResponse<String> response) throws IOException {
+    JsonNode root = JSON.readTree(response.body());
+    assertThat(root.has("error")).as("OpenAI-style error body: %s", response.body()).isTrue();
+    JsonNode error = root.get("error");
+    assertThat(error.get("message").asText()).isNotBlank();
+    assertThat(error.has("type")).isTrue();
+    assertThat(error.has("param")).isTrue();
+    assertThat(error.has("code")).isTrue();
+    return error;
+  }
+
+  @Override
+  public void close() throws Exception {
+    gateway.close();
+  }
+}
