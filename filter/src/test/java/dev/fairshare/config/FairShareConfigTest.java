@@ -1,0 +1,122 @@
+package dev.fairshare.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.fairshare.core.AllocationMode;
+import dev.fairshare.core.ModelCapacity;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfig;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class FairShareConfigTest {
+
+  static FairShareConfig read(Map<String, String> props) {
+    return FairShareConfig.read(k -> Optional.ofNullable(props.get(k)), props.keySet());
+  }
+
+  @Test
+  void defaults() {
+    FairShareConfig c = read(Map.of());
+    assertThat(c.masterKey()).isEmpty();
+    assertThat(c.models()).isEmpty();
+    assertThat(c.engine().mode()).isEqualTo(AllocationMode.FAIR);
+    assertThat(c.engine().windowMillis()).isEqualTo(60_000);
+    assertThat(c.engine().bucketMillis()).isEqualTo(1_000);
+    assertThat(c.engine().saturationThreshold()).isEqualTo(0.8);
+    assertThat(c.tokenCount()).isEqualTo(TokenCount.TOTAL);
+    assertThat(c.maxBodySize()).isEqualTo(10L * 1024 * 1024);
+    assertThat(c.clientRetryMaxWait()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(c.keyCacheTtl()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(c.paths()).containsExactly("/chat/completions", "/completions", "/embeddings", "/responses");
+    assertThat(c.rejectUnknownModels()).isFalse();
+    assertThat(c.weightOf(null)).isEqualTo(1.0);
+  }
+
+  @Test
+  void readsModelsPrioritiesAndModes_fromMicroProfileConfig() {
+    SmallRyeConfig mp =
+        new SmallRyeConfigBuilder()
+            .withSources(
+                new PropertiesConfigSource(
+                    Map.of(
+                        "fairshare.models.gpt-4.1.tpm", "30000",
+                        "fairshare.models.gpt-4.1.rpm", "500",
+                        "fairshare.models.my-fake-model.tpm", "60",
+                        "fairshare.priority.prod", "0.9",
+                        "fairshare.priority.dev", "0.1",
+                        "fairshare.mode", "litellm-v1",
+                        "fairshare.window", "30s",
+                        "fairshare.master-key", "sk-admin"),
+                    "test",
+                    100))
+            .build();
+    FairShareConfig c = MicroProfileConfigSource.read(mp);
+    assertThat(c.models())
+        .containsEntry("gpt-4.1", new ModelCapacity(30_000, 500))
+        .containsEntry("my-fake-model", new ModelCapacity(60, ModelCapacity.UNLIMITED));
+    assertThat(c.weightOf("prod")).isEqualTo(0.9);
+    assertThat(c.weightOf("dev")).isEqualTo(0.1);
+    assertThat(c.weightOf("unknown")).isEqualTo(1.0);
+    assertThat(c.engine().mode()).isEqualTo(AllocationMode.LITELLM_V1);
+    assertThat(c.engine().windowMillis()).isEqualTo(30_000);
+    assertThat(c.masterKey()).contains("sk-admin");
+    assertThat(c.toString()).doesNotContain("sk-admin");
+  }
+
+  @Test
+  void everyProblemIsReportedTogether_eachNamingItsKey() {
+    ConfigurationException e =
+        catchThrowableOfType(
+            ConfigurationException.class,
+            () ->
+                read(
+                    Map.of(
+                        "fairshare.models.a.tpm", "lots",
+                        "fairshare.models.b.rpm", "-3",
+                        "fairshare.mode", "greedy",
+                        "fairshare.saturation-threshold", "1.5",
+                        "fairshare.window", "forever",
+                        "fairshare.token-count", "some",
+                        "fairshare.store", "cassandra",
+                        "fairshare.max-body-size", "big",
+                        "fairshare.paths", "chat")));
+    assertThat(e.problems())
+        .hasSize(9)
+        .anySatisfy(p -> assertThat(p).startsWith("fairshare.models.a.tpm: 'lots' is not a whole number"))
+        .anySatisfy(p -> assertThat(p).startsWith("fairshare.models.b.rpm: must be at least 0"))
+        .anySatisfy(p -> assertThat(p).startsWith("fairshare.mode: 'greedy' is not one of: fair, litellm-v1"))
+        .anySatisfy(p -> assertThat(p).startsWith("fairshare.saturation-threshold:"))
+        .anySatisfy(p -> assertThat(p).startsWith("fairshare.window: 'forever' is not a duration"))
+        .anySatisfy(p -> assertThat(p).startsWith("fairshare.token-count:"))
+        .anySatisfy(p -> assertThat(p).startsWith("fairshare.store:"))
+        .anySatisfy(p -> assertThat(p).startsWith("fairshare.max-body-size:"))
+        .anySatisfy(p -> assertThat(p).startsWith("fairshare.paths: 'chat' must start with /"));
+    assertThat(e.getMessage()).startsWith("FairShare configuration has 9 problems:");
+  }
+
+  @Test
+  void windowMustBeAMultipleOfTheBucket() {
+    ConfigurationException e =
+        catchThrowableOfType(
+            ConfigurationException.class,
+            () -> read(Map.of("fairshare.window", "10s", "fairshare.window-bucket", "3s")));
+    assertThat(e.problems()).singleElement().asString().startsWith("fairshare.window:").contains("multiple");
+  }
+
+  @Test
+  void masterKeyFromAFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path file = dir.resolve("master");
+    java.nio.file.Files.writeString(file, "sk-from-file\n");
+    assertThat(read(Map.of("fairshare.master-key-file", file.toString())).masterKey()).contains("sk-from-file");
+    ConfigurationException missing =
+        catchThrowableOfType(
+            ConfigurationException.class,
+            () -> read(Map.of("fairshare.master-key-file", dir.resolve("absent").toString())));
+    assertThat(missing.problems()).singleElement().asString().startsWith("fairshare.master-key-file: cannot read");
+  }
+}
