@@ -62,6 +62,66 @@ final class KeyJson {
         text(body, "team_id"));
   }
 
+  /**
+   * Applies the {@code /key/update} fields present in {@code body} to {@code key}; absent fields
+   * keep their value, {@code null} clears a limit.
+   */
+  static ApiKey update(ApiKey key, ObjectNode body, java.time.Instant now) throws InvalidRequestException {
+    String alias = body.has("key_alias") ? text(body, "key_alias") : key.keyAlias();
+    List<String> models = body.has("models") ? models(body) : key.models();
+    Long tpm = body.has("tpm_limit") ? nonNegative(body, "tpm_limit") : key.tpmLimit();
+    Long rpm = body.has("rpm_limit") ? nonNegative(body, "rpm_limit") : key.rpmLimit();
+    Long parallel =
+        body.has("max_parallel_requests") ? nonNegative(body, "max_parallel_requests") : key.maxParallelRequests();
+    Map<String, Object> metadata = body.has("metadata") ? metadata(body) : key.metadata();
+    java.time.Instant expires = key.expires();
+    if (body.has("duration")) {
+      Duration d = duration(body);
+      expires = d == null ? null : now.plus(d);
+    }
+    Boolean blocked = body.has("blocked") ? bool(body, "blocked") : null;
+    String userId = body.has("user_id") ? text(body, "user_id") : key.userId();
+    String teamId = body.has("team_id") ? text(body, "team_id") : key.teamId();
+    return new ApiKey(
+        key.token(), key.keyName(), alias, models, tpm, rpm, parallel, metadata, expires,
+        blocked == null ? key.blocked() : blocked, userId, teamId, key.createdAt(), now);
+  }
+
+  /** A duration field ({@code 30s}, {@code 30m}, {@code 30h}, {@code 30d}), or null. */
+  static Duration durationField(ObjectNode body, String field) throws InvalidRequestException {
+    String text = text(body, field);
+    if (text == null) {
+      return null;
+    }
+    Matcher m = DURATION.matcher(text.trim());
+    if (!m.matches()) {
+      throw invalid("'" + field + "' must look like 30s, 30m, 30h or 30d, or be null.", field);
+    }
+    long n = Long.parseLong(m.group(1));
+    return switch (m.group(2)) {
+      case "s" -> Duration.ofSeconds(n);
+      case "m" -> Duration.ofMinutes(n);
+      case "h" -> Duration.ofHours(n);
+      default -> Duration.ofDays(n);
+    };
+  }
+
+  /** A list of strings under {@code field}, required and non-empty. */
+  static List<String> stringList(ObjectNode body, String field) throws InvalidRequestException {
+    JsonNode node = body.get(field);
+    if (node == null || !node.isArray() || node.isEmpty()) {
+      throw invalid("'" + field + "' must be a non-empty array of strings.", field);
+    }
+    List<String> values = new ArrayList<>();
+    for (JsonNode v : node) {
+      if (!v.isTextual() || v.asText().isBlank()) {
+        throw invalid("'" + field + "' must be a non-empty array of strings.", field);
+      }
+      values.add(v.asText());
+    }
+    return values;
+  }
+
   /** The key's record as LiteLLM shows it; {@code rawKey} only when just generated. */
   static ObjectNode render(ApiKey key, String rawKey, String duration) {
     ObjectNode out = JSON.createObjectNode();
@@ -130,21 +190,7 @@ final class KeyJson {
   }
 
   private static Duration duration(ObjectNode body) throws InvalidRequestException {
-    String text = text(body, "duration");
-    if (text == null) {
-      return null;
-    }
-    Matcher m = DURATION.matcher(text.trim());
-    if (!m.matches()) {
-      throw invalid("'duration' must look like 30s, 30m, 30h or 30d, or be null.", "duration");
-    }
-    long n = Long.parseLong(m.group(1));
-    return switch (m.group(2)) {
-      case "s" -> Duration.ofSeconds(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      default -> Duration.ofDays(n);
-    };
+    return durationField(body, "duration");
   }
 
   private static List<String> models(ObjectNode body) throws InvalidRequestException {

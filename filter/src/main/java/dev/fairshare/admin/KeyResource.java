@@ -1,7 +1,10 @@
 package dev.fairshare.admin;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fairshare.FairShare;
+import dev.fairshare.keys.ApiKey;
 import dev.fairshare.keys.DuplicateKeyException;
 import dev.fairshare.keys.GeneratedKey;
 import dev.fairshare.keys.KeyCheck;
@@ -11,27 +14,38 @@ import dev.fairshare.keys.KeyStoreException;
 import dev.fairshare.openai.ApiError;
 import dev.fairshare.openai.InvalidRequestException;
 import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * LiteLLM-compatible key management under {@code /key}. Admin operations need the master key
- * ({@code Authorization: Bearer <master key>}, or {@code x-api-key}, {@code api-key}). Bodies are
- * parsed here (not by a JSON provider) so every error is OpenAI-shaped and names its field, on
- * any JAX-RS implementation.
+ * LiteLLM-compatible key management under {@code /key}: generate, info, update, delete, list,
+ * regenerate, block, unblock. Admin operations need the master key ({@code Authorization: Bearer
+ * <master key>}, or {@code x-api-key}, {@code api-key}); an ordinary key gets 403, except for
+ * {@code GET /key/info} about itself. Keys are named raw or by their sha256 hash. Bodies are
+ * parsed here (not by a JSON provider) so every error is OpenAI-shaped and names its field, on any
+ * JAX-RS implementation.
  */
 @Path("key")
 @Produces(MediaType.APPLICATION_JSON)
+@Consumes({MediaType.APPLICATION_JSON, MediaType.TEXT_PLAIN, MediaType.WILDCARD})
 public final class KeyResource {
 
   private static final Logger LOG = Logger.getLogger(KeyResource.class.getName());
+  private static final int MAX_PAGE_SIZE = 100;
 
   private final FairShare fairShare;
 
@@ -42,16 +56,285 @@ public final class KeyResource {
   /** {@code POST /key/generate}: mints a key; the raw key is in the answer, and nowhere else. */
   @POST
   @Path("generate")
-  @Consumes({MediaType.APPLICATION_JSON, MediaType.TEXT_PLAIN, MediaType.WILDCARD})
   public Response generate(@Context HttpHeaders headers, String body) {
+    return respond(
+        () -> {
+          requireAdmin(headers);
+          ObjectNode request = KeyJson.parseObject(body);
+          KeySpec spec = KeyJson.spec(request);
+          GeneratedKey generated = fairShare.keys().generate(spec);
+          return KeyJson.render(generated.stored(), generated.rawKey(), KeyJson.text(request, "duration"));
+        });
+  }
+
+  /**
+   * {@code GET /key/info?key=}: a key's record. Without {@code key}, the caller's own; an ordinary
+   * key may only ask about itself.
+   */
+  @GET
+  @Path("info")
+  public Response info(@Context HttpHeaders headers, @QueryParam("key") String key) {
+    return respond(
+        () -> {
+          Caller caller = caller(headers);
+          ApiKey found;
+          if (key == null || key.isBlank()) {
+            if (caller.key() == null) {
+              throw new InvalidRequestException(
+                  ApiError.invalidRequest(400, "Name the key: GET /key/info?key=<key or its hash>.", "key", null));
+            }
+            found = caller.key();
+          } else {
+            found = existing(key);
+            if (!caller.admin() && !caller.key().token().equals(found.token())) {
+              throw forbidden(caller);
+            }
+          }
+          ObjectNode answer = KeyJson.JSON.createObjectNode();
+          answer.put("key", key == null || key.isBlank() ? found.token() : key);
+          answer.set("info", KeyJson.render(found, null, null));
+          return answer;
+        });
+  }
+
+  /** {@code POST /key/update}: changes the fields given; the key itself stays the same. */
+  @POST
+  @Path("update")
+  public Response update(@Context HttpHeaders headers, String body) {
+    return respond(
+        () -> {
+          requireAdmin(headers);
+          ObjectNode request = KeyJson.parseObject(body);
+          ApiKey key = existing(requiredKey(request));
+          ApiKey changed = KeyJson.update(key, request, fairShare.keys().now());
+          if (!fairShare.keys().update(changed)) {
+            throw notFound(requiredKey(request));
+          }
+          return KeyJson.render(changed, null, KeyJson.text(request, "duration"));
+        });
+  }
+
+  /** {@code POST /key/delete}: by {@code keys} or {@code key_aliases}; all or none. */
+  @POST
+  @Path("delete")
+  public Response delete(@Context HttpHeaders headers, String body) {
+    return respond(
+        () -> {
+          requireAdmin(headers);
+          ObjectNode request = KeyJson.parseObject(body);
+          List<String> named;
+          List<String> tokens = new ArrayList<>();
+          if (request.has("keys")) {
+            named = KeyJson.stringList(request, "keys");
+            for (String ref : named) {
+              tokens.add(existing(ref).token());
+            }
+          } else if (request.has("key_aliases")) {
+            named = KeyJson.stringList(request, "key_aliases");
+            for (String alias : named) {
+              tokens.add(
+                  fairShare.keys().findByAlias(alias)
+                      .orElseThrow(() -> notFound("key_aliases", "No key has the alias '" + alias + "'."))
+                      .token());
+            }
+          } else {
+            throw KeyJson.invalid("Name the keys to delete in 'keys' or 'key_aliases'.", "keys");
+          }
+          fairShare.keys().delete(tokens);
+          ObjectNode answer = KeyJson.JSON.createObjectNode();
+          ArrayNode deleted = answer.putArray("deleted_keys");
+          named.forEach(deleted::add);
+          return answer;
+        });
+  }
+
+  /** {@code GET /key/list}: a page of keys (hashes, or full records with {@code return_full_object}). */
+  @GET
+  @Path("list")
+  public Response list(
+      @Context HttpHeaders headers,
+      @QueryParam("page") String pageText,
+      @QueryParam("size") String sizeText,
+      @QueryParam("key_alias") String alias,
+      @QueryParam("return_full_object") String fullText) {
+    return respond(
+        () -> {
+          requireAdmin(headers);
+          int page = positive(pageText, "page", 1, Integer.MAX_VALUE);
+          int size = positive(sizeText, "size", 10, MAX_PAGE_SIZE);
+          boolean full = "true".equalsIgnoreCase(fullText);
+          String filter = alias == null || alias.isBlank() ? null : alias;
+          long total = fairShare.keys().store().count(filter);
+          List<ApiKey> keys = fairShare.keys().store().list((int) Math.min(Integer.MAX_VALUE, (long) (page - 1) * size), size, filter);
+          ObjectNode answer = KeyJson.JSON.createObjectNode();
+          ArrayNode array = answer.putArray("keys");
+          for (ApiKey key : keys) {
+            if (full) {
+              array.add(KeyJson.render(key, null, null));
+            } else {
+              array.add(key.token());
+            }
+          }
+          answer.put("total_count", total);
+          answer.put("current_page", page);
+          answer.put("total_pages", (total + size - 1) / size);
+          return answer;
+        });
+  }
+
+  /** {@code POST /key/regenerate}: {@code {"key", "new_key"?, "grace_period"?}}. */
+  @POST
+  @Path("regenerate")
+  public Response regenerate(@Context HttpHeaders headers, String body) {
+    return respond(
+        () -> {
+          requireAdmin(headers);
+          ObjectNode request = KeyJson.parseObject(body);
+          return regenerate(requiredKey(request), request);
+        });
+  }
+
+  /** {@code POST /key/{key}/regenerate}: the same with the key in the path. */
+  @POST
+  @Path("{key}/regenerate")
+  public Response regenerateByPath(@Context HttpHeaders headers, @PathParam("key") String key, String body) {
+    return respond(
+        () -> {
+          requireAdmin(headers);
+          return regenerate(key, KeyJson.parseObject(body));
+        });
+  }
+
+  /** {@code POST /key/block}: the key gets 401 "Key is blocked" until unblocked. */
+  @POST
+  @Path("block")
+  public Response block(@Context HttpHeaders headers, String body) {
+    return setBlocked(headers, body, true);
+  }
+
+  /** {@code POST /key/unblock}. */
+  @POST
+  @Path("unblock")
+  public Response unblock(@Context HttpHeaders headers, String body) {
+    return setBlocked(headers, body, false);
+  }
+
+  private Response setBlocked(HttpHeaders headers, String body, boolean blocked) {
+    return respond(
+        () -> {
+          requireAdmin(headers);
+          ObjectNode request = KeyJson.parseObject(body);
+          ApiKey key = existing(requiredKey(request));
+          ApiKey changed =
+              new ApiKey(
+                  key.token(), key.keyName(), key.keyAlias(), key.models(), key.tpmLimit(), key.rpmLimit(),
+                  key.maxParallelRequests(), key.metadata(), key.expires(), blocked, key.userId(), key.teamId(),
+                  key.createdAt(), fairShare.keys().now());
+          fairShare.keys().update(changed);
+          return KeyJson.render(changed, null, null);
+        });
+  }
+
+  private JsonNode regenerate(String ref, ObjectNode request) throws InvalidRequestException {
+    ApiKey key = existing(ref);
+    String newKey = KeyJson.text(request, "new_key");
+    if (newKey != null && (!newKey.startsWith("sk-") || newKey.length() < 8)) {
+      throw KeyJson.invalid("'new_key' must start with 'sk-' and be at least 8 characters long.", "new_key");
+    }
+    Duration grace = KeyJson.durationField(request, "grace_period");
+    GeneratedKey regenerated =
+        fairShare.keys().regenerate(key, newKey, grace).orElseThrow(() -> notFound(ref));
+    return KeyJson.render(regenerated.stored(), regenerated.rawKey(), null);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Who is calling: the admin (master key) or an ordinary key. */
+  private record Caller(boolean admin, ApiKey key) {}
+
+  private Caller caller(HttpHeaders headers) throws InvalidRequestException {
+    String presented = AdminAuth.credentials(headers);
+    if (presented == null) {
+      throw new InvalidRequestException(
+          ApiError.invalidApiKey("You didn't provide a key. Send the master key as Authorization: Bearer <master key>."));
+    }
+    String master = fairShare.config().masterKey().orElse(null);
+    if (master != null && KeyHashing.constantTimeEquals(presented, master)) {
+      return new Caller(true, null);
+    }
+    KeyCheck check = fairShare.keys().authenticate(presented);
+    if (check.valid()) {
+      return new Caller(false, check.key());
+    }
+    if (check.status() == KeyCheck.Status.BLOCKED) {
+      throw new InvalidRequestException(ApiError.invalidApiKey("Key is blocked: '" + check.key().displayName() + "'."));
+    }
+    throw new InvalidRequestException(ApiError.invalidApiKey("Invalid master key or API key."));
+  }
+
+  /** 401 without a key or with an unknown one, 403 with a valid ordinary key. */
+  private void requireAdmin(HttpHeaders headers) throws InvalidRequestException {
+    Caller caller = caller(headers);
+    if (!caller.admin()) {
+      throw forbidden(caller);
+    }
+  }
+
+  private static InvalidRequestException forbidden(Caller caller) {
+    return new InvalidRequestException(
+        ApiError.permissionDenied(
+            "Key '" + caller.key().displayName() + "' is not the master key; only the admin may do this."));
+  }
+
+  private static String requiredKey(ObjectNode request) throws InvalidRequestException {
+    String key = KeyJson.text(request, "key");
+    if (key == null || key.isBlank()) {
+      throw KeyJson.invalid("'key' is required: the key or its sha256 hash.", "key");
+    }
+    return key;
+  }
+
+  private ApiKey existing(String ref) throws InvalidRequestException {
+    Optional<ApiKey> key = fairShare.keys().find(ref);
+    if (key.isEmpty()) {
+      throw notFound(ref);
+    }
+    return key.get();
+  }
+
+  private static InvalidRequestException notFound(String ref) {
+    String shown = KeyHashing.isHash(ref) ? ref : KeyHashing.maskedName(ref);
+    return notFound("key", "Key not found: " + shown + ".");
+  }
+
+  private static InvalidRequestException notFound(String param, String message) {
+    return new InvalidRequestException(new ApiError(404, message, "not_found_error", param, "not_found"));
+  }
+
+  private static int positive(String text, String param, int defaultValue, int max) throws InvalidRequestException {
+    if (text == null || text.isBlank()) {
+      return defaultValue;
+    }
     try {
-      requireMaster(headers);
-      ObjectNode request = KeyJson.parseObject(body);
-      KeySpec spec = KeyJson.spec(request);
-      GeneratedKey generated = fairShare.keys().generate(spec);
-      ObjectNode answer =
-          KeyJson.render(generated.stored(), generated.rawKey(), KeyJson.text(request, "duration"));
-      return Response.ok(answer.toString(), MediaType.APPLICATION_JSON).build();
+      int value = Integer.parseInt(text.trim());
+      if (value >= 1 && value <= max) {
+        return value;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw KeyJson.invalid("'" + param + "' must be a whole number from 1 to " + max + ".", param);
+  }
+
+  /** One admin operation: its JSON answer, or an error. */
+  @FunctionalInterface
+  private interface Operation {
+    JsonNode run() throws InvalidRequestException;
+  }
+
+  private static Response respond(Operation operation) {
+    try {
+      return Response.ok(operation.run().toString(), MediaType.APPLICATION_JSON).build();
     } catch (InvalidRequestException e) {
       return error(e.error());
     } catch (DuplicateKeyException e) {
@@ -60,28 +343,6 @@ public final class KeyResource {
       LOG.log(Level.WARNING, "FairShare key store unavailable: {0}", e.getMessage());
       return error(ApiError.unavailable("The API key store is unavailable; please retry shortly."));
     }
-  }
-
-  /**
-   * Checks the caller is the admin: 401 without a key or with an unknown one, 403 with a valid
-   * ordinary key.
-   */
-  private void requireMaster(HttpHeaders headers) throws InvalidRequestException {
-    String presented = AdminAuth.credentials(headers);
-    if (presented == null) {
-      throw new InvalidRequestException(
-          ApiError.invalidApiKey("You didn't provide the master key. Send it as Authorization: Bearer <master key>."));
-    }
-    String master = fairShare.config().masterKey().orElse(null);
-    if (master != null && KeyHashing.constantTimeEquals(presented, master)) {
-      return;
-    }
-    KeyCheck check = fairShare.keys().authenticate(presented);
-    if (check.valid()) {
-      throw new InvalidRequestException(
-          ApiError.permissionDenied("Key '" + check.key().displayName() + "' is not the master key; only the admin may manage keys."));
-    }
-    throw new InvalidRequestException(ApiError.invalidApiKey("Invalid master key."));
   }
 
   static Response error(ApiError error) {

@@ -45,7 +45,11 @@ public final class JdbcKeyStore implements KeyStore {
               + " user_id VARCHAR(255),"
               + " team_id VARCHAR(255),"
               + " created_at BIGINT NOT NULL,"
-              + " updated_at BIGINT NOT NULL)");
+              + " updated_at BIGINT NOT NULL)",
+          "CREATE TABLE fairshare_key_grace ("
+              + " old_token VARCHAR(64) NOT NULL PRIMARY KEY,"
+              + " token VARCHAR(64) NOT NULL,"
+              + " valid_until BIGINT NOT NULL)");
 
   private static final String COLUMNS =
       "token, key_name, key_alias, models, tpm_limit, rpm_limit, max_parallel_requests, metadata,"
@@ -155,6 +159,176 @@ public final class JdbcKeyStore implements KeyStore {
   }
 
   @Override
+  public Optional<GraceToken> findGrace(String oldToken, long nowMillis) {
+    String sql =
+        "SELECT k." + COLUMNS.replace(", ", ", k.") + ", g.valid_until FROM fairshare_key_grace g"
+            + " JOIN fairshare_keys k ON k.token = g.token WHERE g.old_token = ? AND g.valid_until > ?";
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, oldToken);
+      ps.setLong(2, nowMillis);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(new GraceToken(read(rs), rs.getLong(15))) : Optional.empty();
+      }
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot read the key database: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public boolean update(ApiKey key) {
+    String sql =
+        "UPDATE fairshare_keys SET key_name = ?, key_alias = ?, models = ?, tpm_limit = ?, rpm_limit = ?,"
+            + " max_parallel_requests = ?, metadata = ?, expires_at = ?, blocked = ?, user_id = ?, team_id = ?,"
+            + " updated_at = ? WHERE token = ?";
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      if (key.keyAlias() != null) {
+        Optional<ApiKey> holder = findByAlias(c, key.keyAlias());
+        if (holder.isPresent() && !holder.get().token().equals(key.token())) {
+          throw new DuplicateKeyException("key_alias", "key_alias '" + key.keyAlias() + "' is already in use");
+        }
+      }
+      ps.setString(1, key.keyName());
+      ps.setString(2, key.keyAlias());
+      ps.setString(3, toJson(key.models()));
+      setLong(ps, 4, key.tpmLimit());
+      setLong(ps, 5, key.rpmLimit());
+      setLong(ps, 6, key.maxParallelRequests());
+      ps.setString(7, toJson(key.metadata()));
+      setLong(ps, 8, key.expires() == null ? null : key.expires().toEpochMilli());
+      ps.setBoolean(9, key.blocked());
+      ps.setString(10, key.userId());
+      ps.setString(11, key.teamId());
+      ps.setLong(12, key.updatedAt().toEpochMilli());
+      ps.setString(13, key.token());
+      return ps.executeUpdate() == 1;
+    } catch (SQLException e) {
+      if (isUniqueViolation(e)) {
+        throw new DuplicateKeyException("key_alias", "key_alias '" + key.keyAlias() + "' is already in use");
+      }
+      throw new KeyStoreException("cannot update the key: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public boolean replaceToken(String oldToken, ApiKey replacement, Long graceUntilMillis) {
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        if (findByToken(c, replacement.token()).isPresent()) {
+          throw new DuplicateKeyException("new_key", "this key already exists");
+        }
+        int changed;
+        try (PreparedStatement ps =
+            c.prepareStatement("UPDATE fairshare_keys SET token = ?, key_name = ?, updated_at = ? WHERE token = ?")) {
+          ps.setString(1, replacement.token());
+          ps.setString(2, replacement.keyName());
+          ps.setLong(3, replacement.updatedAt().toEpochMilli());
+          ps.setString(4, oldToken);
+          changed = ps.executeUpdate();
+        }
+        if (changed == 0) {
+          c.rollback();
+          return false;
+        }
+        // Earlier tokens still in their grace period follow the key to its new token.
+        try (PreparedStatement ps = c.prepareStatement("UPDATE fairshare_key_grace SET token = ? WHERE token = ?")) {
+          ps.setString(1, replacement.token());
+          ps.setString(2, oldToken);
+          ps.executeUpdate();
+        }
+        if (graceUntilMillis != null) {
+          try (PreparedStatement ps =
+              c.prepareStatement("INSERT INTO fairshare_key_grace (old_token, token, valid_until) VALUES (?,?,?)")) {
+            ps.setString(1, oldToken);
+            ps.setString(2, replacement.token());
+            ps.setLong(3, graceUntilMillis);
+            ps.executeUpdate();
+          }
+        }
+        c.commit();
+        return true;
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot regenerate the key: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public List<String> delete(List<String> tokens) {
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(false);
+      try (PreparedStatement keys = c.prepareStatement("DELETE FROM fairshare_keys WHERE token = ?");
+          PreparedStatement grace = c.prepareStatement("DELETE FROM fairshare_key_grace WHERE token = ?")) {
+        List<String> deleted = new java.util.ArrayList<>();
+        for (String token : tokens) {
+          keys.setString(1, token);
+          if (keys.executeUpdate() == 1) {
+            deleted.add(token);
+          }
+          grace.setString(1, token);
+          grace.executeUpdate();
+        }
+        c.commit();
+        return deleted;
+      } catch (SQLException e) {
+        c.rollback();
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot delete keys: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public List<ApiKey> list(int offset, int limit, String aliasFilter) {
+    String sql =
+        "SELECT " + COLUMNS + " FROM fairshare_keys"
+            + (aliasFilter == null ? "" : " WHERE key_alias = ?")
+            + " ORDER BY created_at, token LIMIT ? OFFSET ?";
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      int i = 1;
+      if (aliasFilter != null) {
+        ps.setString(i++, aliasFilter);
+      }
+      ps.setInt(i++, limit);
+      ps.setInt(i, offset);
+      List<ApiKey> keys = new java.util.ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          keys.add(read(rs));
+        }
+      }
+      return keys;
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot list keys: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public long count(String aliasFilter) {
+    String sql =
+        "SELECT COUNT(*) FROM fairshare_keys" + (aliasFilter == null ? "" : " WHERE key_alias = ?");
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      if (aliasFilter != null) {
+        ps.setString(1, aliasFilter);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot count keys: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
   public boolean isReachable() {
     try (Connection c = dataSource.getConnection()) {
       return c.isValid(2);
@@ -209,22 +383,23 @@ public final class JdbcKeyStore implements KeyStore {
   }
 
   private static ApiKey read(ResultSet rs) throws SQLException {
-    Long expires = getLong(rs, "expires_at");
+    // Columns by position (the order of COLUMNS), so joined queries read the same way.
+    Long expires = getLong(rs, 9);
     return new ApiKey(
-        rs.getString("token"),
-        rs.getString("key_name"),
-        rs.getString("key_alias"),
-        fromJson(rs.getString("models"), STRING_LIST),
-        getLong(rs, "tpm_limit"),
-        getLong(rs, "rpm_limit"),
-        getLong(rs, "max_parallel_requests"),
-        fromJson(rs.getString("metadata"), OBJECT_MAP),
+        rs.getString(1),
+        rs.getString(2),
+        rs.getString(3),
+        fromJson(rs.getString(4), STRING_LIST),
+        getLong(rs, 5),
+        getLong(rs, 6),
+        getLong(rs, 7),
+        fromJson(rs.getString(8), OBJECT_MAP),
         expires == null ? null : Instant.ofEpochMilli(expires),
-        rs.getBoolean("blocked"),
-        rs.getString("user_id"),
-        rs.getString("team_id"),
-        Instant.ofEpochMilli(rs.getLong("created_at")),
-        Instant.ofEpochMilli(rs.getLong("updated_at")));
+        rs.getBoolean(10),
+        rs.getString(11),
+        rs.getString(12),
+        Instant.ofEpochMilli(rs.getLong(13)),
+        Instant.ofEpochMilli(rs.getLong(14)));
   }
 
   private static void setLong(PreparedStatement ps, int index, Long value) throws SQLException {
@@ -235,7 +410,7 @@ public final class JdbcKeyStore implements KeyStore {
     }
   }
 
-  private static Long getLong(ResultSet rs, String column) throws SQLException {
+  private static Long getLong(ResultSet rs, int column) throws SQLException {
     long value = rs.getLong(column);
     return rs.wasNull() ? null : value;
   }

@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.fairshare.core.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -17,11 +18,13 @@ public final class KeyService implements AutoCloseable {
 
   private final KeyStore store;
   private final Clock clock;
-  private final Cache<String, Optional<ApiKey>> byToken;
+  private final Cache<String, Lookup> byToken;
+  private final Duration cacheTtl;
 
   public KeyService(KeyStore store, Clock clock, Duration cacheTtl) {
     this.store = Objects.requireNonNull(store, "store");
     this.clock = Objects.requireNonNull(clock, "clock");
+    this.cacheTtl = cacheTtl;
     this.byToken =
         Caffeine.newBuilder()
             .expireAfterWrite(cacheTtl)
@@ -72,7 +75,13 @@ public final class KeyService implements AutoCloseable {
    */
   public KeyCheck authenticate(String rawKey) {
     String token = KeyHashing.sha256(rawKey);
-    Optional<ApiKey> found = byToken.get(token, store::findByToken);
+    Lookup lookup = byToken.get(token, this::lookup);
+    if (lookup.validUntilMillis() <= clock.millis()) {
+      // A regenerated key's grace period ended while cached.
+      byToken.invalidate(token);
+      lookup = byToken.get(token, this::lookup);
+    }
+    Optional<ApiKey> found = lookup.key();
     if (found.isEmpty()) {
       return new KeyCheck(KeyCheck.Status.UNKNOWN, null);
     }
@@ -84,6 +93,88 @@ public final class KeyService implements AutoCloseable {
       return new KeyCheck(KeyCheck.Status.EXPIRED, key);
     }
     return new KeyCheck(KeyCheck.Status.VALID, key);
+  }
+
+  /** A cached resolution of a presented token, good until {@code validUntilMillis}. */
+  private record Lookup(Optional<ApiKey> key, long validUntilMillis) {}
+
+  /**
+   * A presented token: the key itself, or the key it was regenerated into while the old token's
+   * grace period lasts (cached only until the grace period ends).
+   */
+  private Lookup lookup(String token) {
+    Optional<ApiKey> current = store.findByToken(token);
+    if (current.isPresent()) {
+      return new Lookup(current, Long.MAX_VALUE);
+    }
+    long now = clock.millis();
+    Optional<GraceToken> grace = store.findGrace(token, now);
+    if (grace.isPresent()) {
+      return new Lookup(Optional.of(grace.get().key()), grace.get().validUntilMillis());
+    }
+    return new Lookup(Optional.empty(), Long.MAX_VALUE);
+  }
+
+  /** The key named raw or by its hash, uncached. */
+  public Optional<ApiKey> find(String rawOrHashed) {
+    return store.findByToken(KeyHashing.tokenOf(rawOrHashed));
+  }
+
+  /** The key with this alias. */
+  public Optional<ApiKey> findByAlias(String alias) {
+    return store.findByAlias(alias);
+  }
+
+  /**
+   * Stores a changed key (same token) and drops its cached lookup.
+   *
+   * @return false when the key no longer exists
+   */
+  public boolean update(ApiKey changed) {
+    boolean updated = store.update(changed);
+    byToken.invalidate(changed.token());
+    return updated;
+  }
+
+  /**
+   * Gives a key a new raw key (generated, or {@code newRawKey}), keeping its settings. With a
+   * {@code gracePeriod} the old key keeps working that long.
+   *
+   * @return empty when no such key exists
+   */
+  public Optional<GeneratedKey> regenerate(ApiKey existing, String newRawKey, Duration gracePeriod) {
+    String raw = newRawKey != null ? newRawKey : KeyHashing.newKey();
+    Instant now = Instant.ofEpochMilli(clock.millis());
+    ApiKey replacement =
+        new ApiKey(
+            KeyHashing.sha256(raw), KeyHashing.maskedName(raw), existing.keyAlias(), existing.models(),
+            existing.tpmLimit(), existing.rpmLimit(), existing.maxParallelRequests(), existing.metadata(),
+            existing.expires(), existing.blocked(), existing.userId(), existing.teamId(), existing.createdAt(), now);
+    Long graceUntil =
+        gracePeriod == null || gracePeriod.isZero() ? null : now.plus(gracePeriod).toEpochMilli();
+    if (!store.replaceToken(existing.token(), replacement, graceUntil)) {
+      return Optional.empty();
+    }
+    byToken.invalidate(existing.token());
+    byToken.invalidate(replacement.token());
+    return Optional.of(new GeneratedKey(raw, replacement));
+  }
+
+  /** Deletes keys by token, all or none; returns the tokens deleted. */
+  public List<String> delete(List<String> tokens) {
+    List<String> deleted = store.delete(tokens);
+    byToken.invalidateAll(tokens);
+    return deleted;
+  }
+
+  /** The configured lookup cache TTL: how long other instances may take to see a change. */
+  public Duration cacheTtl() {
+    return cacheTtl;
+  }
+
+  /** The current time of this service's clock. */
+  public Instant now() {
+    return Instant.ofEpochMilli(clock.millis());
   }
 
   /** Drops a cached lookup (after a change made elsewhere). */

@@ -1,5 +1,6 @@
 package dev.fairshare.keys;
 
+import java.util.List;
 import java.util.Optional;
 
 /** Persistent storage of {@link ApiKey}s, by their sha256 token. Implementations are thread-safe. */
@@ -14,6 +15,40 @@ public interface KeyStore extends AutoCloseable {
 
   /** The key with this sha256 token. */
   Optional<ApiKey> findByToken(String token);
+
+  /**
+   * The key that a regenerated token was replaced by, while that token's grace period lasts, with
+   * the end of that period.
+   *
+   * @param oldToken the sha256 of the key before regeneration
+   * @param nowMillis the current time
+   */
+  Optional<GraceToken> findGrace(String oldToken, long nowMillis);
+
+  /**
+   * Replaces the stored record with the same token.
+   *
+   * @return false when no such key exists
+   * @throws DuplicateKeyException when the new alias is taken by another key
+   */
+  boolean update(ApiKey key);
+
+  /**
+   * Gives key {@code oldToken} a new token (regeneration), keeping everything else. With {@code
+   * graceUntilMillis} the old token keeps working until then.
+   *
+   * @return false when no such key exists
+   */
+  boolean replaceToken(String oldToken, ApiKey replacement, Long graceUntilMillis);
+
+  /** Deletes the keys with these tokens, all or none; returns the tokens deleted. */
+  List<String> delete(List<String> tokens);
+
+  /** Keys ordered by creation, optionally only the one whose alias is {@code aliasFilter}. */
+  List<ApiKey> list(int offset, int limit, String aliasFilter);
+
+  /** How many keys {@link #list} would page through. */
+  long count(String aliasFilter);
 
   /** The key with this alias. */
   Optional<ApiKey> findByAlias(String alias);
