@@ -9,12 +9,14 @@ import java.time.Duration;
  * @param completionTokens {@code usage.completion_tokens} of every answer
  * @param content the assistant's text
  * @param chunkDelay pause between streamed chunks
+ * @param latency pause before a non-streamed answer (to hold a request in flight)
  */
-public record MockModel(long promptTokens, long completionTokens, String content, Duration chunkDelay) {
+public record MockModel(
+    long promptTokens, long completionTokens, String content, Duration chunkDelay, Duration latency) {
 
   /** LiteLLM's documented mock: 10 prompt + 20 completion tokens. */
   public static final MockModel DEFAULT =
-      new MockModel(10, 20, "This is a mock response from FairShare.", Duration.ZERO);
+      new MockModel(10, 20, "This is a mock response from FairShare.", Duration.ZERO, Duration.ZERO);
 
   public long totalTokens() {
     return promptTokens + completionTokens;

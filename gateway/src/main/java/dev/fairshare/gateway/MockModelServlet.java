@@ -56,6 +56,9 @@ public final class MockModelServlet extends HttpServlet {
     String model = body.get("model").asText();
     MockModel mock = settings.mockFor(model);
     String path = request.getServletPath();
+    if (!body.path("stream").asBoolean(false)) {
+      sleep(mock.latency());
+    }
     long created = System.currentTimeMillis() / 1000;
     String id = Long.toString(ids.incrementAndGet());
     if (path.endsWith("/embeddings")) {
@@ -162,11 +165,16 @@ public final class MockModelServlet extends HttpServlet {
   }
 
   private static void pause(MockModel mock) throws IOException {
-    if (mock.chunkDelay().isZero()) {
+    sleep(mock.chunkDelay());
+  }
+
+  /** The mock's simulated model latency (production code of the mock, not a test wait). */
+  private static void sleep(java.time.Duration duration) throws IOException {
+    if (duration.isZero()) {
       return;
     }
     try {
-      Thread.sleep(mock.chunkDelay().toMillis());
+      Thread.sleep(duration.toMillis());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while streaming", e);
