@@ -1,7 +1,9 @@
 package dev.fairshare.adminwar;
 
 import dev.fairshare.FairShare;
+import dev.fairshare.admin.HealthResource;
 import dev.fairshare.admin.KeyResource;
+import dev.fairshare.admin.WebErrorMapper;
 import jakarta.ws.rs.core.Application;
 import java.util.Set;
 
@@ -13,6 +15,7 @@ public final class AdminApplication extends Application {
 
   @Override
   public Set<Object> getSingletons() {
-    return Set.of(new KeyResource(FairShare.shared()));
+    FairShare fairShare = FairShare.shared();
+    return Set.of(new KeyResource(fairShare), new HealthResource(fairShare), new WebErrorMapper());
   }
 }

@@ -68,6 +68,13 @@ public final class JdbcKeyStore implements KeyStore {
   public static JdbcKeyStore open(String jdbcUrl, String user, String password) {
     HikariConfig hikari = new HikariConfig();
     hikari.setJdbcUrl(jdbcUrl);
+    // Name the driver class so Hikari loads it from our class loader instead of asking
+    // DriverManager, which refuses drivers registered by another web application's loader.
+    if (jdbcUrl.startsWith("jdbc:h2:")) {
+      hikari.setDriverClassName("org.h2.Driver");
+    } else if (jdbcUrl.startsWith("jdbc:postgresql:")) {
+      hikari.setDriverClassName("org.postgresql.Driver");
+    }
     if (user != null && !user.isEmpty()) {
       hikari.setUsername(user);
     }
