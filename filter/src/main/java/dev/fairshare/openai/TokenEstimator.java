@@ -30,13 +30,25 @@ public final class TokenEstimator {
   private final long completionReserve;
   private final TokenCount tokenCount;
 
+  private final java.util.Map<String, EncodingType> encodingOverrides;
+
   public TokenEstimator(long completionReserve, TokenCount tokenCount) {
-    this.completionReserve = completionReserve;
-    this.tokenCount = tokenCount;
+    this(completionReserve, tokenCount, java.util.Map.of());
   }
 
-  /** The tokens to reserve for {@code request} on {@code endpoint}, per the token-count mode. */
-  public long estimate(CompletionRequest request, Endpoint endpoint) {
+  /**
+   * @param encodingOverrides encoding per model name, for models whose name does not tell
+   *     ({@code fairshare.models.<model>.encoding})
+   */
+  public TokenEstimator(
+      long completionReserve, TokenCount tokenCount, java.util.Map<String, EncodingType> encodingOverrides) {
+    this.completionReserve = completionReserve;
+    this.tokenCount = tokenCount;
+    this.encodingOverrides = java.util.Map.copyOf(encodingOverrides);
+  }
+
+  /** The estimate for {@code request} on {@code endpoint}: prompt and completion tokens. */
+  public TokenEstimate estimate(CompletionRequest request, Endpoint endpoint) {
     long prompt = promptTokens(request);
     long completion = 0;
     if (endpoint.generates()) {
@@ -45,11 +57,17 @@ public final class TokenEstimator {
               ? completionReserve
               : Math.min(request.maxTokens(), completionReserve);
     }
-    return switch (tokenCount) {
-      case TOTAL -> prompt + completion;
-      case INPUT -> prompt;
-      case OUTPUT -> completion;
-    };
+    return new TokenEstimate(prompt, completion);
+  }
+
+  /** The tokens to reserve for an estimate, per the token-count mode. */
+  public long reservation(TokenEstimate estimate) {
+    return estimate.asUsage().counted(tokenCount);
+  }
+
+  /** The token-count mode. */
+  public TokenCount tokenCount() {
+    return tokenCount;
   }
 
   /** Prompt tokens of {@code request}, chat overhead included. */
@@ -75,7 +93,8 @@ public final class TokenEstimator {
   }
 
   private Encoding encodingFor(String model) {
-    return registry.getEncoding(encodingTypeFor(model));
+    EncodingType override = encodingOverrides.get(model);
+    return registry.getEncoding(override != null ? override : encodingTypeFor(model));
   }
 
   /** o200k_base for gpt-4o, gpt-4.1, gpt-5 and o-series models; cl100k_base otherwise. */

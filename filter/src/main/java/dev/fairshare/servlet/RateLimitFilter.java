@@ -18,6 +18,9 @@ import dev.fairshare.openai.CompletionRequest;
 import dev.fairshare.openai.Endpoint;
 import dev.fairshare.openai.InvalidRequestException;
 import dev.fairshare.openai.RequestReader;
+import dev.fairshare.openai.RequestRewriter;
+import dev.fairshare.openai.StreamUsageTracker;
+import dev.fairshare.openai.TokenEstimate;
 import dev.fairshare.openai.TokenUsage;
 import dev.fairshare.openai.UsageReader;
 import jakarta.servlet.Filter;
@@ -120,13 +123,14 @@ public final class RateLimitFilter implements Filter {
       }
       capacity = ModelCapacity.UNLIMITED_MODEL;
     }
+    TokenEstimate estimate = fairShare.estimator().estimate(completion, endpoint);
     AdmissionRequest admission =
         new AdmissionRequest(
             key.token(),
             model,
             capacity,
             config.weightOf(key.priority()),
-            fairShare.estimator().estimate(completion, endpoint),
+            fairShare.estimator().reservation(estimate),
             limitsOf(key));
     Decision decision = fairShare.usageStore().acquire(admission, fairShare.clock().millis());
     if (!decision.admitted()) {
@@ -135,40 +139,47 @@ public final class RateLimitFilter implements Filter {
       ErrorResponses.write(response, RateLimitMessages.of(decision, key, model, config));
       return;
     }
-    proceed(new ReplayableRequest(request, body), response, chain, decision, completion, config);
+    Admitted admitted = new Admitted(decision, completion, endpoint, estimate);
+    if (completion.stream()) {
+      stream(request, response, chain, body, admitted);
+    } else {
+      proceed(new ReplayableRequest(request, body), response, chain, admitted, config);
+    }
   }
 
+  /** What the filter knows about an admitted request. */
+  private record Admitted(
+      Decision decision, CompletionRequest completion, Endpoint endpoint, TokenEstimate estimate) {}
+
+  /**
+   * A non-streaming call: the body is held until its usage is read and the reservation settled,
+   * so the headers report the standing after this call.
+   */
   private void proceed(
       HttpServletRequest request,
       HttpServletResponse response,
       FilterChain chain,
-      Decision decision,
-      CompletionRequest completion,
+      Admitted admitted,
       FairShareConfig config)
       throws IOException, ServletException {
-    Reservation reservation = decision.reservation();
+    Reservation reservation = admitted.decision().reservation();
     boolean settled = false;
     try {
-      if (completion.stream()) {
-        // Streaming passes through unbuffered, so the headers go out before the first byte with
-        // the standing at admission; the stream is settled by its reservation.
-        RateLimitHeaders.apply(response, decision.usage());
-        chain.doFilter(request, response);
-        settle(reservation, response.getStatus() >= 400 ? 0 : reservation.tokens());
-        settled = true;
-        return;
-      }
       BufferedResponse buffered = new BufferedResponse(response);
       chain.doFilter(request, buffered);
       byte[] body = buffered.body();
+      int status = buffered.getStatus();
       long actual = 0; // an upstream error releases the tokens and keeps the request
-      if (buffered.getStatus() < 400) {
+      if (status < 400) {
         Optional<TokenUsage> usage = UsageReader.read(body, 0, body.length);
         actual = usage.map(u -> u.counted(config.tokenCount())).orElse(reservation.tokens());
       }
       UsageSnapshot after = settle(reservation, actual);
       settled = true;
-      RateLimitHeaders.apply(response, after);
+      if (status != 429) {
+        // An upstream 429 goes back with the upstream's own rate-limit headers.
+        RateLimitHeaders.apply(response, after);
+      }
       buffered.writeTo(response, body);
     } finally {
       if (!settled) {
@@ -176,6 +187,51 @@ public final class RateLimitFilter implements Filter {
         settle(reservation, 0);
       }
     }
+  }
+
+  /**
+   * A streaming call: bytes pass through as they come; the headers (the standing at admission) go
+   * out before the first byte. The stream is settled with its usage chunk, or, without one, with
+   * the prompt estimate plus the streamed text counted; a client that leaves mid-stream is charged
+   * what was streamed until then.
+   */
+  private void stream(
+      HttpServletRequest request,
+      HttpServletResponse response,
+      FilterChain chain,
+      byte[] body,
+      Admitted admitted)
+      throws IOException, ServletException {
+    CompletionRequest completion = admitted.completion();
+    boolean injectUsage =
+        !completion.streamIncludesUsage()
+            && (admitted.endpoint() == Endpoint.CHAT_COMPLETIONS || admitted.endpoint() == Endpoint.COMPLETIONS);
+    byte[] forwarded = injectUsage ? RequestRewriter.withStreamUsage(body) : body;
+    StreamingResponse streaming = new StreamingResponse(response, new StreamUsageTracker(injectUsage));
+    RateLimitHeaders.apply(response, admitted.decision().usage());
+    try {
+      chain.doFilter(new ReplayableRequest(request, forwarded), streaming);
+      streaming.finish();
+    } finally {
+      settle(admitted.decision().reservation(), streamedTokens(streaming, response.getStatus(), admitted));
+    }
+  }
+
+  private long streamedTokens(StreamingResponse streaming, int status, Admitted admitted) {
+    if (status >= 400) {
+      return 0;
+    }
+    TokenUsage usage =
+        streaming
+            .usage()
+            .orElseGet(
+                () -> {
+                  long prompt = admitted.estimate().promptTokens();
+                  long completion =
+                      fairShare.estimator().countText(admitted.completion().model(), streaming.completionText());
+                  return new TokenUsage(prompt, completion, prompt + completion);
+                });
+    return usage.counted(fairShare.estimator().tokenCount());
   }
 
   private UsageSnapshot settle(Reservation reservation, long actualTokens) {

@@ -67,13 +67,18 @@ class RequestReaderTest {
     TokenEstimator total = new TokenEstimator(256, TokenCount.TOTAL);
     CompletionRequest noCap = read("{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}]}");
     long prompt = total.promptTokens(noCap);
-    assertThat(total.estimate(noCap, Endpoint.CHAT_COMPLETIONS)).isEqualTo(prompt + 256);
-    CompletionRequest capped = read("{\"model\":\"gpt-4o\",\"max_completion_tokens\":40,\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}]}");
-    assertThat(total.estimate(capped, Endpoint.CHAT_COMPLETIONS)).isEqualTo(prompt + 40);
-    assertThat(total.estimate(read("{\"model\":\"text-embedding-3-small\",\"input\":\"abc\"}"), Endpoint.EMBEDDINGS))
-        .isEqualTo(1);
-    assertThat(new TokenEstimator(256, TokenCount.OUTPUT).estimate(capped, Endpoint.CHAT_COMPLETIONS)).isEqualTo(40);
-    assertThat(new TokenEstimator(256, TokenCount.INPUT).estimate(capped, Endpoint.CHAT_COMPLETIONS)).isEqualTo(prompt);
+    assertThat(total.estimate(noCap, Endpoint.CHAT_COMPLETIONS)).isEqualTo(new TokenEstimate(prompt, 256));
+    assertThat(total.reservation(total.estimate(noCap, Endpoint.CHAT_COMPLETIONS))).isEqualTo(prompt + 256);
+    CompletionRequest capped =
+        read("{\"model\":\"gpt-4o\",\"max_completion_tokens\":40,\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}]}");
+    assertThat(total.reservation(total.estimate(capped, Endpoint.CHAT_COMPLETIONS))).isEqualTo(prompt + 40);
+    TokenEstimate embedding =
+        total.estimate(read("{\"model\":\"text-embedding-3-small\",\"input\":\"abc\"}"), Endpoint.EMBEDDINGS);
+    assertThat(embedding).isEqualTo(new TokenEstimate(1, 0));
+    TokenEstimator output = new TokenEstimator(256, TokenCount.OUTPUT);
+    assertThat(output.reservation(output.estimate(capped, Endpoint.CHAT_COMPLETIONS))).isEqualTo(40);
+    TokenEstimator input = new TokenEstimator(256, TokenCount.INPUT);
+    assertThat(input.reservation(input.estimate(capped, Endpoint.CHAT_COMPLETIONS))).isEqualTo(prompt);
   }
 
   @Test

@@ -10,13 +10,20 @@ import java.time.Duration;
  * @param content the assistant's text
  * @param chunkDelay pause between streamed chunks
  * @param latency pause before a non-streamed answer (to hold a request in flight)
+ * @param streamUsage whether a stream ends with a usage chunk when asked ({@code false}: an
+ *     endpoint that never reports usage in streams)
  */
 public record MockModel(
-    long promptTokens, long completionTokens, String content, Duration chunkDelay, Duration latency) {
+    long promptTokens,
+    long completionTokens,
+    String content,
+    Duration chunkDelay,
+    Duration latency,
+    boolean streamUsage) {
 
   /** LiteLLM's documented mock: 10 prompt + 20 completion tokens. */
   public static final MockModel DEFAULT =
-      new MockModel(10, 20, "This is a mock response from FairShare.", Duration.ZERO, Duration.ZERO);
+      new MockModel(10, 20, "This is a mock response from FairShare.", Duration.ZERO, Duration.ZERO, true);
 
   public long totalTokens() {
     return promptTokens + completionTokens;

@@ -65,13 +65,12 @@ public final class MockModelServlet extends HttpServlet {
       writeJson(response, 200, embeddings(model, mock));
     } else if (path.endsWith("/responses")) {
       writeJson(response, 200, responses(model, mock, id, created));
+    } else if (body.path("stream").asBoolean(false)) {
+      boolean includeUsage =
+          mock.streamUsage() && body.path("stream_options").path("include_usage").asBoolean(false);
+      stream(response, model, mock, id, created, includeUsage, path.endsWith("/chat/completions"));
     } else if (path.endsWith("/chat/completions")) {
-      if (body.path("stream").asBoolean(false)) {
-        boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
-        streamChat(response, model, mock, id, created, includeUsage);
-      } else {
-        writeJson(response, 200, chat(model, mock, id, created));
-      }
+      writeJson(response, 200, chat(model, mock, id, created));
     } else {
       writeJson(response, 200, completion(model, mock, id, created));
     }
@@ -103,8 +102,15 @@ public final class MockModelServlet extends HttpServlet {
     return out;
   }
 
-  private void streamChat(
-      HttpServletResponse response, String model, MockModel mock, String id, long created, boolean includeUsage)
+  /** Streams the content word by word as chat or text completion chunks, then [DONE]. */
+  private void stream(
+      HttpServletResponse response,
+      String model,
+      MockModel mock,
+      String id,
+      long created,
+      boolean includeUsage,
+      boolean chat)
       throws IOException {
     response.setStatus(200);
     response.setContentType("text/event-stream");
@@ -112,7 +118,9 @@ public final class MockModelServlet extends HttpServlet {
     response.setHeader("Cache-Control", "no-cache");
     OutputStream out = response.getOutputStream();
     List<String> pieces = new ArrayList<>();
-    pieces.add(null); // the role chunk
+    if (chat) {
+      pieces.add(null); // the role chunk
+    }
     for (String word : mock.content().split("(?<= )")) {
       pieces.add(word);
     }
@@ -120,28 +128,12 @@ public final class MockModelServlet extends HttpServlet {
       if (i > 0) {
         pause(mock);
       }
-      ObjectNode chunk = chunk(model, id, created);
-      ObjectNode choice = chunk.putArray("choices").addObject();
-      choice.put("index", 0);
-      ObjectNode delta = choice.putObject("delta");
-      if (pieces.get(i) == null) {
-        delta.put("role", "assistant");
-        delta.put("content", "");
-      } else {
-        delta.put("content", pieces.get(i));
-      }
-      choice.putNull("finish_reason");
-      send(out, chunk);
+      send(out, piece(model, id, created, chat, pieces.get(i), null));
     }
     pause(mock);
-    ObjectNode last = chunk(model, id, created);
-    ObjectNode choice = last.putArray("choices").addObject();
-    choice.put("index", 0);
-    choice.putObject("delta");
-    choice.put("finish_reason", "stop");
-    send(out, last);
+    send(out, piece(model, id, created, chat, "", "stop"));
     if (includeUsage) {
-      ObjectNode usageChunk = chunk(model, id, created);
+      ObjectNode usageChunk = chunk(model, id, created, chat);
       usageChunk.putArray("choices");
       usageChunk.set("usage", usage(mock));
       send(out, usageChunk);
@@ -150,10 +142,31 @@ public final class MockModelServlet extends HttpServlet {
     out.flush();
   }
 
-  private static ObjectNode chunk(String model, String id, long created) {
+  private static ObjectNode piece(
+      String model, String id, long created, boolean chat, String text, String finishReason) {
+    ObjectNode chunk = chunk(model, id, created, chat);
+    ObjectNode choice = chunk.putArray("choices").addObject();
+    choice.put("index", 0);
+    if (chat) {
+      ObjectNode delta = choice.putObject("delta");
+      if (text == null) {
+        delta.put("role", "assistant");
+        delta.put("content", "");
+      } else if (finishReason == null) {
+        delta.put("content", text);
+      }
+    } else {
+      choice.put("text", text);
+      choice.putNull("logprobs");
+    }
+    choice.put("finish_reason", finishReason);
+    return chunk;
+  }
+
+  private static ObjectNode chunk(String model, String id, long created, boolean chat) {
     ObjectNode chunk = JSON.createObjectNode();
-    chunk.put("id", "chatcmpl-mock-" + id);
-    chunk.put("object", "chat.completion.chunk");
+    chunk.put("id", (chat ? "chatcmpl-mock-" : "cmpl-mock-") + id);
+    chunk.put("object", chat ? "chat.completion.chunk" : "text_completion");
     chunk.put("created", created);
     chunk.put("model", model);
     return chunk;
