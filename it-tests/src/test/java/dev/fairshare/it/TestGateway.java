@@ -79,7 +79,11 @@ final class TestGateway implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
-    gateway.close();
+  public void close() {
+    try {
+      gateway.close();
+    } catch (Exception e) {
+      throw new IllegalStateException("gateway did not stop cleanly", e);
+    }
   }
 }
