@@ -36,7 +36,9 @@ public final class FairShare implements AutoCloseable {
     this.clock = clock;
     this.usageStore = usageStore;
     this.keys = keys;
-    this.estimator = new TokenEstimator(config.completionReserve(), config.tokenCount());
+    java.util.Map<String, com.knuddels.jtokkit.api.EncodingType> encodings = new java.util.HashMap<>();
+    config.encodings().forEach((model, name) -> encodings.put(model, com.knuddels.jtokkit.api.EncodingType.fromName(name).orElseThrow()));
+    this.estimator = new TokenEstimator(config.completionReserve(), config.tokenCount(), encodings);
   }
 
   /**

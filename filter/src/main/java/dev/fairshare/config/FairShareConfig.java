@@ -40,6 +40,8 @@ import java.util.regex.Pattern;
  * @param clientRetryMaxWait waits longer than this get {@code x-should-retry: false}
  * @param paths request paths the filter limits (suffix match, with or without {@code /v1})
  * @param rejectUnknownModels whether models without configured capacity are refused
+ * @param encodings tokenizer encoding per model, where the model name does not tell
+ *     ({@code fairshare.models.<model>.encoding}: o200k_base, cl100k_base, p50k_base, r50k_base)
  */
 public record FairShareConfig(
     Optional<String> masterKey,
@@ -60,7 +62,8 @@ public record FairShareConfig(
     long maxBodySize,
     Duration clientRetryMaxWait,
     List<String> paths,
-    boolean rejectUnknownModels) {
+    boolean rejectUnknownModels,
+    Map<String, String> encodings) {
 
   public static final String PREFIX = "fairshare.";
   public static final List<String> DEFAULT_PATHS =
@@ -70,6 +73,9 @@ public record FairShareConfig(
 
   private static final Pattern MODEL_KEY =
       Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.(tpm|rpm)");
+  private static final Pattern ENCODING_KEY =
+      Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.encoding");
+  private static final List<String> ENCODINGS = List.of("o200k_base", "cl100k_base", "p50k_base", "r50k_base");
   private static final Pattern PRIORITY_KEY = Pattern.compile("fairshare\\.priority\\.\"?(.+?)\"?");
 
   public FairShareConfig {
@@ -77,6 +83,7 @@ public record FairShareConfig(
     models = Map.copyOf(models);
     priorities = Map.copyOf(priorities);
     paths = List.copyOf(paths);
+    encodings = Map.copyOf(encodings);
   }
 
   /** The capacity of {@code model}, or null when it is not configured. */
@@ -112,7 +119,18 @@ public record FairShareConfig(
     Map<String, Long> tpm = new TreeMap<>();
     Map<String, Long> rpm = new TreeMap<>();
     Map<String, Double> priorities = new LinkedHashMap<>();
+    Map<String, String> encodings = new TreeMap<>();
     for (String name : propertyNames) {
+      Matcher encoding = ENCODING_KEY.matcher(name);
+      if (encoding.matches()) {
+        String value = v.string(name, "").toLowerCase(Locale.ROOT);
+        if (ENCODINGS.contains(value)) {
+          encodings.put(encoding.group(1), value);
+        } else {
+          v.problem(name, "'" + value + "' is not one of: " + String.join(", ", ENCODINGS));
+        }
+        continue;
+      }
       Matcher model = MODEL_KEY.matcher(name);
       if (model.matches()) {
         long value = v.longValue(name, -1, 0);
@@ -239,7 +257,8 @@ public record FairShareConfig(
         maxBodySize,
         retryMaxWait,
         paths,
-        unknownModels.equals("reject"));
+        unknownModels.equals("reject"),
+        encodings);
   }
 
   /** Same configuration with another master key (the gateway generates one when none is set). */
@@ -248,7 +267,7 @@ public record FairShareConfig(
         Optional.of(key), models, engine, priorities, defaultPriorityWeight, tokenCount,
         completionReserve, store, redisUri, redisFailureMode, keysJdbcUrl, keysJdbcUser,
         keysJdbcPassword, keysDataSource, keyCacheTtl, maxBodySize, clientRetryMaxWait, paths,
-        rejectUnknownModels);
+        rejectUnknownModels, encodings);
   }
 
   /** Same configuration with another model table. */
@@ -257,7 +276,7 @@ public record FairShareConfig(
         masterKey, newModels, engine, priorities, defaultPriorityWeight, tokenCount,
         completionReserve, store, redisUri, redisFailureMode, keysJdbcUrl, keysJdbcUser,
         keysJdbcPassword, keysDataSource, keyCacheTtl, maxBodySize, clientRetryMaxWait, paths,
-        rejectUnknownModels);
+        rejectUnknownModels, encodings);
   }
 
   private static Optional<String> readMasterKeyFile(String file, ConfigValues v) {

@@ -51,6 +51,7 @@ class FairShareConfigTest {
                         "fairshare.priority.dev", "0.1",
                         "fairshare.mode", "litellm-v1",
                         "fairshare.window", "30s",
+                        "fairshare.models.llama-3.encoding", "o200k_base",
                         "fairshare.master-key", "sk-admin"),
                     "test",
                     100))
@@ -65,6 +66,7 @@ class FairShareConfigTest {
     assertThat(c.engine().mode()).isEqualTo(AllocationMode.LITELLM_V1);
     assertThat(c.engine().windowMillis()).isEqualTo(30_000);
     assertThat(c.masterKey()).contains("sk-admin");
+    assertThat(c.encodings()).containsEntry("llama-3", "o200k_base");
     assertThat(c.toString()).doesNotContain("sk-admin");
   }
 
@@ -84,9 +86,11 @@ class FairShareConfigTest {
                         "fairshare.token-count", "some",
                         "fairshare.store", "cassandra",
                         "fairshare.max-body-size", "big",
-                        "fairshare.paths", "chat")));
+                        "fairshare.paths", "chat",
+                        "fairshare.models.x.encoding", "utf-8")));
     assertThat(e.problems())
-        .hasSize(9)
+        .hasSize(10)
+        .anySatisfy(p -> assertThat(p).startsWith("fairshare.models.x.encoding: 'utf-8' is not one of"))
         .anySatisfy(p -> assertThat(p).startsWith("fairshare.models.a.tpm: 'lots' is not a whole number"))
         .anySatisfy(p -> assertThat(p).startsWith("fairshare.models.b.rpm: must be at least 0"))
         .anySatisfy(p -> assertThat(p).startsWith("fairshare.mode: 'greedy' is not one of: fair, litellm-v1"))
@@ -96,7 +100,7 @@ class FairShareConfigTest {
         .anySatisfy(p -> assertThat(p).startsWith("fairshare.store:"))
         .anySatisfy(p -> assertThat(p).startsWith("fairshare.max-body-size:"))
         .anySatisfy(p -> assertThat(p).startsWith("fairshare.paths: 'chat' must start with /"));
-    assertThat(e.getMessage()).startsWith("FairShare configuration has 9 problems:");
+    assertThat(e.getMessage()).startsWith("FairShare configuration has 10 problems:");
   }
 
   @Test
