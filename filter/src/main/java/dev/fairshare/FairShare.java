@@ -9,7 +9,11 @@ import dev.fairshare.keys.KeyService;
 import dev.fairshare.keys.KeyStore;
 import dev.fairshare.openai.TokenEstimator;
 import dev.fairshare.store.MemoryUsageStore;
+import dev.fairshare.store.FailoverUsageStore;
 import dev.fairshare.store.UsageStore;
+import dev.fairshare.store.redis.RedisLink;
+import dev.fairshare.store.redis.RedisUsageStore;
+import io.lettuce.core.RedisException;
 import java.util.List;
 import java.util.Objects;
 import javax.naming.InitialContext;
@@ -50,16 +54,9 @@ public final class FairShare implements AutoCloseable {
   public static FairShare create(FairShareConfig config, Clock clock) {
     Objects.requireNonNull(config, "config");
     Objects.requireNonNull(clock, "clock");
-    if (!config.store().equals("memory")) {
-      throw new ConfigurationException(
-          List.of("fairshare.store: '" + config.store() + "' is not available in this build; use memory"));
-    }
     KeyStore keyStore = openKeyStore(config);
     return new FairShare(
-        config,
-        clock,
-        new MemoryUsageStore(config.engine()),
-        new KeyService(keyStore, clock, config.keyCacheTtl()));
+        config, clock, openUsageStore(config), new KeyService(keyStore, clock, config.keyCacheTtl()));
   }
 
   /**
@@ -79,6 +76,19 @@ public final class FairShare implements AutoCloseable {
       shared.close();
       shared = null;
     }
+  }
+
+  private static UsageStore openUsageStore(FairShareConfig config) {
+    MemoryUsageStore memory = new MemoryUsageStore(config.engine());
+    if (config.store().equals("memory")) {
+      return memory;
+    }
+    RedisLink link = RedisLink.create(config.redisUri(), config.redisTimeout());
+    return new FailoverUsageStore(
+        new RedisUsageStore(link, config.engine(), RedisUsageStore.DEFAULT_PREFIX),
+        memory,
+        config.redisFailureMode().equals("open"),
+        e -> e instanceof RedisException);
   }
 
   private static KeyStore openKeyStore(FairShareConfig config) {

@@ -31,6 +31,7 @@ import java.util.regex.Pattern;
  * @param store {@code memory} or {@code redis}
  * @param redisUri the Redis URI (store = redis)
  * @param redisFailureMode {@code open} or {@code closed}
+ * @param redisTimeout longest wait for Redis on a request
  * @param keysJdbcUrl JDBC URL of the key database (used when no data source is named)
  * @param keysJdbcUser user for {@code keysJdbcUrl}, may be empty
  * @param keysJdbcPassword password for {@code keysJdbcUrl}, may be empty
@@ -54,6 +55,7 @@ public record FairShareConfig(
     String store,
     String redisUri,
     String redisFailureMode,
+    Duration redisTimeout,
     String keysJdbcUrl,
     String keysJdbcUser,
     String keysJdbcPassword,
@@ -200,6 +202,10 @@ public record FairShareConfig(
     if (!failureMode.equals("open") && !failureMode.equals("closed")) {
       v.problem("fairshare.redis.failure-mode", "'" + failureMode + "' is not one of: open, closed");
     }
+    Duration redisTimeout = v.duration("fairshare.redis.timeout", Duration.ofMillis(50));
+    if (redisTimeout.isZero()) {
+      v.problem("fairshare.redis.timeout", "must be positive");
+    }
 
     String jdbcUrl = v.string("fairshare.keys.jdbc-url", DEFAULT_JDBC_URL);
     if (!jdbcUrl.startsWith("jdbc:")) {
@@ -249,6 +255,7 @@ public record FairShareConfig(
         store,
         redisUri,
         failureMode,
+        redisTimeout,
         jdbcUrl,
         jdbcUser,
         jdbcPassword,
@@ -265,7 +272,7 @@ public record FairShareConfig(
   public FairShareConfig withMasterKey(String key) {
     return new FairShareConfig(
         Optional.of(key), models, engine, priorities, defaultPriorityWeight, tokenCount,
-        completionReserve, store, redisUri, redisFailureMode, keysJdbcUrl, keysJdbcUser,
+        completionReserve, store, redisUri, redisFailureMode, redisTimeout, keysJdbcUrl, keysJdbcUser,
         keysJdbcPassword, keysDataSource, keyCacheTtl, maxBodySize, clientRetryMaxWait, paths,
         rejectUnknownModels, encodings);
   }
@@ -274,7 +281,7 @@ public record FairShareConfig(
   public FairShareConfig withModels(Map<String, ModelCapacity> newModels) {
     return new FairShareConfig(
         masterKey, newModels, engine, priorities, defaultPriorityWeight, tokenCount,
-        completionReserve, store, redisUri, redisFailureMode, keysJdbcUrl, keysJdbcUser,
+        completionReserve, store, redisUri, redisFailureMode, redisTimeout, keysJdbcUrl, keysJdbcUser,
         keysJdbcPassword, keysDataSource, keyCacheTtl, maxBodySize, clientRetryMaxWait, paths,
         rejectUnknownModels, encodings);
   }

@@ -37,6 +37,7 @@ public final class ModelWindow {
   private final Map<String, KeyUsage> keys = new HashMap<>();
   private long lastSweepBucket = KeyUsage.NEVER;
   private int inFlight;
+  private long reservations;
 
   public ModelWindow(EngineSettings settings) {
     this.settings = settings;
@@ -82,7 +83,7 @@ public final class ModelWindow {
     markActive(key, bucket, request.weight());
     key.inFlight++;
     inFlight++;
-    Reservation reservation = new Reservation(request, bucket, reserved);
+    Reservation reservation = new Reservation(request, bucket, reserved, ++reservations);
     return new Decision(
         Verdict.ADMITTED, reservation, snapshot(request, key, totals(key, start), nowMillis), 0);
   }

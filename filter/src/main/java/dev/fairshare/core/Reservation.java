@@ -7,5 +7,6 @@ package dev.fairshare.core;
  * @param request the admitted request
  * @param bucket the window bucket (time / bucket length) the reservation was counted in
  * @param tokens tokens reserved, at most the estimate and at most what the model had left
+ * @param id identifies the reservation within its store (the in-flight entry of a shared store)
  */
-public record Reservation(AdmissionRequest request, long bucket, long tokens) {}
+public record Reservation(AdmissionRequest request, long bucket, long tokens, long id) {}

@@ -23,6 +23,7 @@ import dev.fairshare.openai.StreamUsageTracker;
 import dev.fairshare.openai.TokenEstimate;
 import dev.fairshare.openai.TokenUsage;
 import dev.fairshare.openai.UsageReader;
+import dev.fairshare.store.UsageStoreUnavailableException;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.FilterConfig;
@@ -93,6 +94,11 @@ public final class RateLimitFilter implements Filter {
     } catch (KeyStoreException e) {
       LOG.log(Level.WARNING, "FairShare key store unavailable: {0}", e.getMessage());
       ErrorResponses.write(response, ApiError.unavailable("The API key store is unavailable; please retry shortly."));
+    } catch (UsageStoreUnavailableException e) {
+      // Logged (throttled) by the store. Closed failure mode: refuse rather than guess.
+      response.setHeader("retry-after", "1");
+      ErrorResponses.write(
+          response, ApiError.unavailable("The rate limiter's shared store is unavailable; please retry shortly."));
     }
   }
 

@@ -1,0 +1,109 @@
+package dev.fairshare.store;
+
+import dev.fairshare.core.AdmissionRequest;
+import dev.fairshare.core.Allowance;
+import dev.fairshare.core.Decision;
+import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.core.Reservation;
+import dev.fairshare.core.UsageSnapshot;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
+import java.util.logging.Logger;
+
+/**
+ * A shared store with an explicit failure mode ({@code fairshare.redis.failure-mode}). When the
+ * shared store fails or times out: {@code open} admits through a local memory store (this
+ * instance's own budget, logged at most once a minute) and goes back to the shared store as soon
+ * as it answers; {@code closed} throws {@link UsageStoreUnavailableException} (503).
+ */
+public final class FailoverUsageStore implements UsageStore {
+
+  private static final Logger LOG = Logger.getLogger(FailoverUsageStore.class.getName());
+  private static final long LOG_EVERY_MILLIS = 60_000;
+  private static final Allowance UNKNOWN =
+      new Allowance(ModelCapacity.UNLIMITED, ModelCapacity.UNLIMITED, 0, 0, ModelCapacity.UNLIMITED, ModelCapacity.UNLIMITED, 0);
+
+  private final UsageStore shared;
+  private final MemoryUsageStore local;
+  private final boolean failOpen;
+  private final Predicate<RuntimeException> isStoreFailure;
+  private final Set<Reservation> localReservations = ConcurrentHashMap.newKeySet();
+  private final AtomicLong lastLogMillis = new AtomicLong(Long.MIN_VALUE / 2);
+  private final AtomicLong failures = new AtomicLong();
+
+  /**
+   * @param shared the shared store (Redis)
+   * @param local where admissions go while the shared store is away (open mode)
+   * @param failOpen true for {@code open}, false for {@code closed}
+   * @param isStoreFailure which exceptions mean "the shared store is away"
+   */
+  public FailoverUsageStore(
+      UsageStore shared, MemoryUsageStore local, boolean failOpen, Predicate<RuntimeException> isStoreFailure) {
+    this.shared = shared;
+    this.local = local;
+    this.failOpen = failOpen;
+    this.isStoreFailure = isStoreFailure;
+  }
+
+  @Override
+  public Decision acquire(AdmissionRequest request, long nowMillis) {
+    try {
+      return shared.acquire(request, nowMillis);
+    } catch (RuntimeException e) {
+      if (!isStoreFailure.test(e)) {
+        throw e;
+      }
+      failed(e);
+      if (!failOpen) {
+        throw new UsageStoreUnavailableException("the shared usage store is unavailable", e);
+      }
+      Decision decision = local.acquire(request, nowMillis);
+      if (decision.admitted()) {
+        localReservations.add(decision.reservation());
+      }
+      return decision;
+    }
+  }
+
+  @Override
+  public UsageSnapshot settle(Reservation reservation, long actualTokens, long nowMillis) {
+    if (localReservations.remove(reservation)) {
+      return local.settle(reservation, actualTokens, nowMillis);
+    }
+    try {
+      return shared.settle(reservation, actualTokens, nowMillis);
+    } catch (RuntimeException e) {
+      if (!isStoreFailure.test(e)) {
+        throw e;
+      }
+      // The reservation stays in the shared store until its in-flight entry and window expire.
+      failed(e);
+      return new UsageSnapshot(UNKNOWN, UNKNOWN, 0);
+    }
+  }
+
+  /** How many calls to the shared store failed since start; for tests and metrics. */
+  public long failures() {
+    return failures.get();
+  }
+
+  private void failed(RuntimeException e) {
+    failures.incrementAndGet();
+    long now = System.currentTimeMillis();
+    long last = lastLogMillis.get();
+    if (now - last >= LOG_EVERY_MILLIS && lastLogMillis.compareAndSet(last, now)) {
+      LOG.warning(
+          "FairShare: the shared usage store is unavailable (" + e.getClass().getSimpleName() + ": "
+              + e.getMessage() + "); failure mode " + (failOpen ? "open: counting locally" : "closed: answering 503")
+              + ". Logged at most once a minute.");
+    }
+  }
+
+  @Override
+  public void close() {
+    shared.close();
+    local.close();
+  }
+}

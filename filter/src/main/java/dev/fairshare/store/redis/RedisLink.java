@@ -1,0 +1,81 @@
+package dev.fairshare.store.redis;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisConnectionException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.time.Duration;
+
+/**
+ * One multiplexed Lettuce connection, opened on first use. Every command fails after {@code
+ * timeout}; while the connection is down commands are rejected at once (not queued), Lettuce
+ * reconnects in the background, and a connection that could not be opened is retried at most once
+ * a second. Password and TLS come with the URI ({@code rediss://:password@host:6379}).
+ */
+public final class RedisLink implements AutoCloseable {
+
+  private static final long RETRY_CONNECT_MILLIS = 1_000;
+
+  private final RedisClient client;
+  private volatile StatefulRedisConnection<String, String> connection;
+  private long nextAttemptMillis;
+
+  private RedisLink(RedisClient client) {
+    this.client = client;
+  }
+
+  /** A link to {@code uri} whose commands time out after {@code timeout}. */
+  public static RedisLink create(String uri, Duration timeout) {
+    RedisURI redisUri = RedisURI.create(uri);
+    redisUri.setTimeout(timeout);
+    RedisClient client = RedisClient.create(redisUri);
+    client.setOptions(
+        ClientOptions.builder()
+            .autoReconnect(true)
+            .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+            .timeoutOptions(TimeoutOptions.enabled(timeout))
+            .socketOptions(SocketOptions.builder().connectTimeout(timeout.multipliedBy(4)).build())
+            .build());
+    return new RedisLink(client);
+  }
+
+  /**
+   * The synchronous commands of the connection.
+   *
+   * @throws RedisConnectionException when there is no connection (yet)
+   */
+  public RedisCommands<String, String> commands() {
+    StatefulRedisConnection<String, String> c = connection;
+    if (c != null) {
+      return c.sync();
+    }
+    synchronized (this) {
+      if (connection == null) {
+        long now = System.currentTimeMillis();
+        if (now < nextAttemptMillis) {
+          throw new RedisConnectionException("Redis is not connected; next attempt in " + (nextAttemptMillis - now) + " ms");
+        }
+        try {
+          connection = client.connect();
+        } catch (RuntimeException e) {
+          nextAttemptMillis = now + RETRY_CONNECT_MILLIS;
+          throw e;
+        }
+      }
+      return connection.sync();
+    }
+  }
+
+  @Override
+  public void close() {
+    StatefulRedisConnection<String, String> c = connection;
+    if (c != null) {
+      c.close();
+    }
+    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+  }
+}

@@ -1,0 +1,181 @@
+package dev.fairshare.store.redis;
+
+import dev.fairshare.core.AdmissionRequest;
+import dev.fairshare.core.Allowance;
+import dev.fairshare.core.AllocationMode;
+import dev.fairshare.core.Decision;
+import dev.fairshare.core.EngineSettings;
+import dev.fairshare.core.KeyLimits;
+import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.core.Reservation;
+import dev.fairshare.core.UsageSnapshot;
+import dev.fairshare.core.Verdict;
+import dev.fairshare.store.UsageStore;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Usage shared by every instance through Redis: one Lua script checks and reserves atomically
+ * (one round trip per admission), one settles (one per settlement). The scripts mirror {@link
+ * dev.fairshare.core.ModelWindow}; the contract test holds both to the same timelines.
+ *
+ * <p>Every Redis key is hash-tagged by model ({@code fs:{model}:...}), so all keys one script
+ * touches live in one Redis Cluster slot, and carries a TTL of two windows, so idle models and
+ * keys leave nothing behind. The caller's wall clock is passed in: instances must be NTP-synced.
+ */
+public final class RedisUsageStore implements UsageStore {
+
+  /**
+   * How long an in-flight entry (what {@code max_parallel_requests} counts) lives if its instance
+   * dies before settling it; the memory store has no such expiry, since it dies with its requests.
+   */
+  public static final long DEFAULT_IN_FLIGHT_LIFETIME_MILLIS = 10 * 60_000L;
+
+  private static final String COMMON = resource("common.lua");
+  private static final String ACQUIRE = COMMON + resource("acquire.lua");
+  private static final String SETTLE = COMMON + resource("settle.lua");
+
+  /** The prefix of every key FairShare writes. */
+  public static final String DEFAULT_PREFIX = "fs";
+
+  private final RedisLink link;
+  private final EngineSettings settings;
+  private final String prefix;
+  private final long inFlightLifetimeMillis;
+  private final SecureRandom ids = new SecureRandom();
+  private volatile String acquireSha;
+  private volatile String settleSha;
+
+  /**
+   * @param link the connection; closed with the store
+   * @param settings window, bucket, mode, threshold: must be the same on every instance
+   * @param prefix key prefix ({@link #DEFAULT_PREFIX}; tests use their own)
+   */
+  public RedisUsageStore(RedisLink link, EngineSettings settings, String prefix) {
+    this(link, settings, prefix, DEFAULT_IN_FLIGHT_LIFETIME_MILLIS);
+  }
+
+  /** As above, with the lifetime of in-flight entries of crashed instances. */
+  public RedisUsageStore(RedisLink link, EngineSettings settings, String prefix, long inFlightLifetimeMillis) {
+    this.inFlightLifetimeMillis = inFlightLifetimeMillis;
+    this.link = link;
+    this.settings = settings;
+    this.prefix = prefix;
+  }
+
+  @Override
+  public Decision acquire(AdmissionRequest request, long nowMillis) {
+    long id = ids.nextLong();
+    String[] args = args(request, nowMillis, 15);
+    args[12] = Long.toString(request.estimatedTokens());
+    args[13] = Long.toString(id);
+    args[14] = Long.toString(inFlightLifetimeMillis);
+    List<Long> r = run(true, keys(request), args);
+    Verdict verdict = Verdict.values()[r.get(0).intValue()];
+    UsageSnapshot usage = snapshot(r, 4, r.get(4).intValue());
+    if (!verdict.admitted()) {
+      return new Decision(verdict, null, usage, r.get(3));
+    }
+    return new Decision(verdict, new Reservation(request, r.get(2), r.get(1), id), usage, 0);
+  }
+
+  @Override
+  public UsageSnapshot settle(Reservation reservation, long actualTokens, long nowMillis) {
+    AdmissionRequest request = reservation.request();
+    String[] args = args(request, nowMillis, 16);
+    args[12] = Long.toString(reservation.bucket());
+    args[13] = Long.toString(reservation.tokens());
+    args[14] = Long.toString(actualTokens);
+    args[15] = Long.toString(reservation.id());
+    List<Long> r = run(false, keys(request), args);
+    return snapshot(r, 0, r.get(0).intValue());
+  }
+
+  private String[] keys(AdmissionRequest request) {
+    String model = prefix + ":{" + request.model().replace('{', '(').replace('}', ')') + "}:";
+    String key = model + "k:" + request.keyId() + ":";
+    return new String[] {
+      model + "t", model + "r", model + "aw", model + "ac", key + "t", key + "r", key + "meta", key + "flight"
+    };
+  }
+
+  private String[] args(AdmissionRequest request, long nowMillis, int size) {
+    ModelCapacity capacity = request.capacity();
+    KeyLimits limits = request.keyLimits();
+    String[] args = new String[size];
+    args[0] = Long.toString(nowMillis);
+    args[1] = Long.toString(settings.bucketMillis());
+    args[2] = Integer.toString(settings.bucketsPerWindow());
+    args[3] = settings.mode() == AllocationMode.LITELLM_V1 ? "1" : "0";
+    args[4] = number(settings.saturationThreshold());
+    args[5] = Long.toString(capacity.tokens());
+    args[6] = Long.toString(capacity.requests());
+    args[7] = number(request.weight());
+    args[8] = Long.toString(limits.tokensPerWindow());
+    args[9] = Long.toString(limits.requestsPerWindow());
+    args[10] = Long.toString(limits.maxParallelRequests());
+    args[11] = Long.toString(2 * settings.effectiveWindowMillis() + 10_000);
+    return args;
+  }
+
+  /** One round trip: EVALSHA; only when Redis lost its script cache, a reload and a retry. */
+  private List<Long> run(boolean acquire, String[] keys, String[] args) {
+    RedisCommands<String, String> redis = link.commands();
+    String sha = acquire ? acquireSha : settleSha;
+    if (sha == null) {
+      sha = load(redis, acquire);
+    }
+    try {
+      return redis.evalsha(sha, ScriptOutputType.MULTI, keys, args);
+    } catch (RedisNoScriptException e) {
+      return redis.evalsha(load(redis, acquire), ScriptOutputType.MULTI, keys, args);
+    }
+  }
+
+  private String load(RedisCommands<String, String> redis, boolean acquire) {
+    String sha = redis.scriptLoad(acquire ? ACQUIRE : SETTLE);
+    if (acquire) {
+      acquireSha = sha;
+    } else {
+      settleSha = sha;
+    }
+    return sha;
+  }
+
+  @Override
+  public void close() {
+    link.close();
+  }
+
+  private static UsageSnapshot snapshot(List<Long> r, int activeAt, int activeKeys) {
+    int t = activeAt + 1;
+    return new UsageSnapshot(allowance(r, t), allowance(r, t + 7), activeKeys);
+  }
+
+  private static Allowance allowance(List<Long> r, int at) {
+    return new Allowance(r.get(at), r.get(at + 1), r.get(at + 2), r.get(at + 3), r.get(at + 4), r.get(at + 5), r.get(at + 6));
+  }
+
+  private static String number(double value) {
+    return String.format(Locale.ROOT, "%.17g", value);
+  }
+
+  private static String resource(String name) {
+    try (InputStream in = RedisUsageStore.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IllegalStateException("missing script " + name);
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8) + "\n";
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

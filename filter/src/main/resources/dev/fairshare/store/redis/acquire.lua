@@ -1,0 +1,69 @@
+-- ARGV 13: estimate, 14: reservation id, 15: in-flight entry lifetime (ms)
+local est = tonumber(ARGV[13])
+local rid = ARGV[14]
+local flightTtl = tonumber(ARGV[15])
+
+local s = state()
+local verdict = evaluate(s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act, s.inflight)
+if verdict ~= 0 then
+  local retry
+  if verdict == 1 then
+    retry = bm
+  elseif mode == 1 then
+    retry = minuteEnd - now
+  else
+    -- Replay the window's buckets leaving it, oldest first.
+    retry = (mode == 1) and 60000 or N * bm
+    local Um, Qm, Uk, Qk, Wo, Co, act = s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act
+    for x = start, b do
+      Um = Um - (s.mt[x] or 0)
+      Qm = Qm - (s.mr[x] or 0)
+      Wo = Wo - (s.maw[x] or 0)
+      Co = Co - (s.mac[x] or 0)
+      Uk = Uk - (s.kt[x] or 0)
+      Qk = Qk - (s.kr[x] or 0)
+      if act and s.last == x then
+        act = false
+        Wo = Wo + s.kw
+        Co = Co + 1
+      end
+      if evaluate(Um, Qm, Uk, Qk, math.max(0, Wo), Co, act, s.inflight) == 0 then
+        retry = (x + N) * bm - now
+        break
+      end
+    end
+  end
+  local out = {verdict, 0, b, retry, activeCount(s)}
+  snapshot(s, out)
+  return out
+end
+
+local reserved = est
+if capT ~= -1 then reserved = math.min(reserved, capT - s.Um) end
+if kT ~= -1 then reserved = math.min(reserved, kT - s.Uk) end
+if reserved < 0 then reserved = 0 end
+
+redis.call('HINCRBY', KEYS[1], b, reserved)
+redis.call('HINCRBY', KEYS[2], b, 1)
+redis.call('HINCRBY', KEYS[5], b, reserved)
+redis.call('HINCRBY', KEYS[6], b, 1)
+if s.last ~= nil and s.maw[s.last] ~= nil then
+  redis.call('HINCRBYFLOAT', KEYS[3], s.last, -s.kw)
+  redis.call('HINCRBY', KEYS[4], s.last, -1)
+end
+redis.call('HINCRBYFLOAT', KEYS[3], b, w)
+redis.call('HINCRBY', KEYS[4], b, 1)
+redis.call('HSET', KEYS[7], 'last', b, 'w', w)
+redis.call('ZADD', KEYS[8], now + flightTtl, rid)
+touch()
+
+s.Um = s.Um + reserved
+s.Qm = s.Qm + 1
+s.Uk = s.Uk + reserved
+s.Qk = s.Qk + 1
+s.kt[b] = (s.kt[b] or 0) + reserved
+s.kr[b] = (s.kr[b] or 0) + 1
+s.act = true
+local out = {0, reserved, b, 0, activeCount(s)}
+snapshot(s, out)
+return out

@@ -1,0 +1,152 @@
+-- FairShare: the allocation rule of dev.fairshare.core.ModelWindow, mirrored for Redis.
+-- Keep the two in step: UsageStoreContract runs the same timelines against both.
+--
+-- KEYS (all hash-tagged by model): 1 model tokens per bucket, 2 model requests per bucket,
+-- 3 active weight per bucket (latest admission of each key), 4 active key count per bucket,
+-- 5 key tokens per bucket, 6 key requests per bucket, 7 key meta {last, w}, 8 key in-flight zset.
+-- Hash fields are bucket numbers (time / bucket length); fields older than the window are pruned.
+local now = tonumber(ARGV[1])
+local bm = tonumber(ARGV[2])
+local N = tonumber(ARGV[3])
+local mode = tonumber(ARGV[4])          -- 0 fair, 1 litellm-v1
+local theta = tonumber(ARGV[5])
+local capT = tonumber(ARGV[6])          -- -1: unlimited
+local capR = tonumber(ARGV[7])
+local w = tonumber(ARGV[8])
+local kT = tonumber(ARGV[9])
+local kR = tonumber(ARGV[10])
+local kP = tonumber(ARGV[11])
+local ttl = tonumber(ARGV[12])
+
+local EPS = 1e-9
+local b = math.floor(now / bm)
+local start
+if mode == 1 then
+  start = math.floor(math.floor(now / 60000) * 60000 / bm)
+else
+  start = b - N + 1
+end
+local minuteEnd = (math.floor(now / 60000) + 1) * 60000
+
+local function load(key)
+  local flat = redis.call('HGETALL', key)
+  local t = {}
+  local stale = {}
+  for i = 1, #flat, 2 do
+    local bucket = tonumber(flat[i])
+    if bucket < start then
+      stale[#stale + 1] = flat[i]
+    else
+      t[bucket] = tonumber(flat[i + 1])
+    end
+  end
+  if #stale > 0 then
+    redis.call('HDEL', key, unpack(stale))
+  end
+  return t
+end
+
+local function sum(t)
+  local s = 0
+  for _, v in pairs(t) do s = s + v end
+  return s
+end
+
+local function lastPositive(t)
+  local last = nil
+  for bucket, v in pairs(t) do
+    if v > 0 and (last == nil or bucket > last) then last = bucket end
+  end
+  return last
+end
+
+local function v1Count(Co, act)
+  return math.max(1, Co + (act and 1 or 0))
+end
+
+local function mayTake(cap, used, kused, Wo, Co, act)
+  if mode == 1 then
+    return math.floor((cap - used) * w / v1Count(Co, act)) > 0
+  end
+  local share = cap * w / (Wo + w)
+  if share - kused > EPS then return true end
+  return used < theta * cap
+end
+
+-- Verdict codes are dev.fairshare.core.Verdict ordinals.
+local function evaluate(Um, Qm, Uk, Qk, Wo, Co, act, inflight)
+  if kP ~= -1 and inflight >= kP then return 1 end
+  if kR ~= -1 and Qk >= kR then return 2 end
+  if kT ~= -1 and Uk >= kT then return 3 end
+  if capT ~= -1 then
+    if capT - Um <= 0 then return 4 end
+    if not mayTake(capT, Um, Uk, Wo, Co, act) then return 5 end
+  end
+  if capR ~= -1 then
+    if capR - Qm <= 0 then return 6 end
+    if not mayTake(capR, Qm, Qk, Wo, Co, act) then return 7 end
+  end
+  return 0
+end
+
+local function allowance(cap, klim, used, kused, Wo, Co, act, lastb, out)
+  local modelRemaining = -1
+  if cap ~= -1 then modelRemaining = math.max(0, cap - used) end
+  local share, remaining = -1, -1
+  if cap ~= -1 then
+    if mode == 1 then
+      local n = v1Count(Co, act)
+      share = math.floor(cap * w / n)
+      remaining = math.max(0, math.floor((cap - used) * w / n))
+    else
+      share = math.floor(cap * w / (Wo + w) + EPS)
+      remaining = math.max(0, share - kused)
+    end
+  end
+  if klim ~= -1 then
+    local keyRemaining = math.max(0, klim - kused)
+    if share == -1 then share = klim else share = math.min(share, klim) end
+    if remaining == -1 then remaining = keyRemaining else remaining = math.min(remaining, keyRemaining) end
+  end
+  local reset = 0
+  if lastb ~= nil then
+    if mode == 1 then reset = minuteEnd - now else reset = math.max(0, (lastb + N) * bm - now) end
+  end
+  for _, v in ipairs({share, remaining, kused, reset, cap, modelRemaining, used}) do
+    out[#out + 1] = v
+  end
+end
+
+local function snapshot(s, out)
+  allowance(capT, kT, s.Um, s.Uk, s.Wo, s.Co, s.act, lastPositive(s.kt), out)
+  allowance(capR, kR, s.Qm, s.Qk, s.Wo, s.Co, s.act, lastPositive(s.kr), out)
+end
+
+local function activeCount(s)
+  if mode == 1 then return v1Count(s.Co, s.act) end
+  return s.Co + 1
+end
+
+local function state()
+  local s = {}
+  s.mt = load(KEYS[1]); s.mr = load(KEYS[2]); s.maw = load(KEYS[3]); s.mac = load(KEYS[4])
+  s.kt = load(KEYS[5]); s.kr = load(KEYS[6])
+  s.Um = sum(s.mt); s.Qm = sum(s.mr); s.Uk = sum(s.kt); s.Qk = sum(s.kr)
+  local W = sum(s.maw)
+  local C = sum(s.mac)
+  local meta = redis.call('HMGET', KEYS[7], 'last', 'w')
+  s.last = tonumber(meta[1])
+  s.kw = tonumber(meta[2]) or 0
+  s.act = s.last ~= nil and s.last >= start
+  if s.act then W = W - s.kw; C = C - 1 end
+  if W < 0 then W = 0 end
+  s.Wo = W
+  s.Co = C
+  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now)
+  s.inflight = redis.call('ZCARD', KEYS[8])
+  return s
+end
+
+local function touch()
+  for i = 1, 8 do redis.call('PEXPIRE', KEYS[i], ttl) end
+end

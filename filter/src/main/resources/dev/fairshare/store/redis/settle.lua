@@ -1,0 +1,25 @@
+-- ARGV 13: reservation bucket, 14: reserved tokens, 15: actual tokens, 16: reservation id
+local resBucket = tonumber(ARGV[13])
+local reserved = tonumber(ARGV[14])
+local actual = tonumber(ARGV[15])
+local rid = ARGV[16]
+
+local delta = actual - reserved
+if delta < 0 then
+  -- Refund into the admission bucket, while it is still in the window.
+  if resBucket >= start then
+    if redis.call('HEXISTS', KEYS[1], resBucket) == 1 then redis.call('HINCRBY', KEYS[1], resBucket, delta) end
+    if redis.call('HEXISTS', KEYS[5], resBucket) == 1 then redis.call('HINCRBY', KEYS[5], resBucket, delta) end
+  end
+elseif delta > 0 then
+  -- Debt is charged now.
+  redis.call('HINCRBY', KEYS[1], b, delta)
+  redis.call('HINCRBY', KEYS[5], b, delta)
+end
+redis.call('ZREM', KEYS[8], rid)
+touch()
+
+local s = state()
+local out = {activeCount(s)}
+snapshot(s, out)
+return out

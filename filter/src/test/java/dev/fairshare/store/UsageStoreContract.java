@@ -1,0 +1,155 @@
+package dev.fairshare.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fairshare.core.AdmissionRequest;
+import dev.fairshare.core.AllocationMode;
+import dev.fairshare.core.Decision;
+import dev.fairshare.core.EngineSettings;
+import dev.fairshare.core.KeyLimits;
+import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.core.ModelWindow;
+import dev.fairshare.core.Reservation;
+import dev.fairshare.core.UsageSnapshot;
+import dev.fairshare.core.Verdict;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What every {@link UsageStore} must do: the same timelines give the same decisions as the
+ * reference rule ({@link ModelWindow}, run directly), number for number.
+ */
+abstract class UsageStoreContract {
+
+  static final long T0 = 1_800_000_000_000L;
+  static final ModelCapacity TPM_60 = new ModelCapacity(60, ModelCapacity.UNLIMITED);
+
+  /** A fresh, empty store with these settings. */
+  abstract UsageStore newStore(EngineSettings settings);
+
+  static AdmissionRequest request(String key, ModelCapacity capacity, long estimate) {
+    return new AdmissionRequest(key, "m", capacity, 1.0, estimate, KeyLimits.NONE);
+  }
+
+  @Test
+  void referenceScenario() {
+    UsageStore store = newStore(EngineSettings.DEFAULTS);
+    Decision first = store.acquire(request("k1", TPM_60, 266), T0);
+    assertThat(first.verdict()).isEqualTo(Verdict.ADMITTED);
+    assertThat(first.reservation().tokens()).isEqualTo(60);
+    UsageSnapshot afterFirst = store.settle(first.reservation(), 30, T0);
+    assertThat(afterFirst.tokens().limit()).isEqualTo(60);
+    assertThat(afterFirst.tokens().remaining()).isEqualTo(30);
+    assertThat(afterFirst.tokens().resetMillis()).isEqualTo(60_000);
+
+    Decision second = store.acquire(request("k2", TPM_60, 266), T0 + 100);
+    assertThat(second.reservation().tokens()).isEqualTo(30);
+    UsageSnapshot afterSecond = store.settle(second.reservation(), 30, T0 + 100);
+    assertThat(afterSecond.tokens().limit()).isEqualTo(30);
+    assertThat(afterSecond.tokens().remaining()).isZero();
+    assertThat(afterSecond.activeKeys()).isEqualTo(2);
+
+    Decision third = store.acquire(request("k2", TPM_60, 266), T0 + 200);
+    assertThat(third.verdict()).isEqualTo(Verdict.MODEL_TOKENS);
+    assertThat(third.retryAfterMillis()).isEqualTo(59_800);
+    assertThat(third.usage().tokens().used()).isEqualTo(30);
+    assertThat(third.usage().tokens().modelUsed()).isEqualTo(60);
+    assertThat(third.usage().activeKeys()).isEqualTo(2);
+  }
+
+  @Test
+  void windowSlidesAndDebtDelays() {
+    UsageStore store = newStore(EngineSettings.DEFAULTS);
+    Decision d = store.acquire(request("k1", TPM_60, 10), T0);
+    store.settle(d.reservation(), 100, T0 + 1_000);
+    Decision blocked = store.acquire(request("k1", TPM_60, 10), T0 + 30_000);
+    assertThat(blocked.verdict()).isEqualTo(Verdict.MODEL_TOKENS);
+    assertThat(blocked.retryAfterMillis()).isEqualTo(31_000);
+    assertThat(store.acquire(request("k1", TPM_60, 10), T0 + 61_000).verdict()).isEqualTo(Verdict.ADMITTED);
+  }
+
+  @Test
+  void exactRequestCountUnderAFrozenClock() {
+    UsageStore store = newStore(EngineSettings.DEFAULTS);
+    ModelCapacity rpm5 = new ModelCapacity(ModelCapacity.UNLIMITED, 5);
+    int admitted = 0;
+    for (int i = 0; i < 20; i++) {
+      if (store.acquire(request("k" + (i % 3), rpm5, 1), T0).admitted()) {
+        admitted++;
+      }
+    }
+    assertThat(admitted).isEqualTo(5);
+  }
+
+  @Test
+  void parallelLimitHoldsUntilSettlement() {
+    UsageStore store = newStore(EngineSettings.DEFAULTS);
+    AdmissionRequest limited =
+        new AdmissionRequest("k1", "m", ModelCapacity.UNLIMITED_MODEL, 1.0, 5, new KeyLimits(ModelCapacity.UNLIMITED, 10, 1));
+    Decision first = store.acquire(limited, T0);
+    assertThat(first.admitted()).isTrue();
+    assertThat(store.acquire(limited, T0).verdict()).isEqualTo(Verdict.KEY_PARALLEL_LIMIT);
+    store.settle(first.reservation(), 5, T0);
+    assertThat(store.acquire(limited, T0).admitted()).isTrue();
+  }
+
+  @Test
+  void randomTimelines_fairMode_sameDecisionsAsTheReferenceRule() {
+    compareWithReference(EngineSettings.DEFAULTS, 42);
+    compareWithReference(EngineSettings.DEFAULTS, 7);
+  }
+
+  @Test
+  void randomTimelines_litellmV1Mode_sameDecisionsAsTheReferenceRule() {
+    compareWithReference(EngineSettings.DEFAULTS.withMode(AllocationMode.LITELLM_V1), 42);
+  }
+
+  @Test
+  void randomTimelines_shortWindow_sameDecisionsAsTheReferenceRule() {
+    compareWithReference(new EngineSettings(AllocationMode.FAIR, 10_000, 500, 0.5), 3);
+  }
+
+  /**
+   * 1,500 random steps (keys with weights and limits, estimates, settlements above and below the
+   * reservation, time moving 0-4 s): each decision and settlement matches the reference rule.
+   */
+  private void compareWithReference(EngineSettings settings, long seed) {
+    UsageStore store = newStore(settings);
+    ModelWindow reference = new ModelWindow(settings);
+    Random random = new Random(seed);
+    ModelCapacity capacity = new ModelCapacity(2_000, 40);
+    double[] weights = {1.0, 1.0, 0.5, 2.0, 0.1};
+    KeyLimits[] limits = {
+      KeyLimits.NONE, KeyLimits.NONE, new KeyLimits(500, ModelCapacity.UNLIMITED, 2), KeyLimits.NONE,
+      new KeyLimits(ModelCapacity.UNLIMITED, 6, ModelCapacity.UNLIMITED)
+    };
+    List<Reservation[]> inFlight = new ArrayList<>();
+    long now = T0;
+    for (int step = 0; step < 1_500; step++) {
+      now += random.nextInt(4_000);
+      if (!inFlight.isEmpty() && random.nextInt(3) == 0) {
+        Reservation[] pair = inFlight.remove(random.nextInt(inFlight.size()));
+        long actual = random.nextInt(3) == 0 ? 0 : random.nextInt(300);
+        UsageSnapshot expected = reference.settle(pair[0], actual, now);
+        UsageSnapshot actualSnapshot = store.settle(pair[1], actual, now);
+        assertThat(actualSnapshot).as("settlement at step %d", step).isEqualTo(expected);
+        continue;
+      }
+      int k = random.nextInt(weights.length);
+      AdmissionRequest r =
+          new AdmissionRequest("key-" + k, "m", capacity, weights[k], 20 + random.nextInt(250), limits[k]);
+      Decision expected = reference.decide(r, now);
+      Decision actual = store.acquire(r, now);
+      assertThat(actual.verdict()).as("verdict at step %d", step).isEqualTo(expected.verdict());
+      assertThat(actual.usage()).as("standing at step %d", step).isEqualTo(expected.usage());
+      assertThat(actual.retryAfterMillis()).as("retry-after at step %d", step).isEqualTo(expected.retryAfterMillis());
+      if (expected.admitted()) {
+        assertThat(actual.reservation().tokens()).isEqualTo(expected.reservation().tokens());
+        assertThat(actual.reservation().bucket()).isEqualTo(expected.reservation().bucket());
+        inFlight.add(new Reservation[] {expected.reservation(), actual.reservation()});
+      }
+    }
+  }
+}
