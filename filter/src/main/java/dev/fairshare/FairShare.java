@@ -85,7 +85,7 @@ public final class FairShare implements AutoCloseable {
     }
     RedisLink link = RedisLink.create(config.redisUri(), config.redisTimeout());
     return new FailoverUsageStore(
-        new RedisUsageStore(link, config.engine(), RedisUsageStore.DEFAULT_PREFIX),
+        new RedisUsageStore(link, config.engine(), config.redisKeyPrefix()),
         memory,
         config.redisFailureMode().equals("open"),
         e -> e instanceof RedisException);

@@ -32,6 +32,7 @@ import java.util.regex.Pattern;
  * @param redisUri the Redis URI (store = redis)
  * @param redisFailureMode {@code open} or {@code closed}
  * @param redisTimeout longest wait for Redis on a request
+ * @param redisKeyPrefix prefix of FairShare's Redis keys (separates deployments sharing a Redis)
  * @param keysJdbcUrl JDBC URL of the key database (used when no data source is named)
  * @param keysJdbcUser user for {@code keysJdbcUrl}, may be empty
  * @param keysJdbcPassword password for {@code keysJdbcUrl}, may be empty
@@ -56,6 +57,7 @@ public record FairShareConfig(
     String redisUri,
     String redisFailureMode,
     Duration redisTimeout,
+    String redisKeyPrefix,
     String keysJdbcUrl,
     String keysJdbcUser,
     String keysJdbcPassword,
@@ -206,6 +208,10 @@ public record FairShareConfig(
     if (redisTimeout.isZero()) {
       v.problem("fairshare.redis.timeout", "must be positive");
     }
+    String redisKeyPrefix = v.string("fairshare.redis.key-prefix", "fs");
+    if (redisKeyPrefix.contains("{") || redisKeyPrefix.contains("}")) {
+      v.problem("fairshare.redis.key-prefix", "must not contain { or }");
+    }
 
     String jdbcUrl = v.string("fairshare.keys.jdbc-url", DEFAULT_JDBC_URL);
     if (!jdbcUrl.startsWith("jdbc:")) {
@@ -256,6 +262,7 @@ public record FairShareConfig(
         redisUri,
         failureMode,
         redisTimeout,
+        redisKeyPrefix,
         jdbcUrl,
         jdbcUser,
         jdbcPassword,
@@ -272,7 +279,7 @@ public record FairShareConfig(
   public FairShareConfig withMasterKey(String key) {
     return new FairShareConfig(
         Optional.of(key), models, engine, priorities, defaultPriorityWeight, tokenCount,
-        completionReserve, store, redisUri, redisFailureMode, redisTimeout, keysJdbcUrl, keysJdbcUser,
+        completionReserve, store, redisUri, redisFailureMode, redisTimeout, redisKeyPrefix, keysJdbcUrl, keysJdbcUser,
         keysJdbcPassword, keysDataSource, keyCacheTtl, maxBodySize, clientRetryMaxWait, paths,
         rejectUnknownModels, encodings);
   }
@@ -281,7 +288,7 @@ public record FairShareConfig(
   public FairShareConfig withModels(Map<String, ModelCapacity> newModels) {
     return new FairShareConfig(
         masterKey, newModels, engine, priorities, defaultPriorityWeight, tokenCount,
-        completionReserve, store, redisUri, redisFailureMode, redisTimeout, keysJdbcUrl, keysJdbcUser,
+        completionReserve, store, redisUri, redisFailureMode, redisTimeout, redisKeyPrefix, keysJdbcUrl, keysJdbcUser,
         keysJdbcPassword, keysDataSource, keyCacheTtl, maxBodySize, clientRetryMaxWait, paths,
         rejectUnknownModels, encodings);
   }
