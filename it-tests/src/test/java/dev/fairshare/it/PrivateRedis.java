@@ -75,10 +75,16 @@ final class PrivateRedis implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
+  public void close() {
     if (process != null && process.isAlive()) {
-      new ProcessBuilder("kill", "-CONT", Long.toString(process.pid())).start().waitFor();
-      process.destroyForcibly().waitFor();
+      try {
+        new ProcessBuilder("kill", "-CONT", Long.toString(process.pid())).start().waitFor();
+        process.destroyForcibly().waitFor();
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 }

@@ -8,6 +8,9 @@ import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 
 /**
@@ -21,18 +24,23 @@ public final class RedisLink implements AutoCloseable {
   private static final long RETRY_CONNECT_MILLIS = 1_000;
 
   private final RedisClient client;
+  private final ClientResources resources;
   private volatile StatefulRedisConnection<String, String> connection;
   private long nextAttemptMillis;
 
-  private RedisLink(RedisClient client) {
+  private RedisLink(RedisClient client, ClientResources resources) {
     this.client = client;
+    this.resources = resources;
   }
 
   /** A link to {@code uri} whose commands time out after {@code timeout}. */
   public static RedisLink create(String uri, Duration timeout) {
     RedisURI redisUri = RedisURI.create(uri);
     redisUri.setTimeout(timeout);
-    RedisClient client = RedisClient.create(redisUri);
+    // Reconnect every half second while Redis is away (Lettuce's default backs off to 30 s).
+    ClientResources resources =
+        DefaultClientResources.builder().reconnectDelay(Delay.constant(Duration.ofMillis(500))).build();
+    RedisClient client = RedisClient.create(resources, redisUri);
     client.setOptions(
         ClientOptions.builder()
             .autoReconnect(true)
@@ -40,7 +48,7 @@ public final class RedisLink implements AutoCloseable {
             .timeoutOptions(TimeoutOptions.enabled(timeout))
             .socketOptions(SocketOptions.builder().connectTimeout(timeout.multipliedBy(4)).build())
             .build());
-    return new RedisLink(client);
+    return new RedisLink(client, resources);
   }
 
   /**
@@ -77,5 +85,6 @@ public final class RedisLink implements AutoCloseable {
       c.close();
     }
     client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    resources.shutdown(0, 2, java.util.concurrent.TimeUnit.SECONDS);
   }
 }
