@@ -105,6 +105,27 @@ public final class FairnessReport {
 
         A rejected request is dropped; the key's next request comes on schedule.
 
+        ## What the table shows (and what is not solved yet)
+
+        * `fair` holds the budget: over-admission stays within one request's settlement error on
+          every scenario, where `litellm-v1` admits up to half a window's capacity too much (it
+          counts usage only after the call, and its per-minute allowance ignores what is in flight).
+        * `fair` is at least as fair as `litellm-v1` on every scenario (`SimulatorTest` asserts it),
+          and far fairer under priorities, bursts and estimate errors.
+        * It does **not** yet meet the targets of issue 3 on every scenario: with weights
+          (0.9/0.1) and with bursty traffic the weighted Jain index is below 0.98, and keys below
+          their ideal share still get 429s. Cause, seen in the traces: a sliding window that
+          saturates in bursts frees capacity in blocks when old buckets expire; while the model is
+          then below the saturation threshold every key may borrow, so low-weight and fast keys
+          take capacity that higher-weight or slower keys would have claimed within the window
+          ("echo" of the first burst, every window). Lowering the threshold trades this for
+          utilization (0.5: priorities Jain 0.93 but greedy-vs-polite utilization 0.67). The fix
+          under way is demand-aware sharing: the water-filling share over the active keys' recent
+          demand (usage plus rejected demand), cached per bucket, instead of the static share
+          `C × w / Σw` plus threshold borrowing.
+        * Starvation near 50 s with two equal keys is inherent to a sliding window under sustained
+          overload: the window fills, then everyone waits for the oldest usage to leave.
+
         ## Columns
 
         * **utilization** — mean, over the one-minute windows (after the first) whose demand exceeds the capacity, of tokens admitted ÷ capacity.

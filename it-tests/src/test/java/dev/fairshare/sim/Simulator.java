@@ -79,6 +79,9 @@ public final class Simulator {
 
   /** The engine settings for a mode (everything else at the defaults). */
   public static EngineSettings settings(AllocationMode mode) {
-    return EngineSettings.DEFAULTS.withMode(mode);
+    EngineSettings d = EngineSettings.DEFAULTS;
+    double threshold = Double.parseDouble(System.getProperty("sim.threshold", Double.toString(d.saturationThreshold())));
+    long bucket = Long.parseLong(System.getProperty("sim.bucket", Long.toString(d.bucketMillis())));
+    return new EngineSettings(mode, d.windowMillis(), bucket, threshold);
   }
 }
