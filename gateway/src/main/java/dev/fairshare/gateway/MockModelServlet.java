@@ -30,6 +30,11 @@ public final class MockModelServlet extends HttpServlet {
     this.settings = settings;
   }
 
+  /** For {@code web.xml}: every model answers as {@link MockModel#DEFAULT} (10 + 20 tokens). */
+  public MockModelServlet() {
+    this(new GatewaySettings(0, "0.0.0.0", java.util.Optional.empty(), java.util.Map.of()));
+  }
+
   @Override
   protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
     if (!"POST".equals(request.getMethod())) {

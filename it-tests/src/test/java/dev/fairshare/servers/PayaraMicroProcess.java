@@ -1,0 +1,36 @@
+package dev.fairshare.servers;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Payara Micro 6 with both WARs deployed from the command line. */
+final class PayaraMicroProcess extends ServerProcess {
+
+  private final Path jar;
+
+  PayaraMicroProcess(Path jar, Path work) throws IOException {
+    super(work);
+    this.jar = jar;
+  }
+
+  @Override
+  void deploy(Path adminWar, Path sampleWar) throws IOException {
+    // The context root is the file name.
+    copy(adminWar, work.resolve("deploy/fairshare-admin.war"));
+    copy(sampleWar, work.resolve("deploy/sample.war"));
+  }
+
+  @Override
+  List<String> command(Map<String, String> systemProperties) {
+    List<String> command = new ArrayList<>(List.of(java(), "-Xmx768m"));
+    command.addAll(systemArgs(systemProperties));
+    command.addAll(List.of("-jar", jar.toString(), "--nocluster", "--nohazelcast", "--port", Integer.toString(port),
+        "--rootDir", work.resolve("root").toString(),
+        "--deploy", work.resolve("deploy/fairshare-admin.war").toString(),
+        "--deploy", work.resolve("deploy/sample.war").toString()));
+    return command;
+  }
+}

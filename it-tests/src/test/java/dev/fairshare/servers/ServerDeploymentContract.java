@@ -1,0 +1,100 @@
+package dev.fairshare.servers;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.errors.RateLimitException;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The reference scenario on a real application server: the admin WAR mints two keys, the sample
+ * WAR (RateLimitFilter in its web.xml, as the README says) honours them through the shared key
+ * database (PostgreSQL on localhost), with the official OpenAI Java client. Configuration comes
+ * through MicroProfile Config system properties, as docs/deploy-*.md say.
+ */
+abstract class ServerDeploymentContract {
+
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path dir;
+
+  /** The server under test, working in {@code work}. */
+  abstract ServerProcess server(Path work) throws Exception;
+
+  /** The WAR flavour this server takes: {@code ""} (bundled) or {@code "-server-provided"}. */
+  abstract String flavour();
+
+  @Test
+  void referenceScenario() throws Exception {
+    String schema = "fairshare_srv_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
+        Statement s = c.createStatement()) {
+      s.executeUpdate("CREATE SCHEMA " + schema);
+    }
+    Map<String, String> config =
+        Map.of(
+            "fairshare.master-key", "sk-1234",
+            "fairshare.keys.jdbc-url", "jdbc:postgresql://127.0.0.1:5432/test?currentSchema=" + schema,
+            "fairshare.keys.jdbc-user", "postgres",
+            "fairshare.models.my-fake-model.tpm", "60");
+    try (ServerProcess server = server(dir.resolve("server"))) {
+      server.start(
+          ServerProcess.WARS.resolve("fairshare-admin" + flavour() + ".war"),
+          ServerProcess.WARS.resolve("fairshare-sample-app" + flavour() + ".war"),
+          config);
+      String key1 = mint(server);
+      String key2 = mint(server);
+      String base = server.base() + "/sample";
+      OpenAIClient client1 = OpenAIOkHttpClient.builder().apiKey(key1).baseUrl(base).build();
+      OpenAIClient client2 = OpenAIOkHttpClient.builder().apiKey(key2).baseUrl(base).build();
+      ChatCompletionCreateParams hello =
+          ChatCompletionCreateParams.builder().model("my-fake-model").addUserMessage("Hello world!").build();
+
+      ChatCompletion first = client1.chat().completions().create(hello);
+      assertThat(first.usage().orElseThrow().totalTokens()).isEqualTo(30);
+      var second = client2.chat().completions().withRawResponse().create(hello);
+      assertThat(second.statusCode()).isEqualTo(200);
+      assertThat(second.headers().values("x-ratelimit-limit-tokens")).containsExactly("30");
+      assertThat(second.headers().values("x-ratelimit-remaining-tokens")).containsExactly("0");
+
+      long started = System.nanoTime();
+      RateLimitException limited =
+          catchThrowableOfType(RateLimitException.class, () -> client2.chat().completions().create(hello));
+      assertThat(limited).isNotNull();
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(2));
+      assertThat(limited.code()).contains("rate_limit_exceeded");
+      assertThat(limited.type()).contains("tokens");
+      assertThat(limited.headers().values("x-should-retry")).containsExactly("false");
+    }
+  }
+
+  private static String mint(ServerProcess server) throws Exception {
+    HttpResponse<String> r =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(server.base().resolve("/fairshare-admin/key/generate"))
+                    .header("Authorization", "Bearer sk-1234")
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{}"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return JSON.readTree(r.body()).get("key").asText();
+  }
+}

@@ -1,0 +1,47 @@
+package dev.fairshare.servers;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** An unpacked Tomcat distribution, run with its own CATALINA_BASE under the test's folder. */
+final class TomcatProcess extends ServerProcess {
+
+  private final Path home;
+
+  TomcatProcess(Path home, Path work) throws IOException {
+    super(work);
+    this.home = home;
+    copyTree(home.resolve("conf"), work.resolve("conf"));
+    copy(Path.of("src/test/resources/tomcat/server.xml"), work.resolve("conf/server.xml"));
+    for (String dir : new String[] {"logs", "temp", "work", "webapps"}) {
+      Files.createDirectories(work.resolve(dir));
+    }
+  }
+
+  @Override
+  void deploy(Path adminWar, Path sampleWar) throws IOException {
+    copy(adminWar, work.resolve("webapps/fairshare-admin.war"));
+    copy(sampleWar, work.resolve("webapps/sample.war"));
+  }
+
+  @Override
+  List<String> command(Map<String, String> systemProperties) {
+    List<String> command = new ArrayList<>(List.of(java(), "-Xmx512m"));
+    command.add("-Dcatalina.home=" + home);
+    command.add("-Dcatalina.base=" + work);
+    command.add("-Djava.io.tmpdir=" + work.resolve("temp"));
+    command.add("-Djava.util.logging.manager=org.apache.juli.ClassLoaderLogManager");
+    command.add("-Djava.util.logging.config.file=" + work.resolve("conf/logging.properties"));
+    command.add("-Dfairshare.it.port=" + port);
+    command.addAll(systemArgs(systemProperties));
+    command.add("-cp");
+    command.add(home.resolve("bin/bootstrap.jar") + ":" + home.resolve("bin/tomcat-juli.jar"));
+    command.add("org.apache.catalina.startup.Bootstrap");
+    command.add("start");
+    return command;
+  }
+}

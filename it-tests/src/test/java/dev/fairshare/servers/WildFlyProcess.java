@@ -1,0 +1,46 @@
+package dev.fairshare.servers;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * WildFly (standalone, default profile) with a server base directory of the test's own and a port
+ * offset, both WARs dropped into its deployments folder.
+ */
+final class WildFlyProcess extends ServerProcess {
+
+  private final Path home;
+  private final int offset;
+
+  WildFlyProcess(Path home, Path work) throws IOException {
+    super(work);
+    this.home = home;
+    this.offset = port - 8080;
+    copyTree(home.resolve("standalone"), work.resolve("standalone"));
+  }
+
+  @Override
+  void deploy(Path adminWar, Path sampleWar) throws IOException {
+    copy(adminWar, work.resolve("standalone/deployments/fairshare-admin.war"));
+    copy(sampleWar, work.resolve("standalone/deployments/sample.war"));
+  }
+
+  @Override
+  List<String> command(Map<String, String> systemProperties) throws IOException {
+    // Management port 9990 + offset must be free too.
+    try (ServerSocket management = new ServerSocket(9990 + offset)) {
+      management.getLocalPort();
+    }
+    List<String> command = new ArrayList<>(List.of("bash", home.resolve("bin/standalone.sh").toString()));
+    command.add("-Djboss.server.base.dir=" + work.resolve("standalone"));
+    command.add("-Djboss.socket.binding.port-offset=" + offset);
+    command.add("-Djboss.bind.address=127.0.0.1");
+    command.add("-Djboss.bind.address.management=127.0.0.1");
+    command.addAll(systemArgs(systemProperties));
+    return command;
+  }
+}
