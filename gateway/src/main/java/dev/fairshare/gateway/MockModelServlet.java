@@ -61,6 +61,14 @@ public final class MockModelServlet extends HttpServlet {
     String model = body.get("model").asText();
     MockModel mock = settings.mockFor(model);
     String path = request.getServletPath();
+    if (mock.status() != 200) {
+      if (mock.status() == 429) {
+        response.setHeader("retry-after", "7");
+        response.setHeader("x-ratelimit-remaining-requests", "0");
+      }
+      writeJson(response, mock.status(), error("The mock upstream answers " + mock.status() + "."));
+      return;
+    }
     if (!body.path("stream").asBoolean(false)) {
       sleep(mock.latency());
     }

@@ -1,0 +1,79 @@
+package dev.fairshare.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fairshare.core.AdmissionRequest;
+import dev.fairshare.core.KeyLimits;
+import dev.fairshare.core.ManualClock;
+import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.core.UsageSnapshot;
+import dev.fairshare.keys.KeyHashing;
+import dev.fairshare.store.MemoryUsageStore;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** An endpoint's own errors: passed through; the tokens released, the request still counted. */
+class UpstreamErrorsIT {
+
+  @TempDir Path dir;
+  final ManualClock clock = new ManualClock(1_800_000_000_000L);
+  TestGateway gateway;
+
+  @BeforeEach
+  void start() throws Exception {
+    gateway =
+        TestGateway.start(
+            dir,
+            clock,
+            Map.of(
+                "fairshare.models.broken.tpm", "1000",
+                "fairshare.models.broken.rpm", "100",
+                "fairshare.gateway.mock.broken.status", "500",
+                "fairshare.models.upstream-busy.tpm", "1000",
+                "fairshare.gateway.mock.upstream-busy.status", "429"));
+  }
+
+  @AfterEach
+  void stop() {
+    gateway.close();
+  }
+
+  UsageSnapshot standing(String key, String model) {
+    MemoryUsageStore store = (MemoryUsageStore) gateway.gateway.fairShare().usageStore();
+    return store.peek(
+        new AdmissionRequest(KeyHashing.sha256(key), model, new ModelCapacity(1000, 100), 1.0, 0, KeyLimits.NONE),
+        clock.millis());
+  }
+
+  static String body(String model, boolean stream) {
+    return "{\"model\":\"" + model + "\",\"stream\":" + stream + ",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+  }
+
+  @Test
+  void upstream500_isPassedThrough_tokensReleased_requestCounted() throws Exception {
+    String key = gateway.mintKey("{}");
+    HttpResponse<String> r = gateway.post("/chat/completions", body("broken", false), key);
+    assertThat(r.statusCode()).isEqualTo(500);
+    assertThat(TestGateway.error(r).get("message").asText()).contains("mock upstream");
+    HttpResponse<String> streamed = gateway.post("/chat/completions", body("broken", true), key);
+    assertThat(streamed.statusCode()).isEqualTo(500);
+    assertThat(standing(key, "broken").tokens().used()).isZero();
+    assertThat(standing(key, "broken").requests().used()).isEqualTo(2);
+  }
+
+  @Test
+  void upstream429_isPassedThroughWithItsOwnHeaders() throws Exception {
+    String key = gateway.mintKey("{}");
+    HttpResponse<String> r = gateway.post("/chat/completions", body("upstream-busy", false), key);
+    assertThat(r.statusCode()).isEqualTo(429);
+    assertThat(r.headers().firstValue("retry-after")).contains("7");
+    assertThat(r.headers().firstValue("x-ratelimit-remaining-requests")).contains("0");
+    assertThat(r.headers().firstValue("x-ratelimit-limit-tokens")).isEmpty();
+    assertThat(standing(key, "upstream-busy").tokens().used()).isZero();
+  }
+}
