@@ -33,6 +33,10 @@ public final class ModelWindow {
   private final long[] slotRequests;
   private final double[] slotActiveWeight;
   private final int[] slotActiveKeys;
+  /** Rejections, per bucket, of keys that were under their share: demand the model owes. */
+  private final int[] slotStarved;
+  /** How many recent buckets (half the window) a starved rejection blocks borrowing for. */
+  private final int starvationBuckets;
 
   private final Map<String, KeyUsage> keys = new HashMap<>();
   private long lastSweepBucket = KeyUsage.NEVER;
@@ -48,6 +52,8 @@ public final class ModelWindow {
     this.slotRequests = new long[slots];
     this.slotActiveWeight = new double[slots];
     this.slotActiveKeys = new int[slots];
+    this.slotStarved = new int[slots];
+    this.starvationBuckets = Math.max(1, slots / 2);
     java.util.Arrays.fill(slotBucket, KeyUsage.NEVER);
   }
 
@@ -64,9 +70,12 @@ public final class ModelWindow {
     if (key != null) {
       key.prune(start);
     }
-    Totals totals = totals(key, start);
+    Totals totals = totals(key, start, bucket);
     Verdict verdict = evaluate(request, totals, key == null ? 0 : key.inFlight);
     if (!verdict.admitted()) {
+      if (starvedBy(verdict, request, totals)) {
+        slotStarved[slotFor(bucket)]++;
+      }
       long retryAfter = retryAfter(request, key, totals, verdict, nowMillis, bucket, start);
       return new Decision(verdict, null, snapshot(request, key, totals, nowMillis), retryAfter);
     }
@@ -85,7 +94,7 @@ public final class ModelWindow {
     inFlight++;
     Reservation reservation = new Reservation(request, bucket, reserved, ++reservations);
     return new Decision(
-        Verdict.ADMITTED, reservation, snapshot(request, key, totals(key, start), nowMillis), 0);
+        Verdict.ADMITTED, reservation, snapshot(request, key, totals(key, start, bucket), nowMillis), 0);
   }
 
   /**
@@ -128,7 +137,7 @@ public final class ModelWindow {
     if (key != null) {
       key.prune(start);
     }
-    return snapshot(request, key, totals(key, start), nowMillis);
+    return snapshot(request, key, totals(key, start, bucket), nowMillis);
   }
 
   /** The standing {@code request}'s key would see now, without admitting anything. */
@@ -139,24 +148,25 @@ public final class ModelWindow {
     if (key != null) {
       key.prune(start);
     }
-    return snapshot(request, key, totals(key, start), nowMillis);
+    return snapshot(request, key, totals(key, start, bucket), nowMillis);
   }
 
   /** Tokens counted for the model in the window at {@code nowMillis}, reservations included. */
   public long tokensInWindow(long nowMillis) {
-    return totals(null, windowStart(nowMillis, Math.floorDiv(nowMillis, bucketMillis))).modelTokens;
+    long bucket = Math.floorDiv(nowMillis, bucketMillis);
+    return totals(null, windowStart(nowMillis, bucket), bucket).modelTokens;
   }
 
   /** Requests counted for the model in the window at {@code nowMillis}. */
   public long requestsInWindow(long nowMillis) {
     long bucket = Math.floorDiv(nowMillis, bucketMillis);
-    return totals(null, windowStart(nowMillis, bucket)).modelRequests;
+    return totals(null, windowStart(nowMillis, bucket), bucket).modelRequests;
   }
 
   /** Keys whose latest admission is inside the window at {@code nowMillis}. */
   public int activeKeys(long nowMillis) {
     long bucket = Math.floorDiv(nowMillis, bucketMillis);
-    return totals(null, windowStart(nowMillis, bucket)).othersCount;
+    return totals(null, windowStart(nowMillis, bucket), bucket).othersCount;
   }
 
   /** Keys with state held (active, in flight, or with usage not yet pruned). */
@@ -188,7 +198,8 @@ public final class ModelWindow {
       long keyRequests,
       double othersWeight,
       int othersCount,
-      boolean requesterActive) {}
+      boolean requesterActive,
+      boolean starved) {}
 
   private Verdict evaluate(AdmissionRequest request, Totals t, int keyInFlight) {
     KeyLimits limits = request.keyLimits();
@@ -209,7 +220,8 @@ public final class ModelWindow {
       if (capacity.tokens() - t.modelTokens <= 0) {
         return Verdict.MODEL_TOKENS;
       }
-      if (!mayTake(capacity.tokens(), t.modelTokens, t.keyTokens, request.weight(), t)) {
+      long cost = Math.min(request.estimatedTokens(), capacity.tokens());
+      if (!mayTake(capacity.tokens(), t.modelTokens, t.keyTokens, cost, request.weight(), t)) {
         return Verdict.SHARE_TOKENS;
       }
     }
@@ -217,7 +229,7 @@ public final class ModelWindow {
       if (capacity.requests() - t.modelRequests <= 0) {
         return Verdict.MODEL_REQUESTS;
       }
-      if (!mayTake(capacity.requests(), t.modelRequests, t.keyRequests, request.weight(), t)) {
+      if (!mayTake(capacity.requests(), t.modelRequests, t.keyRequests, 1, request.weight(), t)) {
         return Verdict.SHARE_REQUESTS;
       }
     }
@@ -226,18 +238,37 @@ public final class ModelWindow {
 
   /**
    * Whether the key may take more of a dimension whose model room is known to be positive. Fair:
-   * while its share {@code C × w / Σw} is not used up, or while the model is below the saturation
-   * threshold (borrowing). LiteLLM v1: while {@code floor((C − U) × w / n) > 0}.
+   * while its share {@code C × w / Σw} is not used up; past it (borrowing) only while the model
+   * stays within the saturation threshold with this request, and no key under its share was
+   * turned away in the last half window (that capacity is owed to it). LiteLLM v1: while
+   * {@code floor((C − U) × w / n) > 0}.
    */
-  private boolean mayTake(long capacity, long modelUsed, long keyUsed, double weight, Totals t) {
+  private boolean mayTake(long capacity, long modelUsed, long keyUsed, long cost, double weight, Totals t) {
     if (settings.mode() == AllocationMode.LITELLM_V1) {
       return Math.floor((capacity - modelUsed) * weight / v1KeyCount(t)) > 0;
     }
-    double share = capacity * weight / (t.othersWeight + weight);
-    if (share - keyUsed > SHARE_EPSILON) {
+    if (underShare(capacity, keyUsed, weight, t)) {
       return true;
     }
-    return modelUsed < settings.saturationThreshold() * capacity;
+    return !t.starved && modelUsed + cost <= settings.saturationThreshold() * capacity;
+  }
+
+  private static boolean underShare(long capacity, long keyUsed, double weight, Totals t) {
+    return capacity * weight / (t.othersWeight + weight) - keyUsed > SHARE_EPSILON;
+  }
+
+  /** A rejection for want of model capacity while the key was under its share in that dimension. */
+  private boolean starvedBy(Verdict verdict, AdmissionRequest request, Totals t) {
+    if (settings.mode() != AllocationMode.FAIR) {
+      return false;
+    }
+    if (verdict == Verdict.MODEL_TOKENS) {
+      return underShare(request.capacity().tokens(), t.keyTokens, request.weight(), t);
+    }
+    if (verdict == Verdict.MODEL_REQUESTS) {
+      return underShare(request.capacity().requests(), t.keyRequests, request.weight(), t);
+    }
+    return false;
   }
 
   /** LiteLLM's {@code n}: the keys already admitted this minute, at least 1. */
@@ -317,7 +348,8 @@ public final class ModelWindow {
               keyRequests,
               Math.max(0.0, othersWeight),
               othersCount,
-              requesterActive);
+              requesterActive,
+              false);
       if (evaluate(request, later, keyInFlight).admitted()) {
         return (leaving + slots) * bucketMillis - nowMillis;
       }
@@ -396,17 +428,22 @@ public final class ModelWindow {
 
   // ---------------------------------------------------------------- ring
 
-  private Totals totals(KeyUsage key, long start) {
+  private Totals totals(KeyUsage key, long start, long bucket) {
     long tokens = 0;
     long requests = 0;
     double weight = 0;
     int count = 0;
+    int starved = 0;
+    long starvedSince = bucket - starvationBuckets + 1;
     for (int i = 0; i < slots; i++) {
       if (slotBucket[i] >= start) {
         tokens += slotTokens[i];
         requests += slotRequests[i];
         weight += slotActiveWeight[i];
         count += slotActiveKeys[i];
+        if (slotBucket[i] >= starvedSince) {
+          starved += slotStarved[i];
+        }
       }
     }
     boolean active = key != null && key.lastAdmitBucket >= start;
@@ -421,7 +458,8 @@ public final class ModelWindow {
         key == null ? 0 : key.requestsSince(start),
         Math.max(0.0, weight),
         count,
-        active);
+        active,
+        starved > 0);
   }
 
   private void markActive(KeyUsage key, long bucket, double weight) {
@@ -448,6 +486,7 @@ public final class ModelWindow {
       slotRequests[slot] = 0;
       slotActiveWeight[slot] = 0;
       slotActiveKeys[slot] = 0;
+      slotStarved[slot] = 0;
     }
     return slot;
   }

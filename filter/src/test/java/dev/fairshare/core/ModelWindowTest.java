@@ -88,17 +88,18 @@ class ModelWindowTest {
     use(window, request("k2", c100, 1), 1, T0); // k2 active, nearly idle
     use(window, request("k1", c100, 60), 60, T0); // k1: 60 used, share 50
 
-    // Model at 61/100 < 0.8: k1 is over its share of 50 but may borrow
-    Decision borrow = window.decide(request("k1", c100, 20), T0 + 1_000);
+    // Model at 61/100: k1 is over its share of 50 but may borrow while the model stays within 80
+    assertThat(window.decide(request("k1", c100, 20), T0 + 1_000).verdict()).isEqualTo(Verdict.SHARE_TOKENS);
+    Decision borrow = window.decide(request("k1", c100, 19), T0 + 1_000);
     assertThat(borrow.verdict()).isEqualTo(Verdict.ADMITTED);
-    window.settle(borrow.reservation(), 20, T0 + 1_000); // k1 80, model 81
+    window.settle(borrow.reservation(), 19, T0 + 1_000); // k1 79, model 80
 
-    // Model at 81/100 >= 0.8: k1 is held to its share
+    // Model at 80/100: k1 is held to its share
     Decision held = window.decide(request("k1", c100, 5), T0 + 2_000);
     assertThat(held.verdict()).isEqualTo(Verdict.SHARE_TOKENS);
     assertThat(held.usage().tokens().limit()).isEqualTo(50);
-    assertThat(held.usage().tokens().used()).isEqualTo(80);
-    // ...and waits until its own first 60 tokens leave the window (then 20 used, model 21)
+    assertThat(held.usage().tokens().used()).isEqualTo(79);
+    // ...and waits until its own first 60 tokens leave the window (then 19 used, alone: share 100)
     assertThat(held.retryAfterMillis()).isEqualTo(58_000);
     // k2, under its share, still gets in
     assertThat(window.decide(request("k2", c100, 5), T0 + 2_000).verdict()).isEqualTo(Verdict.ADMITTED);
@@ -128,6 +129,27 @@ class ModelWindowTest {
     assertThat(prodTokens + devTokens).isEqualTo(1000);
     assertThat(prodTokens).isBetween(899L, 901L);
     assertThat(devTokens).isBetween(99L, 101L);
+  }
+
+  @Test
+  void aKeyTurnedAwayUnderItsShare_blocksBorrowingForHalfAWindow() {
+    EngineSettings noThreshold = new EngineSettings(AllocationMode.FAIR, 60_000, 1_000, 1.0);
+    ModelCapacity c100 = new ModelCapacity(100, ModelCapacity.UNLIMITED);
+    ModelWindow starved = new ModelWindow(noThreshold);
+    ModelWindow control = new ModelWindow(noThreshold);
+    for (ModelWindow w : new ModelWindow[] {starved, control}) {
+      use(w, request("k1", c100, 40), 40, T0);
+      use(w, request("k2", c100, 59), 59, T0 + 1_000);
+      use(w, request("k3", c100, 1), 1, T0 + 30_000); // a third key; the model is full
+    }
+    // k3 (1 of a share of 33) is under its share and is turned away
+    assertThat(starved.decide(request("k3", c100, 10), T0 + 40_000).verdict()).isEqualTo(Verdict.MODEL_TOKENS);
+    // k1's 40 leave at +60 s; k2 (59 of a share of 50) asks to borrow 5, the model at 60
+    Decision blocked = starved.decide(request("k2", c100, 5), T0 + 60_000);
+    assertThat(blocked.verdict()).isEqualTo(Verdict.SHARE_TOKENS);
+    assertThat(control.decide(request("k2", c100, 5), T0 + 60_000).verdict()).isEqualTo(Verdict.ADMITTED);
+    // Half a window after k3 was turned away, borrowing is allowed again
+    assertThat(starved.decide(request("k2", c100, 5), T0 + 70_000).verdict()).isEqualTo(Verdict.ADMITTED);
   }
 
   @Test

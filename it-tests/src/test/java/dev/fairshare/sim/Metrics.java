@@ -10,6 +10,7 @@ import java.util.List;
  * @param jain mean over windows with 2+ saturated keys of Jain's index of admitted / ideal share
  * @param overAdmission most tokens admitted above capacity in any engine window (N whole buckets)
  * @param settlementError the largest single-request overshoot (actual − reserved) in the run
+ * @param maxInFlight the most requests admitted and not yet settled at once
  * @param joinSeconds longest time for a key that joined late to reach 90 % of its ideal rate
  *     (trailing 10 s), or -1 when no key joined late
  * @param starvationSeconds longest gap between two admissions of a key that was being rejected
@@ -21,6 +22,7 @@ public record Metrics(
     double jain,
     long overAdmission,
     long settlementError,
+    int maxInFlight,
     double joinSeconds,
     double starvationSeconds,
     int unfairRejections) {
@@ -86,6 +88,18 @@ public record Metrics(
       if (r.admitted()) {
         perBucket[(int) (r.at() / bucket)] += r.actual();
         settlementError = Math.max(settlementError, r.actual() - r.reserved());
+      }
+    }
+    // Requests in flight at once: each is settled LATENCY_MILLIS after its admission.
+    int maxInFlight = 0;
+    java.util.ArrayDeque<Long> flying = new java.util.ArrayDeque<>();
+    for (Simulator.Request r : requests) {
+      if (r.admitted()) {
+        while (!flying.isEmpty() && flying.peekFirst() + Simulator.LATENCY_MILLIS <= r.at()) {
+          flying.pollFirst();
+        }
+        flying.addLast(r.at());
+        maxInFlight = Math.max(maxInFlight, flying.size());
       }
     }
     long over = 0;
@@ -172,6 +186,7 @@ public record Metrics(
         jains.stream().mapToDouble(Double::doubleValue).average().orElse(1.0),
         over,
         settlementError,
+        maxInFlight,
         join,
         starvation / 1000.0,
         unfair);

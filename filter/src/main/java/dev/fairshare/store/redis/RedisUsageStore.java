@@ -103,7 +103,8 @@ public final class RedisUsageStore implements UsageStore {
     String model = prefix + ":{" + request.model().replace('{', '(').replace('}', ')') + "}:";
     String key = model + "k:" + request.keyId() + ":";
     return new String[] {
-      model + "t", model + "r", model + "aw", model + "ac", key + "t", key + "r", key + "meta", key + "flight"
+      model + "t", model + "r", model + "aw", model + "ac", key + "t", key + "r", key + "meta", key + "flight",
+      model + "st"
     };
   }
 

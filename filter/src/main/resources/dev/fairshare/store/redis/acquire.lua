@@ -4,8 +4,13 @@ local rid = ARGV[14]
 local flightTtl = tonumber(ARGV[15])
 
 local s = state()
-local verdict = evaluate(s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act, s.inflight)
+local verdict = evaluate(s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act, s.inflight, est, s.starved)
 if verdict ~= 0 then
+  -- Turned away for want of model capacity while under its share: owed capacity, no borrowing.
+  if mode == 0 and ((verdict == 4 and underShare(capT, s.Uk, s.Wo)) or (verdict == 6 and underShare(capR, s.Qk, s.Wo))) then
+    redis.call('HINCRBY', KEYS[9], b, 1)
+    redis.call('PEXPIRE', KEYS[9], ttl)
+  end
   local retry
   if verdict == 1 then
     retry = bm
@@ -27,7 +32,7 @@ if verdict ~= 0 then
         Wo = Wo + s.kw
         Co = Co + 1
       end
-      if evaluate(Um, Qm, Uk, Qk, math.max(0, Wo), Co, act, s.inflight) == 0 then
+      if evaluate(Um, Qm, Uk, Qk, math.max(0, Wo), Co, act, s.inflight, est, false) == 0 then
         retry = (x + N) * bm - now
         break
       end

@@ -3,7 +3,8 @@
 --
 -- KEYS (all hash-tagged by model): 1 model tokens per bucket, 2 model requests per bucket,
 -- 3 active weight per bucket (latest admission of each key), 4 active key count per bucket,
--- 5 key tokens per bucket, 6 key requests per bucket, 7 key meta {last, w}, 8 key in-flight zset.
+-- 5 key tokens per bucket, 6 key requests per bucket, 7 key meta {last, w}, 8 key in-flight zset,
+-- 9 starved rejections per bucket (keys turned away while under their share).
 -- Hash fields are bucket numbers (time / bucket length); fields older than the window are pruned.
 local now = tonumber(ARGV[1])
 local bm = tonumber(ARGV[2])
@@ -27,14 +28,16 @@ else
   start = b - N + 1
 end
 local minuteEnd = (math.floor(now / 60000) + 1) * 60000
+local starvedSince = b - math.max(1, math.floor(N / 2)) + 1
 
-local function load(key)
+local function load(key, since)
+  since = since or start
   local flat = redis.call('HGETALL', key)
   local t = {}
   local stale = {}
   for i = 1, #flat, 2 do
     local bucket = tonumber(flat[i])
-    if bucket < start then
+    if bucket < since then
       stale[#stale + 1] = flat[i]
     else
       t[bucket] = tonumber(flat[i + 1])
@@ -64,27 +67,30 @@ local function v1Count(Co, act)
   return math.max(1, Co + (act and 1 or 0))
 end
 
-local function mayTake(cap, used, kused, Wo, Co, act)
+local function underShare(cap, kused, Wo)
+  return cap * w / (Wo + w) - kused > EPS
+end
+
+local function mayTake(cap, used, kused, cost, Wo, Co, act, starved)
   if mode == 1 then
     return math.floor((cap - used) * w / v1Count(Co, act)) > 0
   end
-  local share = cap * w / (Wo + w)
-  if share - kused > EPS then return true end
-  return used < theta * cap
+  if underShare(cap, kused, Wo) then return true end
+  return (not starved) and used + cost <= theta * cap
 end
 
--- Verdict codes are dev.fairshare.core.Verdict ordinals.
-local function evaluate(Um, Qm, Uk, Qk, Wo, Co, act, inflight)
+-- Verdict codes are dev.fairshare.core.Verdict ordinals. costT: the tokens asked (estimate).
+local function evaluate(Um, Qm, Uk, Qk, Wo, Co, act, inflight, costT, starved)
   if kP ~= -1 and inflight >= kP then return 1 end
   if kR ~= -1 and Qk >= kR then return 2 end
   if kT ~= -1 and Uk >= kT then return 3 end
   if capT ~= -1 then
     if capT - Um <= 0 then return 4 end
-    if not mayTake(capT, Um, Uk, Wo, Co, act) then return 5 end
+    if not mayTake(capT, Um, Uk, math.min(costT, capT), Wo, Co, act, starved) then return 5 end
   end
   if capR ~= -1 then
     if capR - Qm <= 0 then return 6 end
-    if not mayTake(capR, Qm, Qk, Wo, Co, act) then return 7 end
+    if not mayTake(capR, Qm, Qk, 1, Wo, Co, act, starved) then return 7 end
   end
   return 0
 end
@@ -144,9 +150,13 @@ local function state()
   s.Co = C
   redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now)
   s.inflight = redis.call('ZCARD', KEYS[8])
+  s.starved = false
+  if mode == 0 then
+    s.starved = sum(load(KEYS[9], math.max(start, starvedSince))) > 0
+  end
   return s
 end
 
 local function touch()
-  for i = 1, 8 do redis.call('PEXPIRE', KEYS[i], ttl) end
+  for i = 1, 9 do redis.call('PEXPIRE', KEYS[i], ttl) end
 end
