@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fairshare.FairShare;
 import dev.fairshare.keys.ApiKey;
+import dev.fairshare.keys.Credentials;
 import dev.fairshare.keys.DuplicateKeyException;
 import dev.fairshare.keys.GeneratedKey;
 import dev.fairshare.keys.KeyCheck;
@@ -253,7 +254,7 @@ public final class KeyResource {
   private record Caller(boolean admin, ApiKey key) {}
 
   private Caller caller(HttpHeaders headers) throws InvalidRequestException {
-    String presented = AdminAuth.credentials(headers);
+    String presented = Credentials.from(headers::getHeaderString);
     if (presented == null) {
       throw new InvalidRequestException(
           ApiError.invalidApiKey("You didn't provide a key. Send the master key as Authorization: Bearer <master key>."));

@@ -10,6 +10,7 @@ import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.Reservation;
 import dev.fairshare.core.UsageSnapshot;
 import dev.fairshare.keys.ApiKey;
+import dev.fairshare.keys.Credentials;
 import dev.fairshare.keys.KeyCheck;
 import dev.fairshare.keys.KeyHashing;
 import dev.fairshare.keys.KeyStoreException;
@@ -245,7 +246,7 @@ public final class RateLimitFilter implements Filter {
   }
 
   private ApiKey authenticate(HttpServletRequest request) throws InvalidRequestException {
-    String raw = credentials(request);
+    String raw = Credentials.from(request::getHeader);
     if (raw == null) {
       throw new InvalidRequestException(
           ApiError.invalidApiKey(
@@ -263,27 +264,6 @@ public final class RateLimitFilter implements Filter {
           ApiError.invalidApiKey(
               "Key '" + check.key().displayName() + "' expired at " + check.key().expires() + "."));
     };
-  }
-
-  /** The key from {@code Authorization: Bearer}, {@code x-api-key} or {@code api-key}. */
-  static String credentials(HttpServletRequest request) {
-    String authorization = request.getHeader("Authorization");
-    if (authorization != null) {
-      String value = authorization.trim();
-      if (value.regionMatches(true, 0, "Bearer ", 0, 7)) {
-        value = value.substring(7).trim();
-      }
-      if (!value.isEmpty()) {
-        return value;
-      }
-    }
-    for (String header : new String[] {"x-api-key", "api-key", "x-litellm-api-key"}) {
-      String value = request.getHeader(header);
-      if (value != null && !value.isBlank()) {
-        return value.trim();
-      }
-    }
-    return null;
   }
 
   private static byte[] readBody(HttpServletRequest request, long maxBodySize)

@@ -4,12 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.fairshare.core.AdmissionRequest;
-import dev.fairshare.core.KeyLimits;
 import dev.fairshare.core.ManualClock;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.keys.KeyHashing;
-import dev.fairshare.store.MemoryUsageStore;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -257,10 +254,8 @@ abstract class KeyApiContract {
         throw new IllegalStateException(e);
       }
     });
-    MemoryUsageStore store = (MemoryUsageStore) gateway.gateway.fairShare().usageStore();
-    AdmissionRequest probe =
-        new AdmissionRequest(KeyHashing.sha256(key), "slow-model", new ModelCapacity(100_000, ModelCapacity.UNLIMITED), 1.0, 0, KeyLimits.NONE);
-    await().atMost(Duration.ofSeconds(5)).until(() -> store.peek(probe, clock.millis()).requests().used() == 1);
+    ModelCapacity capacity = new ModelCapacity(100_000, ModelCapacity.UNLIMITED);
+    await().atMost(Duration.ofSeconds(5)).until(() -> gateway.standing(key, "slow-model", capacity).requests().used() == 1);
     assertThat(first).isNotDone();
 
     HttpResponse<String> second = chat(key, "slow-model");

@@ -15,15 +15,11 @@ import com.openai.models.embeddings.CreateEmbeddingResponse;
 import com.openai.models.embeddings.EmbeddingCreateParams;
 import com.openai.models.responses.Response;
 import com.openai.models.responses.ResponseCreateParams;
-import dev.fairshare.core.AdmissionRequest;
-import dev.fairshare.core.KeyLimits;
 import dev.fairshare.core.ManualClock;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.UsageSnapshot;
-import dev.fairshare.keys.KeyHashing;
 import dev.fairshare.openai.CompletionRequest;
 import dev.fairshare.openai.RequestReader;
-import dev.fairshare.store.MemoryUsageStore;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -73,10 +69,7 @@ class StreamingIT {
   }
 
   UsageSnapshot standing(String key, String model) {
-    MemoryUsageStore store = (MemoryUsageStore) gateway.gateway.fairShare().usageStore();
-    AdmissionRequest probe =
-        new AdmissionRequest(KeyHashing.sha256(key), model, new ModelCapacity(100_000, 1_000), 1.0, 0, KeyLimits.NONE);
-    return store.peek(probe, clock.millis());
+    return gateway.standing(key, model, new ModelCapacity(100_000, 1_000));
   }
 
   static ChatCompletionCreateParams.Builder chat(String model) {

@@ -4,7 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.Clock;
+import dev.fairshare.core.KeyLimits;
+import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.core.UsageSnapshot;
+import dev.fairshare.keys.KeyHashing;
+import dev.fairshare.store.MemoryUsageStore;
 import dev.fairshare.gateway.FairShareGateway;
 import dev.fairshare.gateway.GatewayConfiguration;
 import java.io.IOException;
@@ -65,6 +71,14 @@ final class TestGateway implements AutoCloseable {
       request.header("Authorization", "Bearer " + bearer);
     }
     return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** The key's standing on {@code model} in this gateway's memory store, without admitting anything. */
+  UsageSnapshot standing(String rawKey, String model, ModelCapacity capacity) {
+    MemoryUsageStore store = (MemoryUsageStore) gateway.fairShare().usageStore();
+    AdmissionRequest probe =
+        new AdmissionRequest(KeyHashing.sha256(rawKey), model, capacity, 1.0, 0, KeyLimits.NONE);
+    return store.peek(probe, gateway.fairShare().clock().millis());
   }
 
   static JsonNode error(HttpResponse<String> response) throws IOException {

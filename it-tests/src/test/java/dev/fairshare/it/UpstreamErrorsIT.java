@@ -2,13 +2,9 @@ package dev.fairshare.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.fairshare.core.AdmissionRequest;
-import dev.fairshare.core.KeyLimits;
 import dev.fairshare.core.ManualClock;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.UsageSnapshot;
-import dev.fairshare.keys.KeyHashing;
-import dev.fairshare.store.MemoryUsageStore;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.Map;
@@ -44,10 +40,7 @@ class UpstreamErrorsIT {
   }
 
   UsageSnapshot standing(String key, String model) {
-    MemoryUsageStore store = (MemoryUsageStore) gateway.gateway.fairShare().usageStore();
-    return store.peek(
-        new AdmissionRequest(KeyHashing.sha256(key), model, new ModelCapacity(1000, 100), 1.0, 0, KeyLimits.NONE),
-        clock.millis());
+    return gateway.standing(key, model, new ModelCapacity(1000, 100));
   }
 
   static String body(String model, boolean stream) {
