@@ -168,7 +168,7 @@ class RedisDistributedIT {
         // Commands the gateway sent: 10 admissions + 10 settlements, each one EVALSHA. Redis also
         // counts the commands the scripts run inside; none of those is a round trip.
         List<String> scriptInternal =
-            List.of("hgetall", "hdel", "hmget", "hincrby", "hincrbyfloat", "hset", "hexists", "zadd", "zrem",
+            List.of("hgetall", "hget", "hdel", "hmget", "hincrby", "hincrbyfloat", "hset", "hexists", "zadd", "zrem",
                 "zremrangebyscore", "zcard", "pexpire");
         List<String> sent =
             stats.lines()
@@ -179,6 +179,13 @@ class RedisDistributedIT {
                 .toList();
         assertThat(sent).singleElement().asString().startsWith("evalsha:calls=20,");
         System.out.println("Redis commandstats for 10 calls through the gateway:\n" + stats);
+
+        // Every key FairShare wrote expires (two windows and a margin), so idle state leaves nothing.
+        List<String> written = c.sync().keys("*");
+        assertThat(written).hasSizeGreaterThanOrEqualTo(8);
+        for (String k : written) {
+          assertThat(c.sync().pttl(k)).as("TTL of %s", k).isBetween(60_000L, 130_000L);
+        }
 
         // Redis lost its scripts (restart, SCRIPT FLUSH): the next call reloads them and succeeds.
         c.sync().scriptFlush();

@@ -104,7 +104,7 @@ public final class RedisUsageStore implements UsageStore {
     String key = model + "k:" + request.keyId() + ":";
     return new String[] {
       model + "t", model + "r", model + "aw", model + "ac", key + "t", key + "r", key + "meta", key + "flight",
-      model + "st"
+      model + "st", model + "tot"
     };
   }
 

@@ -11,6 +11,7 @@ if verdict ~= 0 then
     redis.call('HINCRBY', KEYS[9], b, 1)
     redis.call('PEXPIRE', KEYS[9], ttl)
   end
+  if s.moved then touchModel() end
   local retry
   if verdict == 1 then
     retry = bm
@@ -20,11 +21,12 @@ if verdict ~= 0 then
     -- Replay the window's buckets leaving it, oldest first.
     retry = (mode == 1) and 60000 or N * bm
     local Um, Qm, Uk, Qk, Wo, Co, act = s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act
+    local mt, mr, maw, mac = load(KEYS[1]), load(KEYS[2]), load(KEYS[3]), load(KEYS[4])
     for x = start, b do
-      Um = Um - (s.mt[x] or 0)
-      Qm = Qm - (s.mr[x] or 0)
-      Wo = Wo - (s.maw[x] or 0)
-      Co = Co - (s.mac[x] or 0)
+      Um = Um - (mt[x] or 0)
+      Qm = Qm - (mr[x] or 0)
+      Wo = Wo - (maw[x] or 0)
+      Co = Co - (mac[x] or 0)
       Uk = Uk - (s.kt[x] or 0)
       Qk = Qk - (s.kr[x] or 0)
       if act and s.last == x then
@@ -48,19 +50,22 @@ if capT ~= -1 then reserved = math.min(reserved, capT - s.Um) end
 if kT ~= -1 then reserved = math.min(reserved, kT - s.Uk) end
 if reserved < 0 then reserved = 0 end
 
-redis.call('HINCRBY', KEYS[1], b, reserved)
-redis.call('HINCRBY', KEYS[2], b, 1)
+addModel(1, 'T', b, reserved, false)
+addModel(2, 'R', b, 1, false)
 redis.call('HINCRBY', KEYS[5], b, reserved)
 redis.call('HINCRBY', KEYS[6], b, 1)
-if s.last ~= nil and s.maw[s.last] ~= nil then
-  redis.call('HINCRBYFLOAT', KEYS[3], s.last, -s.kw)
-  redis.call('HINCRBY', KEYS[4], s.last, -1)
+-- The key's previous admission stops counting toward the active set (if still in the window).
+if s.last ~= nil and redis.call('HEXISTS', KEYS[3], s.last) == 1 then
+  addModel(3, 'AW', s.last, -s.kw, true)
+  addModel(4, 'AC', s.last, -1, false)
 end
-redis.call('HINCRBYFLOAT', KEYS[3], b, w)
-redis.call('HINCRBY', KEYS[4], b, 1)
+addModel(3, 'AW', b, w, true)
+addModel(4, 'AC', b, 1, false)
+local firstInBucket = s.last ~= b
 redis.call('HSET', KEYS[7], 'last', b, 'w', w)
 redis.call('ZADD', KEYS[8], now + flightTtl, rid)
-touch()
+if s.moved then touchModel() end
+if firstInBucket then touchKey() end
 
 s.Um = s.Um + reserved
 s.Qm = s.Qm + 1

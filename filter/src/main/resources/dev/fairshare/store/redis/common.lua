@@ -4,7 +4,9 @@
 -- KEYS (all hash-tagged by model): 1 model tokens per bucket, 2 model requests per bucket,
 -- 3 active weight per bucket (latest admission of each key), 4 active key count per bucket,
 -- 5 key tokens per bucket, 6 key requests per bucket, 7 key meta {last, w}, 8 key in-flight zset,
--- 9 starved rejections per bucket (keys turned away while under their share).
+-- 9 starved rejections per bucket (keys turned away while under their share), 10 the model's
+-- running totals over the window {T, R, AW, AC, lo}: buckets below lo have been subtracted and
+-- deleted, so a call costs O(buckets that expired since the last call), not O(window).
 -- Hash fields are bucket numbers (time / bucket length); fields older than the window are pruned.
 local now = tonumber(ARGV[1])
 local bm = tonumber(ARGV[2])
@@ -133,13 +135,49 @@ local function activeCount(s)
   return s.Co + 1
 end
 
+-- The model's totals over the window, after subtracting the buckets that left it.
+local function modelTotals()
+  local tot = redis.call('HMGET', KEYS[10], 'T', 'R', 'AW', 'AC', 'lo')
+  local lo = tonumber(tot[5])
+  local T, R, AW, AC
+  if lo == nil or start - lo > N or lo > b then
+    -- First use, idle for a whole window, or the clock went back: sum the buckets.
+    T, R, AW, AC = sum(load(KEYS[1])), sum(load(KEYS[2])), sum(load(KEYS[3])), sum(load(KEYS[4]))
+  else
+    T, R, AW, AC = tonumber(tot[1]), tonumber(tot[2]), tonumber(tot[3]), tonumber(tot[4])
+    for x = lo, start - 1 do
+      T = T - (tonumber(redis.call('HGET', KEYS[1], x)) or 0)
+      R = R - (tonumber(redis.call('HGET', KEYS[2], x)) or 0)
+      AW = AW - (tonumber(redis.call('HGET', KEYS[3], x)) or 0)
+      AC = AC - (tonumber(redis.call('HGET', KEYS[4], x)) or 0)
+      for i = 1, 4 do redis.call('HDEL', KEYS[i], x) end
+    end
+  end
+  local moved = lo ~= start
+  if moved then
+    redis.call('HSET', KEYS[10], 'T', T, 'R', R, 'AW', AW, 'AC', AC, 'lo', start)
+  end
+  return T, R, AW, AC, moved
+end
+
+-- Adds to one bucket of a model column and to its running total.
+local function addModel(column, total, bucket, delta, float)
+  if float then
+    redis.call('HINCRBYFLOAT', KEYS[column], bucket, delta)
+    redis.call('HINCRBYFLOAT', KEYS[10], total, delta)
+  else
+    redis.call('HINCRBY', KEYS[column], bucket, delta)
+    redis.call('HINCRBY', KEYS[10], total, delta)
+  end
+end
+
 local function state()
   local s = {}
-  s.mt = load(KEYS[1]); s.mr = load(KEYS[2]); s.maw = load(KEYS[3]); s.mac = load(KEYS[4])
+  local W, C
+  s.Um, s.Qm, W, C, s.moved = modelTotals()
   s.kt = load(KEYS[5]); s.kr = load(KEYS[6])
-  s.Um = sum(s.mt); s.Qm = sum(s.mr); s.Uk = sum(s.kt); s.Qk = sum(s.kr)
-  local W = sum(s.maw)
-  local C = sum(s.mac)
+  s.Uk = sum(s.kt); s.Qk = sum(s.kr)
+  if math.abs(W) < EPS then W = 0 end
   local meta = redis.call('HMGET', KEYS[7], 'last', 'w')
   s.last = tonumber(meta[1])
   s.kw = tonumber(meta[2]) or 0
@@ -157,6 +195,12 @@ local function state()
   return s
 end
 
-local function touch()
-  for i = 1, 9 do redis.call('PEXPIRE', KEYS[i], ttl) end
+-- TTLs are refreshed once per bucket, not per call: the model's keys when its window moved,
+-- a key's when its first admission in a bucket wrote them. Call after the writes.
+local function touchModel()
+  for _, i in ipairs({1, 2, 3, 4, 9, 10}) do redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+
+local function touchKey()
+  for i = 5, 8 do redis.call('PEXPIRE', KEYS[i], ttl) end
 end
