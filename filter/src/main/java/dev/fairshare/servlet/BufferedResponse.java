@@ -5,6 +5,7 @@ import jakarta.servlet.WriteListener;
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.servlet.http.HttpServletResponseWrapper;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.charset.Charset;
@@ -14,15 +15,25 @@ import java.nio.charset.StandardCharsets;
  * Holds a non-streaming response body until the filter has read its usage and settled, so the
  * rate-limit headers report the usage after this call. Headers and status go straight to the
  * wrapped response, which stays uncommitted until {@link #writeTo} runs.
+ *
+ * <p>An endpoint that answers asynchronously (it started async processing and writes from another
+ * thread after the filter returned) cannot be held: {@link #passThrough} writes what was held and
+ * lets every later byte through, keeping a copy of the first megabyte to read the usage from.
+ * Writes are synchronized because the switch races with the endpoint's own thread.
  */
 final class BufferedResponse extends HttpServletResponseWrapper {
 
+  private static final int CAPTURE_LIMIT = 1 << 20;
+
+  private final HttpServletResponse response;
   private final ByteArrayOutputStream buffer = new ByteArrayOutputStream(1024);
   private ServletOutputStream stream;
   private PrintWriter writer;
+  private ServletOutputStream passThrough;
 
   BufferedResponse(HttpServletResponse response) {
     super(response);
+    this.response = response;
   }
 
   @Override
@@ -30,17 +41,26 @@ final class BufferedResponse extends HttpServletResponseWrapper {
     if (writer != null) {
       throw new IllegalStateException("getWriter() has already been called");
     }
+    return stream();
+  }
+
+  private ServletOutputStream stream() {
     if (stream == null) {
       stream =
           new ServletOutputStream() {
             @Override
-            public void write(int b) {
-              buffer.write(b);
+            public void write(int b) throws IOException {
+              write(new byte[] {(byte) b}, 0, 1);
             }
 
             @Override
-            public void write(byte[] b, int off, int len) {
-              buffer.write(b, off, len);
+            public void write(byte[] b, int off, int len) throws IOException {
+              append(b, off, len);
+            }
+
+            @Override
+            public void flush() throws IOException {
+              flushThrough();
             }
 
             @Override
@@ -52,7 +72,7 @@ final class BufferedResponse extends HttpServletResponseWrapper {
             public void setWriteListener(WriteListener listener) {
               try {
                 listener.onWritePossible();
-              } catch (java.io.IOException e) {
+              } catch (IOException e) {
                 listener.onError(e);
               }
             }
@@ -63,22 +83,40 @@ final class BufferedResponse extends HttpServletResponseWrapper {
 
   @Override
   public PrintWriter getWriter() {
-    if (stream != null) {
+    if (stream != null && writer == null) {
       throw new IllegalStateException("getOutputStream() has already been called");
     }
     if (writer == null) {
       String encoding = getCharacterEncoding();
       Charset charset = encoding == null ? StandardCharsets.UTF_8 : Charset.forName(encoding);
-      writer = new PrintWriter(new OutputStreamWriter(buffer, charset));
+      writer = new PrintWriter(new OutputStreamWriter(stream(), charset));
     }
     return writer;
   }
 
+  private synchronized void append(byte[] b, int off, int len) throws IOException {
+    if (passThrough == null) {
+      buffer.write(b, off, len);
+      return;
+    }
+    if (buffer.size() < CAPTURE_LIMIT) {
+      buffer.write(b, off, Math.min(len, CAPTURE_LIMIT - buffer.size()));
+    }
+    passThrough.write(b, off, len);
+  }
+
+  private synchronized void flushThrough() throws IOException {
+    if (passThrough != null) {
+      passThrough.flush();
+    }
+  }
+
   @Override
-  public void flushBuffer() {
+  public void flushBuffer() throws IOException {
     if (writer != null) {
       writer.flush();
     }
+    flushThrough();
   }
 
   @Override
@@ -92,14 +130,20 @@ final class BufferedResponse extends HttpServletResponseWrapper {
   }
 
   @Override
-  public void resetBuffer() {
-    buffer.reset();
+  public synchronized void resetBuffer() {
+    if (passThrough == null) {
+      buffer.reset();
+    } else {
+      super.resetBuffer();
+    }
   }
 
   @Override
-  public void reset() {
+  public synchronized void reset() {
     super.reset();
-    buffer.reset();
+    if (passThrough == null) {
+      buffer.reset();
+    }
   }
 
   @Override
@@ -107,21 +151,33 @@ final class BufferedResponse extends HttpServletResponseWrapper {
     return getResponse().isCommitted();
   }
 
-  /** The body written so far. */
-  byte[] body() {
+  /** The body written so far (in pass-through mode: its first megabyte). */
+  synchronized byte[] body() {
     if (writer != null) {
       writer.flush();
     }
     return buffer.toByteArray();
   }
 
-  /** Writes the held body to the wrapped response. */
-  void writeTo(HttpServletResponse response, byte[] body) throws java.io.IOException {
-    if (response.isCommitted()) {
+  /** Writes what was held so far and lets every later byte through. */
+  synchronized void passThrough() throws IOException {
+    if (passThrough != null) {
       return;
     }
-    response.setContentLength(body.length);
-    ServletOutputStream out = response.getOutputStream();
+    passThrough = response.getOutputStream();
+    byte[] held = buffer.toByteArray();
+    if (held.length > 0) {
+      passThrough.write(held);
+    }
+  }
+
+  /** Writes the held body to the wrapped response. */
+  void writeTo(HttpServletResponse target, byte[] body) throws IOException {
+    if (target.isCommitted()) {
+      return;
+    }
+    target.setContentLength(body.length);
+    ServletOutputStream out = target.getOutputStream();
     out.write(body);
     out.flush();
   }

@@ -25,6 +25,8 @@ import dev.fairshare.openai.TokenEstimate;
 import dev.fairshare.openai.TokenUsage;
 import dev.fairshare.openai.UsageReader;
 import dev.fairshare.store.UsageStoreUnavailableException;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.FilterConfig;
@@ -37,6 +39,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -174,6 +178,23 @@ public final class RateLimitFilter implements Filter {
     try {
       BufferedResponse buffered = new BufferedResponse(response);
       chain.doFilter(request, buffered);
+      if (request.isAsyncStarted()) {
+        // The endpoint answers later, from another thread: the headers show the standing at
+        // admission, the bytes pass through, and the reservation is settled when it completes.
+        RateLimitHeaders.apply(response, admitted.decision().usage());
+        buffered.passThrough();
+        settleOnCompletion(request, reservation, () -> {
+          byte[] seen = buffered.body();
+          if (response.getStatus() >= 400) {
+            return 0L;
+          }
+          return UsageReader.read(seen, 0, seen.length)
+              .map(u -> u.counted(config.tokenCount()))
+              .orElse(reservation.tokens());
+        });
+        settled = true;
+        return;
+      }
       byte[] body = buffered.body();
       int status = buffered.getStatus();
       long actual = 0; // an upstream error releases the tokens and keeps the request
@@ -216,12 +237,59 @@ public final class RateLimitFilter implements Filter {
     byte[] forwarded = injectUsage ? RequestRewriter.withStreamUsage(body) : body;
     StreamingResponse streaming = new StreamingResponse(response, new StreamUsageTracker(injectUsage));
     RateLimitHeaders.apply(response, admitted.decision().usage());
+    boolean deferred = false;
     try {
       chain.doFilter(new ReplayableRequest(request, forwarded), streaming);
+      if (request.isAsyncStarted()) {
+        // Streamed from another thread after this returns: settle when the stream completes.
+        settleOnCompletion(
+            request,
+            admitted.decision().reservation(),
+            () -> streamedTokens(streaming, response.getStatus(), admitted));
+        deferred = true;
+        return;
+      }
       streaming.finish();
     } finally {
-      settle(admitted.decision().reservation(), streamedTokens(streaming, response.getStatus(), admitted));
+      if (!deferred) {
+        settle(admitted.decision().reservation(), streamedTokens(streaming, response.getStatus(), admitted));
+      }
     }
+  }
+
+  /**
+   * Settles an asynchronous call once, when it completes; on error or timeout with no tokens (the
+   * request still counts). Registered during the original dispatch, so it cannot miss the end.
+   */
+  private void settleOnCompletion(HttpServletRequest request, Reservation reservation, LongSupplier actualTokens) {
+    AtomicBoolean done = new AtomicBoolean();
+    request.getAsyncContext().addListener(new AsyncListener() {
+      @Override
+      public void onComplete(AsyncEvent event) {
+        if (done.compareAndSet(false, true)) {
+          settle(reservation, actualTokens.getAsLong());
+        }
+      }
+
+      @Override
+      public void onTimeout(AsyncEvent event) {
+        if (done.compareAndSet(false, true)) {
+          settle(reservation, 0);
+        }
+      }
+
+      @Override
+      public void onError(AsyncEvent event) {
+        if (done.compareAndSet(false, true)) {
+          settle(reservation, 0);
+        }
+      }
+
+      @Override
+      public void onStartAsync(AsyncEvent event) {
+        event.getAsyncContext().addListener(this);
+      }
+    });
   }
 
   private long streamedTokens(StreamingResponse streaming, int status, Admitted admitted) {

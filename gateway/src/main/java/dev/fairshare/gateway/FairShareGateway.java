@@ -53,8 +53,11 @@ public final class FairShareGateway implements AutoCloseable {
     server.addConnector(connector);
 
     ServletContextHandler context = new ServletContextHandler("/");
-    context.addFilter(new FilterHolder(new RateLimitFilter(fairShare)), "/*", EnumSet.of(DispatcherType.REQUEST));
+    FilterHolder filter = new FilterHolder(new RateLimitFilter(fairShare));
+    filter.setAsyncSupported(true);
+    context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
     ServletHolder mock = new ServletHolder("mock-model", new MockModelServlet(settings));
+    mock.setAsyncSupported(true);
     for (Endpoint endpoint : Endpoint.values()) {
       context.addServlet(mock, endpoint.path());
       context.addServlet(mock, "/v1" + endpoint.path());

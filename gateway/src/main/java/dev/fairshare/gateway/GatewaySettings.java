@@ -23,7 +23,7 @@ public record GatewaySettings(int port, String host, Optional<String> upstream, 
   public static final String DEFAULT_MODEL = "my-fake-model";
 
   private static final Pattern MOCK_KEY =
-      Pattern.compile("fairshare\\.gateway\\.mock\\.\"?(.+?)\"?\\.(prompt-tokens|completion-tokens|content|chunk-delay|latency|stream-usage|status)");
+      Pattern.compile("fairshare\\.gateway\\.mock\\.\"?(.+?)\"?\\.(prompt-tokens|completion-tokens|content|chunk-delay|latency|stream-usage|status|async)");
 
   public GatewaySettings {
     mocks = Map.copyOf(mocks);
@@ -73,7 +73,8 @@ public record GatewaySettings(int port, String host, Optional<String> upstream, 
               mock.duration(prefix + "chunk-delay", Duration.ZERO),
               mock.duration(prefix + "latency", Duration.ZERO),
               !"false".equalsIgnoreCase(mock.string(prefix + "stream-usage", "true")),
-              (int) mock.longValue(prefix + "status", 200, 100));
+              (int) mock.longValue(prefix + "status", 200, 100),
+              "true".equalsIgnoreCase(mock.string(prefix + "async", "false")));
       mock.problems().forEach(p -> values.problems().add(p));
       mocks.put(e.getKey(), model);
     }

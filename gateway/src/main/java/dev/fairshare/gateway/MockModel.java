@@ -14,6 +14,8 @@ import java.time.Duration;
  *     endpoint that never reports usage in streams)
  * @param status the HTTP status to answer with; anything but 200 answers an OpenAI-style error
  *     (a 429 with the upstream's own {@code retry-after} and rate-limit headers)
+ * @param async whether to answer asynchronously (servlet async API, another thread), as proxies
+ *     and reactive endpoints do
  */
 public record MockModel(
     long promptTokens,
@@ -22,11 +24,12 @@ public record MockModel(
     Duration chunkDelay,
     Duration latency,
     boolean streamUsage,
-    int status) {
+    int status,
+    boolean async) {
 
   /** LiteLLM's documented mock: 10 prompt + 20 completion tokens. */
   public static final MockModel DEFAULT =
-      new MockModel(10, 20, "This is a mock response from FairShare.", Duration.ZERO, Duration.ZERO, true, 200);
+      new MockModel(10, 20, "This is a mock response from FairShare.", Duration.ZERO, Duration.ZERO, true, 200, false);
 
   public long totalTokens() {
     return promptTokens + completionTokens;

@@ -60,6 +60,27 @@ public final class MockModelServlet extends HttpServlet {
     }
     String model = body.get("model").asText();
     MockModel mock = settings.mockFor(model);
+    if (mock.async()) {
+      JsonNode parsed = body;
+      jakarta.servlet.AsyncContext async = request.startAsync();
+      async.start(
+          () -> {
+            try {
+              answer(request, response, parsed, model, mock);
+            } catch (IOException e) {
+              // the client went away
+            } finally {
+              async.complete();
+            }
+          });
+      return;
+    }
+    answer(request, response, body, model, mock);
+  }
+
+  private void answer(
+      HttpServletRequest request, HttpServletResponse response, JsonNode body, String model, MockModel mock)
+      throws IOException {
     String path = request.getServletPath();
     if (mock.status() != 200) {
       if (mock.status() == 429) {

@@ -1,6 +1,7 @@
 package dev.fairshare.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.fairshare.core.ManualClock;
 import dev.fairshare.core.ModelCapacity;
@@ -26,12 +27,18 @@ class UpstreamErrorsIT {
         TestGateway.start(
             dir,
             clock,
-            Map.of(
-                "fairshare.models.broken.tpm", "1000",
-                "fairshare.models.broken.rpm", "100",
-                "fairshare.gateway.mock.broken.status", "500",
-                "fairshare.models.upstream-busy.tpm", "1000",
-                "fairshare.gateway.mock.upstream-busy.status", "429"));
+            Map.ofEntries(
+                Map.entry("fairshare.models.broken.tpm", "1000"),
+                Map.entry("fairshare.models.broken.rpm", "100"),
+                Map.entry("fairshare.gateway.mock.broken.status", "500"),
+                Map.entry("fairshare.models.upstream-busy.tpm", "1000"),
+                Map.entry("fairshare.gateway.mock.upstream-busy.status", "429"),
+                Map.entry("fairshare.models.async-model.tpm", "1000"),
+                Map.entry("fairshare.gateway.mock.async-model.async", "true"),
+                Map.entry("fairshare.gateway.mock.async-model.latency", "200ms"),
+                Map.entry("fairshare.models.async-broken.tpm", "1000"),
+                Map.entry("fairshare.gateway.mock.async-broken.async", "true"),
+                Map.entry("fairshare.gateway.mock.async-broken.status", "500")));
   }
 
   @AfterEach
@@ -57,6 +64,24 @@ class UpstreamErrorsIT {
     assertThat(streamed.statusCode()).isEqualTo(500);
     assertThat(standing(key, "broken").tokens().used()).isZero();
     assertThat(standing(key, "broken").requests().used()).isEqualTo(2);
+  }
+
+  @Test
+  void asynchronousEndpoint_isPassedThroughAndSettledWhenItCompletes() throws Exception {
+    String key = gateway.mintKey("{}");
+    HttpResponse<String> r = gateway.post("/chat/completions", body("async-model", false), key);
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(TestGateway.JSON.readTree(r.body()).get("usage").get("total_tokens").asInt()).isEqualTo(30);
+    assertThat(r.headers().firstValue("x-ratelimit-limit-tokens")).contains("1000");
+    await().atMost(java.time.Duration.ofSeconds(5)).until(() -> standing(key, "async-model").tokens().used() == 30);
+    HttpResponse<String> streamed = gateway.post("/chat/completions", body("async-model", true), key);
+    assertThat(streamed.statusCode()).isEqualTo(200);
+    assertThat(streamed.body()).endsWith("data: [DONE]\n\n").doesNotContain("\"usage\"");
+    await().atMost(java.time.Duration.ofSeconds(5)).until(() -> standing(key, "async-model").tokens().used() == 60);
+    HttpResponse<String> failed = gateway.post("/chat/completions", body("async-broken", false), key);
+    assertThat(failed.statusCode()).isEqualTo(500);
+    await().atMost(java.time.Duration.ofSeconds(5))
+        .until(() -> standing(key, "async-broken").requests().used() == 1 && standing(key, "async-broken").tokens().used() == 0);
   }
 
   @Test
