@@ -63,6 +63,48 @@ final class ReplayableRequest extends HttpServletRequestWrapper {
     return new BufferedReader(new InputStreamReader(new ByteArrayInputStream(body), charset));
   }
 
+  // The body may differ from what the client sent (stream_options added): the framing headers
+  // must describe the body handed on, or a proxy behind the filter forwards a wrong length.
+  @Override
+  public String getHeader(String name) {
+    if ("content-length".equalsIgnoreCase(name)) {
+      return Integer.toString(body.length);
+    }
+    if ("transfer-encoding".equalsIgnoreCase(name)) {
+      return null;
+    }
+    return super.getHeader(name);
+  }
+
+  @Override
+  public java.util.Enumeration<String> getHeaders(String name) {
+    if ("content-length".equalsIgnoreCase(name)) {
+      return java.util.Collections.enumeration(java.util.List.of(Integer.toString(body.length)));
+    }
+    if ("transfer-encoding".equalsIgnoreCase(name)) {
+      return java.util.Collections.emptyEnumeration();
+    }
+    return super.getHeaders(name);
+  }
+
+  @Override
+  public java.util.Enumeration<String> getHeaderNames() {
+    java.util.List<String> names = new java.util.ArrayList<>();
+    boolean hasLength = false;
+    for (java.util.Enumeration<String> e = super.getHeaderNames(); e.hasMoreElements(); ) {
+      String name = e.nextElement();
+      if ("transfer-encoding".equalsIgnoreCase(name)) {
+        continue;
+      }
+      hasLength |= "content-length".equalsIgnoreCase(name);
+      names.add(name);
+    }
+    if (!hasLength) {
+      names.add("Content-Length");
+    }
+    return java.util.Collections.enumeration(names);
+  }
+
   @Override
   public int getContentLength() {
     return body.length;

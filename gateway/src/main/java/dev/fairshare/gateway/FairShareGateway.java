@@ -56,11 +56,17 @@ public final class FairShareGateway implements AutoCloseable {
     FilterHolder filter = new FilterHolder(new RateLimitFilter(fairShare));
     filter.setAsyncSupported(true);
     context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
-    ServletHolder mock = new ServletHolder("mock-model", new MockModelServlet(settings));
-    mock.setAsyncSupported(true);
+    ServletHolder model =
+        settings.upstream().isPresent()
+            ? new ServletHolder("upstream", new UpstreamProxyServlet(settings.upstream().get(), settings.upstreamApiKey().orElse(null)))
+            : new ServletHolder("mock-model", new MockModelServlet(settings));
+    model.setAsyncSupported(true);
+    // Model calls can take minutes (long completions, slow streams).
+    model.setInitParameter("timeout", "600000");
+    model.setInitParameter("idleTimeout", "600000");
     for (Endpoint endpoint : Endpoint.values()) {
-      context.addServlet(mock, endpoint.path());
-      context.addServlet(mock, "/v1" + endpoint.path());
+      context.addServlet(model, endpoint.path());
+      context.addServlet(model, "/v1" + endpoint.path());
     }
     ResourceConfig admin =
         new ResourceConfig()

@@ -16,8 +16,10 @@ import java.util.regex.Pattern;
  * @param host interface to bind; {@code 0.0.0.0} by default
  * @param upstream base URL of a real OpenAI-compatible server, or empty for the mock model
  * @param mocks mock behaviour per model; models not listed answer as {@link MockModel#DEFAULT}
+ * @param upstreamApiKey the key sent to the upstream, or empty
  */
-public record GatewaySettings(int port, String host, Optional<String> upstream, Map<String, MockModel> mocks) {
+public record GatewaySettings(
+    int port, String host, Optional<String> upstream, Map<String, MockModel> mocks, Optional<String> upstreamApiKey) {
 
   /** The model the gateway limits to 60 TPM when nothing is configured. */
   public static final String DEFAULT_MODEL = "my-fake-model";
@@ -29,6 +31,17 @@ public record GatewaySettings(int port, String host, Optional<String> upstream, 
     mocks = Map.copyOf(mocks);
   }
 
+  /** Settings for a mock-only gateway. */
+  public GatewaySettings(int port, String host, Optional<String> upstream, Map<String, MockModel> mocks) {
+    this(port, host, upstream, mocks, Optional.empty());
+  }
+
+  @Override
+  public String toString() {
+    // Never print the upstream key.
+    return "GatewaySettings[port=" + port + ", host=" + host + ", upstream=" + upstream + "]";
+  }
+
   /** The mock for {@code model}. */
   public MockModel mockFor(String model) {
     return mocks.getOrDefault(model, MockModel.DEFAULT);
@@ -36,7 +49,7 @@ public record GatewaySettings(int port, String host, Optional<String> upstream, 
 
   /** Same settings on another port. */
   public GatewaySettings withPort(int newPort) {
-    return new GatewaySettings(newPort, host, upstream, mocks);
+    return new GatewaySettings(newPort, host, upstream, mocks, upstreamApiKey);
   }
 
   /** Reads the settings, recording problems in {@code values}. */
@@ -48,10 +61,16 @@ public record GatewaySettings(int port, String host, Optional<String> upstream, 
     String host = values.string("fairshare.gateway.host", "0.0.0.0");
     Optional<String> upstream = values.string("fairshare.gateway.upstream");
     if (upstream.isPresent()) {
-      values.problem(
-          "fairshare.gateway.upstream",
-          "proxying to a real upstream is not available in this build yet; remove it to use the mock model");
+      try {
+        java.net.URI uri = java.net.URI.create(upstream.get());
+        if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
+          values.problem("fairshare.gateway.upstream", "'" + upstream.get() + "' is not an http(s) URL");
+        }
+      } catch (IllegalArgumentException e) {
+        values.problem("fairshare.gateway.upstream", "'" + upstream.get() + "' is not a URL");
+      }
     }
+    Optional<String> upstreamApiKey = values.string("fairshare.gateway.upstream-api-key");
     Map<String, Map<String, String>> raw = new HashMap<>();
     for (String name : propertyNames) {
       Matcher m = MOCK_KEY.matcher(name);
@@ -78,6 +97,6 @@ public record GatewaySettings(int port, String host, Optional<String> upstream, 
       mock.problems().forEach(p -> values.problems().add(p));
       mocks.put(e.getKey(), model);
     }
-    return new GatewaySettings(port, host, upstream, mocks);
+    return new GatewaySettings(port, host, upstream, mocks, upstreamApiKey);
   }
 }

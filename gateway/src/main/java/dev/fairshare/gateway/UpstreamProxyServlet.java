@@ -1,0 +1,58 @@
+package dev.fairshare.gateway;
+
+import jakarta.servlet.http.HttpServletRequest;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.ee10.proxy.ProxyServlet;
+import org.eclipse.jetty.http.HttpHeader;
+
+/**
+ * Forwards the OpenAI paths to a real OpenAI-compatible server ({@code fairshare.gateway.upstream},
+ * e.g. {@code https://api.openai.com/v1}) with Jetty's proxy servlet: {@code /chat/completions}
+ * and {@code /v1/chat/completions} both go to {@code <upstream>/chat/completions}. The client's
+ * FairShare key never leaves the gateway: the upstream gets {@code fairshare.gateway.upstream-api-key}
+ * (or no credentials). Responses stream back as they arrive; the upstream is asked for an
+ * uncompressed body so the filter can read its usage.
+ */
+public final class UpstreamProxyServlet extends ProxyServlet {
+
+  private static final long serialVersionUID = 1L;
+  private static final String[] CLIENT_KEY_HEADERS = {"x-api-key", "api-key", "x-litellm-api-key"};
+
+  private final String upstream;
+  private final transient String apiKey;
+
+  /**
+   * @param upstream base URL, without a trailing slash
+   * @param apiKey the key to send upstream, or null
+   */
+  public UpstreamProxyServlet(String upstream, String apiKey) {
+    this.upstream = upstream.endsWith("/") ? upstream.substring(0, upstream.length() - 1) : upstream;
+    this.apiKey = apiKey;
+  }
+
+  @Override
+  protected String rewriteTarget(HttpServletRequest request) {
+    String path = request.getRequestURI().substring(request.getContextPath().length());
+    if (path.startsWith("/v1/")) {
+      path = path.substring(3);
+    }
+    String query = request.getQueryString();
+    return upstream + path + (query == null ? "" : "?" + query);
+  }
+
+  @Override
+  protected void copyRequestHeaders(HttpServletRequest clientRequest, Request proxyRequest) {
+    super.copyRequestHeaders(clientRequest, proxyRequest);
+    proxyRequest.headers(
+        headers -> {
+          headers.remove(HttpHeader.ACCEPT_ENCODING);
+          headers.remove(HttpHeader.AUTHORIZATION);
+          for (String name : CLIENT_KEY_HEADERS) {
+            headers.remove(name);
+          }
+          if (apiKey != null) {
+            headers.put(HttpHeader.AUTHORIZATION, "Bearer " + apiKey);
+          }
+        });
+  }
+}
