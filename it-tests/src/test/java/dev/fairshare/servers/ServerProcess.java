@@ -27,7 +27,12 @@ abstract class ServerProcess implements AutoCloseable {
 
   ServerProcess(Path work) throws IOException {
     this.work = Files.createDirectories(work);
-    this.port = freePort();
+    this.port = choosePort();
+  }
+
+  /** The HTTP port; servers that open more ports pick one whose companions are free too. */
+  int choosePort() throws IOException {
+    return freePort();
   }
 
   /** The command that starts the server with these system properties. */
@@ -105,6 +110,14 @@ abstract class ServerProcess implements AutoCloseable {
           Files.copy(p, target, StandardCopyOption.REPLACE_EXISTING);
         }
       }
+    }
+  }
+
+  static boolean isFree(int port) {
+    try (ServerSocket socket = new ServerSocket(port)) {
+      return socket.getLocalPort() == port;
+    } catch (IOException e) {
+      return false;
     }
   }
 

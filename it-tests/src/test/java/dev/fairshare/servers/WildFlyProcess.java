@@ -1,7 +1,6 @@
 package dev.fairshare.servers;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +22,19 @@ final class WildFlyProcess extends ServerProcess {
     copyTree(home.resolve("standalone"), work.resolve("standalone"));
   }
 
+  /** WildFly opens HTTP (8080), HTTPS (8443), management (9990) and management HTTPS (9993), all shifted by the offset. */
+  @Override
+  int choosePort() throws IOException {
+    for (int attempt = 0; attempt < 50; attempt++) {
+      int http = freePort();
+      int offset = http - 8080;
+      if (http + 1910 < 65_536 && isFree(8443 + offset) && isFree(9990 + offset) && isFree(9993 + offset)) {
+        return http;
+      }
+    }
+    throw new IOException("no free port set for WildFly");
+  }
+
   @Override
   void deploy(Path adminWar, Path sampleWar) throws IOException {
     copy(adminWar, work.resolve("standalone/deployments/fairshare-admin.war"));
@@ -31,10 +43,6 @@ final class WildFlyProcess extends ServerProcess {
 
   @Override
   List<String> command(Map<String, String> systemProperties) throws IOException {
-    // Management port 9990 + offset must be free too.
-    try (ServerSocket management = new ServerSocket(9990 + offset)) {
-      management.getLocalPort();
-    }
     List<String> command = new ArrayList<>(List.of("bash", home.resolve("bin/standalone.sh").toString()));
     command.add("-Djboss.server.base.dir=" + work.resolve("standalone"));
     command.add("-Djboss.socket.binding.port-offset=" + offset);
