@@ -16,6 +16,9 @@ import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.glassfish.jersey.server.ResourceConfig;
+import org.glassfish.jersey.server.ServerProperties;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import org.glassfish.jersey.servlet.ServletContainer;
 
 /**
@@ -24,6 +27,17 @@ import org.glassfish.jersey.servlet.ServletContainer;
  * same class on port 0.
  */
 public final class FairShareGateway implements AutoCloseable {
+
+  /**
+   * Jersey warns that instance-registered resources "will be ignored" as providers although they
+   * are served as resources; kept at SEVERE so the start-up log does not say the key API is off.
+   * A strong reference, since java.util.logging holds loggers weakly.
+   */
+  private static final Logger JERSEY_PROVIDERS = Logger.getLogger("org.glassfish.jersey.internal.inject.Providers");
+
+  static {
+    JERSEY_PROVIDERS.setLevel(Level.SEVERE);
+  }
 
   private final Server server;
   private final FairShare fairShare;
@@ -72,7 +86,8 @@ public final class FairShareGateway implements AutoCloseable {
         new ResourceConfig()
             .register(new KeyResource(fairShare))
             .register(new HealthResource(fairShare))
-            .register(WebErrorMapper.class);
+            .register(WebErrorMapper.class)
+            .property(ServerProperties.WADL_FEATURE_DISABLE, true);
     context.addServlet(new ServletHolder("fairshare-admin", new ServletContainer(admin)), "/*");
     server.setHandler(context);
     try {
