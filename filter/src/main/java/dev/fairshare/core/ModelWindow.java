@@ -163,12 +163,6 @@ public final class ModelWindow {
     return totals(null, windowStart(nowMillis, bucket), bucket).modelRequests;
   }
 
-  /** Keys whose latest admission is inside the window at {@code nowMillis}. */
-  public int activeKeys(long nowMillis) {
-    long bucket = Math.floorDiv(nowMillis, bucketMillis);
-    return totals(null, windowStart(nowMillis, bucket), bucket).othersCount;
-  }
-
   /** Keys with state held (active, in flight, or with usage not yet pruned). */
   public int trackedKeys() {
     return keys.size();

@@ -19,12 +19,10 @@ public final class KeyService implements AutoCloseable {
   private final KeyStore store;
   private final Clock clock;
   private final Cache<String, Lookup> byToken;
-  private final Duration cacheTtl;
 
   public KeyService(KeyStore store, Clock clock, Duration cacheTtl) {
     this.store = Objects.requireNonNull(store, "store");
     this.clock = Objects.requireNonNull(clock, "clock");
-    this.cacheTtl = cacheTtl;
     this.byToken =
         Caffeine.newBuilder()
             .expireAfterWrite(cacheTtl)
@@ -167,19 +165,9 @@ public final class KeyService implements AutoCloseable {
     return deleted;
   }
 
-  /** The configured lookup cache TTL: how long other instances may take to see a change. */
-  public Duration cacheTtl() {
-    return cacheTtl;
-  }
-
   /** The current time of this service's clock. */
   public Instant now() {
     return Instant.ofEpochMilli(clock.millis());
-  }
-
-  /** Drops a cached lookup (after a change made elsewhere). */
-  public void invalidate(String token) {
-    byToken.invalidate(token);
   }
 
   @Override

@@ -47,11 +47,6 @@ public record GatewaySettings(
     return mocks.getOrDefault(model, MockModel.DEFAULT);
   }
 
-  /** Same settings on another port. */
-  public GatewaySettings withPort(int newPort) {
-    return new GatewaySettings(newPort, host, upstream, mocks, upstreamApiKey);
-  }
-
   /** Reads the settings, recording problems in {@code values}. */
   static GatewaySettings read(ConfigValues values, Iterable<String> propertyNames) {
     int port = (int) values.longValue("fairshare.gateway.port", 4000, 0);
