@@ -20,6 +20,22 @@ class KeyApiH2IT extends KeyApiContract {
   }
 
   @Test
+  void aChangeMadeOnOneInstanceReachesAnotherWithinTheKeyCacheTtl() throws Exception {
+    String key = gateway.mintKey("{\"key_alias\":\"shared\"}");
+    try (TestGateway other = TestGateway.start(dir, clock, keyStoreProperties())) {
+      assertThat(status(other.post("/chat/completions", HELLO, key))).isEqualTo(200); // cached there now
+      admin("/key/block", "{\"key\":\"" + key + "\"}");
+      assertThat(status(chat(key, "my-fake-model"))).as("same instance: at once").isEqualTo(401);
+      clock.advance(java.time.Duration.ofSeconds(4));
+      assertThat(status(other.post("/chat/completions", HELLO, key))).as("other instance, inside the 5 s TTL").isEqualTo(200);
+      clock.advance(java.time.Duration.ofSeconds(2));
+      assertThat(status(other.post("/chat/completions", HELLO, key))).as("other instance, after the TTL").isEqualTo(401);
+    }
+  }
+
+  static final String HELLO = "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+
+  @Test
   void keysSurviveARestart_andNoRawKeyIsInTheDatabaseFile() throws Exception {
     String k1 = gateway.mintKey("{\"key_alias\":\"persisted\"}");
     String k2 = gateway.mintKey("{}");
