@@ -152,7 +152,9 @@ public record FairShareConfig(
       }
     }
     Map<String, ModelCapacity> models = new TreeMap<>();
-    for (String model : union(tpm.keySet(), rpm.keySet())) {
+    java.util.Set<String> configured = new java.util.TreeSet<>(tpm.keySet());
+    configured.addAll(rpm.keySet());
+    for (String model : configured) {
       models.put(
           model,
           new ModelCapacity(
@@ -305,17 +307,6 @@ public record FairShareConfig(
       v.problem("fairshare.master-key-file", "cannot read " + file + " (" + e.getClass().getSimpleName() + ")");
       return Optional.empty();
     }
-  }
-
-  private static List<String> union(Iterable<String> a, Iterable<String> b) {
-    List<String> all = new ArrayList<>();
-    a.forEach(all::add);
-    for (String s : b) {
-      if (!all.contains(s)) {
-        all.add(s);
-      }
-    }
-    return all;
   }
 
   @Override

@@ -15,8 +15,7 @@ public final class MicroProfileConfigSource {
 
   /** Reads from {@code config}. */
   public static FairShareConfig read(Config config) {
-    java.util.List<String> names = new java.util.ArrayList<>();
-    config.getPropertyNames().forEach(names::add);
-    return FairShareConfig.read(key -> config.getOptionalValue(key, String.class), names);
+    return FairShareConfig.read(
+        key -> config.getOptionalValue(key, String.class), config.getPropertyNames());
   }
 }

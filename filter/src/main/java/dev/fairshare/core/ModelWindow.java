@@ -93,8 +93,19 @@ public final class ModelWindow {
     key.inFlight++;
     inFlight++;
     Reservation reservation = new Reservation(request, bucket, reserved, ++reservations);
-    return new Decision(
-        Verdict.ADMITTED, reservation, snapshot(request, key, totals(key, start, bucket), nowMillis), 0);
+    // The sums after this admission follow from those before it (no second pass over the ring):
+    // the requester's own weight is never among the "others", whatever bucket it now sits in.
+    Totals after =
+        new Totals(
+            totals.modelTokens + reserved,
+            totals.modelRequests + 1,
+            totals.keyTokens + reserved,
+            totals.keyRequests + 1,
+            totals.othersWeight,
+            totals.othersCount,
+            true,
+            totals.starved);
+    return new Decision(Verdict.ADMITTED, reservation, snapshot(request, key, after, nowMillis), 0);
   }
 
   /**

@@ -50,7 +50,8 @@ public final class StreamUsageTracker {
       usageNode = response == null ? null : response.get("usage");
     }
     if (usageNode != null && usageNode.isObject()) {
-      usage = usageOf(usageNode);
+      byte[] json = data.getBytes(StandardCharsets.UTF_8);
+      usage = UsageReader.read(json, 0, json.length).orElse(usage);
     }
     JsonNode choices = node.get("choices");
     if (choices != null && choices.isArray()) {
@@ -82,14 +83,6 @@ public final class StreamUsageTracker {
     if (text.isTextual()) {
       completionText.append(text.asText());
     }
-  }
-
-  private static TokenUsage usageOf(JsonNode u) {
-    long input = u.has("prompt_tokens") ? u.path("prompt_tokens").asLong() : u.path("input_tokens").asLong();
-    long output =
-        u.has("completion_tokens") ? u.path("completion_tokens").asLong() : u.path("output_tokens").asLong();
-    long total = u.has("total_tokens") ? u.path("total_tokens").asLong() : input + output;
-    return new TokenUsage(input, output, total);
   }
 
   /** The event's data: its {@code data:} lines joined by newlines; null when it has none. */
