@@ -16,9 +16,13 @@ final class KeyUsage {
   private int head;
   private int size;
 
-  /** Bucket of the key's most recent admission on this model, or {@link #NEVER}. */
-  long lastAdmitBucket = NEVER;
-  /** The weight the key was admitted with last; what it contributes to the active weight. */
+  /**
+   * Bucket of the key's most recent admission on this model, or of its most recent rejection for
+   * want of model capacity (fair mode), or {@link #NEVER}: the key is active while it is in the
+   * window.
+   */
+  long lastActiveBucket = NEVER;
+  /** The weight the key was last seen with; what it contributes to the active weight. */
   double weight;
   /** Admitted requests not yet settled. */
   int inFlight;

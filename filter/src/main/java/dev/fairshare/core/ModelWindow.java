@@ -35,7 +35,7 @@ public final class ModelWindow {
   private final int[] slotActiveKeys;
   /** Rejections, per bucket, of keys that were under their share: demand the model owes. */
   private final int[] slotStarved;
-  /** How many recent buckets (half the window) a starved rejection blocks borrowing for. */
+  /** How many recent buckets (a whole window) a starved rejection blocks borrowing for. */
   private final int starvationBuckets;
 
   private final Map<String, KeyUsage> keys = new HashMap<>();
@@ -53,7 +53,7 @@ public final class ModelWindow {
     this.slotActiveWeight = new double[slots];
     this.slotActiveKeys = new int[slots];
     this.slotStarved = new int[slots];
-    this.starvationBuckets = Math.max(1, slots / 2);
+    this.starvationBuckets = slots;
     java.util.Arrays.fill(slotBucket, KeyUsage.NEVER);
   }
 
@@ -77,7 +77,19 @@ public final class ModelWindow {
         slotStarved[slotFor(bucket)]++;
       }
       long retryAfter = retryAfter(request, key, totals, verdict, nowMillis, bucket, start);
-      return new Decision(verdict, null, snapshot(request, key, totals, nowMillis), retryAfter);
+      UsageSnapshot standing = snapshot(request, key, totals, nowMillis);
+      if (settings.mode() == AllocationMode.FAIR && !verdict.isKeyLimit()) {
+        // A key turned away by the model still wants its share: it counts as active from now on,
+        // so the others' shares shrink at once instead of after its first admission (without
+        // this, a key that arrives while the window is full is never admitted: its share is
+        // never reserved for it).
+        if (key == null) {
+          key = new KeyUsage();
+          keys.put(request.keyId(), key);
+        }
+        markActive(key, bucket, request.weight());
+      }
+      return new Decision(verdict, null, standing, retryAfter);
     }
 
     long reserved = reservation(request, totals);
@@ -222,16 +234,16 @@ public final class ModelWindow {
     }
     ModelCapacity capacity = request.capacity();
     if (capacity.limitsTokens()) {
-      if (capacity.tokens() - t.modelTokens <= 0) {
+      long cost = cost(capacity.tokens(), request.estimatedTokens(), request.weight(), t);
+      if (!modelFits(capacity.tokens(), t.modelTokens, cost)) {
         return Verdict.MODEL_TOKENS;
       }
-      long cost = Math.min(request.estimatedTokens(), capacity.tokens());
       if (!mayTake(capacity.tokens(), t.modelTokens, t.keyTokens, cost, request.weight(), t)) {
         return Verdict.SHARE_TOKENS;
       }
     }
     if (capacity.limitsRequests()) {
-      if (capacity.requests() - t.modelRequests <= 0) {
+      if (!modelFits(capacity.requests(), t.modelRequests, 1)) {
         return Verdict.MODEL_REQUESTS;
       }
       if (!mayTake(capacity.requests(), t.modelRequests, t.keyRequests, 1, request.weight(), t)) {
@@ -242,24 +254,53 @@ public final class ModelWindow {
   }
 
   /**
-   * Whether the key may take more of a dimension whose model room is known to be positive. Fair:
-   * while its share {@code C × w / Σw} is not used up; past it (borrowing) only while the model
-   * stays within the saturation threshold with this request, and no key under its share was
-   * turned away in the last half window (that capacity is owed to it). LiteLLM v1: while
+   * Whether the key may take {@code cost} more of a dimension whose model room is known to hold
+   * it. Fair: while the request ends inside its share {@code C × w / Σw}; past it (borrowing) only
+   * while the model stays within the saturation threshold with this request, and no key within
+   * its share was turned away in the last window (that capacity is owed to it). LiteLLM v1: while
    * {@code floor((C − U) × w / n) > 0}.
    */
   private boolean mayTake(long capacity, long modelUsed, long keyUsed, long cost, double weight, Totals t) {
     if (settings.mode() == AllocationMode.LITELLM_V1) {
       return Math.floor((capacity - modelUsed) * weight / v1KeyCount(t)) > 0;
     }
-    if (underShare(capacity, keyUsed, weight, t)) {
+    if (withinShare(capacity, keyUsed, cost, weight, t)) {
       return true;
     }
     return !t.starved && modelUsed + cost <= settings.saturationThreshold() * capacity;
   }
 
-  private static boolean underShare(long capacity, long keyUsed, double weight, Totals t) {
-    return capacity * weight / (t.othersWeight + weight) - keyUsed > SHARE_EPSILON;
+  private static double share(long capacity, double weight, Totals t) {
+    return capacity * weight / (t.othersWeight + weight);
+  }
+
+  /** Whether a request of {@code cost} units ends inside the key's share (its last unit starts in it). */
+  private static boolean withinShare(long capacity, long keyUsed, long cost, double weight, Totals t) {
+    return share(capacity, weight, t) - (keyUsed + cost - 1) > SHARE_EPSILON;
+  }
+
+  /**
+   * Fair: the request's cost fits in the model's room, so the budget is exceeded only by estimate
+   * errors. LiteLLM v1: any room at all.
+   */
+  private boolean modelFits(long capacity, long modelUsed, long cost) {
+    if (settings.mode() == AllocationMode.LITELLM_V1) {
+      return capacity - modelUsed > 0;
+    }
+    return capacity - modelUsed >= cost;
+  }
+
+  /**
+   * What a request asks of a dimension: its estimate, but never more than the key's whole share
+   * (or the capacity): a request larger than that is admitted once the share is free, and its
+   * overshoot is settled as debt.
+   */
+  private long cost(long capacity, long estimate, double weight, Totals t) {
+    long cap = capacity;
+    if (settings.mode() == AllocationMode.FAIR) {
+      cap = Math.max(1, (long) Math.floor(share(capacity, weight, t) + SHARE_EPSILON));
+    }
+    return Math.max(1, Math.min(estimate, cap));
   }
 
   /** A rejection for want of model capacity while the key was under its share in that dimension. */
@@ -268,10 +309,12 @@ public final class ModelWindow {
       return false;
     }
     if (verdict == Verdict.MODEL_TOKENS) {
-      return underShare(request.capacity().tokens(), t.keyTokens, request.weight(), t);
+      long capacity = request.capacity().tokens();
+      long cost = cost(capacity, request.estimatedTokens(), request.weight(), t);
+      return withinShare(capacity, t.keyTokens, cost, request.weight(), t);
     }
     if (verdict == Verdict.MODEL_REQUESTS) {
-      return underShare(request.capacity().requests(), t.keyRequests, request.weight(), t);
+      return withinShare(request.capacity().requests(), t.keyRequests, 1, request.weight(), t);
     }
     return false;
   }
@@ -338,7 +381,7 @@ public final class ModelWindow {
           }
           keyEntry++;
         }
-        if (requesterActive && key.lastAdmitBucket == leaving) {
+        if (requesterActive && key.lastActiveBucket == leaving) {
           // The slot sums just lost the requester's own weight, which "others" never held.
           requesterActive = false;
           othersWeight += key.weight;
@@ -451,7 +494,7 @@ public final class ModelWindow {
         }
       }
     }
-    boolean active = key != null && key.lastAdmitBucket >= start;
+    boolean active = key != null && key.lastActiveBucket >= start;
     if (active) {
       weight -= key.weight;
       count -= 1;
@@ -468,9 +511,9 @@ public final class ModelWindow {
   }
 
   private void markActive(KeyUsage key, long bucket, double weight) {
-    if (key.lastAdmitBucket != KeyUsage.NEVER) {
-      int previous = Math.floorMod(key.lastAdmitBucket, slots);
-      if (slotBucket[previous] == key.lastAdmitBucket) {
+    if (key.lastActiveBucket != KeyUsage.NEVER) {
+      int previous = Math.floorMod(key.lastActiveBucket, slots);
+      if (slotBucket[previous] == key.lastActiveBucket) {
         slotActiveWeight[previous] -= key.weight;
         slotActiveKeys[previous] -= 1;
       }
@@ -478,7 +521,7 @@ public final class ModelWindow {
     int slot = slotFor(bucket);
     slotActiveWeight[slot] += weight;
     slotActiveKeys[slot] += 1;
-    key.lastAdmitBucket = bucket;
+    key.lastActiveBucket = bucket;
     key.weight = weight;
   }
 
@@ -516,7 +559,7 @@ public final class ModelWindow {
     while (it.hasNext()) {
       KeyUsage key = it.next();
       key.prune(start);
-      if (key.inFlight == 0 && key.isEmpty() && key.lastAdmitBucket < start) {
+      if (key.inFlight == 0 && key.isEmpty() && key.lastActiveBucket < start) {
         it.remove();
       }
     }

@@ -38,9 +38,10 @@ class MemoryUsageStoreConcurrencyTest {
     ModelCapacity tpm1000 = new ModelCapacity(1000, ModelCapacity.UNLIMITED);
     List<Decision> admitted = hammer(store, tpm1000, 15);
     long reserved = admitted.stream().mapToLong(d -> d.reservation().tokens()).sum();
-    // 66 full reservations of 15, then one capped at the 10 left: exactly the capacity
-    assertThat(reserved).isEqualTo(1000);
-    assertThat(admitted).hasSize(67);
+    // 66 reservations of 15; the 10 tokens left do not hold a 15-token request (fair mode admits
+    // only what fits, so the budget is exceeded by estimate errors alone)
+    assertThat(reserved).isEqualTo(990);
+    assertThat(admitted).hasSize(66);
   }
 
   private static List<Decision> hammer(MemoryUsageStore store, ModelCapacity capacity, long estimate)

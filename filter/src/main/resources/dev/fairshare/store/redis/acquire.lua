@@ -6,8 +6,9 @@ local flightTtl = tonumber(ARGV[15])
 local s = state()
 local verdict = evaluate(s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act, s.inflight, est, s.starved)
 if verdict ~= 0 then
-  -- Turned away for want of model capacity while under its share: owed capacity, no borrowing.
-  if mode == 0 and ((verdict == 4 and underShare(capT, s.Uk, s.Wo)) or (verdict == 6 and underShare(capR, s.Qk, s.Wo))) then
+  -- Turned away for want of model capacity while within its share: owed capacity, no borrowing.
+  if mode == 0 and ((verdict == 4 and withinShare(capT, s.Uk, cost(capT, est, s.Wo), s.Wo))
+      or (verdict == 6 and withinShare(capR, s.Qk, 1, s.Wo))) then
     redis.call('HINCRBY', KEYS[9], b, 1)
     redis.call('PEXPIRE', KEYS[9], ttl)
   end
@@ -42,6 +43,14 @@ if verdict ~= 0 then
   end
   local out = {verdict, 0, b, retry, activeCount(s)}
   snapshot(s, out)
+  if mode == 0 and verdict > 3 then
+    -- Turned away by the model, the key still wants its share: it counts as active from now on.
+    local firstInBucket = s.last ~= b
+    markActive(s)
+    if firstInBucket then
+      for _, i in ipairs({3, 4, 7}) do redis.call('PEXPIRE', KEYS[i], ttl) end
+    end
+  end
   return out
 end
 
@@ -54,15 +63,8 @@ addModel(1, 'T', b, reserved, false)
 addModel(2, 'R', b, 1, false)
 redis.call('HINCRBY', KEYS[5], b, reserved)
 redis.call('HINCRBY', KEYS[6], b, 1)
--- The key's previous admission stops counting toward the active set (if still in the window).
-if s.last ~= nil and redis.call('HEXISTS', KEYS[3], s.last) == 1 then
-  addModel(3, 'AW', s.last, -s.kw, true)
-  addModel(4, 'AC', s.last, -1, false)
-end
-addModel(3, 'AW', b, w, true)
-addModel(4, 'AC', b, 1, false)
 local firstInBucket = s.last ~= b
-redis.call('HSET', KEYS[7], 'last', b, 'w', w)
+markActive(s)
 redis.call('ZADD', KEYS[8], now + flightTtl, rid)
 if s.moved then touchModel() end
 if firstInBucket then touchKey() end

@@ -4,7 +4,7 @@
 -- KEYS (all hash-tagged by model): 1 model tokens per bucket, 2 model requests per bucket,
 -- 3 active weight per bucket (latest admission of each key), 4 active key count per bucket,
 -- 5 key tokens per bucket, 6 key requests per bucket, 7 key meta {last, w}, 8 key in-flight zset,
--- 9 starved rejections per bucket (keys turned away while under their share), 10 the model's
+-- 9 starved rejections per bucket (keys turned away while within their share), 10 the model's
 -- running totals over the window {T, R, AW, AC, lo}: buckets below lo have been subtracted and
 -- deleted, so a call costs O(buckets that expired since the last call), not O(window).
 -- Hash fields are bucket numbers (time / bucket length); fields older than the window are pruned.
@@ -30,7 +30,6 @@ else
   start = b - N + 1
 end
 local minuteEnd = (math.floor(now / 60000) + 1) * 60000
-local starvedSince = b - math.max(1, math.floor(N / 2)) + 1
 
 local function load(key, since)
   since = since or start
@@ -69,29 +68,44 @@ local function v1Count(Co, act)
   return math.max(1, Co + (act and 1 or 0))
 end
 
-local function underShare(cap, kused, Wo)
-  return cap * w / (Wo + w) - kused > EPS
+-- A request of `cost` units ends inside the key's share (its last unit starts in it).
+local function withinShare(cap, kused, cost, Wo)
+  return cap * w / (Wo + w) - (kused + cost - 1) > EPS
 end
 
-local function mayTake(cap, used, kused, cost, Wo, Co, act, starved)
+-- What a request asks: its estimate, at most the key's whole share (fair) or the capacity.
+local function cost(cap, est, Wo)
+  local limit = cap
+  if mode == 0 then limit = math.max(1, math.floor(cap * w / (Wo + w) + EPS)) end
+  return math.max(1, math.min(est, limit))
+end
+
+-- Fair: the cost fits in the model's room. LiteLLM v1: any room at all.
+local function modelFits(cap, used, c)
+  if mode == 1 then return cap - used > 0 end
+  return cap - used >= c
+end
+
+local function mayTake(cap, used, kused, c, Wo, Co, act, starved)
   if mode == 1 then
     return math.floor((cap - used) * w / v1Count(Co, act)) > 0
   end
-  if underShare(cap, kused, Wo) then return true end
-  return (not starved) and used + cost <= theta * cap
+  if withinShare(cap, kused, c, Wo) then return true end
+  return (not starved) and used + c <= theta * cap
 end
 
--- Verdict codes are dev.fairshare.core.Verdict ordinals. costT: the tokens asked (estimate).
-local function evaluate(Um, Qm, Uk, Qk, Wo, Co, act, inflight, costT, starved)
+-- Verdict codes are dev.fairshare.core.Verdict ordinals. est: the tokens asked (estimate).
+local function evaluate(Um, Qm, Uk, Qk, Wo, Co, act, inflight, est, starved)
   if kP ~= -1 and inflight >= kP then return 1 end
   if kR ~= -1 and Qk >= kR then return 2 end
   if kT ~= -1 and Uk >= kT then return 3 end
   if capT ~= -1 then
-    if capT - Um <= 0 then return 4 end
-    if not mayTake(capT, Um, Uk, math.min(costT, capT), Wo, Co, act, starved) then return 5 end
+    local c = cost(capT, est, Wo)
+    if not modelFits(capT, Um, c) then return 4 end
+    if not mayTake(capT, Um, Uk, c, Wo, Co, act, starved) then return 5 end
   end
   if capR ~= -1 then
-    if capR - Qm <= 0 then return 6 end
+    if not modelFits(capR, Qm, 1) then return 6 end
     if not mayTake(capR, Qm, Qk, 1, Wo, Co, act, starved) then return 7 end
   end
   return 0
@@ -171,6 +185,18 @@ local function addModel(column, total, bucket, delta, float)
   end
 end
 
+-- The key becomes active in bucket b: its previous bucket (if still in the window) stops
+-- counting it, so each active key is counted once, in the bucket of its latest activity.
+local function markActive(s)
+  if s.last ~= nil and redis.call('HEXISTS', KEYS[3], s.last) == 1 then
+    addModel(3, 'AW', s.last, -s.kw, true)
+    addModel(4, 'AC', s.last, -1, false)
+  end
+  addModel(3, 'AW', b, w, true)
+  addModel(4, 'AC', b, 1, false)
+  redis.call('HSET', KEYS[7], 'last', b, 'w', w)
+end
+
 local function state()
   local s = {}
   local W, C
@@ -190,7 +216,7 @@ local function state()
   s.inflight = redis.call('ZCARD', KEYS[8])
   s.starved = false
   if mode == 0 then
-    s.starved = sum(load(KEYS[9], math.max(start, starvedSince))) > 0
+    s.starved = sum(load(KEYS[9])) > 0
   end
   return s
 end
