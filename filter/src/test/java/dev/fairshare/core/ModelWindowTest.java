@@ -132,24 +132,52 @@ class ModelWindowTest {
   }
 
   @Test
-  void aKeyTurnedAwayUnderItsShare_blocksBorrowingForHalfAWindow() {
+  void aKeyTurnedAwayWithinItsShare_blocksBorrowingForAWholeWindow() {
     EngineSettings noThreshold = new EngineSettings(AllocationMode.FAIR, 60_000, 1_000, 1.0);
     ModelCapacity c100 = new ModelCapacity(100, ModelCapacity.UNLIMITED);
-    ModelWindow starved = new ModelWindow(noThreshold);
-    ModelWindow control = new ModelWindow(noThreshold);
-    for (ModelWindow w : new ModelWindow[] {starved, control}) {
-      use(w, request("k1", c100, 40), 40, T0);
-      use(w, request("k2", c100, 59), 59, T0 + 1_000);
-      use(w, request("k3", c100, 1), 1, T0 + 30_000); // a third key; the model is full
-    }
-    // k3 (1 of a share of 33) is under its share and is turned away
-    assertThat(starved.decide(request("k3", c100, 10), T0 + 40_000).verdict()).isEqualTo(Verdict.MODEL_TOKENS);
-    // k1's 40 leave at +60 s; k2 (59 of a share of 50) asks to borrow 5, the model at 60
-    Decision blocked = starved.decide(request("k2", c100, 5), T0 + 60_000);
-    assertThat(blocked.verdict()).isEqualTo(Verdict.SHARE_TOKENS);
-    assertThat(control.decide(request("k2", c100, 5), T0 + 60_000).verdict()).isEqualTo(Verdict.ADMITTED);
-    // Half a window after k3 was turned away, borrowing is allowed again
-    assertThat(starved.decide(request("k2", c100, 5), T0 + 70_000).verdict()).isEqualTo(Verdict.ADMITTED);
+    ModelWindow window = new ModelWindow(noThreshold);
+    use(window, request("k1", c100, 50), 50, T0);
+    use(window, request("k2", c100, 50), 50, T0 + 10_000);
+    // The model is full; k3 (nothing of a share of 33) is turned away and owed capacity
+    assertThat(window.decide(request("k3", c100, 10), T0 + 20_000).verdict()).isEqualTo(Verdict.MODEL_TOKENS);
+    // k1's 50 leave at +60 s; k2 (50 of a share of 50) may not borrow 10 of them, k3 takes 30
+    assertThat(window.decide(request("k2", c100, 10), T0 + 60_000).verdict()).isEqualTo(Verdict.SHARE_TOKENS);
+    use(window, request("k3", c100, 30), 30, T0 + 60_000);
+    // 59 s after k3 was turned away borrowing is still blocked (k3's next 30 would pass its 50)...
+    assertThat(window.decide(request("k3", c100, 30), T0 + 79_000).verdict()).isEqualTo(Verdict.SHARE_TOKENS);
+    // ...and once that rejection has left the window it is allowed again
+    assertThat(window.decide(request("k3", c100, 30), T0 + 80_000).verdict()).isEqualTo(Verdict.ADMITTED);
+  }
+
+  @Test
+  void aKeyTurnedAwayWhileTheWindowIsFull_countsAsActiveAtOnce_andGetsTheCapacityThatFreesUp() {
+    ModelCapacity c100 = new ModelCapacity(100, ModelCapacity.UNLIMITED);
+    ModelWindow window = new ModelWindow(EngineSettings.DEFAULTS);
+    use(window, request("k1", c100, 100), 100, T0);
+    assertThat(window.peek(request("k1", c100, 1), T0 + 1_000).tokens().limit()).isEqualTo(100);
+    assertThat(window.decide(request("k2", c100, 10), T0 + 10_000).verdict()).isEqualTo(Verdict.MODEL_TOKENS);
+    // k2 never got a token, yet k1's share is halved at once
+    assertThat(window.peek(request("k1", c100, 1), T0 + 11_000).tokens().limit()).isEqualTo(50);
+    // k1's 100 leave at +60 s: k1 gets its 50, not the k2's half as well
+    use(window, request("k1", c100, 30), 30, T0 + 60_000);
+    assertThat(window.decide(request("k1", c100, 30), T0 + 60_500).verdict()).isEqualTo(Verdict.SHARE_TOKENS);
+    use(window, request("k2", c100, 50), 50, T0 + 61_000);
+  }
+
+  @Test
+  void aRequestMustFitTheModelsRoom_andOneLargerThanTheKeysShareAsksForTheShare() {
+    ModelCapacity c100 = new ModelCapacity(100, ModelCapacity.UNLIMITED);
+    ModelWindow full = new ModelWindow(EngineSettings.DEFAULTS);
+    use(full, request("k1", c100, 95), 95, T0);
+    assertThat(full.decide(request("k2", c100, 10), T0 + 1_000).verdict()).isEqualTo(Verdict.MODEL_TOKENS);
+    assertThat(full.decide(request("k2", c100, 5), T0 + 1_000).reservation().tokens()).isEqualTo(5);
+
+    ModelWindow large = new ModelWindow(EngineSettings.DEFAULTS);
+    use(large, request("k1", c100, 10), 10, T0);
+    // k2's share is 50: a 500-token request asks for 50, fits the 90 left, reserves all 90
+    Decision d = large.decide(request("k2", c100, 500), T0 + 1_000);
+    assertThat(d.verdict()).isEqualTo(Verdict.ADMITTED);
+    assertThat(d.reservation().tokens()).isEqualTo(90);
   }
 
   @Test

@@ -71,6 +71,23 @@ abstract class UsageStoreContract {
   }
 
   @Test
+  void aKeyTurnedAwayByAFullModelCountsAsActiveAtOnce() {
+    UsageStore store = newStore(EngineSettings.DEFAULTS);
+    ModelCapacity c100 = new ModelCapacity(100, ModelCapacity.UNLIMITED);
+    Decision d = store.acquire(request("k1", c100, 100), T0);
+    store.settle(d.reservation(), 100, T0);
+    Decision turnedAway = store.acquire(request("k2", c100, 10), T0 + 10_000);
+    assertThat(turnedAway.verdict()).isEqualTo(Verdict.MODEL_TOKENS);
+    // k1's 100 leave at +60 s: k1's share is 50 (k2 wants its half), so its second 30 is refused
+    assertThat(store.acquire(request("k1", c100, 30), T0 + 60_000).verdict()).isEqualTo(Verdict.ADMITTED);
+    Decision second = store.acquire(request("k1", c100, 30), T0 + 60_500);
+    assertThat(second.verdict()).isEqualTo(Verdict.SHARE_TOKENS);
+    assertThat(second.usage().activeKeys()).isEqualTo(2);
+    assertThat(second.usage().tokens().limit()).isEqualTo(50);
+    assertThat(store.acquire(request("k2", c100, 50), T0 + 61_000).verdict()).isEqualTo(Verdict.ADMITTED);
+  }
+
+  @Test
   void exactRequestCountUnderAFrozenClock() {
     UsageStore store = newStore(EngineSettings.DEFAULTS);
     ModelCapacity rpm5 = new ModelCapacity(ModelCapacity.UNLIMITED, 5);
