@@ -7,7 +7,8 @@ import java.util.List;
  * What a run is judged by.
  *
  * @param utilization mean over windows whose demand exceeds capacity of tokens admitted / capacity
- * @param jain mean over windows with 2+ saturated keys of Jain's index of admitted / ideal share
+ * @param jain mean over windows with 2+ saturated keys (requesting since the window began) of
+ *     Jain's index of admitted / ideal share
  * @param overAdmission most tokens admitted above capacity in any engine window (N whole buckets)
  * @param settlementError the largest single-request overshoot (actual − reserved) in the run
  * @param maxInFlight the most requests admitted and not yet settled at once
@@ -16,6 +17,7 @@ import java.util.List;
  * @param starvationSeconds longest gap between two admissions of a key that was being rejected
  * @param unfairRejections 429s to a key whose admissions in the trailing window plus the request
  *     would still be within its ideal share, after it had been requesting for a whole window
+ * @param unfairByKey {@code unfairRejections} per key, in scenario order
  */
 public record Metrics(
     double utilization,
@@ -25,7 +27,8 @@ public record Metrics(
     int maxInFlight,
     double joinSeconds,
     double starvationSeconds,
-    int unfairRejections) {
+    int unfairRejections,
+    List<Integer> unfairByKey) {
 
   /** Computes the metrics of a run. */
   public static Metrics of(Simulator.Run run) {
@@ -40,8 +43,22 @@ public record Metrics(
     // Per fixed window: demand, admitted, ideal.
     double[][] demand = new double[windows][keys];
     double[][] admitted = new double[windows][keys];
+    // A key is judged in a window's Jain index only if it was already requesting when the window
+    // began: the window in which a key joins is judged by the join time instead (the others'
+    // usage from before the join is legitimately still in the window).
+    boolean[][] presentAtStart = new boolean[windows][keys];
+    long[] runSince = new long[keys];
+    long[] previous = new long[keys];
+    java.util.Arrays.fill(previous, Long.MIN_VALUE / 2);
     for (Simulator.Request r : requests) {
       int w = (int) (r.at() / window);
+      if (r.at() - previous[r.key()] > window) {
+        runSince[r.key()] = r.at();
+      }
+      previous[r.key()] = r.at();
+      if (runSince[r.key()] <= (long) w * window) {
+        presentAtStart[w][r.key()] = true;
+      }
       demand[w][r.key()] += r.actual();
       if (r.admitted()) {
         admitted[w][r.key()] += r.actual();
@@ -61,7 +78,7 @@ public record Metrics(
       for (int k = 0; k < keys; k++) {
         totalDemand += demand[w][k];
         totalAdmitted += admitted[w][k];
-        if (ideal[w][k] > 0 && demand[w][k] > ideal[w][k] * 1.05) {
+        if (presentAtStart[w][k] && ideal[w][k] > 0 && demand[w][k] > ideal[w][k] * 1.05) {
           saturated.add(k);
         }
       }
@@ -127,6 +144,7 @@ public record Metrics(
     long[] recentSum = new long[keys];
     long starvation = 0;
     int unfair = 0;
+    int[] unfairPerKey = new int[keys];
     double join = -1;
     boolean[] joined = new boolean[keys];
     List<java.util.ArrayDeque<long[]>> trailing10 = new ArrayList<>();
@@ -167,6 +185,7 @@ public record Metrics(
         }
         if (t - activeSince[k] >= window && recentSum[k] + r.estimate() <= ideal[w][k]) {
           unfair++;
+          unfairPerKey[k]++;
         }
       }
       Traffic traffic = s.keys().get(k);
@@ -189,6 +208,7 @@ public record Metrics(
         maxInFlight,
         join,
         starvation / 1000.0,
-        unfair);
+        unfair,
+        java.util.Arrays.stream(unfairPerKey).boxed().toList());
   }
 }

@@ -79,9 +79,12 @@ public final class Simulator {
 
   /** The engine settings for a mode (everything else at the defaults). */
   public static EngineSettings settings(AllocationMode mode) {
+    return settings(mode, EngineSettings.DEFAULTS.saturationThreshold());
+  }
+
+  /** The engine settings for a mode and saturation threshold (everything else at the defaults). */
+  public static EngineSettings settings(AllocationMode mode, double saturationThreshold) {
     EngineSettings d = EngineSettings.DEFAULTS;
-    double threshold = Double.parseDouble(System.getProperty("sim.threshold", Double.toString(d.saturationThreshold())));
-    long bucket = Long.parseLong(System.getProperty("sim.bucket", Long.toString(d.bucketMillis())));
-    return new EngineSettings(mode, d.windowMillis(), bucket, threshold);
+    return new EngineSettings(mode, d.windowMillis(), d.bucketMillis(), saturationThreshold);
   }
 }
