@@ -172,8 +172,8 @@ public final class FairnessReport {
         ## Columns
 
         * **utilization** — mean, over the one-minute windows (after the first) whose demand exceeds the capacity, of tokens admitted ÷ capacity.
-        * **Jain (weighted)** — mean, over windows with at least two saturated keys (demand above 105 %% of the ideal share), of Jain's index of admitted ÷ ideal share; the ideal is the weighted max-min fair share computed by water-filling over the window's demand. 1 is perfectly fair.
-        * **over-admission** — the most tokens admitted above capacity in any engine window (60 consecutive one-second buckets), with, in brackets, the largest single-request settlement error (actual − reserved) of the run and the most requests in flight at once: DESIGN.md's bound is one overshoot per request in flight.
+        * **Jain (weighted)** — mean, over windows with at least two saturated keys (demand above 105 %% of the ideal share; a key counts from the first window it was already requesting at the start of), of Jain's index of admitted ÷ ideal share; the ideal is the weighted max-min fair share computed by water-filling over the window's demand. 1 is perfectly fair.
+        * **over-admission** — the most tokens admitted above capacity in any engine window (60 consecutive one-second buckets), with, in brackets, the largest single-request settlement error (actual − reserved) of the run and the most requests in flight at once. Issue 3's bound is one request's estimate error; DESIGN.md's is one overshoot per request in flight.
         * **join to 90 %%** — for keys that join late: the longest time from joining until the key's admissions over the trailing 10 s reach 90 %% of its ideal rate.
         * **longest starvation** — the longest time between two admissions of a key while it was being rejected.
         * **unfair 429s** — rejections of a key that had been requesting for a whole window and whose admissions in the trailing window, plus this request, were still within its ideal share.
