@@ -15,7 +15,8 @@ import java.util.Locale;
  * 3 tokens per message, 1 per {@code name} and 3 to prime the reply. Image parts count {@value
  * #TOKENS_PER_IMAGE} tokens each (OpenAI's high-detail cost of a 1024×1024 image; the real size is
  * not known before the call). Completion: {@code min(max_tokens, completion reserve)}, or the
- * reserve when the request sets no cap.
+ * reserve when the request sets no cap; the reserve starts at the configured value and then
+ * follows what the model's completions really came to ({@link CompletionHistory}).
  */
 public final class TokenEstimator {
 
@@ -27,7 +28,7 @@ public final class TokenEstimator {
   private static final int REPLY_PRIMING = 3;
 
   private final EncodingRegistry registry = Encodings.newLazyEncodingRegistry();
-  private final long completionReserve;
+  private final CompletionHistory completions;
   private final TokenCount tokenCount;
 
   private final java.util.Map<String, EncodingType> encodingOverrides;
@@ -42,7 +43,7 @@ public final class TokenEstimator {
    */
   public TokenEstimator(
       long completionReserve, TokenCount tokenCount, java.util.Map<String, EncodingType> encodingOverrides) {
-    this.completionReserve = completionReserve;
+    this.completions = new CompletionHistory(completionReserve);
     this.tokenCount = tokenCount;
     this.encodingOverrides = java.util.Map.copyOf(encodingOverrides);
   }
@@ -52,12 +53,20 @@ public final class TokenEstimator {
     long prompt = promptTokens(request);
     long completion = 0;
     if (endpoint.generates()) {
-      completion =
-          request.maxTokens() == null
-              ? completionReserve
-              : Math.min(request.maxTokens(), completionReserve);
+      long reserve = completions.reserve(request.model());
+      completion = request.maxTokens() == null ? reserve : Math.min(request.maxTokens(), reserve);
     }
     return new TokenEstimate(prompt, completion);
+  }
+
+  /**
+   * Records the usage an answered call reported, so later estimates for the model follow its real
+   * completions. Ignored for endpoints that do not generate text.
+   */
+  public void observe(CompletionRequest request, Endpoint endpoint, TokenUsage usage) {
+    if (endpoint.generates()) {
+      completions.observe(request.model(), usage.output());
+    }
   }
 
   /** The tokens to reserve for an estimate, per the token-count mode. */

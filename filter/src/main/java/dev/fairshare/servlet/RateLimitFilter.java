@@ -154,7 +154,7 @@ public final class RateLimitFilter implements Filter {
     if (completion.stream()) {
       stream(request, response, chain, body, admitted);
     } else {
-      proceed(new ReplayableRequest(request, body), response, chain, admitted, config);
+      proceed(new ReplayableRequest(request, body), response, chain, admitted);
     }
   }
 
@@ -170,8 +170,7 @@ public final class RateLimitFilter implements Filter {
       HttpServletRequest request,
       HttpServletResponse response,
       FilterChain chain,
-      Admitted admitted,
-      FairShareConfig config)
+      Admitted admitted)
       throws IOException, ServletException {
     Reservation reservation = admitted.decision().reservation();
     boolean settled = false;
@@ -189,7 +188,7 @@ public final class RateLimitFilter implements Filter {
             return 0L;
           }
           return UsageReader.read(seen, 0, seen.length)
-              .map(u -> u.counted(config.tokenCount()))
+              .map(u -> counted(admitted, u))
               .orElse(reservation.tokens());
         });
         settled = true;
@@ -200,7 +199,7 @@ public final class RateLimitFilter implements Filter {
       long actual = 0; // an upstream error releases the tokens and keeps the request
       if (status < 400) {
         Optional<TokenUsage> usage = UsageReader.read(body, 0, body.length);
-        actual = usage.map(u -> u.counted(config.tokenCount())).orElse(reservation.tokens());
+        actual = usage.map(u -> counted(admitted, u)).orElse(reservation.tokens());
       }
       UsageSnapshot after = settle(reservation, actual);
       settled = true;
@@ -292,13 +291,22 @@ public final class RateLimitFilter implements Filter {
     });
   }
 
+  /** The tokens an answered call counts; its reported usage also teaches the estimator. */
+  private long counted(Admitted admitted, TokenUsage reported) {
+    fairShare.estimator().observe(admitted.completion(), admitted.endpoint(), reported);
+    return reported.counted(fairShare.estimator().tokenCount());
+  }
+
   private long streamedTokens(StreamingResponse streaming, int status, Admitted admitted) {
     if (status >= 400) {
       return 0;
     }
+    Optional<TokenUsage> reported = streaming.usage();
+    if (reported.isPresent()) {
+      return counted(admitted, reported.get());
+    }
     TokenUsage usage =
-        streaming
-            .usage()
+        reported
             .orElseGet(
                 () -> {
                   long prompt = admitted.estimate().promptTokens();
