@@ -152,13 +152,17 @@ public final class FairnessReport {
             key within its share was turned away in the last window, so utilization is about 0.8
             and most greedy 429s count as unfair. Every 429 to a polite key came *past* its
             guaranteed share `C × w / Σw` (1,000 tokens, asserted): a Poisson burst asked for up to
-            1,800, which the max-min ideal grants and the engine does not. The threshold does not
-            buy utilization back (table below): a higher one turns more polite keys away, and each
-            stops lending for a window. The two targets conflict for this traffic: lent capacity
-            cannot be taken back before it leaves the window, so serving Poisson arrivals
-            without a 429 needs headroom of about seven seconds of expiring usage (≈ 1,400 tokens
-            for fewer than one turned-away request in a thousand at this load), where 0.95
-            utilization leaves 500. Closing it needs demand-aware (max-min) shares, not built yet.
+            1,800, which the max-min ideal grants and the engine does not. A higher threshold does
+            not buy utilization back (table below): it turns more polite keys away, and each stops
+            lending for a window. For this traffic the targets cannot all be met by any sliding-
+            window limiter, even one that knew the future: the greedy key's usage is bounded by
+            `C −` the polite usage of the *trailing* minute, while its ideal is `C −` the polite
+            demand of the *calendar* minute, so whenever polite demand falls from one minute to the
+            next the greedy key is "below its ideal" with the window full; and capacity lent to it
+            cannot be taken back before it leaves the window, so serving Poisson arrivals without
+            a 429 needs headroom of about seven seconds of expiring usage (≈ 1,400 tokens for fewer
+            than one turned-away request in a thousand at this load) where 0.95 utilization leaves
+            500.
           * **keys joining**: 429s to keys holding 53–90 %% of their ideal share, in the window after
             another key joins, while usage admitted under the previous split is still in it.
           * **estimates off by ±50 %%**: 429s to keys holding 80–92 %% of their share, while other
