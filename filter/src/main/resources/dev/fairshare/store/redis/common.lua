@@ -188,6 +188,14 @@ end
 -- The key becomes active in bucket b: its previous bucket (if still in the window) stops
 -- counting it, so each active key is counted once, in the bucket of its latest activity.
 local function markActive(s)
+  if s.last == b then
+    -- Already counted in this bucket: only a changed weight needs writing.
+    if s.kw ~= w then
+      addModel(3, 'AW', b, w - s.kw, true)
+      redis.call('HSET', KEYS[7], 'w', w)
+    end
+    return
+  end
   if s.last ~= nil and redis.call('HEXISTS', KEYS[3], s.last) == 1 then
     addModel(3, 'AW', s.last, -s.kw, true)
     addModel(4, 'AC', s.last, -1, false)
