@@ -15,8 +15,10 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -40,6 +42,16 @@ abstract class ServerDeploymentContract {
   /** The WAR flavour this server takes: {@code ""} (bundled) or {@code "-server-provided"}. */
   abstract String flavour();
 
+  /** How the WARs reach the key database in PostgreSQL schema {@code schema}: a JDBC URL. */
+  Map<String, String> keyDatabase(String schema) {
+    return Map.of(
+        "fairshare.keys.jdbc-url", "jdbc:postgresql://127.0.0.1:5432/test?currentSchema=" + schema,
+        "fairshare.keys.jdbc-user", "postgres");
+  }
+
+  /** Server set-up before it starts (container resources and the like); nothing by default. */
+  void prepare(ServerProcess server, String schema) throws Exception {}
+
   @Test
   void referenceScenario() throws Exception {
     String schema = "fairshare_srv_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
@@ -47,13 +59,11 @@ abstract class ServerDeploymentContract {
         Statement s = c.createStatement()) {
       s.executeUpdate("CREATE SCHEMA " + schema);
     }
-    Map<String, String> config =
-        Map.of(
-            "fairshare.master-key", "sk-1234",
-            "fairshare.keys.jdbc-url", "jdbc:postgresql://127.0.0.1:5432/test?currentSchema=" + schema,
-            "fairshare.keys.jdbc-user", "postgres",
-            "fairshare.models.my-fake-model.tpm", "60");
+    Map<String, String> config = new HashMap<>(keyDatabase(schema));
+    config.put("fairshare.master-key", "sk-1234");
+    config.put("fairshare.models.my-fake-model.tpm", "60");
     try (ServerProcess server = server(dir.resolve("server"))) {
+      prepare(server, schema);
       server.start(
           ServerProcess.WARS.resolve("fairshare-admin" + flavour() + ".war"),
           ServerProcess.WARS.resolve("fairshare-sample-app" + flavour() + ".war"),
@@ -81,6 +91,13 @@ abstract class ServerDeploymentContract {
       assertThat(limited.code()).contains("rate_limit_exceeded");
       assertThat(limited.type()).contains("tokens");
       assertThat(limited.headers().values("x-should-retry")).containsExactly("false");
+    }
+    // The keys live in the PostgreSQL schema (hashed), not in an embedded database
+    try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
+        Statement s = c.createStatement();
+        ResultSet rows = s.executeQuery("SELECT count(*) FROM " + schema + ".fairshare_keys")) {
+      assertThat(rows.next()).isTrue();
+      assertThat(rows.getInt(1)).isEqualTo(2);
     }
   }
 
