@@ -81,6 +81,9 @@ public record FairShareConfig(
       Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.encoding");
   private static final List<String> ENCODINGS = List.of("o200k_base", "cl100k_base", "p50k_base", "r50k_base");
   private static final Pattern PRIORITY_KEY = Pattern.compile("fairshare\\.priority\\.\"?(.+?)\"?");
+  /** Environment variables that look like model or priority keys (their names lose '-' and '.'). */
+  private static final Pattern ENV_MODEL_KEY = Pattern.compile("FAIRSHARE_MODELS_[A-Z0-9_]+_(TPM|RPM|ENCODING)");
+  private static final Pattern ENV_PRIORITY_KEY = Pattern.compile("FAIRSHARE_PRIORITY_[A-Z0-9_]+");
 
   public FairShareConfig {
     masterKey = masterKey.filter(k -> !k.isBlank());
@@ -124,10 +127,54 @@ public record FairShareConfig(
     Map<String, Long> rpm = new TreeMap<>();
     Map<String, Double> priorities = new LinkedHashMap<>();
     Map<String, String> encodings = new TreeMap<>();
-    for (String name : propertyNames) {
+    // Model and priority names cannot be read back from environment variable names
+    // (FAIRSHARE_MODELS_GPT_4O_TPM could be gpt-4o or gpt.4o): fairshare.model-names and
+    // fairshare.priority-names list them, and their keys are then looked up by name, which
+    // MicroProfile Config maps to the environment variables.
+    List<String> modelNames = names(v, "fairshare.model-names");
+    List<String> priorityNames = names(v, "fairshare.priority-names");
+    // Iterated once: SmallRye's property-name iterable does not start over.
+    List<String> known = new ArrayList<>();
+    propertyNames.forEach(known::add);
+    java.util.Set<String> knownSet = new java.util.HashSet<>(known);
+    java.util.Set<String> listedKeys = new java.util.LinkedHashSet<>();
+    for (String model : modelNames) {
+      for (String suffix : List.of("tpm", "rpm", "encoding")) {
+        listedKeys.add("fairshare.models." + model + "." + suffix);
+      }
+    }
+    for (String priority : priorityNames) {
+      listedKeys.add("fairshare.priority." + priority);
+    }
+    java.util.Set<String> listedEnvNames = new java.util.HashSet<>();
+    listedKeys.forEach(k -> listedEnvNames.add(envName(k)));
+    java.util.Set<String> keys = new java.util.LinkedHashSet<>(listedKeys);
+    for (String name : known) {
+      // SmallRye also lists a dotted guess at each environment variable's property name
+      // (FAIRSHARE_MODELS_GPT_4O_TPM as fairshare.models.gpt.4o.tpm): not a name to trust.
+      String env = envName(name);
+      if (env.equals(name) || !knownSet.contains(env)) {
+        keys.add(name);
+      }
+    }
+    for (String name : known) {
+      boolean envStyle = ENV_MODEL_KEY.matcher(name).matches()
+          || (ENV_PRIORITY_KEY.matcher(name).matches() && !name.equals("FAIRSHARE_PRIORITY_NAMES"));
+      if (envStyle && !listedEnvNames.contains(name)) {
+        v.problem(name, ENV_MODEL_KEY.matcher(name).matches()
+            ? "a model's limit in an environment variable needs the model's name in fairshare.model-names"
+                + " (FAIRSHARE_MODEL_NAMES=gpt-4o,...): '-' and '.' cannot be read back from the variable's name"
+            : "a priority in an environment variable needs its name in fairshare.priority-names"
+                + " (FAIRSHARE_PRIORITY_NAMES=prod,...)");
+      }
+    }
+    for (String name : keys) {
       Matcher encoding = ENCODING_KEY.matcher(name);
       if (encoding.matches()) {
         String value = v.string(name, "").toLowerCase(Locale.ROOT);
+        if (value.isEmpty() && listedKeys.contains(name)) {
+          continue; // a listed model without an encoding of its own
+        }
         if (ENCODINGS.contains(value)) {
           encodings.put(encoding.group(1), value);
         } else {
@@ -154,6 +201,12 @@ public record FairShareConfig(
     Map<String, ModelCapacity> models = new TreeMap<>();
     java.util.Set<String> configured = new java.util.TreeSet<>(tpm.keySet());
     configured.addAll(rpm.keySet());
+    for (String model : modelNames) {
+      if (!configured.contains(model)) {
+        v.problem("fairshare.model-names", "'" + model + "' has neither fairshare.models." + model
+            + ".tpm nor .rpm (environment: " + envName("fairshare.models." + model + ".tpm") + ")");
+      }
+    }
     for (String model : configured) {
       models.put(
           model,
@@ -293,6 +346,22 @@ public record FairShareConfig(
         completionReserve, store, redisUri, redisFailureMode, redisTimeout, redisKeyPrefix, keysJdbcUrl, keysJdbcUser,
         keysJdbcPassword, keysDataSource, keyCacheTtl, maxBodySize, clientRetryMaxWait, paths,
         rejectUnknownModels, encodings);
+  }
+
+  /** A comma-separated list of names, blanks dropped. */
+  private static List<String> names(ConfigValues v, String key) {
+    List<String> names = new ArrayList<>();
+    for (String name : v.string(key, "").split(",")) {
+      if (!name.isBlank()) {
+        names.add(name.trim());
+      }
+    }
+    return names;
+  }
+
+  /** The environment variable MicroProfile Config reads for {@code key}. */
+  static String envName(String key) {
+    return key.replaceAll("[^A-Za-z0-9]", "_").toUpperCase(Locale.ROOT);
   }
 
   private static Optional<String> readMasterKeyFile(String file, ConfigValues v) {

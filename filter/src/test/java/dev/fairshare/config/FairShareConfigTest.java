@@ -71,6 +71,54 @@ class FairShareConfigTest {
   }
 
   @Test
+  void modelsAndPrioritiesFromEnvironmentVariables_namedInTheirLists() {
+    SmallRyeConfig mp =
+        new SmallRyeConfigBuilder()
+            .withSources(
+                new io.smallrye.config.EnvConfigSource(
+                    Map.of(
+                        "FAIRSHARE_MODEL_NAMES", "gpt-4.1, my-fake-model",
+                        "FAIRSHARE_MODELS_GPT_4_1_TPM", "30000",
+                        "FAIRSHARE_MODELS_GPT_4_1_RPM", "500",
+                        "FAIRSHARE_MODELS_MY_FAKE_MODEL_TPM", "60",
+                        "FAIRSHARE_MODELS_MY_FAKE_MODEL_ENCODING", "o200k_base",
+                        "FAIRSHARE_PRIORITY_NAMES", "prod",
+                        "FAIRSHARE_PRIORITY_PROD", "0.9",
+                        "PATH", "/usr/bin"),
+                    300))
+            .build();
+    FairShareConfig c = MicroProfileConfigSource.read(mp);
+    assertThat(c.models())
+        .containsOnly(
+            Map.entry("gpt-4.1", new ModelCapacity(30_000, 500)),
+            Map.entry("my-fake-model", new ModelCapacity(60, ModelCapacity.UNLIMITED)));
+    assertThat(c.encodings()).containsEntry("my-fake-model", "o200k_base");
+    assertThat(c.weightOf("prod")).isEqualTo(0.9);
+  }
+
+  @Test
+  void anEnvironmentVariableForAnUnlistedModel_isAnErrorNotAnUnlimitedModel() {
+    SmallRyeConfig mp =
+        new SmallRyeConfigBuilder()
+            .withSources(
+                new io.smallrye.config.EnvConfigSource(
+                    Map.of(
+                        "FAIRSHARE_MODELS_GPT_4O_TPM", "30000",
+                        "FAIRSHARE_PRIORITY_DEV", "0.1",
+                        "FAIRSHARE_MODEL_NAMES", "gpt-5"),
+                    300))
+            .build();
+    ConfigurationException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            ConfigurationException.class, () -> MicroProfileConfigSource.read(mp));
+    assertThat(e.problems())
+        .anySatisfy(p -> assertThat(p).startsWith("FAIRSHARE_MODELS_GPT_4O_TPM: ").contains("fairshare.model-names"))
+        .anySatisfy(p -> assertThat(p).startsWith("FAIRSHARE_PRIORITY_DEV: ").contains("fairshare.priority-names"))
+        .anySatisfy(p -> assertThat(p).startsWith("fairshare.model-names: ").contains("'gpt-5'").contains("FAIRSHARE_MODELS_GPT_5_TPM"));
+    assertThat(e.problems()).hasSize(3);
+  }
+
+  @Test
   void everyProblemIsReportedTogether_eachNamingItsKey() {
     ConfigurationException e =
         catchThrowableOfType(
