@@ -14,9 +14,13 @@ import java.util.Map;
  * ring; settlement replaces a reservation by the real usage: a refund goes back to the admission
  * slot (if it is still in the window), debt is charged in the current slot.
  *
- * <p>A key is active while its latest admission is in the window. Each slot also holds the total
- * weight and the number of keys whose latest admission fell in it, so {@code Σw} over the active
+ * <p>A key is active while its latest admission (or, in fair mode, its latest rejection for want
+ * of model capacity: it still wants its share) is in the window. Each slot also holds the total
+ * weight and the number of keys whose latest activity fell in it, so {@code Σw} over the active
  * keys is a sum over the ring as well, with no per-key scan.
+ *
+ * <p>Fair mode admits a request only if its cost, {@code min(estimate, the key's share)}, fits in
+ * the model's room: the budget is exceeded by estimate errors alone (see docs/FAIRNESS.md).
  *
  * <p>Not thread-safe: callers serialise access (one lock per model in the memory store).
  */
@@ -33,10 +37,11 @@ public final class ModelWindow {
   private final long[] slotRequests;
   private final double[] slotActiveWeight;
   private final int[] slotActiveKeys;
-  /** Rejections, per bucket, of keys that were under their share: demand the model owes. */
+  /**
+   * Rejections, per bucket, of keys within their share for want of model capacity: owed demand.
+   * While any is in the window, no key borrows.
+   */
   private final int[] slotStarved;
-  /** How many recent buckets (a whole window) a starved rejection blocks borrowing for. */
-  private final int starvationBuckets;
 
   private final Map<String, KeyUsage> keys = new HashMap<>();
   private long lastSweepBucket = KeyUsage.NEVER;
@@ -53,7 +58,6 @@ public final class ModelWindow {
     this.slotActiveWeight = new double[slots];
     this.slotActiveKeys = new int[slots];
     this.slotStarved = new int[slots];
-    this.starvationBuckets = slots;
     java.util.Arrays.fill(slotBucket, KeyUsage.NEVER);
   }
 
@@ -70,7 +74,7 @@ public final class ModelWindow {
     if (key != null) {
       key.prune(start);
     }
-    Totals totals = totals(key, start, bucket);
+    Totals totals = totals(key, start);
     Verdict verdict = evaluate(request, totals, key == null ? 0 : key.inFlight);
     if (!verdict.admitted()) {
       if (starvedBy(verdict, request, totals)) {
@@ -160,7 +164,7 @@ public final class ModelWindow {
     if (key != null) {
       key.prune(start);
     }
-    return snapshot(request, key, totals(key, start, bucket), nowMillis);
+    return snapshot(request, key, totals(key, start), nowMillis);
   }
 
   /** The standing {@code request}'s key would see now, without admitting anything. */
@@ -171,19 +175,19 @@ public final class ModelWindow {
     if (key != null) {
       key.prune(start);
     }
-    return snapshot(request, key, totals(key, start, bucket), nowMillis);
+    return snapshot(request, key, totals(key, start), nowMillis);
   }
 
   /** Tokens counted for the model in the window at {@code nowMillis}, reservations included. */
   public long tokensInWindow(long nowMillis) {
     long bucket = Math.floorDiv(nowMillis, bucketMillis);
-    return totals(null, windowStart(nowMillis, bucket), bucket).modelTokens;
+    return totals(null, windowStart(nowMillis, bucket)).modelTokens;
   }
 
   /** Requests counted for the model in the window at {@code nowMillis}. */
   public long requestsInWindow(long nowMillis) {
     long bucket = Math.floorDiv(nowMillis, bucketMillis);
-    return totals(null, windowStart(nowMillis, bucket), bucket).modelRequests;
+    return totals(null, windowStart(nowMillis, bucket)).modelRequests;
   }
 
   /** Keys with state held (active, in flight, or with usage not yet pruned). */
@@ -303,7 +307,7 @@ public final class ModelWindow {
     return Math.max(1, Math.min(estimate, cap));
   }
 
-  /** A rejection for want of model capacity while the key was under its share in that dimension. */
+  /** A rejection for want of model capacity while the request was within the key's share. */
   private boolean starvedBy(Verdict verdict, AdmissionRequest request, Totals t) {
     if (settings.mode() != AllocationMode.FAIR) {
       return false;
@@ -476,22 +480,19 @@ public final class ModelWindow {
 
   // ---------------------------------------------------------------- ring
 
-  private Totals totals(KeyUsage key, long start, long bucket) {
+  private Totals totals(KeyUsage key, long start) {
     long tokens = 0;
     long requests = 0;
     double weight = 0;
     int count = 0;
     int starved = 0;
-    long starvedSince = bucket - starvationBuckets + 1;
     for (int i = 0; i < slots; i++) {
       if (slotBucket[i] >= start) {
         tokens += slotTokens[i];
         requests += slotRequests[i];
         weight += slotActiveWeight[i];
         count += slotActiveKeys[i];
-        if (slotBucket[i] >= starvedSince) {
-          starved += slotStarved[i];
-        }
+        starved += slotStarved[i];
       }
     }
     boolean active = key != null && key.lastActiveBucket >= start;
