@@ -44,6 +44,39 @@ public final class ConfigValues {
     }
   }
 
+  /** A comma-separated list of names under {@code key}, trimmed, blanks dropped. */
+  public List<String> names(String key) {
+    List<String> names = new java.util.ArrayList<>();
+    for (String name : string(key, "").split(",")) {
+      if (!name.isBlank()) {
+        names.add(name.trim());
+      }
+    }
+    return names;
+  }
+
+  /** The environment variable MicroProfile Config reads for {@code key}. */
+  public static String envName(String key) {
+    return key.replaceAll("[^A-Za-z0-9]", "_").toUpperCase(java.util.Locale.ROOT);
+  }
+
+  /**
+   * {@code propertyNames} without SmallRye's dotted guesses at environment variables' property
+   * names (it lists FAIRSHARE_MODELS_GPT_4O_TPM also as fairshare.models.gpt.4o.tpm): names that
+   * cannot be trusted to carry a model's real name.
+   */
+  public static List<String> withoutEnvironmentGuesses(List<String> propertyNames) {
+    java.util.Set<String> all = new java.util.HashSet<>(propertyNames);
+    List<String> kept = new java.util.ArrayList<>();
+    for (String name : propertyNames) {
+      String env = envName(name);
+      if (env.equals(name) || !all.contains(env)) {
+        kept.add(name);
+      }
+    }
+    return kept;
+  }
+
   public Optional<String> string(String key) {
     return source.apply(key).map(String::trim).filter(s -> !s.isEmpty());
   }

@@ -131,12 +131,12 @@ public record FairShareConfig(
     // (FAIRSHARE_MODELS_GPT_4O_TPM could be gpt-4o or gpt.4o): fairshare.model-names and
     // fairshare.priority-names list them, and their keys are then looked up by name, which
     // MicroProfile Config maps to the environment variables.
-    List<String> modelNames = names(v, "fairshare.model-names");
-    List<String> priorityNames = names(v, "fairshare.priority-names");
+    List<String> modelNames = v.names("fairshare.model-names");
+    List<String> priorityNames = v.names("fairshare.priority-names");
     // Iterated once: SmallRye's property-name iterable does not start over.
     List<String> known = new ArrayList<>();
     propertyNames.forEach(known::add);
-    java.util.Set<String> knownSet = new java.util.HashSet<>(known);
+
     java.util.Set<String> listedKeys = new java.util.LinkedHashSet<>();
     for (String model : modelNames) {
       for (String suffix : List.of("tpm", "rpm", "encoding")) {
@@ -147,16 +147,9 @@ public record FairShareConfig(
       listedKeys.add("fairshare.priority." + priority);
     }
     java.util.Set<String> listedEnvNames = new java.util.HashSet<>();
-    listedKeys.forEach(k -> listedEnvNames.add(envName(k)));
+    listedKeys.forEach(k -> listedEnvNames.add(ConfigValues.envName(k)));
     java.util.Set<String> keys = new java.util.LinkedHashSet<>(listedKeys);
-    for (String name : known) {
-      // SmallRye also lists a dotted guess at each environment variable's property name
-      // (FAIRSHARE_MODELS_GPT_4O_TPM as fairshare.models.gpt.4o.tpm): not a name to trust.
-      String env = envName(name);
-      if (env.equals(name) || !knownSet.contains(env)) {
-        keys.add(name);
-      }
-    }
+    keys.addAll(ConfigValues.withoutEnvironmentGuesses(known));
     for (String name : known) {
       boolean envStyle = ENV_MODEL_KEY.matcher(name).matches()
           || (ENV_PRIORITY_KEY.matcher(name).matches() && !name.equals("FAIRSHARE_PRIORITY_NAMES"));
@@ -204,7 +197,7 @@ public record FairShareConfig(
     for (String model : modelNames) {
       if (!configured.contains(model)) {
         v.problem("fairshare.model-names", "'" + model + "' has neither fairshare.models." + model
-            + ".tpm nor .rpm (environment: " + envName("fairshare.models." + model + ".tpm") + ")");
+            + ".tpm nor .rpm (environment: " + ConfigValues.envName("fairshare.models." + model + ".tpm") + ")");
       }
     }
     for (String model : configured) {
@@ -346,22 +339,6 @@ public record FairShareConfig(
         completionReserve, store, redisUri, redisFailureMode, redisTimeout, redisKeyPrefix, keysJdbcUrl, keysJdbcUser,
         keysJdbcPassword, keysDataSource, keyCacheTtl, maxBodySize, clientRetryMaxWait, paths,
         rejectUnknownModels, encodings);
-  }
-
-  /** A comma-separated list of names, blanks dropped. */
-  private static List<String> names(ConfigValues v, String key) {
-    List<String> names = new ArrayList<>();
-    for (String name : v.string(key, "").split(",")) {
-      if (!name.isBlank()) {
-        names.add(name.trim());
-      }
-    }
-    return names;
-  }
-
-  /** The environment variable MicroProfile Config reads for {@code key}. */
-  static String envName(String key) {
-    return key.replaceAll("[^A-Za-z0-9]", "_").toUpperCase(Locale.ROOT);
   }
 
   private static Optional<String> readMasterKeyFile(String file, ConfigValues v) {

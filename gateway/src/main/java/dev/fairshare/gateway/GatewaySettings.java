@@ -3,6 +3,7 @@ package dev.fairshare.gateway;
 import dev.fairshare.config.ConfigValues;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
@@ -24,8 +25,10 @@ public record GatewaySettings(
   /** The model the gateway limits to 60 TPM when nothing is configured. */
   public static final String DEFAULT_MODEL = "my-fake-model";
 
+  private static final List<String> MOCK_SETTINGS =
+      List.of("prompt-tokens", "completion-tokens", "content", "chunk-delay", "latency", "stream-usage", "status", "async");
   private static final Pattern MOCK_KEY =
-      Pattern.compile("fairshare\\.gateway\\.mock\\.\"?(.+?)\"?\\.(prompt-tokens|completion-tokens|content|chunk-delay|latency|stream-usage|status|async)");
+      Pattern.compile("fairshare\\.gateway\\.mock\\.\"?(.+?)\"?\\.(" + String.join("|", MOCK_SETTINGS) + ")");
 
   public GatewaySettings {
     mocks = Map.copyOf(mocks);
@@ -48,7 +51,7 @@ public record GatewaySettings(
   }
 
   /** Reads the settings, recording problems in {@code values}. */
-  static GatewaySettings read(ConfigValues values, Iterable<String> propertyNames) {
+  static GatewaySettings read(ConfigValues values, List<String> propertyNames) {
     int port = (int) values.longValue("fairshare.gateway.port", 4000, 0);
     if (port > 65535) {
       values.problem("fairshare.gateway.port", "must be at most 65535, was " + port);
@@ -67,7 +70,24 @@ public record GatewaySettings(
     }
     Optional<String> upstreamApiKey = values.string("fairshare.gateway.upstream-api-key");
     Map<String, Map<String, String>> raw = new HashMap<>();
+    // Models named in fairshare.model-names are looked up by name (environment variables).
+    java.util.Set<String> names = new java.util.LinkedHashSet<>();
+    java.util.Set<String> listedEnvNames = new java.util.HashSet<>();
+    for (String model : values.names("fairshare.model-names")) {
+      for (String setting : MOCK_SETTINGS) {
+        String key = "fairshare.gateway.mock." + model + "." + setting;
+        names.add(key);
+        listedEnvNames.add(ConfigValues.envName(key));
+      }
+    }
     for (String name : propertyNames) {
+      if (name.startsWith("FAIRSHARE_GATEWAY_MOCK_") && !listedEnvNames.contains(name)) {
+        values.problem(name, "a mock setting in an environment variable needs the model's name in"
+            + " fairshare.model-names (FAIRSHARE_MODEL_NAMES=my-model,...)");
+      }
+    }
+    names.addAll(ConfigValues.withoutEnvironmentGuesses(propertyNames));
+    for (String name : names) {
       Matcher m = MOCK_KEY.matcher(name);
       if (m.matches()) {
         values.string(name).ifPresent(v -> raw.computeIfAbsent(m.group(1), k -> new HashMap<>()).put(m.group(2), v));
