@@ -70,23 +70,24 @@ class FairShareConfigTest {
     assertThat(c.toString()).doesNotContain("sk-admin");
   }
 
+  /** MicroProfile Config over environment variables only, as in a container. */
+  static SmallRyeConfig environment(Map<String, String> variables) {
+    return new SmallRyeConfigBuilder().withSources(new io.smallrye.config.EnvConfigSource(variables, 300)).build();
+  }
+
   @Test
   void modelsAndPrioritiesFromEnvironmentVariables_namedInTheirLists() {
     SmallRyeConfig mp =
-        new SmallRyeConfigBuilder()
-            .withSources(
-                new io.smallrye.config.EnvConfigSource(
-                    Map.of(
-                        "FAIRSHARE_MODEL_NAMES", "gpt-4.1, my-fake-model",
-                        "FAIRSHARE_MODELS_GPT_4_1_TPM", "30000",
-                        "FAIRSHARE_MODELS_GPT_4_1_RPM", "500",
-                        "FAIRSHARE_MODELS_MY_FAKE_MODEL_TPM", "60",
-                        "FAIRSHARE_MODELS_MY_FAKE_MODEL_ENCODING", "o200k_base",
-                        "FAIRSHARE_PRIORITY_NAMES", "prod",
-                        "FAIRSHARE_PRIORITY_PROD", "0.9",
-                        "PATH", "/usr/bin"),
-                    300))
-            .build();
+        environment(
+            Map.of(
+                "FAIRSHARE_MODEL_NAMES", "gpt-4.1, my-fake-model",
+                "FAIRSHARE_MODELS_GPT_4_1_TPM", "30000",
+                "FAIRSHARE_MODELS_GPT_4_1_RPM", "500",
+                "FAIRSHARE_MODELS_MY_FAKE_MODEL_TPM", "60",
+                "FAIRSHARE_MODELS_MY_FAKE_MODEL_ENCODING", "o200k_base",
+                "FAIRSHARE_PRIORITY_NAMES", "prod",
+                "FAIRSHARE_PRIORITY_PROD", "0.9",
+                "PATH", "/usr/bin"));
     FairShareConfig c = MicroProfileConfigSource.read(mp);
     assertThat(c.models())
         .containsOnly(
@@ -99,15 +100,11 @@ class FairShareConfigTest {
   @Test
   void anEnvironmentVariableForAnUnlistedModel_isAnErrorNotAnUnlimitedModel() {
     SmallRyeConfig mp =
-        new SmallRyeConfigBuilder()
-            .withSources(
-                new io.smallrye.config.EnvConfigSource(
-                    Map.of(
-                        "FAIRSHARE_MODELS_GPT_4O_TPM", "30000",
-                        "FAIRSHARE_PRIORITY_DEV", "0.1",
-                        "FAIRSHARE_MODEL_NAMES", "gpt-5"),
-                    300))
-            .build();
+        environment(
+            Map.of(
+                "FAIRSHARE_MODELS_GPT_4O_TPM", "30000",
+                "FAIRSHARE_PRIORITY_DEV", "0.1",
+                "FAIRSHARE_MODEL_NAMES", "gpt-5"));
     ConfigurationException e =
         org.junit.jupiter.api.Assertions.assertThrows(
             ConfigurationException.class, () -> MicroProfileConfigSource.read(mp));

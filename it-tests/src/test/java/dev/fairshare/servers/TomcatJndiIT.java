@@ -9,19 +9,9 @@ import java.util.Map;
  * pool, PostgreSQL driver in {@code $CATALINA_BASE/lib}), as docs/deploy-tomcat.md describes: the
  * WARs name it with {@code fairshare.keys.datasource} and carry no JDBC URL.
  */
-class TomcatJndiIT extends ServerDeploymentContract {
+class TomcatJndiIT extends Tomcat11IT {
 
   static final String JNDI_NAME = "java:comp/env/jdbc/fairshare";
-
-  @Override
-  ServerProcess server(Path work) throws Exception {
-    return new TomcatProcess(Path.of(System.getProperty("fairshare.it.tomcat11")), work);
-  }
-
-  @Override
-  String flavour() {
-    return "";
-  }
 
   @Override
   Map<String, String> keyDatabase(String schema) {
