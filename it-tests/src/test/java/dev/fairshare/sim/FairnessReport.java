@@ -169,6 +169,12 @@ public final class FairnessReport {
             keys' usage above their estimates (debt, up to half a request each) is in the window.
         * Starvation near 50–60 s is inherent to a sliding window under sustained overload: the
           window fills, then everyone waits for the oldest usage to leave.
+        * Tried on this table and not kept (each worse somewhere, none closing a gap): a higher
+          threshold; keeping room for the largest recent request within a share; letting a key
+          past its share borrow while another holds more per unit of weight (max-min); serving
+          the most deprived starved key first, for a window or for 2–10 s; reserving the unused
+          share of keys whose recent demand exceeds it; steadily paced instead of Poisson polite
+          keys (0.78 utilization at the default threshold).
 
         ### greedy + 9 polite at other saturation thresholds
 
