@@ -305,16 +305,10 @@ public final class RateLimitFilter implements Filter {
     if (reported.isPresent()) {
       return counted(admitted, reported.get());
     }
-    TokenUsage usage =
-        reported
-            .orElseGet(
-                () -> {
-                  long prompt = admitted.estimate().promptTokens();
-                  long completion =
-                      fairShare.estimator().countText(admitted.completion().model(), streaming.completionText());
-                  return new TokenUsage(prompt, completion, prompt + completion);
-                });
-    return usage.counted(fairShare.estimator().tokenCount());
+    // No usage chunk: the prompt estimate plus the streamed text, counted (not learned from).
+    long prompt = admitted.estimate().promptTokens();
+    long completion = fairShare.estimator().countText(admitted.completion().model(), streaming.completionText());
+    return new TokenUsage(prompt, completion, prompt + completion).counted(fairShare.estimator().tokenCount());
   }
 
   private UsageSnapshot settle(Reservation reservation, long actualTokens) {
