@@ -41,18 +41,20 @@ public final class CompletionHistory {
     if (completionTokens < 0) {
       return;
     }
-    models.get(model, m -> new Stats(completionTokens)).add(completionTokens);
+    models.get(model, m -> new Stats()).add(completionTokens);
   }
 
   private static final class Stats {
+    private boolean empty = true;
     private double mean;
     private double deviation;
 
-    Stats(long first) {
-      this.mean = first;
-    }
-
     synchronized void add(long tokens) {
+      if (empty) {
+        empty = false;
+        mean = tokens;
+        return;
+      }
       double error = tokens - mean;
       mean += ALPHA * error;
       deviation += ALPHA * (Math.abs(error) - deviation);
