@@ -33,7 +33,7 @@ public final class CompletionHistory {
   /** The completion tokens to reserve for a request to {@code model} that sets no cap. */
   public long reserve(String model) {
     Stats stats = models.getIfPresent(model);
-    return stats == null ? initialReserve : stats.reserve();
+    return stats == null ? initialReserve : stats.reserve(initialReserve);
   }
 
   /** Records that a call to {@code model} produced {@code completionTokens}. */
@@ -60,8 +60,9 @@ public final class CompletionHistory {
       deviation += ALPHA * (Math.abs(error) - deviation);
     }
 
-    synchronized long reserve() {
-      return (long) Math.ceil(mean + 2 * deviation);
+    /** {@code fallback} while nothing was added (a racing first observation). */
+    synchronized long reserve(long fallback) {
+      return empty ? fallback : (long) Math.ceil(mean + 2 * deviation);
     }
   }
 }
