@@ -78,8 +78,10 @@ public final class FairnessReport {
     System.out.print(table);
     String tradeoff = thresholdTradeoff(standardScenarios().get(GREEDY_AND_POLITE));
     System.out.print(tradeoff);
+    String seeds = otherSeeds();
+    System.out.print(seeds);
     if (out.getParent() != null && Files.isDirectory(out.getParent())) {
-      Files.writeString(out, document(table.toString(), tradeoff));
+      Files.writeString(out, document(table.toString(), tradeoff, seeds));
       System.out.println("written: " + out.toAbsolutePath().normalize());
     }
   }
@@ -101,7 +103,40 @@ public final class FairnessReport {
     return t.toString();
   }
 
-  private static String document(String table, String tradeoff) {
+  /** Seeds 1 to {@value #OTHER_SEEDS}: how far fair mode's figures move with the traffic's luck. */
+  static final int OTHER_SEEDS = 8;
+
+  /** Fair mode's worst figure per scenario over {@link #OTHER_SEEDS} other seeds. */
+  static String otherSeeds() {
+    StringBuilder t = new StringBuilder();
+    t.append("| scenario | lowest utilization | lowest Jain | most over-admission (largest error then) | longest join | most unfair 429s |\n");
+    t.append("|---|---|---|---|---|---|\n");
+    for (Scenario scenario : standardScenarios()) {
+      double utilization = 1;
+      double jain = 1;
+      long over = 0;
+      long error = 0;
+      double join = -1;
+      int unfair = 0;
+      for (long seed = 1; seed <= OTHER_SEEDS; seed++) {
+        Metrics m = Metrics.of(Simulator.run(scenario, Simulator.settings(AllocationMode.FAIR), seed));
+        utilization = Math.min(utilization, m.utilization());
+        jain = Math.min(jain, m.jain());
+        if (m.overAdmission() > over || (over == 0 && m.settlementError() > error)) {
+          over = m.overAdmission();
+          error = m.settlementError();
+        }
+        join = Math.max(join, m.joinSeconds());
+        unfair = Math.max(unfair, m.unfairRejections());
+      }
+      t.append(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %d (%d) | %s | %d |%n",
+          scenario.name(), utilization, jain, over, error,
+          join < 0 ? "—" : String.format(Locale.ROOT, "%.1f s", join), unfair));
+    }
+    return t.toString();
+  }
+
+  private static String document(String table, String tradeoff, String seeds) {
     return """
         # Fairness: FairShare's rule against LiteLLM v1's, on the same traffic
 
@@ -142,10 +177,13 @@ public final class FairnessReport {
 
         ## What the table shows
 
-        * Met on every scenario: Jain ≥ 0.98 among saturated keys, over-admission at most one
-          request's estimate error (0 wherever estimates are exact), a joining key at 90 %% of its
-          share within one window. `SimulatorTest` asserts these, and all targets on the equal,
-          priorities and bursty scenarios.
+        * Met on every scenario for the report's seed: Jain ≥ 0.98 among saturated keys,
+          over-admission at most one request's estimate error (0 wherever estimates are exact), a
+          joining key at 90 %% of its share within one window. `SimulatorTest` asserts these, and
+          all targets on the equal, priorities and bursty scenarios. Over eight other seeds (table
+          at the end) equal and bursty traffic still meet every target; priorities once gives 4
+          unfair 429s; ±50 %% estimates once go to two requests' error, Jain 0.973, utilization
+          0.948.
         * Utilization ≥ 0.95 and zero unfair 429s are **not** met everywhere (issue 3 stays open):
           * **greedy + 9 polite**: the greedy key's max-min share is what the polite keys leave
             (about 4,600 a minute); the engine lends it only up to the threshold and never while a
@@ -179,6 +217,14 @@ public final class FairnessReport {
         ### greedy + 9 polite at other saturation thresholds
 
         %s
+        ### fair mode over %d other seeds (1 to %d): the worst of each figure
+
+        %s
+        The figures above hold for the report's seed; over other seeds, ±50 %% estimates can exceed
+        one request's error (two requests overshooting while the window is full) and dip just under
+        the utilization and Jain targets: by construction the engine guarantees DESIGN.md's bound,
+        one overshoot per request in flight, not issue 3's single-request bound.
+
         ## Columns
 
         * **utilization** — mean, over the one-minute windows (after the first) whose demand exceeds the capacity, of tokens admitted ÷ capacity.
@@ -187,6 +233,6 @@ public final class FairnessReport {
         * **join to 90 %%** — for keys that join late: the longest time from joining until the key's admissions over the trailing 10 s reach 90 %% of its ideal rate.
         * **longest starvation** — the longest time between two admissions of a key while it was being rejected.
         * **unfair 429s** — rejections of a key that had been requesting for a whole window and whose admissions in the trailing window, plus this request, were still within its ideal share.
-        """.formatted(SEED, table, tradeoff);
+        """.formatted(SEED, table, tradeoff, OTHER_SEEDS, OTHER_SEEDS, seeds);
   }
 }
