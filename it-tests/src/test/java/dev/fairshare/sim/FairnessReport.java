@@ -214,7 +214,8 @@ public final class FairnessReport {
           share of keys whose recent demand exceeds it; steadily paced instead of Poisson polite
           keys (0.78 utilization at the default threshold); reserving each request's estimate
           grown by the largest overshoot seen lately (over-admission 0 on ±50 %%, but utilization
-          0.91 and 700 unfair 429s).
+          0.91 and 700 unfair 429s); pacing keys within their share to a few times their fair
+          rate per second while the model is saturated (joining and bursty much worse).
 
         ### greedy + 9 polite at other saturation thresholds
 
