@@ -61,20 +61,32 @@ public final class ConfigValues {
   }
 
   /**
-   * {@code propertyNames} without SmallRye's dotted guesses at environment variables' property
-   * names (it lists FAIRSHARE_MODELS_GPT_4O_TPM also as fairshare.models.gpt.4o.tpm): names that
-   * cannot be trusted to carry a model's real name.
+   * The keys to read for a family of named settings (models, priorities): {@code listedKeys},
+   * built from names the configuration lists and looked up by name (which MicroProfile Config maps
+   * to environment variables), then {@code propertyNames} without SmallRye's dotted guesses at
+   * environment variables' property names (it lists FAIRSHARE_MODELS_GPT_4O_TPM also as
+   * fairshare.models.gpt.4o.tpm: a name that cannot be trusted to carry the model's real name).
+   * An environment variable for which {@code unlistedProblem} has a message and that no listed
+   * key maps to is recorded as a problem: its name cannot be read back.
    */
-  public static List<String> withoutEnvironmentGuesses(List<String> propertyNames) {
+  public java.util.Set<String> keysToRead(
+      java.util.Collection<String> listedKeys,
+      List<String> propertyNames,
+      java.util.function.Function<String, Optional<String>> unlistedProblem) {
+    java.util.Set<String> listedEnvNames = new java.util.HashSet<>();
+    listedKeys.forEach(k -> listedEnvNames.add(envName(k)));
     java.util.Set<String> all = new java.util.HashSet<>(propertyNames);
-    List<String> kept = new java.util.ArrayList<>();
+    java.util.Set<String> keys = new java.util.LinkedHashSet<>(listedKeys);
     for (String name : propertyNames) {
       String env = envName(name);
       if (env.equals(name) || !all.contains(env)) {
-        kept.add(name);
+        keys.add(name);
+      }
+      if (!listedEnvNames.contains(name)) {
+        unlistedProblem.apply(name).ifPresent(message -> problem(name, message));
       }
     }
-    return kept;
+    return keys;
   }
 
   public Optional<String> string(String key) {

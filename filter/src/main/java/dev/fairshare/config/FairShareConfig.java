@@ -146,21 +146,7 @@ public record FairShareConfig(
     for (String priority : priorityNames) {
       listedKeys.add("fairshare.priority." + priority);
     }
-    java.util.Set<String> listedEnvNames = new java.util.HashSet<>();
-    listedKeys.forEach(k -> listedEnvNames.add(ConfigValues.envName(k)));
-    java.util.Set<String> keys = new java.util.LinkedHashSet<>(listedKeys);
-    keys.addAll(ConfigValues.withoutEnvironmentGuesses(known));
-    for (String name : known) {
-      boolean envStyle = ENV_MODEL_KEY.matcher(name).matches()
-          || (ENV_PRIORITY_KEY.matcher(name).matches() && !name.equals("FAIRSHARE_PRIORITY_NAMES"));
-      if (envStyle && !listedEnvNames.contains(name)) {
-        v.problem(name, ENV_MODEL_KEY.matcher(name).matches()
-            ? "a model's limit in an environment variable needs the model's name in fairshare.model-names"
-                + " (FAIRSHARE_MODEL_NAMES=gpt-4o,...): '-' and '.' cannot be read back from the variable's name"
-            : "a priority in an environment variable needs its name in fairshare.priority-names"
-                + " (FAIRSHARE_PRIORITY_NAMES=prod,...)");
-      }
-    }
+    java.util.Set<String> keys = v.keysToRead(listedKeys, known, FairShareConfig::unlistedEnvironmentProblem);
     for (String name : keys) {
       Matcher encoding = ENCODING_KEY.matcher(name);
       if (encoding.matches()) {
@@ -339,6 +325,19 @@ public record FairShareConfig(
         completionReserve, store, redisUri, redisFailureMode, redisTimeout, redisKeyPrefix, keysJdbcUrl, keysJdbcUser,
         keysJdbcPassword, keysDataSource, keyCacheTtl, maxBodySize, clientRetryMaxWait, paths,
         rejectUnknownModels, encodings);
+  }
+
+  /** Why an environment variable of a model or priority that fairshare.*-names does not list is refused. */
+  private static Optional<String> unlistedEnvironmentProblem(String name) {
+    if (ENV_MODEL_KEY.matcher(name).matches()) {
+      return Optional.of("a model's limit in an environment variable needs the model's name in fairshare.model-names"
+          + " (FAIRSHARE_MODEL_NAMES=gpt-4o,...): '-' and '.' cannot be read back from the variable's name");
+    }
+    if (ENV_PRIORITY_KEY.matcher(name).matches() && !name.equals("FAIRSHARE_PRIORITY_NAMES")) {
+      return Optional.of("a priority in an environment variable needs its name in fairshare.priority-names"
+          + " (FAIRSHARE_PRIORITY_NAMES=prod,...)");
+    }
+    return Optional.empty();
   }
 
   private static Optional<String> readMasterKeyFile(String file, ConfigValues v) {

@@ -71,22 +71,20 @@ public record GatewaySettings(
     Optional<String> upstreamApiKey = values.string("fairshare.gateway.upstream-api-key");
     Map<String, Map<String, String>> raw = new HashMap<>();
     // Models named in fairshare.model-names are looked up by name (environment variables).
-    java.util.Set<String> names = new java.util.LinkedHashSet<>();
-    java.util.Set<String> listedEnvNames = new java.util.HashSet<>();
+    List<String> listed = new java.util.ArrayList<>();
     for (String model : values.names("fairshare.model-names")) {
       for (String setting : MOCK_SETTINGS) {
-        String key = "fairshare.gateway.mock." + model + "." + setting;
-        names.add(key);
-        listedEnvNames.add(ConfigValues.envName(key));
+        listed.add("fairshare.gateway.mock." + model + "." + setting);
       }
     }
-    for (String name : propertyNames) {
-      if (name.startsWith("FAIRSHARE_GATEWAY_MOCK_") && !listedEnvNames.contains(name)) {
-        values.problem(name, "a mock setting in an environment variable needs the model's name in"
-            + " fairshare.model-names (FAIRSHARE_MODEL_NAMES=my-model,...)");
-      }
-    }
-    names.addAll(ConfigValues.withoutEnvironmentGuesses(propertyNames));
+    java.util.Set<String> names =
+        values.keysToRead(
+            listed,
+            propertyNames,
+            name -> name.startsWith("FAIRSHARE_GATEWAY_MOCK_")
+                ? Optional.of("a mock setting in an environment variable needs the model's name in"
+                    + " fairshare.model-names (FAIRSHARE_MODEL_NAMES=my-model,...)")
+                : Optional.empty());
     for (String name : names) {
       Matcher m = MOCK_KEY.matcher(name);
       if (m.matches()) {
