@@ -95,9 +95,15 @@ public final class RateLimitFilter implements Filter {
     try {
       limit(request, response, chain, endpoint, config);
     } catch (InvalidRequestException e) {
+      if (e.error().status() == 413) {
+        response.setHeader("Connection", "close"); // the rest of the body is not worth reading
+      } else {
+        UnreadBody.discard(request, response, config.maxBodySize());
+      }
       ErrorResponses.write(response, e.error());
     } catch (KeyStoreException e) {
       LOG.log(Level.WARNING, "FairShare key store unavailable: {0}", e.getMessage());
+      UnreadBody.discard(request, response, config.maxBodySize());
       ErrorResponses.write(response, ApiError.unavailable("The API key store is unavailable; please retry shortly."));
     } catch (UsageStoreUnavailableException e) {
       // Logged (throttled) by the store. Closed failure mode: refuse rather than guess.

@@ -109,6 +109,29 @@ class BadInputIT {
   }
 
   @Test
+  void refusedRequests_leaveTheConnectionOpenForTheNextOne() throws Exception {
+    // A refusal made before the body is read must still read it, or the container closes the
+    // connection under a client that has already pooled it (its next POST fails with no response).
+    try (RawHttp connection = new RawHttp(gateway.base())) {
+      assertThat(connection.post("/chat/completions", "sk-not-a-real-key-0000000", HELLO).status()).isEqualTo(401);
+      assertThat(connection.post("/chat/completions", null, HELLO).status()).isEqualTo(401);
+      assertThat(connection.post("/key/generate", "sk-wrong-master", "{\"key_alias\":\"x\"}").status()).isEqualTo(401);
+      RawHttp.Response admitted = connection.post("/chat/completions", key, HELLO);
+      assertThat(admitted.status()).isEqualTo(200);
+      assertThat(admitted.headers()).doesNotContainKey("connection");
+    }
+  }
+
+  @Test
+  void bodyDeclaredOverTheLimit_is413WithConnectionClose() throws Exception {
+    try (RawHttp connection = new RawHttp(gateway.base())) {
+      RawHttp.Response r = connection.postDeclaring("/chat/completions", key, 1_000_000, HELLO);
+      assertThat(r.status()).isEqualTo(413);
+      assertThat(r.headers()).containsEntry("connection", "close");
+    }
+  }
+
+  @Test
   void wrongMasterKeyOnKeyGenerate_is401() throws Exception {
     HttpResponse<String> r = gateway.post("/key/generate", "{}", "sk-wrong-master");
     assertThat(r.statusCode()).isEqualTo(401);
