@@ -22,6 +22,38 @@ public record Allowance(
     long modelRemaining,
     long modelUsed) {
 
+  /**
+   * This allowance once {@code delta} more units are charged to the key (and so to the model),
+   * everything else unchanged; the rule is {@link ModelWindow}'s. The share does not move (it
+   * depends on the other keys, not on usage); what is left of it does.
+   *
+   * @param keyLimit the key's own limit in this dimension, or {@link ModelCapacity#UNLIMITED}
+   * @param weight the key's weight
+   * @param activeKeys the snapshot's active keys (LiteLLM v1 divides the model's room by them)
+   * @param mode the allocation mode
+   * @param newResetMillis the reset to report
+   */
+  Allowance charged(long delta, long keyLimit, double weight, int activeKeys, AllocationMode mode, long newResetMillis) {
+    long unlimited = ModelCapacity.UNLIMITED;
+    long keyUsed = used + delta;
+    long modelUsedNow = modelUsed + delta;
+    long modelLeft = modelLimit == unlimited ? unlimited : Math.max(0, modelLimit - modelUsedNow);
+    long left;
+    if (limit == unlimited) {
+      left = unlimited;
+    } else if (mode == AllocationMode.LITELLM_V1 && modelLimit != unlimited) {
+      // LiteLLM v1: the key's part of the model's room, capped by its own limit.
+      left = Math.max(0, (long) Math.floor((modelLimit - modelUsedNow) * weight / Math.max(1, activeKeys)));
+      if (keyLimit != unlimited) {
+        left = Math.min(left, Math.max(0, keyLimit - keyUsed));
+      }
+    } else {
+      // Fair: the share (already capped by the key's limit) less the key's usage.
+      left = Math.max(0, limit - keyUsed);
+    }
+    return new Allowance(limit, left, keyUsed, newResetMillis, modelLimit, modelLeft, modelUsedNow);
+  }
+
   /** True when this dimension is limited for the key. */
   public boolean limited() {
     return limit != ModelCapacity.UNLIMITED;

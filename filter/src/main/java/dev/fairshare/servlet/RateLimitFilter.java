@@ -207,11 +207,13 @@ public final class RateLimitFilter implements Filter {
         Optional<TokenUsage> usage = UsageReader.read(body, 0, body.length);
         actual = usage.map(u -> counted(admitted, u)).orElse(reservation.tokens());
       }
-      UsageSnapshot after = settle(reservation, actual);
+      long now = settle(reservation, actual);
       settled = true;
       if (status != 429) {
-        // An upstream 429 goes back with the upstream's own rate-limit headers.
-        RateLimitHeaders.apply(response, after);
+        // An upstream 429 goes back with the upstream's own rate-limit headers. The standing
+        // after this call is worked out here rather than asked of the store: one round trip less.
+        RateLimitHeaders.apply(
+            response, admitted.decision().usage().afterSettling(reservation, actual, now, fairShare.config().engine()));
       }
       buffered.writeTo(response, body);
     } finally {
@@ -317,8 +319,15 @@ public final class RateLimitFilter implements Filter {
     return new TokenUsage(prompt, completion, prompt + completion).counted(fairShare.estimator().tokenCount());
   }
 
-  private UsageSnapshot settle(Reservation reservation, long actualTokens) {
-    return fairShare.usageStore().settle(reservation, actualTokens, fairShare.clock().millis());
+  /**
+   * Settles without waiting for a shared store's answer (it is sent before this returns, so this
+   * instance's next admission sees it); a store that is away is counted and logged by the store.
+   * Returns the time of settlement.
+   */
+  private long settle(Reservation reservation, long actualTokens) {
+    long now = fairShare.clock().millis();
+    fairShare.usageStore().settleWithoutWaiting(reservation, actualTokens, now);
+    return now;
   }
 
   private ApiKey authenticate(HttpServletRequest request) throws InvalidRequestException {

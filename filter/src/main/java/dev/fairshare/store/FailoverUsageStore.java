@@ -7,9 +7,13 @@ import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.Reservation;
 import dev.fairshare.core.UsageSnapshot;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -82,6 +86,32 @@ public final class FailoverUsageStore implements UsageStore {
       failed(e);
       return new UsageSnapshot(UNKNOWN, UNKNOWN, 0);
     }
+  }
+
+  @Override
+  public CompletionStage<Void> settleWithoutWaiting(Reservation reservation, long actualTokens, long nowMillis) {
+    if (localReservations.remove(reservation)) {
+      local.settle(reservation, actualTokens, nowMillis);
+      return CompletableFuture.completedFuture(null);
+    }
+    CompletionStage<Void> sent;
+    try {
+      sent = shared.settleWithoutWaiting(reservation, actualTokens, nowMillis);
+    } catch (RuntimeException e) {
+      sent = CompletableFuture.failedFuture(e);
+    }
+    // As for settle: a settlement the shared store did not take leaves the reservation counted
+    // there until its in-flight entry and window expire; it is counted and logged, never thrown.
+    return sent.exceptionally(failure -> {
+      Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+      RuntimeException e = cause instanceof RuntimeException r ? r : new IllegalStateException(cause);
+      if (isStoreFailure.test(e)) {
+        failed(e);
+      } else {
+        LOG.log(Level.WARNING, "FairShare: a settlement failed", e);
+      }
+      return null;
+    });
   }
 
   /** How many calls to the shared store failed since start; for tests and metrics. */

@@ -4,6 +4,8 @@ import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.Decision;
 import dev.fairshare.core.Reservation;
 import dev.fairshare.core.UsageSnapshot;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
  * Storage SPI for model usage. A store supplies atomicity: {@link #acquire} checks and reserves
@@ -25,6 +27,22 @@ public interface UsageStore extends AutoCloseable {
    * admitted request.
    */
   UsageSnapshot settle(Reservation reservation, long actualTokens, long nowMillis);
+
+  /**
+   * Settles like {@link #settle}, for a caller that does not need the standing afterwards (it can
+   * work it out from the admission's with {@link UsageSnapshot#afterSettling}). A shared store
+   * sends the settlement before returning but does not wait for the answer; one connection keeps
+   * its commands in order, so this instance's later calls see the settlement. The default settles
+   * at once.
+   *
+   * @return completes once the settlement is applied; exceptionally if it could not be (a shared
+   *     store that is away), in which case the reservation stays counted until it leaves the
+   *     window
+   */
+  default CompletionStage<Void> settleWithoutWaiting(Reservation reservation, long actualTokens, long nowMillis) {
+    settle(reservation, actualTokens, nowMillis);
+    return CompletableFuture.completedFuture(null);
+  }
 
   /** Releases resources (connections, threads). The default does nothing. */
   @Override

@@ -15,6 +15,7 @@ import dev.fairshare.core.Verdict;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletionStage;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -113,6 +114,29 @@ abstract class UsageStoreContract {
   }
 
   @Test
+  void aSettlementNotWaitedFor_isSeenByTheNextAdmission() {
+    UsageStore store = newStore(EngineSettings.DEFAULTS);
+    AdmissionRequest oneAtATime =
+        new AdmissionRequest("k1", "m", TPM_60, 1.0, 266, new KeyLimits(ModelCapacity.UNLIMITED, 10, 1));
+    Decision first = store.acquire(oneAtATime, T0);
+    assertThat(first.reservation().tokens()).isEqualTo(60);
+    CompletionStage<Void> settled = store.settleWithoutWaiting(first.reservation(), 30, T0 + 100);
+    // The in-flight slot is free and the refund made: a call of 30 fits in the 30 left
+    AdmissionRequest thirty =
+        new AdmissionRequest("k1", "m", TPM_60, 1.0, 30, new KeyLimits(ModelCapacity.UNLIMITED, 10, 1));
+    Decision second = store.acquire(thirty, T0 + 200);
+    assertThat(second.verdict()).isEqualTo(Verdict.ADMITTED);
+    assertThat(second.reservation().tokens()).isEqualTo(30);
+    assertThat(settled.toCompletableFuture().join()).isNull();
+    // Debt: a settlement above the reservation is charged to the current bucket
+    store.settleWithoutWaiting(second.reservation(), 50, T0 + 1_500).toCompletableFuture().join();
+    Decision third = store.acquire(thirty, T0 + 1_600);
+    assertThat(third.verdict()).isEqualTo(Verdict.MODEL_TOKENS);
+    assertThat(third.usage().tokens().used()).isEqualTo(80);
+    assertThat(third.retryAfterMillis()).isEqualTo(60_000 - 1_600);
+  }
+
+  @Test
   void randomTimelines_fairMode_sameDecisionsAsTheReferenceRule() {
     compareWithReference(EngineSettings.DEFAULTS, 42);
     compareWithReference(EngineSettings.DEFAULTS, 7);
@@ -150,8 +174,13 @@ abstract class UsageStoreContract {
         Reservation[] pair = inFlight.remove(random.nextInt(inFlight.size()));
         long actual = random.nextInt(3) == 0 ? 0 : random.nextInt(300);
         UsageSnapshot expected = reference.settle(pair[0], actual, now);
-        UsageSnapshot actualSnapshot = store.settle(pair[1], actual, now);
-        assertThat(actualSnapshot).as("settlement at step %d", step).isEqualTo(expected);
+        if (random.nextBoolean()) {
+          UsageSnapshot actualSnapshot = store.settle(pair[1], actual, now);
+          assertThat(actualSnapshot).as("settlement at step %d", step).isEqualTo(expected);
+        } else {
+          // Not waited for: the next decisions must see it all the same.
+          store.settleWithoutWaiting(pair[1], actual, now);
+        }
         continue;
       }
       int k = random.nextInt(weights.length);

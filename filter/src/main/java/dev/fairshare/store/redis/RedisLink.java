@@ -7,6 +7,7 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
@@ -57,9 +58,23 @@ public final class RedisLink implements AutoCloseable {
    * @throws RedisConnectionException when there is no connection (yet)
    */
   public RedisCommands<String, String> commands() {
+    return connection().sync();
+  }
+
+  /**
+   * The asynchronous commands of the same connection: a command is written before the call
+   * returns, in order with the synchronous ones.
+   *
+   * @throws RedisConnectionException when there is no connection (yet)
+   */
+  public RedisAsyncCommands<String, String> async() {
+    return connection().async();
+  }
+
+  private StatefulRedisConnection<String, String> connection() {
     StatefulRedisConnection<String, String> c = connection;
     if (c != null) {
-      return c.sync();
+      return c;
     }
     synchronized (this) {
       if (connection == null) {
@@ -74,7 +89,7 @@ public final class RedisLink implements AutoCloseable {
           throw e;
         }
       }
-      return connection.sync();
+      return connection;
     }
   }
 

@@ -13,14 +13,17 @@ import dev.fairshare.core.Verdict;
 import dev.fairshare.store.UsageStore;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.security.SecureRandom;
 import java.util.List;
-import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Usage shared by every instance through Redis: one Lua script checks and reserves atomically
@@ -40,8 +43,6 @@ public final class RedisUsageStore implements UsageStore {
   public static final long DEFAULT_IN_FLIGHT_LIFETIME_MILLIS = 10 * 60_000L;
 
   private static final String COMMON = resource("common.lua");
-  private static final String ACQUIRE = COMMON + resource("acquire.lua");
-  private static final String SETTLE = COMMON + resource("settle.lua");
 
   /** The prefix of every key FairShare writes. */
   public static final String DEFAULT_PREFIX = "fs";
@@ -50,9 +51,20 @@ public final class RedisUsageStore implements UsageStore {
   private final EngineSettings settings;
   private final String prefix;
   private final long inFlightLifetimeMillis;
-  private final SecureRandom ids = new SecureRandom();
-  private volatile String acquireSha;
-  private volatile String settleSha;
+  private final String saturationThreshold;
+  private final Script acquire = new Script(COMMON + resource("acquire.lua"));
+  private final Script settle = new Script(COMMON + resource("settle.lua"));
+  private final Script settleQuietly = new Script(COMMON + resource("settle-quiet.lua"));
+
+  /** A script and its SHA once loaded (Redis may forget it: SCRIPT FLUSH, a restart). */
+  private static final class Script {
+    final String source;
+    volatile String sha;
+
+    Script(String source) {
+      this.source = source;
+    }
+  }
 
   /**
    * @param link the connection; closed with the store
@@ -69,16 +81,18 @@ public final class RedisUsageStore implements UsageStore {
     this.link = link;
     this.settings = settings;
     this.prefix = prefix;
+    this.saturationThreshold = number(settings.saturationThreshold());
   }
 
   @Override
   public Decision acquire(AdmissionRequest request, long nowMillis) {
-    long id = ids.nextLong();
+    // Identifies the in-flight entry among the key's others: unique, not secret.
+    long id = ThreadLocalRandom.current().nextLong();
     String[] args = args(request, nowMillis, 15);
     args[12] = Long.toString(request.estimatedTokens());
     args[13] = Long.toString(id);
     args[14] = Long.toString(inFlightLifetimeMillis);
-    List<Long> r = run(true, keys(request), args);
+    List<Long> r = run(acquire, keys(request), args);
     Verdict verdict = Verdict.values()[r.get(0).intValue()];
     UsageSnapshot usage = snapshot(r, 4, r.get(4).intValue());
     if (!verdict.admitted()) {
@@ -89,14 +103,46 @@ public final class RedisUsageStore implements UsageStore {
 
   @Override
   public UsageSnapshot settle(Reservation reservation, long actualTokens, long nowMillis) {
-    AdmissionRequest request = reservation.request();
-    String[] args = args(request, nowMillis, 16);
+    List<Long> r = run(settle, keys(reservation.request()), settleArgs(reservation, actualTokens, nowMillis));
+    return snapshot(r, 0, r.get(0).intValue());
+  }
+
+  /**
+   * Writes the settlement to the connection and returns without waiting for Redis: Redis applies
+   * it before any later command of this instance, since they share the connection.
+   */
+  @Override
+  public CompletionStage<Void> settleWithoutWaiting(Reservation reservation, long actualTokens, long nowMillis) {
+    String[] keys = keys(reservation.request());
+    String[] args = settleArgs(reservation, actualTokens, nowMillis);
+    RedisAsyncCommands<String, String> redis = link.async();
+    String sha = settleQuietly.sha;
+    if (sha == null) {
+      sha = load(link.commands(), settleQuietly);
+    }
+    return redis.<Long>evalsha(sha, ScriptOutputType.INTEGER, keys, args)
+        .handle((ok, failure) -> failure)
+        .thenCompose(failure -> {
+          if (failure == null) {
+            return CompletableFuture.<Void>completedFuture(null);
+          }
+          Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+          if (cause instanceof RedisNoScriptException) {
+            // Redis forgot the script: send it whole this once; the next synchronous call reloads it.
+            settleQuietly.sha = null;
+            return redis.<Long>eval(settleQuietly.source, ScriptOutputType.INTEGER, keys, args).thenApply(ok -> (Void) null);
+          }
+          return CompletableFuture.<Void>failedFuture(cause);
+        });
+  }
+
+  private String[] settleArgs(Reservation reservation, long actualTokens, long nowMillis) {
+    String[] args = args(reservation.request(), nowMillis, 16);
     args[12] = Long.toString(reservation.bucket());
     args[13] = Long.toString(reservation.tokens());
     args[14] = Long.toString(actualTokens);
     args[15] = Long.toString(reservation.id());
-    List<Long> r = run(false, keys(request), args);
-    return snapshot(r, 0, r.get(0).intValue());
+    return args;
   }
 
   private String[] keys(AdmissionRequest request) {
@@ -116,7 +162,7 @@ public final class RedisUsageStore implements UsageStore {
     args[1] = Long.toString(settings.bucketMillis());
     args[2] = Integer.toString(settings.bucketsPerWindow());
     args[3] = settings.mode() == AllocationMode.LITELLM_V1 ? "1" : "0";
-    args[4] = number(settings.saturationThreshold());
+    args[4] = saturationThreshold;
     args[5] = Long.toString(capacity.tokens());
     args[6] = Long.toString(capacity.requests());
     args[7] = number(request.weight());
@@ -128,26 +174,22 @@ public final class RedisUsageStore implements UsageStore {
   }
 
   /** One round trip: EVALSHA; only when Redis lost its script cache, a reload and a retry. */
-  private List<Long> run(boolean acquire, String[] keys, String[] args) {
+  private List<Long> run(Script script, String[] keys, String[] args) {
     RedisCommands<String, String> redis = link.commands();
-    String sha = acquire ? acquireSha : settleSha;
+    String sha = script.sha;
     if (sha == null) {
-      sha = load(redis, acquire);
+      sha = load(redis, script);
     }
     try {
       return redis.evalsha(sha, ScriptOutputType.MULTI, keys, args);
     } catch (RedisNoScriptException e) {
-      return redis.evalsha(load(redis, acquire), ScriptOutputType.MULTI, keys, args);
+      return redis.evalsha(load(redis, script), ScriptOutputType.MULTI, keys, args);
     }
   }
 
-  private String load(RedisCommands<String, String> redis, boolean acquire) {
-    String sha = redis.scriptLoad(acquire ? ACQUIRE : SETTLE);
-    if (acquire) {
-      acquireSha = sha;
-    } else {
-      settleSha = sha;
-    }
+  private static String load(RedisCommands<String, String> redis, Script script) {
+    String sha = redis.scriptLoad(script.source);
+    script.sha = sha;
     return sha;
   }
 
@@ -165,8 +207,9 @@ public final class RedisUsageStore implements UsageStore {
     return new Allowance(r.get(at), r.get(at + 1), r.get(at + 2), r.get(at + 3), r.get(at + 4), r.get(at + 5), r.get(at + 6));
   }
 
+  /** A double as Lua's {@code tonumber} reads it back exactly (the shortest round-trip form). */
   private static String number(double value) {
-    return String.format(Locale.ROOT, "%.17g", value);
+    return Double.toString(value);
   }
 
   private static String resource(String name) {
