@@ -8,7 +8,6 @@ import dev.fairshare.core.Decision;
 import dev.fairshare.core.KeyLimits;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.Reservation;
-import dev.fairshare.core.UsageSnapshot;
 import dev.fairshare.keys.ApiKey;
 import dev.fairshare.keys.Credentials;
 import dev.fairshare.keys.KeyCheck;

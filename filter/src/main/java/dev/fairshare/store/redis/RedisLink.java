@@ -97,6 +97,12 @@ public final class RedisLink implements AutoCloseable {
   public void close() {
     StatefulRedisConnection<String, String> c = connection;
     if (c != null) {
+      try {
+        // Answered after every command sent before it (settlements not waited for): none is lost.
+        c.sync().ping();
+      } catch (RuntimeException e) {
+        // Redis is away: what it has not taken is lost either way.
+      }
       c.close();
     }
     client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
