@@ -215,7 +215,11 @@ public final class FairnessReport {
           keys (0.78 utilization at the default threshold); reserving each request's estimate
           grown by the largest overshoot seen lately (over-admission 0 on ±50 %%, but utilization
           0.91 and 700 unfair 429s); pacing keys within their share to a few times their fair
-          rate per second while the model is saturated (joining and bursty much worse).
+          rate per second while the model is saturated (joining and bursty much worse); while a
+          key within its share was turned away in the last 1–5 s, refusing keys further below
+          their share than it by 10–30 %% of a share ("least deprived first", so that old keys
+          are not overtaken by a newcomer: joining 42 → 23–36 unfair 429s, but priorities 0 →
+          17–41) and the reverse ("most deprived first": joining 42 → 59–236).
 
         ### greedy + 9 polite at other saturation thresholds
 
