@@ -218,8 +218,10 @@ public final class FairnessReport {
           rate per second while the model is saturated (joining and bursty much worse); while a
           key within its share was turned away in the last 1–5 s, refusing keys further below
           their share than it by 10–30 %% of a share ("least deprived first", so that old keys
-          are not overtaken by a newcomer: joining 42 → 23–36 unfair 429s, but priorities 0 →
-          17–41) and the reverse ("most deprived first": joining 42 → 59–236).
+          are not overtaken by a newcomer: joining 42 → 23–36 unfair 429s with priorities 0 →
+          17–41, or at best 42 → 33 and 73 → 67 over the other seeds with nothing else moved —
+          too little, and lost at the next setting either way) and the reverse ("most deprived
+          first": joining 42 → 59–236).
 
         ### greedy + 9 polite at other saturation thresholds
 
