@@ -116,6 +116,9 @@ class BadInputIT {
       assertThat(connection.post("/chat/completions", "sk-not-a-real-key-0000000", HELLO).status()).isEqualTo(401);
       assertThat(connection.post("/chat/completions", null, HELLO).status()).isEqualTo(401);
       assertThat(connection.post("/key/generate", "sk-wrong-master", "{\"key_alias\":\"x\"}").status()).isEqualTo(401);
+      assertThat(connection.post("/no/such/path", key, HELLO).status()).isEqualTo(404);
+      assertThat(connection.post("/key/generate", key, "{\"key_alias\":\"x\"}").status()).isEqualTo(403);
+      assertThat(connection.post("/chat/completions", key, "not json").status()).isEqualTo(400);
       RawHttp.Response admitted = connection.post("/chat/completions", key, HELLO);
       assertThat(admitted.status()).isEqualTo(200);
       assertThat(admitted.headers()).doesNotContainKey("connection");
