@@ -157,7 +157,8 @@ class RedisDistributedIT {
   void oneRedisCallPerAdmissionAndOnePerSettlement(@TempDir Path redisDir) throws Exception {
     try (PrivateRedis redis = PrivateRedis.start(redisDir)) {
       List<TestGateway> g = instances(1, Map.of("fairshare.redis.uri", redis.uri(), "fairshare.models.counted.tpm", "100000"));
-      String key = g.get(0).mintKey("{}");
+      // A parallel limit, so that the key's calls in flight are tracked (in a sorted set)
+      String key = g.get(0).mintKey("{\"max_parallel_requests\":4}");
       String body = "{\"model\":\"counted\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
       assertThat(g.get(0).post("/chat/completions", body, key).statusCode()).isEqualTo(200); // loads the scripts
       RedisClient client = RedisClient.create(redis.uri());

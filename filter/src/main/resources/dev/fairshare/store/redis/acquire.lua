@@ -65,7 +65,7 @@ redis.call('HINCRBY', KEYS[5], b, reserved)
 redis.call('HINCRBY', KEYS[6], b, 1)
 local firstInBucket = s.last ~= b
 markActive(s)
-redis.call('ZADD', KEYS[8], now + flightTtl, rid)
+if kP ~= -1 then redis.call('ZADD', KEYS[8], now + flightTtl, rid) end
 if s.moved then touchModel() end
 if firstInBucket then touchKey() end
 

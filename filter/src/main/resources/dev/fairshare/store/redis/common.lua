@@ -220,8 +220,13 @@ local function state()
   if W < 0 then W = 0 end
   s.Wo = W
   s.Co = C
-  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now)
-  s.inflight = redis.call('ZCARD', KEYS[8])
+  -- Requests in flight are tracked only for keys with a parallel limit (kP), the only reader: a
+  -- limit set on a key while calls are in flight does not count those calls.
+  s.inflight = 0
+  if kP ~= -1 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now)
+    s.inflight = redis.call('ZCARD', KEYS[8])
+  end
   s.starved = false
   if mode == 0 then
     s.starved = sum(load(KEYS[9])) > 0
@@ -236,7 +241,8 @@ local function touchModel()
 end
 
 local function touchKey()
-  for i = 5, 8 do redis.call('PEXPIRE', KEYS[i], ttl) end
+  for i = 5, 7 do redis.call('PEXPIRE', KEYS[i], ttl) end
+  if kP ~= -1 then redis.call('PEXPIRE', KEYS[8], ttl) end
 end
 
 -- Replaces a reservation by the real usage (ARGV 13: reservation bucket, 14: reserved tokens,
@@ -262,6 +268,6 @@ local function settleReservation()
     redis.call('PEXPIRE', KEYS[10], ttl)
     redis.call('PEXPIRE', KEYS[5], ttl)
   end
-  redis.call('ZREM', KEYS[8], rid)
+  if kP ~= -1 then redis.call('ZREM', KEYS[8], rid) end
   if moved then touchModel() end
 end
