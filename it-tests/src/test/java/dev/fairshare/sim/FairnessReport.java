@@ -221,7 +221,13 @@ public final class FairnessReport {
           are not overtaken by a newcomer: joining 42 → 23–36 unfair 429s with priorities 0 →
           17–41, or at best 42 → 33 and 73 → 67 over the other seeds with nothing else moved —
           too little, and lost at the next setting either way) and the reverse ("most deprived
-          first": joining 42 → 59–236).
+          first": joining 42 → 59–236); after a key within its share is turned away, blocking
+          lending for a back-off that starts at 2–4 s and doubles while such turn-aways recur
+          (up to a window) instead of for a whole window: greedy + 9 polite 0.798 → 0.829 and
+          1,679 → 1,338 unfair 429s on the report's seed, others unchanged, but nothing gained
+          on the worst other seed (0.780); and a shorter fixed block (5–20 s) with the threshold
+          at 0.9–1.0: greedy + 9 polite at 0.960–1.000 utilization and 176–555 unfair 429s, at
+          the cost of Jain 0.47–0.86 and 695–1,800 unfair 429s on priorities and bursty traffic.
 
         ### greedy + 9 polite at other saturation thresholds
 
