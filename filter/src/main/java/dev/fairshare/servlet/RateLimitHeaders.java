@@ -5,7 +5,6 @@ import dev.fairshare.core.Decision;
 import dev.fairshare.core.UsageSnapshot;
 import jakarta.servlet.http.HttpServletResponse;
 import java.time.Duration;
-import java.util.Locale;
 
 /** Writes OpenAI's and LiteLLM v1's rate-limit headers from a {@link UsageSnapshot}. */
 final class RateLimitHeaders {
@@ -47,20 +46,28 @@ final class RateLimitHeaders {
     if (millis < 1000) {
       return millis + "ms";
     }
+    StringBuilder out = new StringBuilder(12);
     long minutes = millis / 60_000;
-    long restMillis = millis % 60_000;
-    String seconds = trimmedSeconds(restMillis);
-    return minutes == 0 ? seconds + "s" : minutes + "m" + seconds + "s";
-  }
-
-  private static String trimmedSeconds(long millis) {
-    if (millis % 1000 == 0) {
-      return Long.toString(millis / 1000);
+    if (minutes > 0) {
+      out.append(minutes).append('m');
     }
-    String s = String.format(Locale.ROOT, "%d.%03d", millis / 1000, millis % 1000);
-    while (s.endsWith("0")) {
-      s = s.substring(0, s.length() - 1);
+    long rest = millis % 60_000;
+    out.append(rest / 1000);
+    int fraction = (int) (rest % 1000);
+    if (fraction > 0) {
+      // Milliseconds as a decimal fraction without trailing zeros: 500 -> .5, 930 -> .93, 5 -> .005
+      int digits = 3;
+      while (fraction % 10 == 0) {
+        fraction /= 10;
+        digits--;
+      }
+      String f = Integer.toString(fraction);
+      out.append('.');
+      for (int pad = f.length(); pad < digits; pad++) {
+        out.append('0');
+      }
+      out.append(f);
     }
-    return s;
+    return out.append('s').toString();
   }
 }
