@@ -319,8 +319,9 @@ public final class RateLimitFilter implements Filter {
   }
 
   /**
-   * Settles without waiting for a shared store's answer (it is sent before this returns, so this
-   * instance's next admission sees it); a store that is away is counted and logged by the store.
+   * Settles without waiting for a shared store's answer (it is queued on the store's connection
+   * before this returns, so this instance's next admission sees it); a store that is away is
+   * counted and logged by the store.
    * Returns the time of settlement.
    */
   private long settle(Reservation reservation, long actualTokens) {

@@ -31,9 +31,9 @@ public interface UsageStore extends AutoCloseable {
   /**
    * Settles like {@link #settle}, for a caller that does not need the standing afterwards (it can
    * work it out from the admission's with {@link UsageSnapshot#afterSettling}). A shared store
-   * sends the settlement before returning but does not wait for the answer; one connection keeps
-   * its commands in order, so this instance's later calls see the settlement. The default settles
-   * at once.
+   * queues the settlement on its connection before returning but does not wait for the answer;
+   * one connection keeps its commands in order, so this instance's later calls see the
+   * settlement. The default settles at once.
    *
    * @return completes once the settlement is applied; exceptionally if it could not be (a shared
    *     store that is away), in which case the reservation stays counted until it leaves the

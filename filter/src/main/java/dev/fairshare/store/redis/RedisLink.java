@@ -62,8 +62,9 @@ public final class RedisLink implements AutoCloseable {
   }
 
   /**
-   * The asynchronous commands of the same connection: a command is written before the call
-   * returns, in order with the synchronous ones.
+   * The asynchronous commands of the same connection: a command is queued on the connection
+   * before the call returns, in order with the synchronous ones, and Redis applies one
+   * connection's commands in the order they were queued.
    *
    * @throws RedisConnectionException when there is no connection (yet)
    */

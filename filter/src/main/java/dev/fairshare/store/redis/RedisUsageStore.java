@@ -108,7 +108,7 @@ public final class RedisUsageStore implements UsageStore {
   }
 
   /**
-   * Writes the settlement to the connection and returns without waiting for Redis: Redis applies
+   * Queues the settlement on the connection and returns without waiting for Redis: Redis applies
    * it before any later command of this instance, since they share the connection.
    */
   @Override
