@@ -196,12 +196,19 @@ local function markActive(s)
     end
     return
   end
-  if s.last ~= nil and redis.call('HEXISTS', KEYS[3], s.last) == 1 then
-    addModel(3, 'AW', s.last, -s.kw, true)
-    addModel(4, 'AC', s.last, -1, false)
+  -- Still counted in an earlier bucket of the window: it moves, and the model's totals change
+  -- only by a changed weight; otherwise it is new to the window and adds to them.
+  local counted = s.last ~= nil and redis.call('HEXISTS', KEYS[3], s.last) == 1
+  if counted then
+    redis.call('HINCRBYFLOAT', KEYS[3], s.last, -s.kw)
+    redis.call('HINCRBY', KEYS[4], s.last, -1)
+  else
+    redis.call('HINCRBY', KEYS[10], 'AC', 1)
   end
-  addModel(3, 'AW', b, w, true)
-  addModel(4, 'AC', b, 1, false)
+  redis.call('HINCRBYFLOAT', KEYS[3], b, w)
+  redis.call('HINCRBY', KEYS[4], b, 1)
+  local dw = counted and (w - s.kw) or w
+  if dw ~= 0 then redis.call('HINCRBYFLOAT', KEYS[10], 'AW', dw) end
   redis.call('HSET', KEYS[7], 'last', b, 'w', w)
 end
 
