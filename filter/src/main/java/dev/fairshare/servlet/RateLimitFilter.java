@@ -359,14 +359,15 @@ public final class RateLimitFilter implements Filter {
     }
     ByteArrayOutputStream out = new ByteArrayOutputStream(declared > 0 ? (int) declared : 1024);
     byte[] chunk = new byte[8192];
-    try (InputStream in = request.getInputStream()) {
-      int n;
-      while ((n = in.read(chunk)) != -1) {
-        if (out.size() + (long) n > maxBodySize) {
-          throw tooLarge(maxBodySize);
-        }
-        out.write(chunk, 0, n);
+    // Not closed: the container owns the stream, and a refusal after this may still look at it
+    // (UnreadBody); on Tomcat a closed stream throws where a read-out one answers -1.
+    InputStream in = request.getInputStream();
+    int n;
+    while ((n = in.read(chunk)) != -1) {
+      if (out.size() + (long) n > maxBodySize) {
+        throw tooLarge(maxBodySize);
       }
+      out.write(chunk, 0, n);
     }
     return out.toByteArray();
   }

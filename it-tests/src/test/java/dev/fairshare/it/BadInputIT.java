@@ -122,6 +122,7 @@ class BadInputIT {
       RawHttp.Response admitted = connection.post("/chat/completions", key, HELLO);
       assertThat(admitted.status()).isEqualTo(200);
       assertThat(admitted.headers()).doesNotContainKey("connection");
+      assertThat(connection.connections()).as("connections opened").isEqualTo(1);
     }
   }
 

@@ -13,33 +13,51 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * One HTTP/1.1 connection driven by hand, so a test can see what a pooling client sees: whether
- * the server keeps the connection for the next request. Responses must carry a Content-Length.
+ * HTTP/1.1 driven by hand, as a pooling client uses it: requests go over one connection, and a
+ * new one is opened only after a response that said {@code Connection: close}. A server that
+ * closes a connection without saying so makes the next request fail with {@link EOFException}
+ * (or a broken pipe), which is what a test wants to see. Responses must carry a Content-Length.
  */
-final class RawHttp implements AutoCloseable {
+public final class RawHttp implements AutoCloseable {
 
   /** A response: status, headers with lower-case names, body. */
-  record Response(int status, Map<String, String> headers, String body) {}
+  public record Response(int status, Map<String, String> headers, String body) {}
 
-  private final Socket socket;
+  private final URI base;
   private final String host;
-  private final InputStream in;
-  private final OutputStream out;
+  private Socket socket;
+  private InputStream in;
+  private OutputStream out;
+  private int connections;
 
-  RawHttp(URI base) throws IOException {
-    this.socket = new Socket(base.getHost(), base.getPort());
-    this.socket.setSoTimeout(10_000);
+  public RawHttp(URI base) throws IOException {
+    this.base = base;
     this.host = base.getHost() + ":" + base.getPort();
-    this.in = socket.getInputStream();
-    this.out = socket.getOutputStream();
+    open();
   }
 
-  Response post(String path, String bearer, String json) throws IOException {
+  private void open() throws IOException {
+    if (socket != null) {
+      socket.close();
+    }
+    socket = new Socket(base.getHost(), base.getPort());
+    socket.setSoTimeout(10_000);
+    in = socket.getInputStream();
+    out = socket.getOutputStream();
+    connections++;
+  }
+
+  /** Connections opened so far: 1 while the server kept the first one for every request. */
+  public int connections() {
+    return connections;
+  }
+
+  public Response post(String path, String bearer, String json) throws IOException {
     return postDeclaring(path, bearer, json.getBytes(StandardCharsets.UTF_8).length, json);
   }
 
   /** Sends a POST whose Content-Length header says {@code declaredLength}, and {@code json}. */
-  Response postDeclaring(String path, String bearer, long declaredLength, String json) throws IOException {
+  public Response postDeclaring(String path, String bearer, long declaredLength, String json) throws IOException {
     StringBuilder head = new StringBuilder()
         .append("POST ").append(path).append(" HTTP/1.1\r\n")
         .append("Host: ").append(host).append("\r\n")
@@ -52,7 +70,11 @@ final class RawHttp implements AutoCloseable {
     out.write(head.toString().getBytes(StandardCharsets.US_ASCII));
     out.write(json.getBytes(StandardCharsets.UTF_8));
     out.flush();
-    return read();
+    Response response = read();
+    if ("close".equalsIgnoreCase(response.headers().get("connection"))) {
+      open(); // as a pooling client does: the server said it would close this one
+    }
+    return response;
   }
 
   private Response read() throws IOException {

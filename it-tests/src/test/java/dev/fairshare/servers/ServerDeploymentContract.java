@@ -9,6 +9,7 @@ import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.errors.RateLimitException;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import dev.fairshare.it.RawHttp;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -91,6 +92,16 @@ abstract class ServerDeploymentContract {
       assertThat(limited.code()).contains("rate_limit_exceeded");
       assertThat(limited.type()).contains("tokens");
       assertThat(limited.headers().values("x-should-retry")).containsExactly("false");
+
+      // After a refusal a pooling client's next request gets an answer: the container keeps the
+      // connection, or says it closes it (Tomcat does after a 400); it must not find the body
+      // unread and close the connection without a word
+      String chat = "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+      try (RawHttp connection = new RawHttp(server.base())) {
+        assertThat(connection.post("/sample/chat/completions", "sk-not-a-key-0000", chat).status()).isEqualTo(401);
+        assertThat(connection.post("/sample/chat/completions", key1, "not json").status()).isEqualTo(400);
+        assertThat(connection.post("/sample/chat/completions", key2, chat).status()).isEqualTo(429);
+      }
     }
     // The keys live in the PostgreSQL schema (hashed), not in an embedded database
     try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
