@@ -9,12 +9,13 @@ import java.io.InputStream;
  * What to do with a request body the filter refuses before reading it all (a missing or wrong key,
  * an unavailable store, a body over the limit).
  *
- * <p>A servlet container that finds request content unread when the response completes closes the
- * connection, and may do so after the response has gone out without {@code Connection: close}. A
- * client that pooled the connection then sends its next request into a socket being closed and
- * sees it fail with no response ("header parser received no bytes"), which for a POST it does not
- * retry. So before an error answer the rest of the body is read and dropped, up to the body limit;
- * a body larger than that is not read, and the answer says {@code Connection: close} instead.
+ * <p>Jetty 12, finding request content unread when the response completes, closes the connection
+ * after the response has gone out without {@code Connection: close} (Tomcat, WildFly and Payara
+ * read the rest themselves). A client that pooled the connection then sends its next request into
+ * a socket being closed and sees it fail with no response ("header parser received no bytes"),
+ * which for a POST it does not retry. So before an error answer the rest of the body is read and
+ * dropped, up to the body limit; a body larger than that is not read, and the answer says {@code
+ * Connection: close} instead.
  */
 final class UnreadBody {
 
