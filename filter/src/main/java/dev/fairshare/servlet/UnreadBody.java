@@ -35,7 +35,11 @@ final class UnreadBody {
     }
   }
 
-  private static boolean readToEnd(HttpServletRequest request, long limit) {
+  /**
+   * Reads and drops the rest of the body; false when it is longer than {@code limit} bytes from
+   * here, or cannot be read (then the container closes the connection, as it would have).
+   */
+  static boolean readToEnd(HttpServletRequest request, long limit) {
     byte[] chunk = new byte[8192];
     long read = 0;
     try {

@@ -7,6 +7,7 @@ import dev.fairshare.admin.WebErrorMapper;
 import dev.fairshare.core.Clock;
 import dev.fairshare.openai.Endpoint;
 import dev.fairshare.servlet.RateLimitFilter;
+import dev.fairshare.servlet.RequestBodyDrainFilter;
 import jakarta.servlet.DispatcherType;
 import java.net.URI;
 import java.util.EnumSet;
@@ -67,6 +68,12 @@ public final class FairShareGateway implements AutoCloseable {
     server.addConnector(connector);
 
     ServletContextHandler context = new ServletContextHandler("/");
+    // First: whatever answers without reading the body (a 404, a 401 of the key API), Jetty keeps
+    // the connection for the client's next request.
+    context.addFilter(
+        new FilterHolder(new RequestBodyDrainFilter(configuration.fairShare().maxBodySize())),
+        "/*",
+        EnumSet.of(DispatcherType.REQUEST));
     FilterHolder filter = new FilterHolder(new RateLimitFilter(fairShare));
     filter.setAsyncSupported(true);
     context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));

@@ -75,6 +75,18 @@ class AdminWarIT {
     JsonNode key = TestGateway.JSON.readTree(minted.body());
     String raw = key.get("key").asText();
 
+    // Answers given without reading the body (wrong master key, unknown path) keep the connection
+    // on Jetty: the WAR's RequestBodyDrainFilter reads the rest. Without it Jetty closes the
+    // connection whenever the body arrives after the answer (it did within a dozen rounds).
+    try (RawHttp connection = new RawHttp(adminBase)) {
+      for (int round = 0; round < 10; round++) {
+        assertThat(connection.post("/fairshare-admin/key/generate", "sk-wrong", "{\"key_alias\":\"x\"}").status()).isEqualTo(401);
+        assertThat(connection.post("/fairshare-admin/no/such/path", "sk-war-master", "{}").status()).isEqualTo(404);
+      }
+      assertThat(connection.post("/fairshare-admin/key/generate", "sk-war-master", "{}").status()).isEqualTo(200);
+      assertThat(connection.connections()).as("connections opened").isEqualTo(1);
+    }
+
     gateway =
         TestGateway.start(dir, new ManualClock(1_800_000_000_000L), Map.of("fairshare.keys.jdbc-url", jdbcUrl));
     String hello = "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";

@@ -112,13 +112,18 @@ class BadInputIT {
   void refusedRequests_leaveTheConnectionOpenForTheNextOne() throws Exception {
     // A refusal made before the body is read must still read it, or the container closes the
     // connection under a client that has already pooled it (its next POST fails with no response).
+    // The same goes for answers from behind the filter (the key API, an unknown path): the
+    // gateway's RequestBodyDrainFilter reads what they left. Ten rounds, since Jetty closes only
+    // when the body arrives after the answer (without the fixes it did within a hundred).
     try (RawHttp connection = new RawHttp(gateway.base())) {
-      assertThat(connection.post("/chat/completions", "sk-not-a-real-key-0000000", HELLO).status()).isEqualTo(401);
-      assertThat(connection.post("/chat/completions", null, HELLO).status()).isEqualTo(401);
-      assertThat(connection.post("/key/generate", "sk-wrong-master", "{\"key_alias\":\"x\"}").status()).isEqualTo(401);
-      assertThat(connection.post("/no/such/path", key, HELLO).status()).isEqualTo(404);
-      assertThat(connection.post("/key/generate", key, "{\"key_alias\":\"x\"}").status()).isEqualTo(403);
-      assertThat(connection.post("/chat/completions", key, "not json").status()).isEqualTo(400);
+      for (int round = 0; round < 10; round++) {
+        assertThat(connection.post("/chat/completions", "sk-not-a-real-key-0000000", HELLO).status()).isEqualTo(401);
+        assertThat(connection.post("/chat/completions", null, HELLO).status()).isEqualTo(401);
+        assertThat(connection.post("/key/generate", "sk-wrong-master", "{\"key_alias\":\"x\"}").status()).isEqualTo(401);
+        assertThat(connection.post("/no/such/path", key, HELLO).status()).isEqualTo(404);
+        assertThat(connection.post("/key/generate", key, "{\"key_alias\":\"x\"}").status()).isEqualTo(403);
+        assertThat(connection.post("/chat/completions", key, "not json").status()).isEqualTo(400);
+      }
       RawHttp.Response admitted = connection.post("/chat/completions", key, HELLO);
       assertThat(admitted.status()).isEqualTo(200);
       assertThat(admitted.headers()).doesNotContainKey("connection");

@@ -67,6 +67,9 @@ public final class RawHttp implements AutoCloseable {
       head.append("Authorization: Bearer ").append(bearer).append("\r\n");
     }
     head.append("\r\n");
+    // Head and body in two writes: the body then reaches the server after the head (Nagle holds
+    // it back until the head is acknowledged), so a server that answers from the head alone
+    // finds the body still unread, as with a real client sending a large body.
     out.write(head.toString().getBytes(StandardCharsets.US_ASCII));
     out.write(json.getBytes(StandardCharsets.UTF_8));
     out.flush();
