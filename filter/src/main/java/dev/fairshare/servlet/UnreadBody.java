@@ -1,9 +1,9 @@
 package dev.fairshare.servlet;
 
+import jakarta.servlet.ServletInputStream;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.io.InputStream;
 
 /**
  * What to do with a request body the filter refuses before reading it all (a missing or wrong key,
@@ -40,10 +40,13 @@ final class UnreadBody {
    * here, or cannot be read (then the container closes the connection, as it would have).
    */
   static boolean readToEnd(HttpServletRequest request, long limit) {
-    byte[] chunk = new byte[8192];
     long read = 0;
     try {
-      InputStream in = request.getInputStream();
+      ServletInputStream in = request.getInputStream();
+      if (in.isFinished()) {
+        return true; // the usual case: the body was read (or there was none)
+      }
+      byte[] chunk = new byte[8192];
       int n;
       while ((n = in.read(chunk)) != -1) {
         read += n;

@@ -154,10 +154,12 @@ public final class OverheadBenchmark {
             HttpResponse<byte[]> r = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
             if (r.statusCode() != 200) {
               errors.incrementAndGet();
+              System.err.println("failed request to " + base + ": status " + r.statusCode() + " " + new String(r.body()));
             }
           } catch (java.io.IOException e) {
-            // A pooled connection the server had closed: counted, not fatal.
+            // Counted and said, not fatal.
             errors.incrementAndGet();
+            System.err.println("failed request to " + base + ": " + e);
             continue;
           }
           long took = System.nanoTime() - start;
