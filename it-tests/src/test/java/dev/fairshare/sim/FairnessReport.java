@@ -64,15 +64,15 @@ public final class FairnessReport {
   public static void main(String[] args) throws IOException {
     Path out = Path.of(args.length > 0 ? args[0] : "../docs/FAIRNESS.md");
     StringBuilder table = new StringBuilder();
-    table.append("| scenario | mode | utilization | Jain (weighted) | over-admission (largest settlement error × most in flight) | join to 90 % | longest starvation | unfair 429s |\n");
-    table.append("|---|---|---|---|---|---|---|---|\n");
+    table.append("| scenario | mode | utilization | Jain (weighted) | over-admission (largest settlement error × most in flight) | join to 90 % | longest starvation | unfair 429s | 429s below the guaranteed share |\n");
+    table.append("|---|---|---|---|---|---|---|---|---|\n");
     for (Scenario scenario : standardScenarios()) {
       for (AllocationMode mode : AllocationMode.values()) {
         Metrics m = Metrics.of(Simulator.run(scenario, Simulator.settings(mode), SEED));
-        table.append(String.format(Locale.ROOT, "| %s | %s | %.3f | %.3f | %d (%d × %d) | %s | %.1f s | %d |%n",
+        table.append(String.format(Locale.ROOT, "| %s | %s | %.3f | %.3f | %d (%d × %d) | %s | %.1f s | %d | %d |%n",
             scenario.name(), mode.configName(), m.utilization(), m.jain(), m.overAdmission(), m.settlementError(), m.maxInFlight(),
             m.joinSeconds() < 0 ? "—" : Double.isInfinite(m.joinSeconds()) ? "never" : String.format(Locale.ROOT, "%.1f s", m.joinSeconds()),
-            m.starvationSeconds(), m.unfairRejections()));
+            m.starvationSeconds(), m.unfairRejections(), m.belowGuaranteed()));
       }
     }
     System.out.print(table);
@@ -109,8 +109,8 @@ public final class FairnessReport {
   /** Fair mode's worst figure per scenario over {@link #OTHER_SEEDS} other seeds. */
   static String otherSeeds() {
     StringBuilder t = new StringBuilder();
-    t.append("| scenario | lowest utilization | lowest Jain | most over-admission (largest error then) | longest join | most unfair 429s |\n");
-    t.append("|---|---|---|---|---|---|\n");
+    t.append("| scenario | lowest utilization | lowest Jain | most over-admission (largest error then) | longest join | most unfair 429s | most 429s below the guaranteed share |\n");
+    t.append("|---|---|---|---|---|---|---|\n");
     for (Scenario scenario : standardScenarios()) {
       double utilization = 1;
       double jain = 1;
@@ -118,6 +118,7 @@ public final class FairnessReport {
       long error = 0;
       double join = -1;
       int unfair = 0;
+      int belowGuaranteed = 0;
       for (long seed = 1; seed <= OTHER_SEEDS; seed++) {
         Metrics m = Metrics.of(Simulator.run(scenario, Simulator.settings(AllocationMode.FAIR), seed));
         utilization = Math.min(utilization, m.utilization());
@@ -128,10 +129,11 @@ public final class FairnessReport {
         }
         join = Math.max(join, m.joinSeconds());
         unfair = Math.max(unfair, m.unfairRejections());
+        belowGuaranteed = Math.max(belowGuaranteed, m.belowGuaranteed());
       }
-      t.append(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %d (%d) | %s | %d |%n",
+      t.append(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %d (%d) | %s | %d | %d |%n",
           scenario.name(), utilization, jain, over, error,
-          join < 0 ? "—" : String.format(Locale.ROOT, "%.1f s", join), unfair));
+          join < 0 ? "—" : String.format(Locale.ROOT, "%.1f s", join), unfair, belowGuaranteed));
     }
     return t.toString();
   }
@@ -184,7 +186,13 @@ public final class FairnessReport {
           at the end) equal and bursty traffic still meet every target; priorities once gives 4
           unfair 429s; ±50 %% estimates once go to two requests' error, Jain 0.973, utilization
           0.948.
-        * Utilization ≥ 0.95 and zero unfair 429s are **not** met everywhere (issue 3 stays open):
+        * The last column counts 429s against the weaker promise a key can always be kept, its
+          guaranteed share `C × w / Σw`, for comparison with the max-min "unfair" count: greedy +
+          9 polite drops from 1,679 to 0 (6 at worst over the other seeds), because nearly all its
+          unfair 429s go to the greedy key, past its guaranteed share; joining and ±50 %% keep
+          the same counts under either definition.
+        * Utilization ≥ 0.95 and zero unfair 429s are **not** met everywhere (issue 3 is blocked
+          on a decision about these criteria):
           * **greedy + 9 polite**: the greedy key's max-min share is what the polite keys leave
             (about 4,600 a minute); the engine lends it only up to the threshold and never while a
             key within its share was turned away in the last window, so utilization is about 0.8
@@ -248,6 +256,7 @@ public final class FairnessReport {
         * **join to 90 %%** — for keys that join late: the longest time from joining until the key's admissions over the trailing 10 s reach 90 %% of its ideal rate.
         * **longest starvation** — the longest time between two admissions of a key while it was being rejected.
         * **unfair 429s** — rejections of a key that had been requesting for a whole window and whose admissions in the trailing window, plus this request, were still within its ideal share.
+        * **429s below the guaranteed share** — the same, against the key's guaranteed share `C × w / Σw`, Σw over the keys requesting in that calendar window.
         """.formatted(SEED, table, tradeoff, OTHER_SEEDS, OTHER_SEEDS, seeds);
   }
 }

@@ -18,6 +18,10 @@ import java.util.List;
  * @param unfairRejections 429s to a key whose admissions in the trailing window plus the request
  *     would still be within its ideal share, after it had been requesting for a whole window
  * @param unfairByKey {@code unfairRejections} per key, in scenario order
+ * @param belowGuaranteed 429s to a key, requesting for a whole window, whose admissions in the
+ *     trailing window plus the request would still be within its guaranteed share {@code C × w /
+ *     Σw} (Σw over the keys requesting in that calendar window): what a key can count on whatever
+ *     the others do, where the ideal share also counts what they leave unused
  */
 public record Metrics(
     double utilization,
@@ -28,7 +32,8 @@ public record Metrics(
     double joinSeconds,
     double starvationSeconds,
     int unfairRejections,
-    List<Integer> unfairByKey) {
+    List<Integer> unfairByKey,
+    int belowGuaranteed) {
 
   /** Computes the metrics of a run. */
   public static Metrics of(Simulator.Run run) {
@@ -62,6 +67,14 @@ public record Metrics(
       demand[w][r.key()] += r.actual();
       if (r.admitted()) {
         admitted[w][r.key()] += r.actual();
+      }
+    }
+    double[] requestingWeight = new double[windows];
+    for (int w = 0; w < windows; w++) {
+      for (int k = 0; k < keys; k++) {
+        if (demand[w][k] > 0) {
+          requestingWeight[w] += weights[k];
+        }
       }
     }
     double[][] ideal = new double[windows][];
@@ -144,6 +157,7 @@ public record Metrics(
     long[] recentSum = new long[keys];
     long starvation = 0;
     int unfair = 0;
+    int belowGuaranteed = 0;
     int[] unfairPerKey = new int[keys];
     double join = -1;
     boolean[] joined = new boolean[keys];
@@ -187,6 +201,10 @@ public record Metrics(
           unfair++;
           unfairPerKey[k]++;
         }
+        if (t - activeSince[k] >= window
+            && recentSum[k] + r.estimate() <= s.capacity() * weights[k] / requestingWeight[w]) {
+          belowGuaranteed++;
+        }
       }
       Traffic traffic = s.keys().get(k);
       if (traffic.joinMillis() > 0 && !joined[k] && ideal[w][k] > 0
@@ -209,6 +227,7 @@ public record Metrics(
         join,
         starvation / 1000.0,
         unfair,
-        java.util.Arrays.stream(unfairPerKey).boxed().toList());
+        java.util.Arrays.stream(unfairPerKey).boxed().toList(),
+        belowGuaranteed);
   }
 }
