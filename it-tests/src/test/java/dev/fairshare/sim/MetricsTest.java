@@ -9,12 +9,13 @@ import org.junit.jupiter.api.Test;
 /** The two ways of counting a 429 as owed, on a run written by hand. */
 class MetricsTest {
 
+  /** Two keys of weight 1 on 1,000 tokens a minute, for two minutes; the requests are written out. */
+  static final Scenario TWO_KEYS = new Scenario("hand-written", 1_000, 2, 0.0, List.of(
+      new Traffic("a", 1.0, 0, Long.MAX_VALUE, (now, random) -> Long.MAX_VALUE / 4, Traffic.Sizes.fixed(100)),
+      new Traffic("b", 1.0, 0, Long.MAX_VALUE, (now, random) -> Long.MAX_VALUE / 4, Traffic.Sizes.fixed(100))));
+
   @Test
   void aRefusalWithinTheGuaranteedShareButPastTheIdealOne_countsOnlyAsBelowGuaranteed() {
-    Traffic.Arrivals none = (now, random) -> Long.MAX_VALUE / 4;
-    Scenario scenario = new Scenario("hand-written", 1_000, 2, 0.0, List.of(
-        new Traffic("a", 1.0, 0, Long.MAX_VALUE, none, Traffic.Sizes.fixed(100)),
-        new Traffic("b", 1.0, 0, Long.MAX_VALUE, none, Traffic.Sizes.fixed(100))));
     List<Simulator.Request> requests = List.of(
         new Simulator.Request(0, 0, 400, 400, 400, true),
         new Simulator.Request(0, 30_000, 100, 100, 100, true),
@@ -23,17 +24,13 @@ class MetricsTest {
         // in the second minute is 1,000 / 2 = 500, so 200 is within it; its ideal share is its
         // demand that minute, 100 (b asks 300 of the 1,000), so 200 is past it.
         new Simulator.Request(0, 61_000, 100, 100, 0, false));
-    Metrics m = Metrics.of(new Simulator.Run(scenario, Simulator.settings(AllocationMode.FAIR), requests));
+    Metrics m = Metrics.of(new Simulator.Run(TWO_KEYS, Simulator.settings(AllocationMode.FAIR), requests));
     assertThat(m.belowGuaranteed()).isEqualTo(1);
     assertThat(m.unfairRejections()).isZero();
   }
 
   @Test
   void aRefusalBelowTheIdealShareOfABorrower_countsOnlyAsUnfair() {
-    Traffic.Arrivals none = (now, random) -> Long.MAX_VALUE / 4;
-    Scenario scenario = new Scenario("hand-written", 1_000, 2, 0.0, List.of(
-        new Traffic("a", 1.0, 0, Long.MAX_VALUE, none, Traffic.Sizes.fixed(100)),
-        new Traffic("b", 1.0, 0, Long.MAX_VALUE, none, Traffic.Sizes.fixed(100))));
     List<Simulator.Request> requests = List.of(
         new Simulator.Request(0, 0, 100, 100, 100, true),
         new Simulator.Request(0, 30_000, 100, 100, 100, true),
@@ -45,7 +42,7 @@ class MetricsTest {
         new Simulator.Request(0, 62_000, 100, 100, 0, false),
         // At 63 s it asks 400: 1,000 is past both.
         new Simulator.Request(0, 63_000, 400, 400, 0, false));
-    Metrics m = Metrics.of(new Simulator.Run(scenario, Simulator.settings(AllocationMode.FAIR), requests));
+    Metrics m = Metrics.of(new Simulator.Run(TWO_KEYS, Simulator.settings(AllocationMode.FAIR), requests));
     assertThat(m.unfairRejections()).isEqualTo(1);
     assertThat(m.unfairByKey()).containsExactly(1, 0);
     assertThat(m.belowGuaranteed()).isZero();
