@@ -121,11 +121,8 @@ public final class RedisUsageStore implements UsageStore {
       sha = load(link.commands(), settleQuietly);
     }
     return redis.<Long>evalsha(sha, ScriptOutputType.INTEGER, keys, args)
-        .handle((ok, failure) -> failure)
-        .thenCompose(failure -> {
-          if (failure == null) {
-            return CompletableFuture.<Void>completedFuture(null);
-          }
+        .thenApply(ok -> (Void) null)
+        .exceptionallyCompose(failure -> {
           Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
           if (cause instanceof RedisNoScriptException) {
             // Redis forgot the script: send it whole this once; the next synchronous call reloads it.
