@@ -10,6 +10,7 @@ import dev.fairshare.keys.KeyStore;
 import dev.fairshare.openai.TokenEstimator;
 import dev.fairshare.store.MemoryUsageStore;
 import dev.fairshare.store.FailoverUsageStore;
+import dev.fairshare.store.KeyLimitedUsageStore;
 import dev.fairshare.store.UsageStore;
 import dev.fairshare.store.redis.RedisLink;
 import dev.fairshare.store.redis.RedisUsageStore;
@@ -34,15 +35,18 @@ public final class FairShare implements AutoCloseable {
   private final UsageStore usageStore;
   private final KeyService keys;
   private final TokenEstimator estimator;
+  private final KeyLimitedUsageStore admissions;
 
   private FairShare(FairShareConfig config, Clock clock, UsageStore usageStore, KeyService keys) {
     this.config = config;
     this.clock = clock;
     this.usageStore = usageStore;
+    this.admissions = new KeyLimitedUsageStore(usageStore);
     this.keys = keys;
     java.util.Map<String, com.knuddels.jtokkit.api.EncodingType> encodings = new java.util.HashMap<>();
     config.encodings().forEach((model, name) -> encodings.put(model, com.knuddels.jtokkit.api.EncodingType.fromName(name).orElseThrow()));
-    this.estimator = new TokenEstimator(config.completionReserve(), config.tokenCount(), encodings);
+    this.estimator = new TokenEstimator(
+            config.completionReserve(), config.tokenCount(), encodings, config.bounds().minRequestTokens());
   }
 
   /**
@@ -113,8 +117,17 @@ public final class FairShare implements AutoCloseable {
     return clock;
   }
 
+  /** The store of model usage, as configured. */
   public UsageStore usageStore() {
     return usageStore;
+  }
+
+  /**
+   * Where the filter admits and settles: {@link #usageStore()} with the keys' own limits held
+   * across models.
+   */
+  public UsageStore admissions() {
+    return admissions;
   }
 
   public KeyService keys() {

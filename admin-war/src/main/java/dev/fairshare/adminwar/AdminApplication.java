@@ -2,6 +2,7 @@ package dev.fairshare.adminwar;
 
 import dev.fairshare.FairShare;
 import dev.fairshare.admin.HealthResource;
+import dev.fairshare.admin.InternalErrorMapper;
 import dev.fairshare.admin.KeyResource;
 import dev.fairshare.admin.WebErrorMapper;
 import jakarta.ws.rs.core.Application;
@@ -16,6 +17,6 @@ public final class AdminApplication extends Application {
   @Override
   public Set<Object> getSingletons() {
     FairShare fairShare = FairShare.shared();
-    return Set.of(new KeyResource(fairShare), new HealthResource(fairShare), new WebErrorMapper());
+    return Set.of(new KeyResource(fairShare), new HealthResource(fairShare), new WebErrorMapper(), new InternalErrorMapper());
   }
 }

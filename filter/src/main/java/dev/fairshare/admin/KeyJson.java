@@ -22,7 +22,18 @@ final class KeyJson {
 
   static final ObjectMapper JSON = new ObjectMapper();
 
-  private static final Pattern DURATION = Pattern.compile("(\\d+)(s|m|h|d)");
+  private static final Pattern DURATION = Pattern.compile("(\\d{1,12})(s|m|h|d)");
+  /** The longest duration accepted: a century (longer ones overflow dates on the way). */
+  static final Duration MAX_DURATION = Duration.ofDays(36_525);
+  /** A custom key: {@code sk-} and at least 13 more characters of a safe alphabet. */
+  private static final Pattern CUSTOM_KEY = Pattern.compile("sk-[A-Za-z0-9_\\-]{13,253}");
+  /** Longest {@code key_alias}, {@code user_id}, {@code team_id} (the database columns). */
+  static final int MAX_NAME = 255;
+  /** Longest model name, and most models on one key. */
+  static final int MAX_MODEL_NAME = 256;
+  static final int MAX_MODELS = 100;
+  /** Longest {@code metadata}, as JSON. */
+  static final int MAX_METADATA_CHARS = 16_384;
 
   private KeyJson() {}
 
@@ -44,13 +55,10 @@ final class KeyJson {
 
   /** The {@code /key/generate} fields. */
   static KeySpec spec(ObjectNode body) throws InvalidRequestException {
-    String customKey = text(body, "key");
-    if (customKey != null && (!customKey.startsWith("sk-") || customKey.length() < 8)) {
-      throw invalid("'key' must start with 'sk-' and be at least 8 characters long.", "key");
-    }
+    String customKey = customKey(body, "key");
     return new KeySpec(
         customKey,
-        text(body, "key_alias"),
+        name(body, "key_alias"),
         duration(body),
         models(body),
         nonNegative(body, "tpm_limit"),
@@ -58,8 +66,8 @@ final class KeyJson {
         nonNegative(body, "max_parallel_requests"),
         metadata(body),
         bool(body, "blocked"),
-        text(body, "user_id"),
-        text(body, "team_id"));
+        name(body, "user_id"),
+        name(body, "team_id"));
   }
 
   /**
@@ -67,7 +75,7 @@ final class KeyJson {
    * keep their value, {@code null} clears a limit.
    */
   static ApiKey update(ApiKey key, ObjectNode body, java.time.Instant now) throws InvalidRequestException {
-    String alias = body.has("key_alias") ? text(body, "key_alias") : key.keyAlias();
+    String alias = body.has("key_alias") ? name(body, "key_alias") : key.keyAlias();
     List<String> models = body.has("models") ? models(body) : key.models();
     Long tpm = body.has("tpm_limit") ? nonNegative(body, "tpm_limit") : key.tpmLimit();
     Long rpm = body.has("rpm_limit") ? nonNegative(body, "rpm_limit") : key.rpmLimit();
@@ -80,8 +88,8 @@ final class KeyJson {
       expires = d == null ? null : now.plus(d);
     }
     Boolean blocked = body.has("blocked") ? bool(body, "blocked") : null;
-    String userId = body.has("user_id") ? text(body, "user_id") : key.userId();
-    String teamId = body.has("team_id") ? text(body, "team_id") : key.teamId();
+    String userId = body.has("user_id") ? name(body, "user_id") : key.userId();
+    String teamId = body.has("team_id") ? name(body, "team_id") : key.teamId();
     return new ApiKey(
         key.token(), key.keyName(), alias, models, tpm, rpm, parallel, metadata, expires,
         blocked == null ? key.blocked() : blocked, userId, teamId, key.createdAt(), now);
@@ -97,13 +105,40 @@ final class KeyJson {
     if (!m.matches()) {
       throw invalid("'" + field + "' must look like 30s, 30m, 30h or 30d, or be null.", field);
     }
-    long n = Long.parseLong(m.group(1));
-    return switch (m.group(2)) {
-      case "s" -> Duration.ofSeconds(n);
-      case "m" -> Duration.ofMinutes(n);
-      case "h" -> Duration.ofHours(n);
-      default -> Duration.ofDays(n);
-    };
+    long n = Long.parseLong(m.group(1)); // at most 12 digits: no overflow below
+    Duration d =
+        switch (m.group(2)) {
+          case "s" -> Duration.ofSeconds(n);
+          case "m" -> Duration.ofMinutes(n);
+          case "h" -> Duration.ofHours(n);
+          default -> Duration.ofDays(n);
+        };
+    if (d.compareTo(MAX_DURATION) > 0) {
+      throw invalid("'" + field + "' must be at most " + MAX_DURATION.toDays() + "d.", field);
+    }
+    return d;
+  }
+
+  /**
+   * A custom key ({@code key}, {@code new_key}): {@code sk-} and at least 13 more letters, digits,
+   * {@code _} or {@code -} (at least 16 in all); null when absent.
+   */
+  static String customKey(ObjectNode body, String field) throws InvalidRequestException {
+    String key = text(body, field);
+    if (key != null && !CUSTOM_KEY.matcher(key).matches()) {
+      throw invalid(
+          "'" + field + "' must be 'sk-' followed by 13 to 253 letters, digits, '_' or '-'.", field);
+    }
+    return key;
+  }
+
+  /** A name-like field: at most {@value #MAX_NAME} characters, no control characters. */
+  private static String name(ObjectNode body, String field) throws InvalidRequestException {
+    String value = text(body, field);
+    if (value != null && value.length() > MAX_NAME) {
+      throw invalid("'" + field + "' must be at most " + MAX_NAME + " characters.", field);
+    }
+    return value;
   }
 
   /** A list of strings under {@code field}, required and non-empty. */
@@ -164,7 +199,20 @@ final class KeyJson {
     if (!node.isTextual()) {
       throw invalid("'" + field + "' must be a string.", field);
     }
-    return node.asText();
+    String value = node.asText();
+    if (hasControl(value)) {
+      throw invalid("'" + field + "' must not contain control characters.", field);
+    }
+    return value;
+  }
+
+  private static boolean hasControl(String value) {
+    for (int i = 0; i < value.length(); i++) {
+      if (Character.isISOControl(value.charAt(i))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static Boolean bool(ObjectNode body, String field) throws InvalidRequestException {
@@ -201,12 +249,17 @@ final class KeyJson {
     if (!node.isArray()) {
       throw invalid("'models' must be an array of model names.", "models");
     }
+    if (node.size() > MAX_MODELS) {
+      throw invalid("'models' may name at most " + MAX_MODELS + " models.", "models");
+    }
     List<String> models = new ArrayList<>();
     for (JsonNode m : node) {
-      if (!m.isTextual() || m.asText().isBlank()) {
-        throw invalid("'models' must be an array of model names.", "models");
+      if (!m.isTextual() || m.asText().isBlank() || m.asText().length() > MAX_MODEL_NAME || hasControl(m.asText())) {
+        throw invalid(
+            "'models' must be an array of model names (each at most " + MAX_MODEL_NAME
+                + " characters, no control characters).", "models");
       }
-      models.add(m.asText());
+      models.add(m.asText().strip());
     }
     return models;
   }
@@ -222,6 +275,13 @@ final class KeyJson {
     JsonNode priority = node.get("priority");
     if (priority != null && !priority.isNull() && !priority.isTextual()) {
       throw invalid("'metadata.priority' must be a string naming a configured priority.", "metadata");
+    }
+    String json = node.toString();
+    if (json.length() > MAX_METADATA_CHARS) {
+      throw invalid("'metadata' must be at most " + MAX_METADATA_CHARS + " characters as JSON.", "metadata");
+    }
+    if (json.contains("\\u0000")) {
+      throw invalid("'metadata' must not contain NUL characters.", "metadata");
     }
     @SuppressWarnings("unchecked")
     Map<String, Object> map = JSON.convertValue(node, LinkedHashMap.class);

@@ -88,7 +88,9 @@ public final class KeyResource {
           } else {
             found = existing(key);
             if (!caller.admin() && !caller.key().token().equals(found.token())) {
-              throw forbidden(caller);
+              // The same answer as for a key that does not exist: an ordinary key learns nothing
+              // about the keys of others.
+              throw notFound(key);
             }
           }
           ObjectNode answer = KeyJson.JSON.createObjectNode();
@@ -238,10 +240,7 @@ public final class KeyResource {
 
   private JsonNode regenerate(String ref, ObjectNode request) throws InvalidRequestException {
     ApiKey key = existing(ref);
-    String newKey = KeyJson.text(request, "new_key");
-    if (newKey != null && (!newKey.startsWith("sk-") || newKey.length() < 8)) {
-      throw KeyJson.invalid("'new_key' must start with 'sk-' and be at least 8 characters long.", "new_key");
-    }
+    String newKey = KeyJson.customKey(request, "new_key");
     Duration grace = KeyJson.durationField(request, "grace_period");
     GeneratedKey regenerated =
         fairShare.keys().regenerate(key, newKey, grace).orElseThrow(() -> notFound(ref));

@@ -44,6 +44,7 @@ import java.util.regex.Pattern;
  * @param rejectUnknownModels whether models without configured capacity are refused
  * @param encodings tokenizer encoding per model, where the model name does not tell
  *     ({@code fairshare.models.<model>.encoding}: o200k_base, cl100k_base, p50k_base, r50k_base)
+ * @param bounds the bounds that protect the limiter from what clients and upstreams send
  */
 public record FairShareConfig(
     Optional<String> masterKey,
@@ -67,7 +68,8 @@ public record FairShareConfig(
     Duration clientRetryMaxWait,
     List<String> paths,
     boolean rejectUnknownModels,
-    Map<String, String> encodings) {
+    Map<String, String> encodings,
+    RequestBounds bounds) {
 
   public static final String PREFIX = "fairshare.";
   public static final List<String> DEFAULT_PATHS =
@@ -77,6 +79,8 @@ public record FairShareConfig(
 
   private static final Pattern MODEL_KEY =
       Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.(tpm|rpm)");
+  private static final Pattern ALIASES_KEY =
+      Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.aliases");
   private static final Pattern ENCODING_KEY =
       Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.encoding");
   private static final List<String> ENCODINGS = List.of("o200k_base", "cl100k_base", "p50k_base", "r50k_base");
@@ -96,6 +100,15 @@ public record FairShareConfig(
   /** The capacity of {@code model}, or null when it is not configured. */
   public ModelCapacity capacityOf(String model) {
     return models.get(model);
+  }
+
+  /**
+   * The configured model a client's {@code model} names: trimmed, then matched exactly, or
+   * through {@code fairshare.models.<m>.aliases}; the trimmed name itself when nothing matches.
+   */
+  public String resolveModel(String requested) {
+    String name = requested.strip();
+    return bounds.aliases().getOrDefault(name, name);
   }
 
   /** The weight for a key's {@code metadata.priority} (null or unknown: the default weight). */
@@ -139,7 +152,7 @@ public record FairShareConfig(
 
     java.util.Set<String> listedKeys = new java.util.LinkedHashSet<>();
     for (String model : modelNames) {
-      for (String suffix : List.of("tpm", "rpm", "encoding")) {
+      for (String suffix : List.of("tpm", "rpm", "encoding", "aliases")) {
         listedKeys.add("fairshare.models." + model + "." + suffix);
       }
     }
@@ -147,7 +160,22 @@ public record FairShareConfig(
       listedKeys.add("fairshare.priority." + priority);
     }
     java.util.Set<String> keys = v.keysToRead(listedKeys, known, FairShareConfig::unlistedEnvironmentProblem);
+    Map<String, String> aliases = new TreeMap<>();
     for (String name : keys) {
+      Matcher alias = ALIASES_KEY.matcher(name);
+      if (alias.matches()) {
+        for (String a : v.string(name, "").split(",")) {
+          String trimmed = a.strip();
+          if (trimmed.isEmpty()) {
+            continue;
+          }
+          String earlier = aliases.put(trimmed, alias.group(1));
+          if (earlier != null && !earlier.equals(alias.group(1))) {
+            v.problem(name, "alias '" + trimmed + "' also names model '" + earlier + "'");
+          }
+        }
+        continue;
+      }
       Matcher encoding = ENCODING_KEY.matcher(name);
       if (encoding.matches()) {
         String value = v.string(name, "").toLowerCase(Locale.ROOT);
@@ -278,10 +306,21 @@ public record FairShareConfig(
       }
     }
 
-    String unknownModels = v.string("fairshare.unknown-models", "allow").toLowerCase(Locale.ROOT);
+    String unknownModels = v.string("fairshare.unknown-models", "reject").toLowerCase(Locale.ROOT);
     if (!unknownModels.equals("allow") && !unknownModels.equals("reject")) {
       v.problem("fairshare.unknown-models", "'" + unknownModels + "' is not one of: allow, reject");
     }
+
+    for (Map.Entry<String, String> alias : aliases.entrySet()) {
+      if (models.containsKey(alias.getKey())) {
+        v.problem("fairshare.models." + alias.getValue() + ".aliases",
+            "'" + alias.getKey() + "' is a configured model of its own, not an alias");
+      } else if (!models.containsKey(alias.getValue())) {
+        v.problem("fairshare.models." + alias.getValue() + ".aliases",
+            "model '" + alias.getValue() + "' has aliases but neither .tpm nor .rpm");
+      }
+    }
+    RequestBounds requestBounds = RequestBounds.read(v, aliases);
 
     v.throwIfProblems();
     return new FairShareConfig(
@@ -306,7 +345,8 @@ public record FairShareConfig(
         retryMaxWait,
         paths,
         unknownModels.equals("reject"),
-        encodings);
+        encodings,
+        requestBounds);
   }
 
   /** Same configuration with another master key (the gateway generates one when none is set). */
@@ -315,7 +355,7 @@ public record FairShareConfig(
         Optional.of(key), models, engine, priorities, defaultPriorityWeight, tokenCount,
         completionReserve, store, redisUri, redisFailureMode, redisTimeout, redisKeyPrefix, keysJdbcUrl, keysJdbcUser,
         keysJdbcPassword, keysDataSource, keyCacheTtl, maxBodySize, clientRetryMaxWait, paths,
-        rejectUnknownModels, encodings);
+        rejectUnknownModels, encodings, bounds);
   }
 
   /** Same configuration with another model table. */
@@ -324,7 +364,7 @@ public record FairShareConfig(
         masterKey, newModels, engine, priorities, defaultPriorityWeight, tokenCount,
         completionReserve, store, redisUri, redisFailureMode, redisTimeout, redisKeyPrefix, keysJdbcUrl, keysJdbcUser,
         keysJdbcPassword, keysDataSource, keyCacheTtl, maxBodySize, clientRetryMaxWait, paths,
-        rejectUnknownModels, encodings);
+        rejectUnknownModels, encodings, bounds);
   }
 
   /** Why an environment variable of a model or priority that fairshare.*-names does not list is refused. */

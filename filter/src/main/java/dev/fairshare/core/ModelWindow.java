@@ -167,6 +167,33 @@ public final class ModelWindow {
     return snapshot(request, key, totals(key, start), nowMillis);
   }
 
+  /**
+   * Takes back {@code reservation} as if it had never been admitted: its tokens and its request
+   * leave the admission slot (while it is in the window) and its in-flight place is freed. For a
+   * request admitted here but refused at another level (the key's own limits, or the model after
+   * the key): it did not happen, so it must not count. The key stays active.
+   */
+  public void release(Reservation reservation, long nowMillis) {
+    long bucket = Math.floorDiv(nowMillis, bucketMillis);
+    long start = windowStart(nowMillis, bucket);
+    KeyUsage key = keys.get(reservation.request().keyId());
+    long admitted = reservation.bucket();
+    if (admitted >= start) {
+      int slot = Math.floorMod(admitted, slots);
+      if (slotBucket[slot] == admitted) {
+        slotTokens[slot] -= reservation.tokens();
+        slotRequests[slot] -= 1;
+      }
+      if (key != null) {
+        key.add(admitted, -reservation.tokens(), -1);
+      }
+    }
+    if (key != null && key.inFlight > 0) {
+      key.inFlight--;
+      inFlight--;
+    }
+  }
+
   /** The standing {@code request}'s key would see now, without admitting anything. */
   public UsageSnapshot peek(AdmissionRequest request, long nowMillis) {
     long bucket = Math.floorDiv(nowMillis, bucketMillis);
@@ -188,6 +215,11 @@ public final class ModelWindow {
   public long requestsInWindow(long nowMillis) {
     long bucket = Math.floorDiv(nowMillis, bucketMillis);
     return totals(null, windowStart(nowMillis, bucket)).modelRequests;
+  }
+
+  /** Requests admitted and not yet settled or released. */
+  public int inFlight() {
+    return inFlight;
   }
 
   /** Keys with state held (active, in flight, or with usage not yet pruned). */

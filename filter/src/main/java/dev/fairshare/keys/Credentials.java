@@ -18,9 +18,11 @@ public final class Credentials {
   public static String from(UnaryOperator<String> header) {
     String authorization = header.apply("Authorization");
     if (authorization != null) {
-      String value = authorization.trim();
-      if (value.regionMatches(true, 0, "Bearer ", 0, 7)) {
-        value = value.substring(7).trim();
+      String value = authorization.strip();
+      if (value.equalsIgnoreCase("Bearer")) {
+        value = ""; // "Bearer " with no token: look at the other headers
+      } else if (value.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        value = value.substring(7).strip();
       }
       if (!value.isEmpty()) {
         return value;
@@ -29,7 +31,7 @@ public final class Credentials {
     for (String name : KEY_HEADERS) {
       String value = header.apply(name);
       if (value != null && !value.isBlank()) {
-        return value.trim();
+        return value.strip();
       }
     }
     return null;

@@ -15,6 +15,10 @@ import java.util.List;
  * @param messageCount chat messages (each costs a few tokens of format overhead)
  * @param nameCount messages with a {@code name}
  * @param imageCount image parts
+ * @param choices completions asked for ({@code n} or {@code best_of}, at least 1): each is
+ *     generated and charged
+ * @param reasoning whether the request sets reasoning options (reasoning tokens are charged as
+ *     output)
  */
 public record CompletionRequest(
     String model,
@@ -24,4 +28,13 @@ public record CompletionRequest(
     List<String> promptTexts,
     int messageCount,
     int nameCount,
-    int imageCount) {}
+    int imageCount,
+    int choices,
+    boolean reasoning) {
+
+  /** The same request for {@code model} (a client's name resolved to the configured one). */
+  public CompletionRequest withModel(String model) {
+    return new CompletionRequest(
+        model, stream, maxTokens, streamIncludesUsage, promptTexts, messageCount, nameCount, imageCount, choices, reasoning);
+  }
+}

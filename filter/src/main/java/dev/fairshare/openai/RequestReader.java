@@ -22,6 +22,9 @@ public final class RequestReader {
               StreamReadConstraints.builder().maxNestingDepth(200).maxStringLength(Integer.MAX_VALUE).build())
           .build();
 
+  /** OpenAI's largest {@code n}. */
+  static final int MAX_CHOICES = 128;
+
   private RequestReader() {}
 
   /**
@@ -46,7 +49,29 @@ public final class RequestReader {
             }
             s.model = p.getText();
           }
-          case "stream" -> s.stream = value == JsonToken.VALUE_TRUE;
+          case "stream" -> {
+            // Lenient upstreams stream for "true" or 1 too: only the JSON boolean is accepted, as
+            // OpenAI does, so the filter and the upstream agree on whether the answer streams.
+            if (value != JsonToken.VALUE_TRUE && value != JsonToken.VALUE_FALSE && value != JsonToken.VALUE_NULL) {
+              throw invalidType("stream", "a boolean");
+            }
+            s.stream = value == JsonToken.VALUE_TRUE;
+          }
+          case "n", "best_of" -> {
+            if (value == JsonToken.VALUE_NUMBER_INT) {
+              long choices = p.getLongValue();
+              if (choices < 1 || choices > MAX_CHOICES) {
+                throw invalid("'" + field + "' must be an integer from 1 to " + MAX_CHOICES + ".", field);
+              }
+              s.choices = Math.max(s.choices, (int) choices);
+            } else if (value != JsonToken.VALUE_NULL) {
+              throw invalidType(field, "an integer");
+            }
+          }
+          case "reasoning_effort", "reasoning" -> {
+            s.reasoning = value != JsonToken.VALUE_NULL;
+            p.skipChildren();
+          }
           case "max_tokens", "max_completion_tokens", "max_output_tokens" -> {
             if (value == JsonToken.VALUE_NUMBER_INT) {
               long max = p.getLongValue();
@@ -55,13 +80,13 @@ public final class RequestReader {
               }
               s.maxTokens = max;
             } else if (value != JsonToken.VALUE_NULL) {
-              throw invalid("'" + field + "' must be an integer.", field);
+              throw invalidType(field, "an integer");
             }
           }
           case "stream_options" -> readStreamOptions(p, value, s);
           case "messages" -> readMessages(p, value, s);
           case "prompt", "input", "instructions", "system" -> collectStrings(p, value, s);
-          case "tools", "functions", "response_format" -> {
+          case "tools", "functions", "response_format", "tool_choice" -> {
             // Definitions count as their JSON text, as the model sees them (an approximation).
             long from = p.currentTokenLocation().getByteOffset();
             p.skipChildren();
@@ -88,7 +113,16 @@ public final class RequestReader {
       throw invalid("You must provide a model parameter.", "model");
     }
     return new CompletionRequest(
-        s.model, s.stream, s.maxTokens, s.includeUsage, List.copyOf(s.texts), s.messages, s.names, s.images);
+        s.model,
+        s.stream,
+        s.maxTokens,
+        s.includeUsage,
+        List.copyOf(s.texts),
+        s.messages,
+        s.names,
+        s.images,
+        s.choices,
+        s.reasoning);
   }
 
   private static void readStreamOptions(JsonParser p, JsonToken value, State s) throws IOException {
@@ -114,7 +148,10 @@ public final class RequestReader {
       }
       throw invalid("'messages' must be an array.", "messages");
     }
-    while (p.nextToken() != JsonToken.END_ARRAY) {
+    if (p.nextToken() == JsonToken.END_ARRAY) {
+      throw invalid("'messages' must contain at least one message.", "messages");
+    }
+    for (; p.currentToken() != JsonToken.END_ARRAY; p.nextToken()) {
       if (p.currentToken() != JsonToken.START_OBJECT) {
         throw invalid("Each message in 'messages' must be an object.", "messages");
       }
@@ -186,6 +223,12 @@ public final class RequestReader {
     }
   }
 
+  /** OpenAI's answer to a field of the wrong JSON type. */
+  private static InvalidRequestException invalidType(String param, String expected) {
+    return new InvalidRequestException(
+        ApiError.invalidRequest(400, "Invalid type for '" + param + "': expected " + expected + ".", param, "invalid_type"));
+  }
+
   private static InvalidRequestException invalid(String message, String param) {
     return new InvalidRequestException(ApiError.invalidRequest(400, message, param, null));
   }
@@ -199,5 +242,7 @@ public final class RequestReader {
     int messages;
     int names;
     int images;
+    int choices = 1;
+    boolean reasoning;
   }
 }

@@ -37,6 +37,11 @@ public final class SseEventSplitter {
     scanFrom = Math.max(1, length - 3);
   }
 
+  /** Bytes held of an event not yet complete. */
+  public int pending() {
+    return length;
+  }
+
   /** Bytes of an unfinished event (at the end of the stream: a last event without terminator). */
   public byte[] drain() {
     byte[] rest = Arrays.copyOf(pending, length);

@@ -20,6 +20,11 @@ public final class StreamUsageTracker {
   private final boolean withholdUsageChunk;
   private final StringBuilder completionText = new StringBuilder();
   private TokenUsage usage;
+  private boolean ended;
+  private long uncountedChars;
+
+  /** Streamed text kept for counting tokens when no usage comes. */
+  static final int MAX_TEXT_CHARS = 4 * 1024 * 1024;
 
   /**
    * @param withholdUsageChunk true when the filter injected {@code include_usage} and the
@@ -32,7 +37,11 @@ public final class StreamUsageTracker {
   /** Reads one whole event; returns whether the client should receive it. */
   public boolean accept(byte[] event) {
     String data = dataOf(new String(event, StandardCharsets.UTF_8));
-    if (data == null || data.equals("[DONE]")) {
+    if (data == null) {
+      return true;
+    }
+    if (data.equals("[DONE]")) {
+      ended = true;
       return true;
     }
     JsonNode node;
@@ -52,21 +61,40 @@ public final class StreamUsageTracker {
     if (usageNode != null && usageNode.isObject()) {
       byte[] json = data.getBytes(StandardCharsets.UTF_8);
       usage = UsageReader.read(json, 0, json.length).orElse(usage);
+      ended = usage != null;
     }
     JsonNode choices = node.get("choices");
     if (choices != null && choices.isArray()) {
       for (JsonNode choice : choices) {
-        appendText(choice.path("delta").path("content"));
+        JsonNode delta = choice.path("delta");
+        appendText(delta.path("content"));
+        appendText(delta.path("reasoning_content"));
+        appendText(delta.path("reasoning"));
+        appendText(delta.path("refusal"));
+        appendText(delta.path("function_call").path("arguments"));
+        for (JsonNode call : delta.path("tool_calls")) {
+          appendText(call.path("function").path("name"));
+          appendText(call.path("function").path("arguments"));
+        }
         appendText(choice.path("text"));
       }
       if (withholdUsageChunk && choices.isEmpty() && usageNode != null && usageNode.isObject()) {
         return false;
       }
     }
-    if ("response.output_text.delta".equals(node.path("type").asText())) {
+    String type = node.path("type").asText();
+    if (type.endsWith(".delta") && type.startsWith("response.")) {
+      // output_text, function_call_arguments, reasoning_text, reasoning_summary_text, refusal...
       appendText(node.path("delta"));
+    } else if (type.equals("response.completed")) {
+      ended = true;
     }
     return true;
+  }
+
+  /** True once the stream said it ended: {@code [DONE]}, a usage report, or response.completed. */
+  public boolean ended() {
+    return ended;
   }
 
   /** The usage the stream reported, if it did. */
@@ -74,15 +102,31 @@ public final class StreamUsageTracker {
     return Optional.ofNullable(usage);
   }
 
-  /** The text streamed so far (for counting completion tokens when no usage came). */
+  /**
+   * The text streamed so far (for counting completion tokens when no usage came): content,
+   * reasoning, refusals and tool-call names and arguments.
+   */
   public String completionText() {
     return completionText.toString();
   }
 
   private void appendText(JsonNode text) {
     if (text.isTextual()) {
-      completionText.append(text.asText());
+      String value = text.asText();
+      if (completionText.length() + (long) value.length() > MAX_TEXT_CHARS) {
+        uncountedChars += value.length();
+      } else {
+        completionText.append(value);
+      }
     }
+  }
+
+  /**
+   * Characters streamed past the {@value #MAX_TEXT_CHARS} kept for counting: charged one token
+   * each (no token is shorter than a character).
+   */
+  public long uncountedChars() {
+    return uncountedChars;
   }
 
   /** The event's data: its {@code data:} lines joined by newlines; null when it has none. */

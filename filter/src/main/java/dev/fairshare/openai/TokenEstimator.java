@@ -31,32 +31,86 @@ public final class TokenEstimator {
   private final CompletionHistory completions;
   private final TokenCount tokenCount;
 
+  /**
+   * Completion allowance of a reasoning request without a cap, in completion reserves: its hidden
+   * reasoning is charged as output.
+   */
+  static final int REASONING_RESERVES = 4;
+
+  /** Prompts up to this many characters are tokenised whole; longer ones by samples. */
+  static final long EXACT_PROMPT_CHARS = 256 * 1024;
+
+  /** The length of one sample of a longer prompt. */
+  static final int SAMPLE_PIECE_CHARS = 4096;
+
+  /** Whitespace runs longer than this are counted by a sample of their length (see below). */
+  static final int LONG_WHITESPACE_RUN = 256;
+
   private final java.util.Map<String, EncodingType> encodingOverrides;
+  private final long minRequestTokens;
 
   public TokenEstimator(long completionReserve, TokenCount tokenCount) {
-    this(completionReserve, tokenCount, java.util.Map.of());
+    this(completionReserve, tokenCount, java.util.Map.of(), 1);
   }
 
   /**
+  /**
    * @param encodingOverrides encoding per model name, for models whose name does not tell
    *     ({@code fairshare.models.<model>.encoding})
+   * @param minRequestTokens the least any request reserves ({@code fairshare.min-request-tokens})
    */
   public TokenEstimator(
-      long completionReserve, TokenCount tokenCount, java.util.Map<String, EncodingType> encodingOverrides) {
+      long completionReserve,
+      TokenCount tokenCount,
+      java.util.Map<String, EncodingType> encodingOverrides,
+      long minRequestTokens) {
+    if (minRequestTokens < 1) {
+      throw new IllegalArgumentException("minRequestTokens must be at least 1, was " + minRequestTokens);
+    }
     this.completions = new CompletionHistory(completionReserve);
     this.tokenCount = tokenCount;
     this.encodingOverrides = java.util.Map.copyOf(encodingOverrides);
+    this.minRequestTokens = minRequestTokens;
   }
 
   /** The estimate for {@code request} on {@code endpoint}: prompt and completion tokens. */
   public TokenEstimate estimate(CompletionRequest request, Endpoint endpoint) {
     long prompt = promptTokens(request);
-    long completion = 0;
-    if (endpoint.generates()) {
-      long reserve = completions.reserve(request.model());
-      completion = request.maxTokens() == null ? reserve : Math.min(request.maxTokens(), reserve);
+    return new TokenEstimate(prompt, completionAllowance(request, endpoint));
+  }
+
+  /**
+   * The completion tokens a request is expected to generate: {@code min(max_tokens, reserve)} for
+   * each of its {@code n} choices; a reasoning request without a cap allows {@value
+   * #REASONING_RESERVES} reserves, since its hidden reasoning is output too.
+   */
+  long completionAllowance(CompletionRequest request, Endpoint endpoint) {
+    if (!endpoint.generates()) {
+      return 0;
     }
-    return new TokenEstimate(prompt, completion);
+    long reserve = completions.reserve(request.model());
+    if (request.reasoning()) {
+      reserve = Math.multiplyExact(reserve, REASONING_RESERVES);
+    }
+    long each = request.maxTokens() == null ? reserve : Math.min(request.maxTokens(), reserve);
+    return Math.multiplyExact(each, (long) request.choices());
+  }
+
+  /**
+   * A bound below the estimate that costs no tokenising: the format overhead, the completion
+   * allowance, and no prompt text. A request refused at this bound is refused at its estimate.
+   */
+  public TokenEstimate lowerBound(CompletionRequest request, Endpoint endpoint) {
+    return new TokenEstimate(overhead(request), completionAllowance(request, endpoint));
+  }
+
+  /** Characters of prompt text, a measure of what tokenising the request costs. */
+  public static long promptChars(CompletionRequest request) {
+    long chars = 0;
+    for (String text : request.promptTexts()) {
+      chars += text.length();
+    }
+    return chars;
   }
 
   /**
@@ -69,9 +123,17 @@ public final class TokenEstimator {
     }
   }
 
-  /** The tokens to reserve for an estimate, per the token-count mode. */
+  /**
+   * The tokens to reserve for an estimate, per the token-count mode, and never fewer than {@code
+   * fairshare.min-request-tokens}: a request that estimates to nothing still costs something.
+   */
   public long reservation(TokenEstimate estimate) {
-    return estimate.asUsage().counted(tokenCount);
+    return Math.max(minRequestTokens, estimate.asUsage().counted(tokenCount));
+  }
+
+  /** The least a request is reserved or charged. */
+  public long minRequestTokens() {
+    return minRequestTokens;
   }
 
   /** The token-count mode. */
@@ -82,23 +144,100 @@ public final class TokenEstimator {
   /** Prompt tokens of {@code request}, chat overhead included. */
   public long promptTokens(CompletionRequest request) {
     Encoding encoding = encodingFor(request.model());
-    long tokens = 0;
-    for (String text : request.promptTexts()) {
-      tokens += encoding.countTokensOrdinary(text);
+    long tokens = overhead(request);
+    long chars = promptChars(request);
+    if (chars <= EXACT_PROMPT_CHARS) {
+      for (String text : request.promptTexts()) {
+        tokens += count(encoding, text);
+      }
+      return tokens;
     }
+    return tokens + sampled(encoding, request, chars);
+  }
+
+  /**
+   * Tokens of a prompt longer than {@value #EXACT_PROMPT_CHARS} characters, estimated from evenly
+   * spread pieces of it that add up to about that many characters, scaled by length. Tokenising
+   * costs up to 1.3 µs per character for some text (13 s for 10 MB of 'é'), so a large prompt is
+   * not tokenised whole before the call; its real usage settles the difference afterwards.
+   */
+  private static long sampled(Encoding encoding, CompletionRequest request, long chars) {
+    double share = (double) EXACT_PROMPT_CHARS / chars;
+    long stride = Math.max(SAMPLE_PIECE_CHARS, (long) (SAMPLE_PIECE_CHARS / share));
+    long sampledChars = 0;
+    long sampledTokens = 0;
+    double credit = 0;
+    for (String text : request.promptTexts()) {
+      if (text.length() <= SAMPLE_PIECE_CHARS) {
+        // Short texts: every so many of them, in proportion to their length.
+        credit += text.length() * share;
+        if (credit >= text.length()) {
+          credit -= text.length();
+          sampledTokens += count(encoding, text);
+          sampledChars += text.length();
+        }
+        continue;
+      }
+      for (long at = 0; at < text.length(); at += stride) {
+        int from = (int) at;
+        int to = (int) Math.min(text.length(), at + SAMPLE_PIECE_CHARS);
+        sampledTokens += count(encoding, text.substring(from, to));
+        sampledChars += to - from;
+      }
+    }
+    if (sampledChars == 0) {
+      return chars; // cannot happen with the budget above; at most one token per character
+    }
+    return (long) Math.ceil((double) sampledTokens * chars / sampledChars);
+  }
+
+  private static long overhead(CompletionRequest request) {
+    long tokens = 0;
     if (request.messageCount() > 0) {
       tokens +=
           (long) request.messageCount() * TOKENS_PER_MESSAGE
               + (long) request.nameCount() * TOKENS_PER_NAME
               + REPLY_PRIMING;
     }
-    tokens += (long) request.imageCount() * TOKENS_PER_IMAGE;
-    return tokens;
+    return tokens + (long) request.imageCount() * TOKENS_PER_IMAGE;
   }
 
   /** Tokens of a plain text in {@code model}'s encoding (for streamed deltas without usage). */
   public long countText(String model, String text) {
-    return encodingFor(model).countTokensOrdinary(text);
+    return count(encodingFor(model), text);
+  }
+
+  /**
+   * Tokens of {@code text}. jtokkit spends about 2 µs per character inside long whitespace runs (18
+   * s for 10 MB of spaces), so a run longer than {@value #LONG_WHITESPACE_RUN} characters is
+   * counted as that many characters' tokens times the number of such pieces it holds, rounded up:
+   * BPE splits such a run into equal tokens, and the count stays within a token per piece.
+   */
+  static long count(Encoding encoding, String text) {
+    int runStart = -1;
+    long tokens = 0;
+    int from = 0;
+    int n = text.length();
+    for (int i = 0; i <= n; i++) {
+      boolean space = i < n && Character.isWhitespace(text.charAt(i));
+      if (space && runStart < 0) {
+        runStart = i;
+      } else if (!space && runStart >= 0) {
+        int length = i - runStart;
+        if (length > LONG_WHITESPACE_RUN) {
+          tokens += encoding.countTokensOrdinary(text.substring(from, runStart));
+          String piece = text.substring(runStart, runStart + LONG_WHITESPACE_RUN);
+          long pieces = (length + LONG_WHITESPACE_RUN - 1) / LONG_WHITESPACE_RUN;
+          tokens += encoding.countTokensOrdinary(piece) * pieces;
+          from = i;
+        }
+        runStart = -1;
+      }
+    }
+    if (from == 0) {
+      return encoding.countTokensOrdinary(text);
+    }
+    return tokens + (from < n ? encoding.countTokensOrdinary(text.substring(from)) : 0);
   }
 
   private Encoding encodingFor(String model) {

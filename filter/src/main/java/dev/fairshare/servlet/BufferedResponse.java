@@ -20,6 +20,10 @@ import java.nio.charset.StandardCharsets;
  * thread after the filter returned) cannot be held: {@link #passThrough} writes what was held and
  * lets every later byte through, keeping a copy of the first megabyte to read the usage from.
  * Writes are synchronized because the switch races with the endpoint's own thread.
+ *
+ * <p>A body larger than the bound it is given is not held either: at that point the headers of
+ * admission are applied ({@code beforeOverflow}), what was held is written, and the rest passes
+ * through ({@link #overflowed()}).
  */
 final class BufferedResponse extends HttpServletResponseWrapper {
 
@@ -30,10 +34,15 @@ final class BufferedResponse extends HttpServletResponseWrapper {
   private ServletOutputStream stream;
   private PrintWriter writer;
   private ServletOutputStream passThrough;
+  private final long maxBytes;
+  private final Runnable beforeOverflow;
+  private boolean overflowed;
 
-  BufferedResponse(HttpServletResponse response) {
+  BufferedResponse(HttpServletResponse response, long maxBytes, Runnable beforeOverflow) {
     super(response);
     this.response = response;
+    this.maxBytes = maxBytes;
+    this.beforeOverflow = beforeOverflow;
   }
 
   @Override
@@ -95,6 +104,11 @@ final class BufferedResponse extends HttpServletResponseWrapper {
   }
 
   private synchronized void append(byte[] b, int off, int len) throws IOException {
+    if (passThrough == null && buffer.size() + (long) len > maxBytes) {
+      overflowed = true;
+      beforeOverflow.run();
+      passThrough();
+    }
     if (passThrough == null) {
       buffer.write(b, off, len);
       return;
@@ -169,6 +183,19 @@ final class BufferedResponse extends HttpServletResponseWrapper {
     if (held.length > 0) {
       passThrough.write(held);
     }
+  }
+
+  /** True when the body outgrew the bound and passed through. */
+  synchronized boolean overflowed() {
+    return overflowed;
+  }
+
+  /** After an overflow: flushes what the endpoint's writer still holds. */
+  void finishPassThrough() throws IOException {
+    if (writer != null) {
+      writer.flush();
+    }
+    flushThrough();
   }
 
   /** Writes the held body to the wrapped response. */

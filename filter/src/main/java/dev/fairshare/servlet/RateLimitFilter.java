@@ -7,25 +7,16 @@ import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.Decision;
 import dev.fairshare.core.KeyLimits;
 import dev.fairshare.core.ModelCapacity;
-import dev.fairshare.core.Reservation;
 import dev.fairshare.keys.ApiKey;
-import dev.fairshare.keys.Credentials;
-import dev.fairshare.keys.KeyCheck;
-import dev.fairshare.keys.KeyHashing;
 import dev.fairshare.keys.KeyStoreException;
 import dev.fairshare.openai.ApiError;
 import dev.fairshare.openai.CompletionRequest;
 import dev.fairshare.openai.Endpoint;
 import dev.fairshare.openai.InvalidRequestException;
 import dev.fairshare.openai.RequestReader;
-import dev.fairshare.openai.RequestRewriter;
-import dev.fairshare.openai.StreamUsageTracker;
 import dev.fairshare.openai.TokenEstimate;
-import dev.fairshare.openai.TokenUsage;
-import dev.fairshare.openai.UsageReader;
+import dev.fairshare.openai.TokenEstimator;
 import dev.fairshare.store.UsageStoreUnavailableException;
-import jakarta.servlet.AsyncEvent;
-import jakarta.servlet.AsyncListener;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.FilterConfig;
@@ -37,25 +28,34 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.LongSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Rate-limits OpenAI-compatible endpoints: authenticates the API key, reads the body (within
- * {@code fairshare.max-body-size}) and hands it on unchanged, estimates the tokens, asks the
- * engine, then either answers 429 in OpenAI's shape or runs the endpoint and settles the
- * reservation with the {@code usage} of its response.
+ * Rate-limits OpenAI-compatible endpoints: authenticates the API key from the headers, reads the
+ * body (within {@code fairshare.max-body-size}), resolves the model, estimates the tokens, asks the
+ * usage store, then either answers 429 in OpenAI's shape or runs the endpoint and settles the
+ * reservation with the {@code usage} of its response ({@link Settlement}).
  *
  * <p>Register it in {@code web.xml} (configuration from MicroProfile Config) or programmatically
- * with {@link #RateLimitFilter(FairShare)}. Only {@code POST} requests to the configured paths
- * ({@code fairshare.paths}, with or without {@code /v1}) are limited; everything else passes.
+ * with {@link #RateLimitFilter(FairShare)}. The decision is made on the container's decoded,
+ * normalised path ({@link RequestPaths}); a raw path not in normal form on a limited prefix is
+ * refused 400. {@code POST} requests to the configured paths ({@code fairshare.paths}, with or
+ * without {@code /v1}) are limited; other methods on those paths need a valid key and pass.
  */
 public final class RateLimitFilter implements Filter {
 
   private static final Logger LOG = Logger.getLogger(RateLimitFilter.class.getName());
+
+  /**
+   * Prompt text, in characters, above which a request is first checked at a bound that needs no
+   * tokenising: a key or model already out of room is refused before any CPU is spent on the
+   * text (tokenising runs at 0.1–2 µs per character).
+   */
+  static final long CHEAP_CHECK_ABOVE_CHARS = 32 * 1024;
+
+  /** The model name under which unconfigured models share one window when they are allowed. */
+  public static final String UNCONFIGURED_MODELS = "fairshare:unconfigured-models";
 
   private FairShare fairShare;
 
@@ -86,29 +86,39 @@ public final class RateLimitFilter implements Filter {
       return;
     }
     FairShareConfig config = fairShare.config();
-    Endpoint endpoint = "POST".equals(request.getMethod()) ? Endpoint.match(pathOf(request), config.paths()) : null;
-    if (endpoint == null) {
+    String path = RequestPaths.canonical(request);
+    Endpoint endpoint = Endpoint.match(path, config.paths());
+    boolean normal = RequestPaths.isNormalForm(request, path);
+    if (endpoint == null && (normal || !RequestPaths.onLimitedPrefix(path, config.paths()))) {
       chain.doFilter(request, response);
       return;
     }
     try {
-      limit(request, response, chain, endpoint, config);
-    } catch (InvalidRequestException e) {
-      if (e.error().status() == 413) {
-        response.setHeader("Connection", "close"); // the rest of the body is not worth reading
-      } else {
-        UnreadBody.discard(request, response, config.maxBodySize());
+      if (!normal) {
+        // The container and an upstream behind a proxy may read such a path differently: no
+        // client of the OpenAI API sends one, so it is refused rather than classified.
+        throw new InvalidRequestException(
+            ApiError.invalidRequest(
+                400, "The request path is not in normal form (it has ';' parameters, '%' escapes, dot"
+                    + " segments, '//' or is not a plain path); send the plain path, e.g. /v1/chat/completions.",
+                null, "invalid_path"));
       }
-      ErrorResponses.write(response, e.error());
+      ApiKey key = Authentication.require(fairShare, request);
+      if (!"POST".equals(request.getMethod())) {
+        chain.doFilter(request, response); // not a call that spends tokens, but never anonymous
+        return;
+      }
+      limit(request, response, chain, endpoint, key, config);
+    } catch (InvalidRequestException e) {
+      Refusals.write(request, response, e.error());
     } catch (KeyStoreException e) {
       LOG.log(Level.WARNING, "FairShare key store unavailable: {0}", e.getMessage());
-      UnreadBody.discard(request, response, config.maxBodySize());
-      ErrorResponses.write(response, ApiError.unavailable("The API key store is unavailable; please retry shortly."));
+      Refusals.write(request, response, ApiError.unavailable("The API key store is unavailable; please retry shortly."));
     } catch (UsageStoreUnavailableException e) {
       // Logged (throttled) by the store. Closed failure mode: refuse rather than guess.
       response.setHeader("retry-after", "1");
-      ErrorResponses.write(
-          response, ApiError.unavailable("The rate limiter's shared store is unavailable; please retry shortly."));
+      Refusals.write(
+          request, response, ApiError.unavailable("The rate limiter's shared store is unavailable; please retry shortly."));
     }
   }
 
@@ -117,12 +127,12 @@ public final class RateLimitFilter implements Filter {
       HttpServletResponse response,
       FilterChain chain,
       Endpoint endpoint,
+      ApiKey key,
       FairShareConfig config)
       throws IOException, ServletException, InvalidRequestException {
-    ApiKey key = authenticate(request);
     byte[] body = readBody(request, config.maxBodySize());
-    CompletionRequest completion = RequestReader.read(body);
-    String model = completion.model();
+    CompletionRequest parsed = RequestReader.read(body);
+    String model = config.resolveModel(parsed.model());
     if (!key.allows(model)) {
       throw new InvalidRequestException(
           ApiError.permissionDenied(
@@ -130,225 +140,51 @@ public final class RateLimitFilter implements Filter {
                   + "'. Allowed models: " + key.models() + "."));
     }
     ModelCapacity capacity = config.capacityOf(model);
+    String window = model;
     if (capacity == null) {
       if (config.rejectUnknownModels()) {
         throw new InvalidRequestException(
             ApiError.invalidRequest(
-                404, "The model '" + model + "' does not exist or you do not have access to it.",
+                404, "The model '" + parsed.model().strip() + "' does not exist or you do not have access to it.",
                 "model", "model_not_found"));
       }
+      // Nothing to limit but the key's own limits: one window for all of them, however many
+      // names clients make up.
       capacity = ModelCapacity.UNLIMITED_MODEL;
+      window = UNCONFIGURED_MODELS;
     }
-    TokenEstimate estimate = fairShare.estimator().estimate(completion, endpoint);
+    CompletionRequest completion = parsed.withModel(model);
+    TokenEstimator estimator = fairShare.estimator();
+    KeyLimits limits = limitsOf(key);
+    double weight = config.weightOf(key.priority());
+    if (TokenEstimator.promptChars(completion) > CHEAP_CHECK_ABOVE_CHARS) {
+      long bound = estimator.reservation(estimator.lowerBound(completion, endpoint));
+      long now = fairShare.clock().millis();
+      Decision probe =
+          fairShare.admissions().acquire(new AdmissionRequest(key.token(), window, capacity, weight, bound, limits), now);
+      if (!probe.admitted()) {
+        refuseForRate(response, probe, key, model, config);
+        return;
+      }
+      fairShare.admissions().release(probe.reservation(), now);
+    }
+    TokenEstimate estimate = estimator.estimate(completion, endpoint);
     AdmissionRequest admission =
-        new AdmissionRequest(
-            key.token(),
-            model,
-            capacity,
-            config.weightOf(key.priority()),
-            fairShare.estimator().reservation(estimate),
-            limitsOf(key));
-    Decision decision = fairShare.usageStore().acquire(admission, fairShare.clock().millis());
+        new AdmissionRequest(key.token(), window, capacity, weight, estimator.reservation(estimate), limits);
+    Decision decision = fairShare.admissions().acquire(admission, fairShare.clock().millis());
     if (!decision.admitted()) {
-      RateLimitHeaders.apply(response, decision.usage());
-      RateLimitHeaders.applyRetry(response, decision, config.clientRetryMaxWait());
-      ErrorResponses.write(response, RateLimitMessages.of(decision, key, model, config));
+      refuseForRate(response, decision, key, model, config);
       return;
     }
-    Admitted admitted = new Admitted(decision, completion, endpoint, estimate);
-    if (completion.stream()) {
-      stream(request, response, chain, body, admitted);
-    } else {
-      proceed(new ReplayableRequest(request, body), response, chain, admitted);
-    }
+    new Settlement(fairShare, decision, completion, endpoint, estimate).run(request, response, chain, body);
   }
 
-  /** What the filter knows about an admitted request. */
-  private record Admitted(
-      Decision decision, CompletionRequest completion, Endpoint endpoint, TokenEstimate estimate) {}
-
-  /**
-   * A non-streaming call: the body is held until its usage is read and the reservation settled,
-   * so the headers report the standing after this call.
-   */
-  private void proceed(
-      HttpServletRequest request,
-      HttpServletResponse response,
-      FilterChain chain,
-      Admitted admitted)
-      throws IOException, ServletException {
-    Reservation reservation = admitted.decision().reservation();
-    boolean settled = false;
-    try {
-      BufferedResponse buffered = new BufferedResponse(response);
-      chain.doFilter(request, buffered);
-      if (request.isAsyncStarted()) {
-        // The endpoint answers later, from another thread: the headers show the standing at
-        // admission, the bytes pass through, and the reservation is settled when it completes.
-        RateLimitHeaders.apply(response, admitted.decision().usage());
-        buffered.passThrough();
-        settleOnCompletion(request, reservation, () -> {
-          byte[] seen = buffered.body();
-          if (response.getStatus() >= 400) {
-            return 0L;
-          }
-          return UsageReader.read(seen, 0, seen.length)
-              .map(u -> counted(admitted, u))
-              .orElse(reservation.tokens());
-        });
-        settled = true;
-        return;
-      }
-      byte[] body = buffered.body();
-      int status = buffered.getStatus();
-      long actual = 0; // an upstream error releases the tokens and keeps the request
-      if (status < 400) {
-        Optional<TokenUsage> usage = UsageReader.read(body, 0, body.length);
-        actual = usage.map(u -> counted(admitted, u)).orElse(reservation.tokens());
-      }
-      long now = settle(reservation, actual);
-      settled = true;
-      if (status != 429) {
-        // An upstream 429 goes back with the upstream's own rate-limit headers. The standing
-        // after this call is worked out here rather than asked of the store: one round trip less.
-        RateLimitHeaders.apply(
-            response, admitted.decision().usage().afterSettling(reservation, actual, now, fairShare.config().engine()));
-      }
-      buffered.writeTo(response, body);
-    } finally {
-      if (!settled) {
-        // The endpoint threw: release the tokens, keep the request.
-        settle(reservation, 0);
-      }
-    }
-  }
-
-  /**
-   * A streaming call: bytes pass through as they come; the headers (the standing at admission) go
-   * out before the first byte. The stream is settled with its usage chunk, or, without one, with
-   * the prompt estimate plus the streamed text counted; a client that leaves mid-stream is charged
-   * what was streamed until then.
-   */
-  private void stream(
-      HttpServletRequest request,
-      HttpServletResponse response,
-      FilterChain chain,
-      byte[] body,
-      Admitted admitted)
-      throws IOException, ServletException {
-    CompletionRequest completion = admitted.completion();
-    boolean injectUsage =
-        !completion.streamIncludesUsage()
-            && (admitted.endpoint() == Endpoint.CHAT_COMPLETIONS || admitted.endpoint() == Endpoint.COMPLETIONS);
-    byte[] forwarded = injectUsage ? RequestRewriter.withStreamUsage(body) : body;
-    StreamingResponse streaming = new StreamingResponse(response, new StreamUsageTracker(injectUsage));
-    RateLimitHeaders.apply(response, admitted.decision().usage());
-    boolean deferred = false;
-    try {
-      chain.doFilter(new ReplayableRequest(request, forwarded), streaming);
-      if (request.isAsyncStarted()) {
-        // Streamed from another thread after this returns: settle when the stream completes.
-        settleOnCompletion(
-            request,
-            admitted.decision().reservation(),
-            () -> streamedTokens(streaming, response.getStatus(), admitted));
-        deferred = true;
-        return;
-      }
-      streaming.finish();
-    } finally {
-      if (!deferred) {
-        settle(admitted.decision().reservation(), streamedTokens(streaming, response.getStatus(), admitted));
-      }
-    }
-  }
-
-  /**
-   * Settles an asynchronous call once, when it completes; on error or timeout with no tokens (the
-   * request still counts). Registered during the original dispatch, so it cannot miss the end.
-   */
-  private void settleOnCompletion(HttpServletRequest request, Reservation reservation, LongSupplier actualTokens) {
-    AtomicBoolean done = new AtomicBoolean();
-    request.getAsyncContext().addListener(new AsyncListener() {
-      @Override
-      public void onComplete(AsyncEvent event) {
-        if (done.compareAndSet(false, true)) {
-          settle(reservation, actualTokens.getAsLong());
-        }
-      }
-
-      @Override
-      public void onTimeout(AsyncEvent event) {
-        if (done.compareAndSet(false, true)) {
-          settle(reservation, 0);
-        }
-      }
-
-      @Override
-      public void onError(AsyncEvent event) {
-        if (done.compareAndSet(false, true)) {
-          settle(reservation, 0);
-        }
-      }
-
-      @Override
-      public void onStartAsync(AsyncEvent event) {
-        event.getAsyncContext().addListener(this);
-      }
-    });
-  }
-
-  /** The tokens an answered call counts; its reported usage also teaches the estimator. */
-  private long counted(Admitted admitted, TokenUsage reported) {
-    fairShare.estimator().observe(admitted.completion(), admitted.endpoint(), reported);
-    return reported.counted(fairShare.estimator().tokenCount());
-  }
-
-  private long streamedTokens(StreamingResponse streaming, int status, Admitted admitted) {
-    if (status >= 400) {
-      return 0;
-    }
-    Optional<TokenUsage> reported = streaming.usage();
-    if (reported.isPresent()) {
-      return counted(admitted, reported.get());
-    }
-    // No usage chunk: the prompt estimate plus the streamed text, counted (not learned from).
-    long prompt = admitted.estimate().promptTokens();
-    long completion = fairShare.estimator().countText(admitted.completion().model(), streaming.completionText());
-    return new TokenUsage(prompt, completion, prompt + completion).counted(fairShare.estimator().tokenCount());
-  }
-
-  /**
-   * Settles without waiting for a shared store's answer (it is queued on the store's connection
-   * before this returns, so this instance's next admission sees it); a store that is away is
-   * counted and logged by the store.
-   * Returns the time of settlement.
-   */
-  private long settle(Reservation reservation, long actualTokens) {
-    long now = fairShare.clock().millis();
-    fairShare.usageStore().settleWithoutWaiting(reservation, actualTokens, now);
-    return now;
-  }
-
-  private ApiKey authenticate(HttpServletRequest request) throws InvalidRequestException {
-    String raw = Credentials.from(request::getHeader);
-    if (raw == null) {
-      throw new InvalidRequestException(
-          ApiError.invalidApiKey(
-              "You didn't provide an API key. You need to provide your API key in an Authorization"
-                  + " header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."));
-    }
-    KeyCheck check = fairShare.keys().authenticate(raw);
-    return switch (check.status()) {
-      case VALID -> check.key();
-      case UNKNOWN -> throw new InvalidRequestException(
-          ApiError.invalidApiKey("Incorrect API key provided: " + KeyHashing.maskedName(raw) + "."));
-      case BLOCKED -> throw new InvalidRequestException(
-          ApiError.invalidApiKey("Key is blocked: '" + check.key().displayName() + "'."));
-      case EXPIRED -> throw new InvalidRequestException(
-          ApiError.invalidApiKey(
-              "Key '" + check.key().displayName() + "' expired at " + check.key().expires() + "."));
-    };
+  private static void refuseForRate(
+      HttpServletResponse response, Decision decision, ApiKey key, String model, FairShareConfig config)
+      throws IOException {
+    RateLimitHeaders.apply(response, decision.usage());
+    RateLimitHeaders.applyRetry(response, decision, config.clientRetryMaxWait());
+    ErrorResponses.write(response, RateLimitMessages.of(decision, key, model, config));
   }
 
   private static byte[] readBody(HttpServletRequest request, long maxBodySize)
@@ -363,16 +199,23 @@ public final class RateLimitFilter implements Filter {
     // (UnreadBody); on Tomcat a closed stream throws where a read-out one answers -1.
     InputStream in = request.getInputStream();
     int n;
-    while ((n = in.read(chunk)) != -1) {
-      if (out.size() + (long) n > maxBodySize) {
-        throw tooLarge(maxBodySize);
+    try {
+      while ((n = in.read(chunk)) != -1) {
+        if (out.size() + (long) n > maxBodySize) {
+          throw tooLarge(maxBodySize);
+        }
+        out.write(chunk, 0, n);
       }
-      out.write(chunk, 0, n);
+    } catch (IOException e) {
+      // The client went away or was too slow (the container's minimum data rate): nothing was
+      // admitted, nothing to settle.
+      throw new InvalidRequestException(
+          ApiError.invalidRequest(400, "The request body could not be read.", null, "body_not_read"));
     }
     return out.toByteArray();
   }
 
-  private static InvalidRequestException tooLarge(long maxBodySize) {
+  static InvalidRequestException tooLarge(long maxBodySize) {
     return new InvalidRequestException(
         ApiError.invalidRequest(
             413, "The request body is larger than the limit of " + maxBodySize + " bytes.", null,
@@ -389,12 +232,6 @@ public final class RateLimitFilter implements Filter {
 
   private static long orUnlimited(Long value) {
     return value == null ? ModelCapacity.UNLIMITED : value;
-  }
-
-  private static String pathOf(HttpServletRequest request) {
-    String uri = request.getRequestURI();
-    String context = request.getContextPath();
-    return context != null && !context.isEmpty() && uri.startsWith(context) ? uri.substring(context.length()) : uri;
   }
 
   @Override

@@ -21,7 +21,9 @@ import java.util.Optional;
  * while a {@link StreamUsageTracker} reads the usage and the streamed text (and withholds the
  * injected usage chunk). A response that turns out not to be an event stream (an error, or an
  * endpoint that ignored {@code stream}) passes through byte for byte, and its usage is read from
- * the first megabyte.
+ * the first megabyte. An event longer than the bound it is given (a stream without blank-line
+ * terminators) is not held: from there on the bytes pass through unread, and the stream counts
+ * as not read whole ({@link #complete()} is false).
  */
 final class StreamingResponse extends HttpServletResponseWrapper {
 
@@ -35,11 +37,15 @@ final class StreamingResponse extends HttpServletResponseWrapper {
   private ServletOutputStream stream;
   private PrintWriter writer;
   private boolean finished;
+  private final int maxEventBytes;
+  private boolean overflowed;
+  private boolean clientGone;
 
-  StreamingResponse(HttpServletResponse response, StreamUsageTracker tracker) {
+  StreamingResponse(HttpServletResponse response, StreamUsageTracker tracker, int maxEventBytes) {
     super(response);
     this.response = response;
     this.tracker = tracker;
+    this.maxEventBytes = maxEventBytes;
   }
 
   @Override
@@ -121,11 +127,15 @@ final class StreamingResponse extends HttpServletResponseWrapper {
       String type = response.getContentType();
       eventStream = type != null && type.toLowerCase(Locale.ROOT).startsWith("text/event-stream");
     }
+    if (overflowed) {
+      writeThrough(real, b, off, len);
+      return;
+    }
     if (!eventStream) {
       if (capture.size() < CAPTURE_LIMIT) {
         capture.write(b, off, Math.min(len, CAPTURE_LIMIT - capture.size()));
       }
-      real.write(b, off, len);
+      writeThrough(real, b, off, len);
       return;
     }
     IOException[] failure = new IOException[1];
@@ -143,8 +153,35 @@ final class StreamingResponse extends HttpServletResponseWrapper {
           }
         });
     if (failure[0] != null) {
+      clientGone = true;
       throw failure[0];
     }
+    if (splitter.pending() > maxEventBytes) {
+      // No terminator in sight: stop holding bytes, let them (and all later ones) through.
+      overflowed = true;
+      writeThrough(real, splitter.drain());
+    }
+  }
+
+  private void writeThrough(ServletOutputStream real, byte[] b) throws IOException {
+    writeThrough(real, b, 0, b.length);
+  }
+
+  private void writeThrough(ServletOutputStream real, byte[] b, int off, int len) throws IOException {
+    try {
+      real.write(b, off, len);
+    } catch (IOException e) {
+      clientGone = true;
+      throw e;
+    }
+  }
+
+  /**
+   * True when the stream was relayed whole and read to its end: the client stayed, no event was
+   * too long to read, and the stream said it ended (or was not an event stream at all).
+   */
+  boolean complete() {
+    return !clientGone && !overflowed && (tracker.ended() || !Boolean.TRUE.equals(eventStream));
   }
 
   /** Writes what is left of an unterminated last event and flushes. Idempotent. */
@@ -158,7 +195,7 @@ final class StreamingResponse extends HttpServletResponseWrapper {
     }
     byte[] rest = splitter.drain();
     if (rest.length > 0 && tracker.accept(rest)) {
-      response.getOutputStream().write(rest);
+      writeThrough(response.getOutputStream(), rest);
     }
     if (stream != null) {
       response.getOutputStream().flush();
@@ -181,5 +218,10 @@ final class StreamingResponse extends HttpServletResponseWrapper {
   /** Text streamed so far. */
   String completionText() {
     return tracker.completionText();
+  }
+
+  /** Characters streamed past what is kept for counting. */
+  long uncountedChars() {
+    return tracker.uncountedChars();
   }
 }

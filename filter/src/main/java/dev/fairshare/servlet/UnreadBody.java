@@ -6,55 +6,65 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 
 /**
- * What to do with a request body the filter refuses before reading it all (a missing or wrong key,
- * an unavailable store, a body over the limit).
+ * What to do with a request body left unread by an answer (a refusal before the body was read, a
+ * 404 of the key API).
  *
  * <p>Jetty 12, finding request content unread when the response completes, closes the connection
  * after the response has gone out without {@code Connection: close} (Tomcat, WildFly and Payara
  * read the rest themselves). A client that pooled the connection then sends its next request into
  * a socket being closed and sees it fail with no response ("header parser received no bytes"),
- * which for a POST it does not retry. So before an error answer the rest of the body is read and
- * dropped, up to the body limit; a body larger than that is not read, and the answer says {@code
- * Connection: close} instead.
+ * which for a POST it does not retry. So before such an answer the part of the body that has
+ * already arrived is read and dropped, without waiting for more; if the body is then not finished
+ * (larger than {@link #SMALL_BODY}, or still on its way) the answer says {@code Connection: close},
+ * and the client opens a new connection for its next request. Waiting for the rest instead would
+ * let a caller without a key hold a thread with a slow body.
  */
 final class UnreadBody {
+
+  /** The most of an unread body read to keep a connection. */
+  static final int SMALL_BODY = 64 * 1024;
 
   private UnreadBody() {}
 
   /**
-   * Reads and drops what is left of the request body, or marks the response {@code Connection:
-   * close} when that would mean reading more than {@code limit} bytes or the body cannot be read.
-   * Must run before the response is committed.
+   * Reads and drops what has arrived of the rest of the body, or marks the response {@code
+   * Connection: close} when the body is not finished then. Must run before the response is
+   * committed; does nothing after.
    */
-  static void discard(HttpServletRequest request, HttpServletResponse response, long limit) {
+  static void discard(HttpServletRequest request, HttpServletResponse response) {
     if (response.isCommitted()) {
       return;
     }
-    if (request.getContentLengthLong() > limit || !readToEnd(request, limit)) {
+    if (request.getContentLengthLong() > SMALL_BODY || !readArrived(request, SMALL_BODY)) {
       response.setHeader("Connection", "close");
     }
   }
 
   /**
-   * Reads and drops the rest of the body; false when it is longer than {@code limit} bytes from
-   * here, or cannot be read (then the container closes the connection, as it would have).
+   * Reads and drops the part of the body that can be read without blocking, up to {@code limit}
+   * bytes; true when the body is finished afterwards (the usual case: it was read, or was empty,
+   * or was small and had arrived with the head).
    */
-  static boolean readToEnd(HttpServletRequest request, long limit) {
-    long read = 0;
+  static boolean readArrived(HttpServletRequest request, long limit) {
     try {
       ServletInputStream in = request.getInputStream();
       if (in.isFinished()) {
-        return true; // the usual case: the body was read (or there was none)
+        return true;
       }
       byte[] chunk = new byte[8192];
-      int n;
-      while ((n = in.read(chunk)) != -1) {
-        read += n;
-        if (read > limit) {
-          return false;
+      long read = 0;
+      while (read <= limit) {
+        int available = in.available();
+        if (available <= 0) {
+          break;
         }
+        int n = in.read(chunk, 0, Math.min(chunk.length, available));
+        if (n == -1) {
+          return true;
+        }
+        read += n;
       }
-      return true;
+      return in.isFinished();
     } catch (IOException | IllegalStateException e) {
       // IllegalStateException: the body was taken as a reader; either way, give up the connection.
       return false;

@@ -94,9 +94,21 @@ public final class FailoverUsageStore implements UsageStore {
       local.settle(reservation, actualTokens, nowMillis);
       return CompletableFuture.completedFuture(null);
     }
+    return quietly(() -> shared.settleWithoutWaiting(reservation, actualTokens, nowMillis));
+  }
+
+  @Override
+  public CompletionStage<Void> release(Reservation reservation, long nowMillis) {
+    if (localReservations.remove(reservation)) {
+      return local.release(reservation, nowMillis);
+    }
+    return quietly(() -> shared.release(reservation, nowMillis));
+  }
+
+  private CompletionStage<Void> quietly(java.util.function.Supplier<CompletionStage<Void>> send) {
     CompletionStage<Void> sent;
     try {
-      sent = shared.settleWithoutWaiting(reservation, actualTokens, nowMillis);
+      sent = send.get();
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     }

@@ -7,6 +7,8 @@ import dev.fairshare.core.ModelWindow;
 import dev.fairshare.core.Reservation;
 import dev.fairshare.core.UsageSnapshot;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -51,6 +53,17 @@ public final class MemoryUsageStore implements UsageStore {
     }
   }
 
+  @Override
+  public CompletionStage<Void> release(Reservation reservation, long nowMillis) {
+    GuardedWindow guarded =
+        windows.computeIfAbsent(
+            reservation.request().model(), m -> new GuardedWindow(new ModelWindow(settings)));
+    synchronized (guarded) {
+      guarded.window.release(reservation, nowMillis);
+    }
+    return CompletableFuture.completedFuture(null);
+  }
+
   /** The standing of {@code request}'s key now, without admitting anything. */
   public UsageSnapshot peek(AdmissionRequest request, long nowMillis) {
     GuardedWindow guarded = windows.get(request.model());
@@ -59,6 +72,17 @@ public final class MemoryUsageStore implements UsageStore {
     }
     synchronized (guarded) {
       return guarded.window.peek(request, nowMillis);
+    }
+  }
+
+  /** Requests admitted to {@code model} and not yet settled; for tests and metrics. */
+  public int inFlight(String model) {
+    GuardedWindow guarded = windows.get(model);
+    if (guarded == null) {
+      return 0;
+    }
+    synchronized (guarded) {
+      return guarded.window.inFlight();
     }
   }
 

@@ -44,6 +44,16 @@ public interface UsageStore extends AutoCloseable {
     return CompletableFuture.completedFuture(null);
   }
 
+  /**
+   * Takes back a reservation from {@link #acquire} whose request did not happen (refused at
+   * another level): its tokens and its request leave the window, as if it had never been
+   * admitted; the key stays active. Call instead of settling, at most once. Like {@link
+   * #settleWithoutWaiting}, a shared store may queue it without waiting.
+   *
+   * @return completes once the release is applied; exceptionally if it could not be
+   */
+  CompletionStage<Void> release(Reservation reservation, long nowMillis);
+
   /** Releases resources (connections, threads). The default does nothing. */
   @Override
   default void close() {}

@@ -33,7 +33,10 @@ class FairShareConfigTest {
     assertThat(c.clientRetryMaxWait()).isEqualTo(Duration.ofSeconds(5));
     assertThat(c.keyCacheTtl()).isEqualTo(Duration.ofSeconds(5));
     assertThat(c.paths()).containsExactly("/chat/completions", "/completions", "/embeddings", "/responses");
-    assertThat(c.rejectUnknownModels()).isFalse();
+    assertThat(c.rejectUnknownModels()).isTrue();
+    assertThat(c.bounds()).isEqualTo(RequestBounds.DEFAULTS);
+    assertThat(c.bounds().minRequestTokens()).isEqualTo(7);
+    assertThat(c.bounds().adminMaxBodySize()).isEqualTo(65_536);
     assertThat(c.weightOf(null)).isEqualTo(1.0);
   }
 

@@ -61,6 +61,68 @@ abstract class UsageStoreContract {
   }
 
   @Test
+  void aReleasedReservationCountsNeitherTokensNorItsRequest() throws Exception {
+    UsageStore store = newStore(EngineSettings.DEFAULTS);
+    ModelCapacity capacity = new ModelCapacity(60, 2);
+    KeyLimits parallelOne = new KeyLimits(ModelCapacity.UNLIMITED, ModelCapacity.UNLIMITED, 1);
+    AdmissionRequest r = new AdmissionRequest("k1", "m", capacity, 1.0, 40, parallelOne);
+    Decision d = store.acquire(r, T0);
+    assertThat(d.reservation().tokens()).isEqualTo(40);
+    store.release(d.reservation(), T0 + 10).toCompletableFuture().get();
+    // Its in-flight place, its tokens and its request are gone: two more requests fit in RPM 2
+    Decision again = store.acquire(r, T0 + 20);
+    assertThat(again.verdict()).isEqualTo(Verdict.ADMITTED);
+    assertThat(again.usage().tokens().used()).isEqualTo(40);
+    assertThat(again.usage().requests().used()).isEqualTo(1);
+    store.settle(again.reservation(), 10, T0 + 30);
+    Decision second = store.acquire(r, T0 + 40);
+    assertThat(second.verdict()).isEqualTo(Verdict.ADMITTED);
+    assertThat(second.usage().requests().used()).isEqualTo(2);
+    assertThat(second.usage().tokens().used()).isEqualTo(50);
+  }
+
+  @Test
+  void keyLimitsHoldAcrossModelsAndCountThisRequestsCost() throws Exception {
+    KeyLimitedUsageStore store = new KeyLimitedUsageStore(newStore(EngineSettings.DEFAULTS));
+    ModelCapacity big = new ModelCapacity(100_000, 1_000);
+    KeyLimits rpm2 = new KeyLimits(ModelCapacity.UNLIMITED, 2, ModelCapacity.UNLIMITED);
+    List<Verdict> verdicts = new ArrayList<>();
+    for (String model : List.of("a", "b", "a", "b", "c")) {
+      Decision d = store.acquire(new AdmissionRequest("k1", model, big, 1.0, 10, rpm2), T0);
+      verdicts.add(d.verdict());
+      if (d.admitted()) {
+        store.settle(d.reservation(), 10, T0);
+      }
+    }
+    assertThat(verdicts).containsExactly(
+        Verdict.ADMITTED, Verdict.ADMITTED, Verdict.KEY_REQUEST_LIMIT, Verdict.KEY_REQUEST_LIMIT, Verdict.KEY_REQUEST_LIMIT);
+    // tpm_limit 60: usage so far plus this request's cost must fit
+    KeyLimits tpm60 = new KeyLimits(60, ModelCapacity.UNLIMITED, ModelCapacity.UNLIMITED);
+    Decision first = store.acquire(new AdmissionRequest("k2", "a", big, 1.0, 25, tpm60), T0);
+    Decision second = store.acquire(new AdmissionRequest("k2", "b", big, 1.0, 25, tpm60), T0);
+    Decision third = store.acquire(new AdmissionRequest("k2", "c", big, 1.0, 25, tpm60), T0);
+    assertThat(first.verdict()).isEqualTo(Verdict.ADMITTED);
+    assertThat(second.verdict()).isEqualTo(Verdict.ADMITTED);
+    assertThat(third.verdict()).isEqualTo(Verdict.KEY_TOKEN_LIMIT);
+    assertThat(third.usage().tokens().used()).isEqualTo(50);
+    assertThat(third.usage().tokens().limit()).isEqualTo(60);
+    // A request the model refuses is released from the key's window: it counts nowhere
+    ModelCapacity tiny = new ModelCapacity(5, ModelCapacity.UNLIMITED);
+    assertThat(store.acquire(new AdmissionRequest("k4", "tiny", tiny, 1.0, 5, KeyLimits.NONE), T0).admitted()).isTrue();
+    Decision refused = store.acquire(new AdmissionRequest("k3", "tiny", tiny, 1.0, 20, rpm2), T0);
+    assertThat(refused.verdict()).isEqualTo(Verdict.MODEL_TOKENS);
+    Decision ok1 = store.acquire(new AdmissionRequest("k3", "a", big, 1.0, 20, rpm2), T0);
+    Decision ok2 = store.acquire(new AdmissionRequest("k3", "b", big, 1.0, 20, rpm2), T0);
+    assertThat(ok1.verdict()).isEqualTo(Verdict.ADMITTED);
+    assertThat(ok2.verdict()).isEqualTo(Verdict.ADMITTED);
+    store.settleWithoutWaiting(first.reservation(), 25, T0).toCompletableFuture().get();
+    store.release(second.reservation(), T0).toCompletableFuture().get();
+    store.settle(ok1.reservation(), 20, T0);
+    store.settle(ok2.reservation(), 20, T0);
+    assertThat(store.pending()).isZero();
+  }
+
+  @Test
   void windowSlidesAndDebtDelays() {
     UsageStore store = newStore(EngineSettings.DEFAULTS);
     Decision d = store.acquire(request("k1", TPM_60, 10), T0);

@@ -2,10 +2,12 @@ package dev.fairshare.gateway;
 
 import dev.fairshare.FairShare;
 import dev.fairshare.admin.HealthResource;
+import dev.fairshare.admin.InternalErrorMapper;
 import dev.fairshare.admin.KeyResource;
 import dev.fairshare.admin.WebErrorMapper;
 import dev.fairshare.core.Clock;
 import dev.fairshare.openai.Endpoint;
+import dev.fairshare.servlet.KeyApiGuardFilter;
 import dev.fairshare.servlet.RateLimitFilter;
 import dev.fairshare.servlet.RequestBodyDrainFilter;
 import jakarta.servlet.DispatcherType;
@@ -14,6 +16,8 @@ import java.util.EnumSet;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.glassfish.jersey.server.ResourceConfig;
@@ -62,7 +66,11 @@ public final class FairShareGateway implements AutoCloseable {
     FairShare fairShare = FairShare.create(configuration.fairShare(), clock);
     GatewaySettings settings = configuration.gateway();
     Server server = new Server();
-    ServerConnector connector = new ServerConnector(server);
+    HttpConfiguration http = new HttpConfiguration();
+    // A body trickled in cannot hold a thread: below the rate the read fails and the request ends.
+    http.setMinRequestDataRate(settings.connections().minRequestDataRate());
+    ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http));
+    connector.setIdleTimeout(settings.connections().idleTimeout().toMillis());
     connector.setHost(settings.host());
     connector.setPort(settings.port());
     server.addConnector(connector);
@@ -71,9 +79,10 @@ public final class FairShareGateway implements AutoCloseable {
     // First: whatever answers without reading the body (a 404, a 401 of the key API), Jetty keeps
     // the connection for the client's next request.
     context.addFilter(
-        new FilterHolder(new RequestBodyDrainFilter(configuration.fairShare().maxBodySize())),
+        new FilterHolder(new RequestBodyDrainFilter()),
         "/*",
         EnumSet.of(DispatcherType.REQUEST));
+    context.addFilter(new FilterHolder(new KeyApiGuardFilter(fairShare)), "/*", EnumSet.of(DispatcherType.REQUEST));
     FilterHolder filter = new FilterHolder(new RateLimitFilter(fairShare));
     filter.setAsyncSupported(true);
     context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
@@ -94,6 +103,7 @@ public final class FairShareGateway implements AutoCloseable {
             .register(new KeyResource(fairShare))
             .register(new HealthResource(fairShare))
             .register(WebErrorMapper.class)
+            .register(InternalErrorMapper.class)
             .property(ServerProperties.WADL_FEATURE_DISABLE, true);
     context.addServlet(new ServletHolder("fairshare-admin", new ServletContainer(admin)), "/*");
     server.setHandler(context);

@@ -18,9 +18,30 @@ import java.util.regex.Pattern;
  * @param upstream base URL of a real OpenAI-compatible server, or empty for the mock model
  * @param mocks mock behaviour per model; models not listed answer as {@link MockModel#DEFAULT}
  * @param upstreamApiKey the key sent to the upstream, or empty
+ * @param connections how the connector treats slow and idle clients
  */
 public record GatewaySettings(
-    int port, String host, Optional<String> upstream, Map<String, MockModel> mocks, Optional<String> upstreamApiKey) {
+    int port,
+    String host,
+    Optional<String> upstream,
+    Map<String, MockModel> mocks,
+    Optional<String> upstreamApiKey,
+    ConnectionLimits connections) {
+
+  /**
+   * What the connector allows a client before it drops the connection.
+   *
+   * @param idleTimeout longest silence on a connection ({@code fairshare.gateway.idle-timeout},
+   *     default 120 s: a model may think a long time before its first byte)
+   * @param minRequestDataRate bytes per second a request body must at least arrive at ({@code
+   *     fairshare.gateway.min-request-data-rate}, default 1 KiB/s; 0 turns it off): a body sent
+   *     byte by byte cannot hold a thread
+   */
+  public record ConnectionLimits(Duration idleTimeout, long minRequestDataRate) {
+
+    /** The defaults. */
+    public static final ConnectionLimits DEFAULTS = new ConnectionLimits(Duration.ofSeconds(120), 1024);
+  }
 
   /** The model the gateway limits to 60 TPM when nothing is configured. */
   public static final String DEFAULT_MODEL = "my-fake-model";
@@ -36,7 +57,7 @@ public record GatewaySettings(
 
   /** Settings for a mock-only gateway. */
   public GatewaySettings(int port, String host, Optional<String> upstream, Map<String, MockModel> mocks) {
-    this(port, host, upstream, mocks, Optional.empty());
+    this(port, host, upstream, mocks, Optional.empty(), ConnectionLimits.DEFAULTS);
   }
 
   @Override
@@ -110,6 +131,11 @@ public record GatewaySettings(
       mock.problems().forEach(p -> values.problems().add(p));
       mocks.put(e.getKey(), model);
     }
-    return new GatewaySettings(port, host, upstream, mocks, upstreamApiKey);
+    Duration idle = values.duration("fairshare.gateway.idle-timeout", ConnectionLimits.DEFAULTS.idleTimeout());
+    if (idle.isZero()) {
+      values.problem("fairshare.gateway.idle-timeout", "must be positive");
+    }
+    long minRate = values.size("fairshare.gateway.min-request-data-rate", ConnectionLimits.DEFAULTS.minRequestDataRate());
+    return new GatewaySettings(port, host, upstream, mocks, upstreamApiKey, new ConnectionLimits(idle, minRate));
   }
 }

@@ -30,9 +30,14 @@ public final class UpstreamProxyServlet extends ProxyServlet {
     this.apiKey = apiKey;
   }
 
+  /**
+   * The upstream URL: the normalised path the container routed on (this servlet is mapped to the
+   * exact endpoint paths, and RateLimitFilter refused any raw path not in normal form), never
+   * the raw request URI.
+   */
   @Override
   protected String rewriteTarget(HttpServletRequest request) {
-    String path = request.getRequestURI().substring(request.getContextPath().length());
+    String path = request.getServletPath() + (request.getPathInfo() == null ? "" : request.getPathInfo());
     if (path.startsWith("/v1/")) {
       path = path.substring(3);
     }

@@ -75,7 +75,7 @@ class BadInputIT {
 
   @Test
   void bodyWithoutModel_is400NamingTheModelParam() throws Exception {
-    HttpResponse<String> r = gateway.post("/chat/completions", "{\"messages\":[]}", key);
+    HttpResponse<String> r = gateway.post("/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", key);
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(TestGateway.error(r).get("param").asText()).isEqualTo("model");
   }
@@ -110,11 +110,14 @@ class BadInputIT {
 
   @Test
   void refusedRequests_leaveTheConnectionOpenForTheNextOne() throws Exception {
-    // A refusal made before the body is read must still read it, or the container closes the
-    // connection under a client that has already pooled it (its next POST fails with no response).
-    // The same goes for answers from behind the filter (the key API, an unknown path): the
-    // gateway's RequestBodyDrainFilter reads what they left. Ten rounds, since Jetty closes only
-    // when the body arrives after the answer (without the fixes it did within a hundred).
+    // A refusal made before the body is read must read what has arrived of it, or say
+    // Connection: close, or the container closes the connection under a client that has already
+    // pooled it (its next POST fails with no response: RawHttp throws EOFException). It must not
+    // wait for a body still on its way (a slow body would hold a thread). The same goes for
+    // answers from behind the filter (the key API, an unknown path): the gateway's
+    // RequestBodyDrainFilter reads what they left or says Connection: close. Ten rounds, since
+    // Jetty closes only when the body arrives after the answer (without the fixes it did within a
+    // hundred).
     try (RawHttp connection = new RawHttp(gateway.base())) {
       for (int round = 0; round < 10; round++) {
         assertThat(connection.post("/chat/completions", "sk-not-a-real-key-0000000", HELLO).status()).isEqualTo(401);
@@ -127,7 +130,9 @@ class BadInputIT {
       RawHttp.Response admitted = connection.post("/chat/completions", key, HELLO);
       assertThat(admitted.status()).isEqualTo(200);
       assertThat(admitted.headers()).doesNotContainKey("connection");
-      assertThat(connection.connections()).as("connections opened").isEqualTo(1);
+      // Reopened only after an answer that said Connection: close (the four refused before their
+      // body was read, when it had not arrived yet); requests read whole never close.
+      assertThat(connection.connections()).as("connections opened").isLessThanOrEqualTo(1 + 10 * 4);
     }
   }
 
@@ -191,10 +196,16 @@ class BadInputIT {
   }
 
   @Test
-  void getOnAChatPath_is405InOpenAiShape() throws Exception {
-    HttpResponse<String> r =
+  void getOnAChatPath_needsAKey_andIs405InOpenAiShape() throws Exception {
+    HttpResponse<String> anonymous =
         gateway.http.send(
             HttpRequest.newBuilder(URI.create(gateway.base() + "/chat/completions")).GET().build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(anonymous.statusCode()).isEqualTo(401);
+    HttpResponse<String> r =
+        gateway.http.send(
+            HttpRequest.newBuilder(URI.create(gateway.base() + "/chat/completions")).header("Authorization", "Bearer " + key)
+                .GET().build(),
             HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(405);
     TestGateway.error(r);

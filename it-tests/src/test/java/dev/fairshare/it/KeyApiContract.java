@@ -41,6 +41,8 @@ abstract class KeyApiContract {
     props.put("fairshare.models.slow-model.tpm", "100000");
     props.put("fairshare.gateway.mock.slow-model.latency", "1500ms");
     props.put("fairshare.models.shared.tpm", "100");
+    props.put("fairshare.models.model-a.tpm", "100000");
+    props.put("fairshare.models.model-b.tpm", "100000");
     props.put("fairshare.priority.prod", "0.9");
     props.put("fairshare.priority.dev", "0.1");
     gateway = TestGateway.start(dir, clock, props);
@@ -119,7 +121,13 @@ abstract class KeyApiContract {
     JsonNode info = TestGateway.JSON.readTree(own.body());
     assertThat(info.get("info").get("key_alias").asText()).isEqualTo("mine");
     assertThat(own.body()).doesNotContain("other").doesNotContain(KeyHashing.sha256(other));
-    assertThat(status(get("/key/info?key=" + other, mine))).isEqualTo(403);
+    // Another's key answers as a key that does not exist: an ordinary key learns nothing of others
+    HttpResponse<String> others = get("/key/info?key=" + other, mine);
+    assertThat(status(others)).isEqualTo(404);
+    HttpResponse<String> missing = get("/key/info?key=sk-no-such-key-00000000", mine);
+    assertThat(status(missing)).isEqualTo(404);
+    assertThat(TestGateway.error(others).get("code")).isEqualTo(TestGateway.error(missing).get("code"));
+    assertThat(others.body()).doesNotContain("other");
     assertThat(status(get("/key/info?key=" + mine, mine))).isEqualTo(200);
   }
 

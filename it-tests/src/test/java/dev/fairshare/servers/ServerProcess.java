@@ -68,7 +68,7 @@ abstract class ServerProcess implements AutoCloseable {
           if (!process.isAlive()) {
             throw new IllegalStateException("server exited: " + Files.readString(work.resolve("server.log")));
           }
-          return status(http, "/fairshare-admin/health") == 200 && status(http, "/sample/chat/completions") == 405;
+          return status(http, "/fairshare-admin/health") == 200 && status(http, "/sample/chat/completions") == 401;
         });
   }
 

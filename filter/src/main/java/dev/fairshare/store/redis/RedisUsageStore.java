@@ -113,8 +113,19 @@ public final class RedisUsageStore implements UsageStore {
    */
   @Override
   public CompletionStage<Void> settleWithoutWaiting(Reservation reservation, long actualTokens, long nowMillis) {
+    return sendQuietly(reservation, settleArgs(reservation, actualTokens, nowMillis));
+  }
+
+  /** Queued like {@link #settleWithoutWaiting}: one connection keeps its commands in order. */
+  @Override
+  public CompletionStage<Void> release(Reservation reservation, long nowMillis) {
+    String[] args = settleArgs(reservation, 0, nowMillis);
+    args[16] = "1";
+    return sendQuietly(reservation, args);
+  }
+
+  private CompletionStage<Void> sendQuietly(Reservation reservation, String[] args) {
     String[] keys = keys(reservation.request());
-    String[] args = settleArgs(reservation, actualTokens, nowMillis);
     RedisAsyncCommands<String, String> redis = link.async();
     String sha = settleQuietly.sha;
     if (sha == null) {
@@ -134,11 +145,12 @@ public final class RedisUsageStore implements UsageStore {
   }
 
   private String[] settleArgs(Reservation reservation, long actualTokens, long nowMillis) {
-    String[] args = args(reservation.request(), nowMillis, 16);
+    String[] args = args(reservation.request(), nowMillis, 17);
     args[12] = Long.toString(reservation.bucket());
     args[13] = Long.toString(reservation.tokens());
     args[14] = Long.toString(actualTokens);
     args[15] = Long.toString(reservation.id());
+    args[16] = "0";
     return args;
   }
 

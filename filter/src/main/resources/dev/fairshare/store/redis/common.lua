@@ -253,7 +253,7 @@ local function touchKey()
 end
 
 -- Replaces a reservation by the real usage (ARGV 13: reservation bucket, 14: reserved tokens,
--- 15: actual tokens, 16: reservation id). A refund goes back into the admission bucket while it
+-- 15: actual tokens, 16: reservation id, 17: '1' to release it: the request did not happen). A refund goes back into the admission bucket while it
 -- is in the window; debt is charged now; the in-flight entry goes.
 local function settleReservation()
   local resBucket = tonumber(ARGV[13])
@@ -274,6 +274,11 @@ local function settleReservation()
     redis.call('PEXPIRE', KEYS[1], ttl)
     redis.call('PEXPIRE', KEYS[10], ttl)
     redis.call('PEXPIRE', KEYS[5], ttl)
+  end
+  if ARGV[17] == '1' and resBucket >= start then
+    -- A release: the request did not happen, so it leaves the admission bucket too.
+    if redis.call('HEXISTS', KEYS[2], resBucket) == 1 then addModel(2, 'R', resBucket, -1, false) end
+    if redis.call('HEXISTS', KEYS[6], resBucket) == 1 then redis.call('HINCRBY', KEYS[6], resBucket, -1) end
   end
   if kP ~= -1 then redis.call('ZREM', KEYS[8], rid) end
   if moved then touchModel() end

@@ -1,0 +1,146 @@
+package dev.fairshare.servlet;
+
+import dev.fairshare.FairShare;
+import dev.fairshare.config.ConfigurationException;
+import dev.fairshare.keys.Credentials;
+import dev.fairshare.keys.KeyCheck;
+import dev.fairshare.keys.KeyHashing;
+import dev.fairshare.keys.KeyStoreException;
+import dev.fairshare.openai.ApiError;
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.FilterConfig;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Stands in front of the key API ({@code /key/*}): a caller without the master key or a valid key
+ * is answered 401 from the headers alone, before any of its body is read (and without waiting for
+ * it); a body over {@code fairshare.admin.max-body-size} is 413; the rest is read here, bounded,
+ * and handed on. A client that goes away mid-body is dropped without a log line. The key API's
+ * own checks (master key for admin operations, an ordinary key only about itself) still apply.
+ *
+ * <p>Register it for {@code /*} in front of the JAX-RS servlet of the key API (the gateway and the
+ * admin WAR do).
+ */
+public final class KeyApiGuardFilter implements Filter {
+
+  private static final Logger LOG = Logger.getLogger(KeyApiGuardFilter.class.getName());
+
+  private FairShare fairShare;
+
+  /** For {@code web.xml}: the shared instance. */
+  public KeyApiGuardFilter() {}
+
+  /** For programmatic registration with an instance the caller owns. */
+  public KeyApiGuardFilter(FairShare fairShare) {
+    this.fairShare = fairShare;
+  }
+
+  @Override
+  public void init(FilterConfig filterConfig) throws ServletException {
+    if (fairShare == null) {
+      try {
+        fairShare = FairShare.shared();
+      } catch (ConfigurationException e) {
+        throw new ServletException(e.getMessage(), e);
+      }
+    }
+  }
+
+  @Override
+  public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain)
+      throws IOException, ServletException {
+    if (!(req instanceof HttpServletRequest request) || !(res instanceof HttpServletResponse response)) {
+      chain.doFilter(req, res);
+      return;
+    }
+    String path = RequestPaths.canonical(request);
+    if (!path.equals("/key") && !path.startsWith("/key/")) {
+      chain.doFilter(request, response);
+      return;
+    }
+    if (!RequestPaths.isNormalForm(request, path)) {
+      refuse(request, response, ApiError.invalidRequest(400, "The request path is not in normal form.", null, "invalid_path"));
+      return;
+    }
+    ApiError refusal;
+    try {
+      refusal = authenticate(request);
+    } catch (KeyStoreException e) {
+      LOG.log(Level.WARNING, "FairShare key store unavailable: {0}", e.getMessage());
+      refusal = ApiError.unavailable("The API key store is unavailable; please retry shortly.");
+    }
+    if (refusal != null) {
+      refuse(request, response, refusal);
+      return;
+    }
+    long limit = fairShare.config().bounds().adminMaxBodySize();
+    if (request.getContentLengthLong() > limit) {
+      refuse(request, response, RateLimitFilter.tooLarge(limit).error());
+      return;
+    }
+    byte[] body;
+    try {
+      body = read(request.getInputStream(), limit);
+    } catch (IOException e) {
+      return; // the client went away (or was too slow): nobody to answer, nothing to log
+    }
+    if (body == null) {
+      refuse(request, response, RateLimitFilter.tooLarge(limit).error());
+      return;
+    }
+    chain.doFilter(new ReplayableRequest(request, body), response);
+  }
+
+  /** Null when the caller presents the master key or a valid key; else why not. */
+  private ApiError authenticate(HttpServletRequest request) {
+    String presented = Credentials.from(request::getHeader);
+    if (presented == null) {
+      return ApiError.invalidApiKey("You didn't provide a key. Send the master key as Authorization: Bearer <master key>.");
+    }
+    String master = fairShare.config().masterKey().orElse(null);
+    if (master != null && KeyHashing.constantTimeEquals(presented, master)) {
+      return null;
+    }
+    KeyCheck check = fairShare.keys().authenticate(presented);
+    if (check.valid()) {
+      return null;
+    }
+    if (check.status() == KeyCheck.Status.BLOCKED) {
+      return ApiError.invalidApiKey("Key is blocked: '" + check.key().displayName() + "'.");
+    }
+    return ApiError.invalidApiKey("Invalid master key or API key.");
+  }
+
+  private static void refuse(HttpServletRequest request, HttpServletResponse response, ApiError error) throws IOException {
+    Refusals.write(request, response, error);
+  }
+
+  /** The body, or null when it is longer than {@code limit}. */
+  private static byte[] read(InputStream in, long limit) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
+    byte[] chunk = new byte[8192];
+    int n;
+    while ((n = in.read(chunk)) != -1) {
+      if (out.size() + (long) n > limit) {
+        return null;
+      }
+      out.write(chunk, 0, n);
+    }
+    return out.toByteArray();
+  }
+
+  @Override
+  public void destroy() {
+    // The shared instance outlives one filter.
+  }
+}

@@ -1,0 +1,241 @@
+package dev.fairshare.servlet;
+
+import dev.fairshare.FairShare;
+import dev.fairshare.core.Decision;
+import dev.fairshare.core.Reservation;
+import dev.fairshare.openai.CompletionRequest;
+import dev.fairshare.openai.Endpoint;
+import dev.fairshare.openai.RequestRewriter;
+import dev.fairshare.openai.StreamUsageTracker;
+import dev.fairshare.openai.TokenEstimate;
+import dev.fairshare.openai.TokenUsage;
+import dev.fairshare.openai.UsageReader;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
+
+/**
+ * Runs one admitted call and settles its reservation exactly once, on every path: answered,
+ * streamed, abandoned by the client, failed upstream, thrown, or finished asynchronously (complete,
+ * error or timeout). What is charged:
+ *
+ * <ul>
+ *   <li>an answer with {@code usage}: that usage, clamped to {@code [min-request-tokens,
+ *       max-usage-tokens]};
+ *   <li>a whole stream without usage: the prompt estimate plus the streamed text, tool-call
+ *       arguments and reasoning, counted;
+ *   <li>a stream the client left, that broke off, or whose events were too long to read, and a
+ *       call that failed or timed out asynchronously: what was counted as above, but never less
+ *       than the reservation (the upstream may have generated more than was relayed);
+ *   <li>an answer too large to hold: the reservation;
+ *   <li>an upstream error (status 400 or more): nothing (the request still counts).
+ * </ul>
+ */
+final class Settlement {
+
+  private final FairShare fairShare;
+  private final Decision decision;
+  private final Reservation reservation;
+  private final CompletionRequest completion;
+  private final Endpoint endpoint;
+  private final TokenEstimate estimate;
+
+  Settlement(FairShare fairShare, Decision decision, CompletionRequest completion, Endpoint endpoint, TokenEstimate estimate) {
+    this.fairShare = fairShare;
+    this.decision = decision;
+    this.reservation = decision.reservation();
+    this.completion = completion;
+    this.endpoint = endpoint;
+    this.estimate = estimate;
+  }
+
+  /** Runs the endpoint with {@code body} and settles. */
+  void run(HttpServletRequest request, HttpServletResponse response, FilterChain chain, byte[] body)
+      throws IOException, ServletException {
+    if (completion.stream()) {
+      stream(request, response, chain, body);
+    } else {
+      proceed(new ReplayableRequest(request, body), response, chain);
+    }
+  }
+
+  /**
+   * A non-streaming call: the body is held until its usage is read and the reservation settled,
+   * so the headers report the standing after this call. A body larger than {@code
+   * fairshare.max-response-buffer} streams through from that point and is charged the
+   * reservation.
+   */
+  private void proceed(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+      throws IOException, ServletException {
+    boolean settled = false;
+    try {
+      BufferedResponse buffered =
+          new BufferedResponse(
+              response,
+              fairShare.config().bounds().maxResponseBuffer(),
+              () -> RateLimitHeaders.apply(response, decision.usage()));
+      chain.doFilter(request, buffered);
+      if (request.isAsyncStarted()) {
+        // The endpoint answers later, from another thread: the headers show the standing at
+        // admission, the bytes pass through, and the reservation is settled when it completes.
+        RateLimitHeaders.apply(response, decision.usage());
+        buffered.passThrough();
+        settleOnCompletion(request, () -> {
+          if (response.getStatus() >= 400) {
+            return 0L;
+          }
+          if (buffered.overflowed()) {
+            return reservation.tokens();
+          }
+          byte[] seen = buffered.body();
+          return UsageReader.read(seen, 0, seen.length).map(this::counted).orElse(reservation.tokens());
+        }, reservation::tokens);
+        settled = true;
+        return;
+      }
+      int status = buffered.getStatus();
+      if (buffered.overflowed()) {
+        settle(status >= 400 ? 0 : reservation.tokens());
+        settled = true;
+        buffered.finishPassThrough();
+        return;
+      }
+      byte[] body = buffered.body();
+      long actual = 0; // an upstream error releases the tokens and keeps the request
+      if (status < 400) {
+        actual = UsageReader.read(body, 0, body.length).map(this::counted).orElse(reservation.tokens());
+      }
+      long now = settle(actual);
+      settled = true;
+      if (status != 429) {
+        // An upstream 429 goes back with the upstream's own rate-limit headers. The standing
+        // after this call is worked out here rather than asked of the store: one round trip less.
+        RateLimitHeaders.apply(
+            response, decision.usage().afterSettling(reservation, actual, now, fairShare.config().engine()));
+      }
+      buffered.writeTo(response, body);
+    } finally {
+      if (!settled) {
+        // The endpoint threw: release the tokens, keep the request.
+        settle(0);
+      }
+    }
+  }
+
+  /**
+   * A streaming call: bytes pass through as they come; the headers (the standing at admission) go
+   * out before the first byte.
+   */
+  private void stream(HttpServletRequest request, HttpServletResponse response, FilterChain chain, byte[] body)
+      throws IOException, ServletException {
+    boolean injectUsage =
+        !completion.streamIncludesUsage()
+            && (endpoint == Endpoint.CHAT_COMPLETIONS || endpoint == Endpoint.COMPLETIONS);
+    byte[] forwarded = injectUsage ? RequestRewriter.withStreamUsage(body) : body;
+    StreamingResponse streaming =
+        new StreamingResponse(
+            response, new StreamUsageTracker(injectUsage), (int) fairShare.config().bounds().maxResponseBuffer());
+    RateLimitHeaders.apply(response, decision.usage());
+    boolean deferred = false;
+    try {
+      chain.doFilter(new ReplayableRequest(request, forwarded), streaming);
+      if (request.isAsyncStarted()) {
+        // Streamed from another thread after this returns: settle when the stream completes.
+        settleOnCompletion(
+            request,
+            () -> streamedTokens(streaming, response.getStatus()),
+            () -> Math.max(reservation.tokens(), generated(streaming)));
+        deferred = true;
+        return;
+      }
+      streaming.finish();
+    } finally {
+      if (!deferred) {
+        settle(streamedTokens(streaming, response.getStatus()));
+      }
+    }
+  }
+
+  /**
+   * Settles an asynchronous call once, when it completes, errs or times out. Registered during
+   * the original dispatch, so it cannot miss the end.
+   */
+  private void settleOnCompletion(HttpServletRequest request, LongSupplier completed, LongSupplier failed) {
+    AtomicBoolean done = new AtomicBoolean();
+    request.getAsyncContext().addListener(new AsyncListener() {
+      @Override
+      public void onComplete(AsyncEvent event) {
+        if (done.compareAndSet(false, true)) {
+          settle(completed.getAsLong());
+        }
+      }
+
+      @Override
+      public void onTimeout(AsyncEvent event) {
+        if (done.compareAndSet(false, true)) {
+          settle(failed.getAsLong());
+        }
+      }
+
+      @Override
+      public void onError(AsyncEvent event) {
+        if (done.compareAndSet(false, true)) {
+          settle(failed.getAsLong());
+        }
+      }
+
+      @Override
+      public void onStartAsync(AsyncEvent event) {
+        event.getAsyncContext().addListener(this);
+      }
+    });
+  }
+
+  /** The tokens an answered call counts, clamped; its reported usage also teaches the estimator. */
+  private long counted(TokenUsage reported) {
+    TokenUsage sane = reported.clamped(fairShare.config().bounds().maxUsageTokens());
+    fairShare.estimator().observe(completion, endpoint, sane);
+    return Math.max(fairShare.estimator().minRequestTokens(), sane.counted(fairShare.estimator().tokenCount()));
+  }
+
+  private long streamedTokens(StreamingResponse streaming, int status) {
+    if (status >= 400) {
+      return 0;
+    }
+    Optional<TokenUsage> reported = streaming.usage();
+    if (reported.isPresent()) {
+      return counted(reported.get());
+    }
+    long generated = generated(streaming);
+    // Without a usage report, a stream that did not run to its end may have generated more than
+    // was relayed: it costs at least what was reserved for it.
+    return streaming.complete() ? generated : Math.max(reservation.tokens(), generated);
+  }
+
+  /** The prompt estimate plus what was streamed, counted (not learned from). */
+  private long generated(StreamingResponse streaming) {
+    long prompt = estimate.promptTokens();
+    long output =
+        fairShare.estimator().countText(completion.model(), streaming.completionText()) + streaming.uncountedChars();
+    TokenUsage usage = new TokenUsage(prompt, output, prompt + output).clamped(fairShare.config().bounds().maxUsageTokens());
+    return Math.max(fairShare.estimator().minRequestTokens(), usage.counted(fairShare.estimator().tokenCount()));
+  }
+
+  /**
+   * Settles without waiting for a shared store's answer (it is queued on the store's connection
+   * before this returns, so this instance's next admission sees it); a store that is away is
+   * counted and logged by the store. Returns the time of settlement.
+   */
+  private long settle(long actualTokens) {
+    long now = fairShare.clock().millis();
+    fairShare.admissions().settleWithoutWaiting(reservation, actualTokens, now);
+    return now;
+  }
+}
