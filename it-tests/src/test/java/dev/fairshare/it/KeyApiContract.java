@@ -42,6 +42,7 @@ abstract class KeyApiContract {
     props.put("fairshare.gateway.mock.slow-model.latency", "1500ms");
     props.put("fairshare.models.shared.tpm", "100");
     props.put("fairshare.models.model-a.tpm", "100000");
+    props.put("fairshare.models.slow-model-free.tpm", "100000");
     props.put("fairshare.models.model-b.tpm", "100000");
     props.put("fairshare.priority.prod", "0.9");
     props.put("fairshare.priority.dev", "0.1");
@@ -250,6 +251,8 @@ abstract class KeyApiContract {
     assertThat(error.get("message").asText())
         .contains("two-per-minute").contains("own requests per min (RPM) limit").contains("Limit 2, Used 2");
     assertThat(third.headers().firstValue("x-ratelimit-limit-requests")).contains("2");
+    // The key's own limit holds across models, as LiteLLM documents it
+    assertThat(status(chat(key, "model-a"))).isEqualTo(429);
   }
 
   @Test

@@ -1,0 +1,264 @@
+package dev.fairshare.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fairshare.FairShare;
+import dev.fairshare.config.FairShareConfig;
+import dev.fairshare.core.AdmissionRequest;
+import dev.fairshare.core.KeyLimits;
+import dev.fairshare.core.ManualClock;
+import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.keys.KeyHashing;
+import dev.fairshare.keys.KeySpec;
+import dev.fairshare.openai.Endpoint;
+import dev.fairshare.openai.RequestReader;
+import dev.fairshare.openai.TokenEstimator;
+import dev.fairshare.servlet.RateLimitFilter;
+import dev.fairshare.store.MemoryUsageStore;
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A hostile or broken upstream behind the real filter on Jetty: absurd usage figures, streams
+ * without event terminators, answers larger than the buffer, streams the client abandons, calls
+ * that fail or time out asynchronously. On every path the call is settled exactly once (nothing
+ * left in flight, the exact charge below) and nothing answers 5xx from the filter.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class HostileAccountingIT {
+
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final long MAX_USAGE = 1_000;
+
+  @TempDir static Path dir;
+  final ManualClock clock = new ManualClock(1_800_000_000_000L);
+  Server server;
+  FairShare fairShare;
+  URI base;
+  final HttpClient http = HttpClient.newHttpClient();
+
+  @BeforeAll
+  void start() throws Exception {
+    Map<String, String> props = new HashMap<>();
+    props.put("fairshare.master-key", "sk-1234");
+    props.put("fairshare.keys.jdbc-url", "jdbc:h2:file:" + dir.resolve("keys").toAbsolutePath());
+    props.put("fairshare.max-usage-tokens", Long.toString(MAX_USAGE));
+    props.put("fairshare.max-response-buffer", "64KB");
+    props.put("fairshare.unknown-models", "allow");
+    fairShare = FairShare.create(FairShareConfig.read(k -> Optional.ofNullable(props.get(k)), props.keySet()), clock);
+    server = new Server();
+    ServerConnector connector = new ServerConnector(server);
+    connector.setHost("127.0.0.1");
+    server.addConnector(connector);
+    ServletContextHandler context = new ServletContextHandler("/");
+    FilterHolder filter = new FilterHolder(new RateLimitFilter(fairShare));
+    filter.setAsyncSupported(true);
+    context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
+    ServletHolder hostile = new ServletHolder(new HostileUpstream());
+    hostile.setAsyncSupported(true);
+    context.addServlet(hostile, "/v1/chat/completions");
+    server.setHandler(context);
+    server.start();
+    base = URI.create("http://127.0.0.1:" + connector.getLocalPort());
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    server.stop();
+    fairShare.close();
+  }
+
+  /** The upstream: what it does is named by the model. */
+  static final class HostileUpstream extends HttpServlet {
+    @Override
+    protected void doPost(HttpServletRequest request, HttpServletResponse response) throws IOException {
+      String model = JSON.readTree(request.getInputStream()).path("model").asText();
+      switch (model) {
+        case "huge-usage" -> json(response, "{\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":9000000000000000,\"total_tokens\":9000000000000005}}");
+        case "overflowing-usage" -> json(response, "{\"usage\":{\"prompt_tokens\":9223372036854775807,\"completion_tokens\":9223372036854775807}}");
+        case "negative-usage" -> json(response, "{\"usage\":{\"prompt_tokens\":-50,\"completion_tokens\":-50,\"total_tokens\":-100}}");
+        case "big-answer" -> json(response, "{\"text\":\"" + "x".repeat(200_000) + "\",\"usage\":{\"total_tokens\":3}}");
+        case "no-terminator" -> {
+          response.setContentType("text/event-stream");
+          OutputStream out = response.getOutputStream();
+          for (int i = 0; i < 100; i++) {
+            out.write(("data: " + "y".repeat(2_000) + "\n").getBytes(StandardCharsets.UTF_8));
+          }
+        }
+        case "tool-stream" -> {
+          response.setContentType("text/event-stream");
+          OutputStream out = response.getOutputStream();
+          for (String part : new String[] {"{\\\"city\\\":", " \\\"Paris, France\\\",", " \\\"unit\\\": \\\"celsius\\\"}"}) {
+            out.write(("data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"" + part
+                + "\"}}]}}]}\n\n").getBytes(StandardCharsets.UTF_8));
+          }
+          out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+        }
+        case "endless-stream" -> {
+          response.setContentType("text/event-stream");
+          OutputStream out = response.getOutputStream();
+          try {
+            for (int i = 0; i < 2_000; i++) {
+              out.write("data: {\"choices\":[{\"delta\":{\"content\":\"word \"}}]}\n\n".getBytes(StandardCharsets.UTF_8));
+              out.flush();
+              Thread.sleep(5);
+            }
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        case "async-timeout" -> {
+          AsyncContext async = request.startAsync();
+          async.setTimeout(200); // never completed: the container times it out
+        }
+        default -> json(response, "{\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":20,\"total_tokens\":30}}");
+      }
+    }
+
+    private static void json(HttpServletResponse response, String body) throws IOException {
+      response.setContentType("application/json");
+      response.getOutputStream().write(body.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  String mint() {
+    return fairShare.keys().generate(KeySpec.EMPTY).rawKey();
+  }
+
+  HttpResponse<String> call(String key, String model, boolean stream) throws Exception {
+    String body = body(model, stream);
+    return http.send(
+        HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
+            .header("Authorization", "Bearer " + key)
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  static String body(String model, boolean stream) {
+    return "{\"model\":\"" + model + "\",\"stream\":" + stream + ",\"messages\":[{\"role\":\"user\",\"content\":\"Hi there\"}]}";
+  }
+
+  MemoryUsageStore store() {
+    return (MemoryUsageStore) fairShare.usageStore();
+  }
+
+  long used(String key) {
+    AdmissionRequest probe =
+        new AdmissionRequest(KeyHashing.sha256(key), RateLimitFilter.UNCONFIGURED_MODELS, ModelCapacity.UNLIMITED_MODEL, 1.0, 0, KeyLimits.NONE);
+    return store().peek(probe, clock.millis()).tokens().used();
+  }
+
+  long reservation(String model, boolean stream) throws Exception {
+    TokenEstimator estimator = fairShare.estimator();
+    return estimator.reservation(
+        estimator.estimate(RequestReader.read(body(model, stream).getBytes(StandardCharsets.UTF_8)), Endpoint.CHAT_COMPLETIONS));
+  }
+
+  void assertNothingInFlight() {
+    await().atMost(Duration.ofSeconds(5)).until(() -> store().inFlight(RateLimitFilter.UNCONFIGURED_MODELS) == 0);
+  }
+
+  @Test
+  void absurdUsageFiguresAreClampedAndNeverA500() throws Exception {
+    String key = mint();
+    assertThat(call(key, "huge-usage", false).statusCode()).isEqualTo(200);
+    assertThat(used(key)).isEqualTo(MAX_USAGE);
+    assertThat(call(key, "overflowing-usage", false).statusCode()).isEqualTo(200);
+    assertThat(used(key)).isEqualTo(2 * MAX_USAGE);
+    assertThat(call(key, "negative-usage", false).statusCode()).isEqualTo(200);
+    assertThat(used(key)).as("clamped to nothing, then the minimum a request costs").isEqualTo(2 * MAX_USAGE + 7);
+    assertNothingInFlight();
+  }
+
+  @Test
+  void anAnswerLargerThanTheBufferPassesThroughWholeAndIsChargedItsReservation() throws Exception {
+    String key = mint();
+    HttpResponse<String> r = call(key, "big-answer", false);
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).hasSize(200_000 + "{\"text\":\"\",\"usage\":{\"total_tokens\":3}}".length());
+    assertNothingInFlight();
+    assertThat(used(key)).isEqualTo(reservation("big-answer", false));
+  }
+
+  @Test
+  void aStreamWithoutTerminatorsIsNotHeldAndIsChargedAtLeastItsReservation() throws Exception {
+    String key = mint();
+    HttpResponse<String> r = call(key, "no-terminator", true);
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).hasSize(100 * ("data: ".length() + 2_000 + 1));
+    assertNothingInFlight();
+    assertThat(used(key)).isEqualTo(reservation("no-terminator", true));
+  }
+
+  @Test
+  void toolCallArgumentsAreCountedWhenNoUsageComes() throws Exception {
+    String key = mint();
+    HttpResponse<String> r = call(key, "tool-stream", true);
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertNothingInFlight();
+    TokenEstimator estimator = fairShare.estimator();
+    long prompt = estimator.promptTokens(RequestReader.read(body("tool-stream", true).getBytes(StandardCharsets.UTF_8)));
+    long arguments = estimator.countText("tool-stream", "{\"city\": \"Paris, France\", \"unit\": \"celsius\"}");
+    assertThat(arguments).isGreaterThan(8);
+    assertThat(used(key)).isEqualTo(prompt + arguments);
+  }
+
+  @Test
+  void aStreamTheClientAbandonsIsChargedAtLeastItsReservation() throws Exception {
+    String key = mint();
+    String body = body("endless-stream", true);
+    try (Socket socket = new Socket(base.getHost(), base.getPort())) {
+      OutputStream out = socket.getOutputStream();
+      out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key
+          + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
+          .getBytes(StandardCharsets.UTF_8));
+      out.flush();
+      InputStream in = socket.getInputStream();
+      assertThat(in.readNBytes(200)).hasSize(200);
+    }
+    assertNothingInFlight();
+    long reserved = reservation("endless-stream", true);
+    assertThat(used(key)).isGreaterThanOrEqualTo(reserved);
+    assertThat(reserved).isGreaterThan(fairShare.estimator().promptTokens(RequestReader.read(body.getBytes(StandardCharsets.UTF_8))));
+  }
+
+  @Test
+  void anAsynchronousCallThatTimesOutIsChargedItsReservation() throws Exception {
+    String key = mint();
+    HttpResponse<String> r = call(key, "async-timeout", false);
+    assertThat(r.statusCode()).isLessThan(600); // whatever the container answers a timeout with
+    assertNothingInFlight();
+    assertThat(used(key)).isEqualTo(reservation("async-timeout", false));
+  }
+}
