@@ -14,12 +14,16 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import dev.fairshare.it.Fuzz;
+import dev.fairshare.it.PathTricks;
+import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -102,6 +106,14 @@ abstract class ServerDeploymentContract {
         assertThat(connection.post("/sample/chat/completions", key1, "not json").status()).isEqualTo(400);
         assertThat(connection.post("/sample/chat/completions", key2, chat).status()).isEqualTo(429);
       }
+
+      // Path forms the container normalises never reach the model, with or without a key
+      List<String> tricks = PathTricks.assertNoneReachesTheModel(server.base(), "/sample", key1);
+      System.out.println("Path tricks on " + getClass().getSimpleName() + ":\n  " + String.join("\n  ", tricks));
+      if (fuzzes()) {
+        String log = fuzz(server, key1);
+        assertThat(log).doesNotContain(key1.substring(3)).doesNotContain(key2.substring(3));
+      }
     }
     // The keys live in the PostgreSQL schema (hashed), not in an embedded database
     try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
@@ -110,6 +122,29 @@ abstract class ServerDeploymentContract {
       assertThat(rows.next()).isTrue();
       assertThat(rows.getInt(1)).isEqualTo(2);
     }
+  }
+
+  /** Whether this server also takes the fuzz run (one server is enough: it is the filter's). */
+  boolean fuzzes() {
+    return false;
+  }
+
+  /**
+   * A seeded, bounded fuzz run at the sample and admin WARs: no 5xx, no stack trace in the
+   * server's log from it. Returns the log.
+   */
+  private String fuzz(ServerProcess server, String key) throws Exception {
+    Path logFile = server.work.resolve("server.log");
+    long before = Files.size(logFile);
+    Fuzz.Summary summary =
+        Fuzz.run(server.base(), "/sample", List.of(key, "sk-1234"), 20261202L, 1_000, Duration.ofSeconds(60));
+    System.out.println("Fuzz on " + getClass().getSimpleName() + ": " + summary.sent() + " requests, statuses " + summary.statuses());
+    assertThat(summary.sent()).isGreaterThanOrEqualTo(500);
+    assertThat(summary.failures()).as("5xx or no answer").isEmpty();
+    String log = Files.readString(logFile);
+    String during = log.substring((int) Math.min(before, log.length()));
+    assertThat(during).as("server log during the fuzz run").doesNotContain("\tat ").doesNotContain("SEVERE");
+    return log;
   }
 
   private static String mint(ServerProcess server) throws Exception {

@@ -14,4 +14,9 @@ class Tomcat11IT extends ServerDeploymentContract {
   String flavour() {
     return "";
   }
+
+  @Override
+  boolean fuzzes() {
+    return getClass() == Tomcat11IT.class; // not again for TomcatJndiIT
+  }
 }
