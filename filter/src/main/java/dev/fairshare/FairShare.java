@@ -41,7 +41,7 @@ public final class FairShare implements AutoCloseable {
     this.config = config;
     this.clock = clock;
     this.usageStore = usageStore;
-    this.admissions = new KeyLimitedUsageStore(usageStore);
+    this.admissions = new KeyLimitedUsageStore(usageStore, config.engine().effectiveWindowMillis());
     this.keys = keys;
     java.util.Map<String, com.knuddels.jtokkit.api.EncodingType> encodings = new java.util.HashMap<>();
     config.encodings().forEach((model, name) -> encodings.put(model, com.knuddels.jtokkit.api.EncodingType.fromName(name).orElseThrow()));

@@ -18,9 +18,14 @@ public final class RequestReader {
 
   private static final JsonFactory JSON =
       JsonFactory.builder()
+          // A field given twice could be read one way here and the other way upstream.
+          .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
           .streamReadConstraints(
               StreamReadConstraints.builder().maxNestingDepth(200).maxStringLength(Integer.MAX_VALUE).build())
           .build();
+
+  /** The longest model name accepted. */
+  static final int MAX_MODEL_NAME = 256;
 
   /** OpenAI's largest {@code n}. */
   static final int MAX_CHOICES = 128;
@@ -48,6 +53,9 @@ public final class RequestReader {
               throw invalid("'model' must be a string.", "model");
             }
             s.model = p.getText();
+            if (s.model.length() > MAX_MODEL_NAME) {
+              throw invalid("'model' must be at most " + MAX_MODEL_NAME + " characters.", "model");
+            }
           }
           case "stream" -> {
             // Lenient upstreams stream for "true" or 1 too: only the JSON boolean is accepted, as

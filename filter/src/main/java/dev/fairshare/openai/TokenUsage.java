@@ -23,7 +23,7 @@ public record TokenUsage(long input, long output, long total) {
       sum = max; // overflowed
     }
     long all = total < 0 ? sum : Math.min(total, max);
-    return new TokenUsage(in, out, Math.max(all, Math.max(in, out)));
+    return new TokenUsage(in, out, Math.max(all, sum)); // a total below input + output is not believed
   }
 
   /** The tokens that count under {@code mode}. */

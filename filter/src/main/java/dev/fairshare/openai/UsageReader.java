@@ -30,6 +30,48 @@ public final class UsageReader {
     }
   }
 
+  /**
+   * The usage in the last bytes of a body too large to keep whole: the object after its last
+   * {@code "usage":}, where OpenAI-compatible answers put it; empty when there is none.
+   */
+  public static Optional<TokenUsage> readTail(byte[] tail) {
+    byte[] marker = "\"usage\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    for (int at = tail.length - marker.length; at >= 0; at--) {
+      if (!matches(tail, at, marker)) {
+        continue;
+      }
+      int i = skipSpace(tail, at + marker.length);
+      if (i < tail.length && tail[i] == ':') {
+        i = skipSpace(tail, i + 1);
+        if (i < tail.length && tail[i] == '{') {
+          try (JsonParser p = JSON.createParser(tail, i, tail.length - i)) {
+            p.nextToken();
+            return Optional.of(readUsage(p));
+          } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+          }
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static boolean matches(byte[] bytes, int at, byte[] marker) {
+    for (int k = 0; k < marker.length; k++) {
+      if (bytes[at + k] != marker[k]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static int skipSpace(byte[] bytes, int i) {
+    while (i < bytes.length && (bytes[i] == ' ' || bytes[i] == '\n' || bytes[i] == '\r' || bytes[i] == '\t')) {
+      i++;
+    }
+    return i;
+  }
+
   /** Searches the current object (positioned after START_OBJECT) for a usage field. */
   private static Optional<TokenUsage> findUsage(JsonParser p) throws IOException {
     Optional<TokenUsage> found = Optional.empty();

@@ -5,7 +5,10 @@ import jakarta.servlet.WriteListener;
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.servlet.http.HttpServletResponseWrapper;
 import java.io.ByteArrayOutputStream;
+import dev.fairshare.openai.TokenUsage;
+import dev.fairshare.openai.UsageReader;
 import java.io.IOException;
+import java.util.Optional;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.charset.Charset;
@@ -18,7 +21,8 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>An endpoint that answers asynchronously (it started async processing and writes from another
  * thread after the filter returned) cannot be held: {@link #passThrough} writes what was held and
- * lets every later byte through, keeping a copy of the first megabyte to read the usage from.
+ * lets every later byte through, keeping a copy of up to the bound and the last 64 KiB to read the
+ * usage from.
  * Writes are synchronized because the switch races with the endpoint's own thread.
  *
  * <p>A body larger than the bound it is given is not held either: at that point the headers of
@@ -27,7 +31,8 @@ import java.nio.charset.StandardCharsets;
  */
 final class BufferedResponse extends HttpServletResponseWrapper {
 
-  private static final int CAPTURE_LIMIT = 1 << 20;
+  /** The last bytes kept of a body too large to hold, where its usage is. */
+  private static final int TAIL = 64 * 1024;
 
   private final HttpServletResponse response;
   private final ByteArrayOutputStream buffer = new ByteArrayOutputStream(1024);
@@ -37,6 +42,8 @@ final class BufferedResponse extends HttpServletResponseWrapper {
   private final long maxBytes;
   private final Runnable beforeOverflow;
   private boolean overflowed;
+  private final byte[] tail = new byte[TAIL];
+  private long written;
 
   BufferedResponse(HttpServletResponse response, long maxBytes, Runnable beforeOverflow) {
     super(response);
@@ -109,12 +116,13 @@ final class BufferedResponse extends HttpServletResponseWrapper {
       beforeOverflow.run();
       passThrough();
     }
+    keepTail(b, off, len);
     if (passThrough == null) {
       buffer.write(b, off, len);
       return;
     }
-    if (buffer.size() < CAPTURE_LIMIT) {
-      buffer.write(b, off, Math.min(len, CAPTURE_LIMIT - buffer.size()));
+    if (buffer.size() < maxBytes) {
+      buffer.write(b, off, (int) Math.min(len, maxBytes - buffer.size()));
     }
     passThrough.write(b, off, len);
   }
@@ -183,6 +191,33 @@ final class BufferedResponse extends HttpServletResponseWrapper {
     if (held.length > 0) {
       passThrough.write(held);
     }
+  }
+
+  private void keepTail(byte[] b, int off, int len) {
+    for (int i = Math.max(0, len - TAIL); i < len; i++) {
+      tail[(int) ((written + i) % TAIL)] = b[off + i];
+    }
+    written += len;
+  }
+
+  /**
+   * The usage of the body: read from the body when it was kept whole, else from its last {@value
+   * #TAIL} bytes.
+   */
+  synchronized Optional<TokenUsage> usage() {
+    if (writer != null) {
+      writer.flush();
+    }
+    if (written <= buffer.size()) {
+      byte[] body = buffer.toByteArray();
+      return UsageReader.read(body, 0, body.length);
+    }
+    int n = (int) Math.min(TAIL, written);
+    byte[] last = new byte[n];
+    for (int i = 0; i < n; i++) {
+      last[i] = tail[(int) ((written - n + i) % TAIL)];
+    }
+    return UsageReader.readTail(last);
   }
 
   /** True when the body outgrew the bound and passed through. */

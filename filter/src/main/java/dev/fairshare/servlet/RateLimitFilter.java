@@ -104,8 +104,20 @@ public final class RateLimitFilter implements Filter {
                 null, "invalid_path"));
       }
       ApiKey key = Authentication.require(fairShare, request);
-      if (!"POST".equals(request.getMethod())) {
-        chain.doFilter(request, response); // not a call that spends tokens, but never anonymous
+      String method = request.getMethod();
+      if (!"POST".equals(method)) {
+        // GET and HEAD (OpenAI lists stored completions there) need a key and pass, but carry no
+        // body an upstream could take for a call; any other method, "post" included, is refused.
+        if (!"GET".equals(method) && !"HEAD".equals(method)) {
+          throw new InvalidRequestException(
+              new ApiError(405, "Method " + method + " is not allowed here; use POST.", "invalid_request_error", null,
+                  "method_not_allowed"));
+        }
+        if (request.getContentLengthLong() > 0 || request.getHeader("Transfer-Encoding") != null) {
+          throw new InvalidRequestException(
+              ApiError.invalidRequest(400, "A " + method + " request takes no body.", null, "invalid_request"));
+        }
+        chain.doFilter(request, response);
         return;
       }
       limit(request, response, chain, endpoint, key, config);
@@ -163,7 +175,7 @@ public final class RateLimitFilter implements Filter {
       Decision probe =
           fairShare.admissions().acquire(new AdmissionRequest(key.token(), window, capacity, weight, bound, limits), now);
       if (!probe.admitted()) {
-        refuseForRate(response, probe, key, model, config);
+        refuseForRate(response, probe, key, model, bound, config);
         return;
       }
       fairShare.admissions().release(probe.reservation(), now);
@@ -173,18 +185,19 @@ public final class RateLimitFilter implements Filter {
         new AdmissionRequest(key.token(), window, capacity, weight, estimator.reservation(estimate), limits);
     Decision decision = fairShare.admissions().acquire(admission, fairShare.clock().millis());
     if (!decision.admitted()) {
-      refuseForRate(response, decision, key, model, config);
+      refuseForRate(response, decision, key, model, admission.estimatedTokens(), config);
       return;
     }
-    new Settlement(fairShare, decision, completion, endpoint, estimate).run(request, response, chain, body);
+    boolean learn = !window.equals(UNCONFIGURED_MODELS); // made-up names must not fill the history
+    new Settlement(fairShare, decision, completion, endpoint, estimate, learn).run(request, response, chain, body);
   }
 
   private static void refuseForRate(
-      HttpServletResponse response, Decision decision, ApiKey key, String model, FairShareConfig config)
+      HttpServletResponse response, Decision decision, ApiKey key, String model, long requested, FairShareConfig config)
       throws IOException {
     RateLimitHeaders.apply(response, decision.usage());
     RateLimitHeaders.applyRetry(response, decision, config.clientRetryMaxWait());
-    ErrorResponses.write(response, RateLimitMessages.of(decision, key, model, config));
+    ErrorResponses.write(response, RateLimitMessages.of(decision, key, model, requested, config));
   }
 
   private static byte[] readBody(HttpServletRequest request, long maxBodySize)

@@ -16,7 +16,10 @@ final class RateLimitMessages {
 
   private RateLimitMessages() {}
 
-  static ApiError of(Decision decision, ApiKey key, String model, FairShareConfig config) {
+  /**
+   * @param requested the tokens the request was estimated at (named when it is too large)
+   */
+  static ApiError of(Decision decision, ApiKey key, String model, long requested, FairShareConfig config) {
     Dimension dimension = decision.verdict().dimension();
     boolean tokens = dimension == Dimension.TOKENS;
     Allowance a = tokens ? decision.usage().tokens() : decision.usage().requests();
@@ -39,6 +42,9 @@ final class RateLimitMessages {
               + ": " + who + " used its fair share (Share " + a.limit() + " of " + a.modelLimit()
               + " across " + decision.usage().activeKeys() + " active keys, Used " + a.used()
               + "; model used " + a.modelUsed() + ")." + wait;
+          case REQUEST_TOO_LARGE -> "Request too large for " + who + " on its own " + unit + " limit: Limit "
+              + key.tpmLimit() + ", Requested " + requested + ". The input or max_tokens must be reduced for the"
+              + " request to run; waiting will not help.";
           case ADMITTED -> throw new IllegalArgumentException("an admitted request is not an error");
         };
     return new ApiError(429, message, dimension.wireName(), null, "rate_limit_exceeded");

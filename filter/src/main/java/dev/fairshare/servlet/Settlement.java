@@ -46,8 +46,16 @@ final class Settlement {
   private final CompletionRequest completion;
   private final Endpoint endpoint;
   private final TokenEstimate estimate;
+  private final boolean learn;
 
-  Settlement(FairShare fairShare, Decision decision, CompletionRequest completion, Endpoint endpoint, TokenEstimate estimate) {
+  /**
+   * @param learn whether the reported usage may teach the estimator (not for unconfigured models,
+   *     whose names come from clients)
+   */
+  Settlement(
+      FairShare fairShare, Decision decision, CompletionRequest completion, Endpoint endpoint, TokenEstimate estimate,
+      boolean learn) {
+    this.learn = learn;
     this.fairShare = fairShare;
     this.decision = decision;
     this.reservation = decision.reservation();
@@ -85,24 +93,21 @@ final class Settlement {
       if (request.isAsyncStarted()) {
         // The endpoint answers later, from another thread: the headers show the standing at
         // admission, the bytes pass through, and the reservation is settled when it completes.
-        RateLimitHeaders.apply(response, decision.usage());
-        buffered.passThrough();
+        // The listener goes first: from here on it owns the settlement, whatever throws next.
+        settled = true;
         settleOnCompletion(request, () -> {
           if (response.getStatus() >= 400) {
             return 0L;
           }
-          if (buffered.overflowed()) {
-            return reservation.tokens();
-          }
-          byte[] seen = buffered.body();
-          return UsageReader.read(seen, 0, seen.length).map(this::counted).orElse(reservation.tokens());
+          return buffered.usage().map(this::counted).orElse(reservation.tokens());
         }, reservation::tokens);
-        settled = true;
+        RateLimitHeaders.apply(response, decision.usage());
+        buffered.passThrough();
         return;
       }
       int status = buffered.getStatus();
       if (buffered.overflowed()) {
-        settle(status >= 400 ? 0 : reservation.tokens());
+        settle(status >= 400 ? 0 : buffered.usage().map(this::counted).orElse(reservation.tokens()));
         settled = true;
         buffered.finishPassThrough();
         return;
@@ -173,21 +178,21 @@ final class Settlement {
       @Override
       public void onComplete(AsyncEvent event) {
         if (done.compareAndSet(false, true)) {
-          settle(completed.getAsLong());
+          settle(safely(completed));
         }
       }
 
       @Override
       public void onTimeout(AsyncEvent event) {
         if (done.compareAndSet(false, true)) {
-          settle(failed.getAsLong());
+          settle(safely(failed));
         }
       }
 
       @Override
       public void onError(AsyncEvent event) {
         if (done.compareAndSet(false, true)) {
-          settle(failed.getAsLong());
+          settle(safely(failed));
         }
       }
 
@@ -198,10 +203,21 @@ final class Settlement {
     });
   }
 
+  /** What {@code amount} says, or the reservation if working it out fails: settled either way. */
+  private long safely(LongSupplier amount) {
+    try {
+      return amount.getAsLong();
+    } catch (RuntimeException e) {
+      return reservation.tokens();
+    }
+  }
+
   /** The tokens an answered call counts, clamped; its reported usage also teaches the estimator. */
   private long counted(TokenUsage reported) {
     TokenUsage sane = reported.clamped(fairShare.config().bounds().maxUsageTokens());
-    fairShare.estimator().observe(completion, endpoint, sane);
+    if (learn) {
+      fairShare.estimator().observe(completion, endpoint, sane);
+    }
     return Math.max(fairShare.estimator().minRequestTokens(), sane.counted(fairShare.estimator().tokenCount()));
   }
 

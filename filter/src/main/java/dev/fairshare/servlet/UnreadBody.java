@@ -51,6 +51,11 @@ final class UnreadBody {
       if (in.isFinished()) {
         return true;
       }
+      if (request.getContentLengthLong() < 0) {
+        // Chunked: what a container counts as available may end inside a chunk's header, and a
+        // read could then wait for the rest. Not read at all.
+        return false;
+      }
       byte[] chunk = new byte[8192];
       long read = 0;
       while (read <= limit) {

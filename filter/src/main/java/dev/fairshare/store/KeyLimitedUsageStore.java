@@ -20,7 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>A key with limits has a window of its own in the same store, named {@value #KEY_WINDOW} +
  * its id, whose capacity is the key's limits and whose only user is the key: a request is
  * admitted there first (the key's usage plus this request's cost must fit, so one request cannot
- * overshoot by more than its estimate error), then to the model's window without key limits.
+ * overshoot by more than its estimate error; a request larger than the whole {@code tpm_limit} is
+ * refused outright), then to the model's window without key limits.
  * When the model refuses, the key's reservation is released, so a refused request counts
  * nowhere; a settlement settles both. A key without limits costs one call, as before.
  *
@@ -34,12 +35,18 @@ public final class KeyLimitedUsageStore implements UsageStore {
   public static final String KEY_WINDOW = "fairshare:key-limits:";
 
   private final UsageStore store;
+  private final long windowMillis;
   /** The key window's reservation of each admitted request with key limits, until it settles. */
   private final Map<Reservation, Reservation> keyReservations = new ConcurrentHashMap<>();
 
-  /** Limits keys on {@code store}, which it does not own (closing this closes nothing). */
-  public KeyLimitedUsageStore(UsageStore store) {
+  /**
+   * Limits keys on {@code store}; closing this closes it.
+   *
+   * @param windowMillis the window, the wait suggested to a request too large for its key
+   */
+  public KeyLimitedUsageStore(UsageStore store, long windowMillis) {
     this.store = store;
+    this.windowMillis = windowMillis;
   }
 
   @Override
@@ -47,6 +54,9 @@ public final class KeyLimitedUsageStore implements UsageStore {
     KeyLimits limits = request.keyLimits();
     if (limits.equals(KeyLimits.NONE)) {
       return store.acquire(request, nowMillis);
+    }
+    if (limits.tokensPerWindow() != ModelCapacity.UNLIMITED && request.estimatedTokens() > limits.tokensPerWindow()) {
+      return tooLarge(request, nowMillis);
     }
     Decision byKey = store.acquire(keyWindow(request), nowMillis);
     if (!byKey.admitted()) {
@@ -102,6 +112,23 @@ public final class KeyLimitedUsageStore implements UsageStore {
     return model.thenCombine(store.release(byKey, nowMillis), (a, b) -> null);
   }
 
+  /**
+   * A request whose estimate alone exceeds the key's {@code tpm_limit}: the store would admit it
+   * once the key's window is empty (a request is capped at the whole limit) and charge the rest as
+   * debt, so one such request a window would spend many times the limit. It is refused for good;
+   * the standing reported is the key's, taken with a request of no tokens that is taken back.
+   */
+  private Decision tooLarge(AdmissionRequest request, long nowMillis) {
+    AdmissionRequest nothing =
+        new AdmissionRequest(request.keyId(), request.model(), request.capacity(), request.weight(), 0, request.keyLimits());
+    Decision standing = store.acquire(keyWindow(nothing), nowMillis);
+    if (!standing.admitted()) {
+      return new Decision(asKeyLimit(standing.verdict()), null, standing.usage(), standing.retryAfterMillis());
+    }
+    store.release(standing.reservation(), nowMillis);
+    return new Decision(Verdict.REQUEST_TOO_LARGE, null, standing.usage(), windowMillis);
+  }
+
   /** Reservations with key limits not yet settled or released; for tests. */
   int pending() {
     return keyReservations.size();
@@ -124,6 +151,7 @@ public final class KeyLimitedUsageStore implements UsageStore {
       case MODEL_TOKENS, SHARE_TOKENS, KEY_TOKEN_LIMIT -> Verdict.KEY_TOKEN_LIMIT;
       case MODEL_REQUESTS, SHARE_REQUESTS, KEY_REQUEST_LIMIT -> Verdict.KEY_REQUEST_LIMIT;
       case KEY_PARALLEL_LIMIT -> Verdict.KEY_PARALLEL_LIMIT;
+      case REQUEST_TOO_LARGE -> Verdict.REQUEST_TOO_LARGE;
       case ADMITTED -> throw new IllegalArgumentException("not a refusal");
     };
   }

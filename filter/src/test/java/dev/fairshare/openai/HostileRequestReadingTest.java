@@ -143,10 +143,25 @@ class HostileRequestReadingTest {
   }
 
   @Test
+  void aFieldGivenTwiceOrAnOverlongModelIsRefused() {
+    assertThat(refusal("{\"model\":\"m\",\"stream\":false,\"stream\":true}").error().status()).isEqualTo(400);
+    assertThat(refusal("{\"model\":\"m\",\"model\":\"other\"}").error().status()).isEqualTo(400);
+    assertThat(refusal("{\"model\":\"" + "m".repeat(257) + "\"}").error().param()).isEqualTo("model");
+  }
+
+  @Test
+  void usageIsFoundInTheTailOfABodyTooLargeToKeep() {
+    byte[] tail = "xxxx\"]}],\"usage\" : {\"prompt_tokens\":10,\"completion_tokens\":500,\"total_tokens\":510}}".getBytes(StandardCharsets.UTF_8);
+    assertThat(UsageReader.readTail(tail)).contains(new TokenUsage(10, 500, 510));
+    assertThat(UsageReader.readTail("no usage here".getBytes(StandardCharsets.UTF_8))).isEmpty();
+    assertThat(UsageReader.readTail("\"usage\":{\"total_tok".getBytes(StandardCharsets.UTF_8))).isEmpty();
+  }
+
+  @Test
   void usageFromAnUpstreamIsClamped() {
     assertThat(new TokenUsage(-5, -3, -8).clamped(1000)).isEqualTo(new TokenUsage(0, 0, 0));
     assertThat(new TokenUsage(Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE).clamped(1000)).isEqualTo(new TokenUsage(1000, 1000, 1000));
-    assertThat(new TokenUsage(10, 20, 5).clamped(1000)).isEqualTo(new TokenUsage(10, 20, 20));
+    assertThat(new TokenUsage(10, 20, 5).clamped(1000)).isEqualTo(new TokenUsage(10, 20, 30));
     assertThat(new TokenUsage(10, 20, 30).clamped(1000)).isEqualTo(new TokenUsage(10, 20, 30));
     // Reported figures past a long are not a usage at all: the call is charged its reservation.
     byte[] huge = "{\"usage\":{\"prompt_tokens\":99999999999999999999999,\"completion_tokens\":1}}".getBytes(StandardCharsets.UTF_8);

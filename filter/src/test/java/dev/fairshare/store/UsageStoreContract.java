@@ -83,7 +83,7 @@ abstract class UsageStoreContract {
 
   @Test
   void keyLimitsHoldAcrossModelsAndCountThisRequestsCost() throws Exception {
-    KeyLimitedUsageStore store = new KeyLimitedUsageStore(newStore(EngineSettings.DEFAULTS));
+    KeyLimitedUsageStore store = new KeyLimitedUsageStore(newStore(EngineSettings.DEFAULTS), 60_000);
     ModelCapacity big = new ModelCapacity(100_000, 1_000);
     KeyLimits rpm2 = new KeyLimits(ModelCapacity.UNLIMITED, 2, ModelCapacity.UNLIMITED);
     List<Verdict> verdicts = new ArrayList<>();
@@ -106,6 +106,14 @@ abstract class UsageStoreContract {
     assertThat(third.verdict()).isEqualTo(Verdict.KEY_TOKEN_LIMIT);
     assertThat(third.usage().tokens().used()).isEqualTo(50);
     assertThat(third.usage().tokens().limit()).isEqualTo(60);
+    // A request larger than the whole limit is refused for good, and costs nothing
+    Decision tooLarge = store.acquire(new AdmissionRequest("k5", "a", big, 1.0, 61, tpm60), T0);
+    assertThat(tooLarge.verdict()).isEqualTo(Verdict.REQUEST_TOO_LARGE);
+    assertThat(tooLarge.retryAfterMillis()).isEqualTo(60_000);
+    assertThat(tooLarge.usage().tokens().used()).isZero();
+    Decision whole = store.acquire(new AdmissionRequest("k5", "a", big, 1.0, 60, tpm60), T0);
+    assertThat(whole.verdict()).isEqualTo(Verdict.ADMITTED);
+    store.settle(whole.reservation(), 60, T0);
     // A request the model refuses is released from the key's window: it counts nowhere
     ModelCapacity tiny = new ModelCapacity(5, ModelCapacity.UNLIMITED);
     assertThat(store.acquire(new AdmissionRequest("k4", "tiny", tiny, 1.0, 5, KeyLimits.NONE), T0).admitted()).isTrue();

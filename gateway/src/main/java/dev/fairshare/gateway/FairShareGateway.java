@@ -94,9 +94,11 @@ public final class FairShareGateway implements AutoCloseable {
     // Model calls can take minutes (long completions, slow streams).
     model.setInitParameter("timeout", "600000");
     model.setInitParameter("idleTimeout", "600000");
-    for (Endpoint endpoint : Endpoint.values()) {
-      context.addServlet(model, endpoint.path());
-      context.addServlet(model, "/v1" + endpoint.path());
+    // Only the limited paths reach the model: a path the filter does not limit must not reach an
+    // upstream with the operator's key.
+    for (String path : configuration.fairShare().paths()) {
+      context.addServlet(model, path);
+      context.addServlet(model, "/v1" + path);
     }
     ResourceConfig admin =
         new ResourceConfig()

@@ -153,6 +153,19 @@ class HostileBodiesIT {
   }
 
   @Test
+  void aRequestLargerThanTheKeysWholeTpmLimitIsRefusedForGood() throws Exception {
+    start(Map.of("fairshare.models.my-fake-model.tpm", "100000"));
+    String key = gateway.mintKey("{\"tpm_limit\":100}");
+    String big = "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "word ".repeat(500) + "\"}]}";
+    HttpResponse<String> r = gateway.post("/v1/chat/completions", big, key);
+    assertThat(r.statusCode()).isEqualTo(429);
+    assertThat(TestGateway.error(r).get("message").asText()).contains("Request too large").contains("Limit 100, Requested");
+    assertThat(r.headers().firstValue("x-should-retry")).contains("false");
+    // Nothing was charged: a small request still fits
+    assertThat(gateway.post("/v1/chat/completions", chat("my-fake-model", ",\"max_tokens\":20"), key).statusCode()).isEqualTo(200);
+  }
+
+  @Test
   void anEmptyBearerDoesNotHideAValidKeyHeader() throws Exception {
     start(Map.of());
     String key = gateway.mintKey("{}");

@@ -83,5 +83,31 @@ class HostilePathsIT {
         assertThat(answer).as(method).startsWith("HTTP/1.1 401");
       }
     }
+    // With a key: GET and HEAD pass (without a body), anything else is 405, lower-case "post" too
+    for (String method : new String[] {"PUT", "DELETE", "PATCH", "OPTIONS", "post"}) {
+      assertThat(raw(method + " /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer " + key
+          + "\r\nContent-Length: " + HELLO.length() + "\r\n\r\n" + HELLO)).as(method).startsWith("HTTP/1.1 405");
+    }
+    assertThat(raw("GET /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer " + key
+        + "\r\nContent-Length: " + HELLO.length() + "\r\n\r\n" + HELLO)).startsWith("HTTP/1.1 400");
+  }
+
+  @Test
+  void theModelIsMappedOnTheLimitedPathsOnly() throws Exception {
+    try (TestGateway narrow = TestGateway.start(dir.resolve("narrow"), new ManualClock(1_800_000_000_000L),
+        Map.of("fairshare.paths", "/chat/completions"))) {
+      PathTricks.RawAnswer embeddings =
+          PathTricks.send(narrow.base(), "/v1/embeddings", null, "{\"model\":\"my-fake-model\",\"input\":\"x\"}");
+      assertThat(embeddings.status()).isEqualTo(404);
+      assertThat(embeddings.fromTheModel()).isFalse();
+      assertThat(PathTricks.send(narrow.base(), "/v1/chat/completions", null, HELLO).status()).isEqualTo(401);
+    }
+  }
+
+  private String raw(String request) throws IOException {
+    try (Socket socket = new Socket(gateway.base().getHost(), gateway.base().getPort())) {
+      socket.getOutputStream().write(request.getBytes(StandardCharsets.UTF_8));
+      return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
   }
 }

@@ -110,6 +110,7 @@ abstract class ServerDeploymentContract {
       // Path forms the container normalises never reach the model, with or without a key
       List<String> tricks = PathTricks.assertNoneReachesTheModel(server.base(), "/sample", key1);
       System.out.println("Path tricks on " + getClass().getSimpleName() + ":\n  " + String.join("\n  ", tricks));
+      slowBodiesDoNotStarve(server);
       if (fuzzes()) {
         String log = fuzz(server, key1);
         assertThat(log).doesNotContain(key1.substring(3)).doesNotContain(key2.substring(3));
@@ -145,6 +146,39 @@ abstract class ServerDeploymentContract {
     String during = log.substring((int) Math.min(before, log.length()));
     assertThat(during).as("server log during the fuzz run").doesNotContain("\tat ").doesNotContain("SEVERE");
     return log;
+  }
+
+  /**
+   * 250 connections without a key declaring a 1 MB body and sending a byte of it (more than the
+   * container's 200 threads): each is answered 401 from its headers, and the server still answers
+   * a health check within a second.
+   */
+  private static void slowBodiesDoNotStarve(ServerProcess server) throws Exception {
+    List<java.net.Socket> slow = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < 250; i++) {
+        java.net.Socket socket = new java.net.Socket(server.base().getHost(), server.base().getPort());
+        socket.setSoTimeout(10_000);
+        socket.getOutputStream().write(("POST /sample/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            + "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        slow.add(socket);
+      }
+      for (java.net.Socket socket : slow) {
+        byte[] status = socket.getInputStream().readNBytes(12);
+        assertThat(new String(status, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 401");
+      }
+      long started = System.nanoTime();
+      HttpResponse<String> health =
+          HttpClient.newHttpClient().send(
+              HttpRequest.newBuilder(server.base().resolve("/fairshare-admin/health")).timeout(Duration.ofSeconds(10)).build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(health.statusCode()).isEqualTo(200);
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).as("health with 250 slow bodies open").isLessThan(Duration.ofSeconds(1));
+    } finally {
+      for (java.net.Socket socket : slow) {
+        socket.close();
+      }
+    }
   }
 
   private static String mint(ServerProcess server) throws Exception {
