@@ -115,10 +115,12 @@ public final class TokenEstimator {
 
   /**
    * Records the usage an answered call reported, so later estimates for the model follow its real
-   * completions. Ignored for endpoints that do not generate text.
+   * completions. Ignored for endpoints that do not generate text and for calls that set a cap.
    */
   public void observe(CompletionRequest request, Endpoint endpoint, TokenUsage usage) {
-    if (endpoint.generates()) {
+    // Only calls without a cap teach the reserve of calls without a cap: otherwise one key sending
+    // max_tokens: 1 would drive everyone's uncapped reservations towards nothing.
+    if (endpoint.generates() && request.maxTokens() == null) {
       completions.observe(request.model(), usage.output());
     }
   }

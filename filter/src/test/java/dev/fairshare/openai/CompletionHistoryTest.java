@@ -41,5 +41,10 @@ class CompletionHistoryTest {
     estimator.observe(noCap, Endpoint.CHAT_COMPLETIONS, new TokenUsage(10, 20, 30));
     assertThat(estimator.estimate(noCap, Endpoint.CHAT_COMPLETIONS).completionTokens()).isEqualTo(20);
     assertThat(estimator.estimate(capped, Endpoint.CHAT_COMPLETIONS).completionTokens()).isEqualTo(5);
+    // A capped call teaches nothing: a flood of max_tokens 1 cannot shrink uncapped reservations
+    for (int i = 0; i < 100; i++) {
+      estimator.observe(capped, Endpoint.CHAT_COMPLETIONS, new TokenUsage(10, 1, 11));
+    }
+    assertThat(estimator.estimate(noCap, Endpoint.CHAT_COMPLETIONS).completionTokens()).isEqualTo(20);
   }
 }
