@@ -1,18 +1,13 @@
 package dev.fairshare.servlet;
 
 import dev.fairshare.FairShare;
-import dev.fairshare.config.ConfigurationException;
 import dev.fairshare.keys.Credentials;
 import dev.fairshare.keys.KeyCheck;
 import dev.fairshare.keys.KeyHashing;
 import dev.fairshare.keys.KeyStoreException;
 import dev.fairshare.openai.ApiError;
-import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
-import jakarta.servlet.FilterConfig;
 import jakarta.servlet.ServletException;
-import jakarta.servlet.ServletRequest;
-import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.ByteArrayOutputStream;
@@ -31,38 +26,25 @@ import java.util.logging.Logger;
  * <p>Register it for {@code /*} in front of the JAX-RS servlet of the key API (the gateway and the
  * admin WAR do).
  */
-public final class KeyApiGuardFilter implements Filter {
+public final class KeyApiGuardFilter extends FairShareFilter {
 
   private static final Logger LOG = Logger.getLogger(KeyApiGuardFilter.class.getName());
 
-  private FairShare fairShare;
 
-  /** For {@code web.xml}: the shared instance. */
-  public KeyApiGuardFilter() {}
+  /** For {@code web.xml}: the shared instance, built from MicroProfile Config. */
+  public KeyApiGuardFilter() {
+    super(null);
+  }
 
   /** For programmatic registration with an instance the caller owns. */
   public KeyApiGuardFilter(FairShare fairShare) {
-    this.fairShare = fairShare;
+    super(fairShare);
   }
 
   @Override
-  public void init(FilterConfig filterConfig) throws ServletException {
-    if (fairShare == null) {
-      try {
-        fairShare = FairShare.shared();
-      } catch (ConfigurationException e) {
-        throw new ServletException(e.getMessage(), e);
-      }
-    }
-  }
-
-  @Override
-  public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain)
+  void filter(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
       throws IOException, ServletException {
-    if (!(req instanceof HttpServletRequest request) || !(res instanceof HttpServletResponse response)) {
-      chain.doFilter(req, res);
-      return;
-    }
+    FairShare fairShare = fairShare();
     String path = RequestPaths.canonical(request);
     if (!path.equals("/key") && !path.startsWith("/key/")) {
       chain.doFilter(request, response);
@@ -107,11 +89,11 @@ public final class KeyApiGuardFilter implements Filter {
     if (presented == null) {
       return ApiError.invalidApiKey("You didn't provide a key. Send the master key as Authorization: Bearer <master key>.");
     }
-    String master = fairShare.config().masterKey().orElse(null);
+    String master = fairShare().config().masterKey().orElse(null);
     if (master != null && KeyHashing.constantTimeEquals(presented, master)) {
       return null;
     }
-    KeyCheck check = fairShare.keys().authenticate(presented);
+    KeyCheck check = fairShare().keys().authenticate(presented);
     if (check.valid()) {
       return null;
     }
@@ -139,8 +121,4 @@ public final class KeyApiGuardFilter implements Filter {
     return out.toByteArray();
   }
 
-  @Override
-  public void destroy() {
-    // The shared instance outlives one filter.
-  }
 }

@@ -1,7 +1,6 @@
 package dev.fairshare.servlet;
 
 import dev.fairshare.FairShare;
-import dev.fairshare.config.ConfigurationException;
 import dev.fairshare.config.FairShareConfig;
 import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.Decision;
@@ -17,12 +16,8 @@ import dev.fairshare.openai.RequestReader;
 import dev.fairshare.openai.TokenEstimate;
 import dev.fairshare.openai.TokenEstimator;
 import dev.fairshare.store.UsageStoreUnavailableException;
-import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
-import jakarta.servlet.FilterConfig;
 import jakarta.servlet.ServletException;
-import jakarta.servlet.ServletRequest;
-import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.ByteArrayOutputStream;
@@ -43,7 +38,7 @@ import java.util.logging.Logger;
  * refused 400. {@code POST} requests to the configured paths ({@code fairshare.paths}, with or
  * without {@code /v1}) are limited; other methods on those paths need a valid key and pass.
  */
-public final class RateLimitFilter implements Filter {
+public final class RateLimitFilter extends FairShareFilter {
 
   private static final Logger LOG = Logger.getLogger(RateLimitFilter.class.getName());
 
@@ -57,34 +52,21 @@ public final class RateLimitFilter implements Filter {
   /** The model name under which unconfigured models share one window when they are allowed. */
   public static final String UNCONFIGURED_MODELS = "fairshare:unconfigured-models";
 
-  private FairShare fairShare;
 
-  /** For {@code web.xml}: the shared instance is built from MicroProfile Config in {@link #init}. */
-  public RateLimitFilter() {}
+  /** For {@code web.xml}: the shared instance, built from MicroProfile Config. */
+  public RateLimitFilter() {
+    super(null);
+  }
 
   /** For programmatic registration with an instance the caller owns. */
   public RateLimitFilter(FairShare fairShare) {
-    this.fairShare = fairShare;
+    super(fairShare);
   }
 
   @Override
-  public void init(FilterConfig filterConfig) throws ServletException {
-    if (fairShare == null) {
-      try {
-        fairShare = FairShare.shared();
-      } catch (ConfigurationException e) {
-        throw new ServletException(e.getMessage(), e);
-      }
-    }
-  }
-
-  @Override
-  public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain)
+  void filter(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
       throws IOException, ServletException {
-    if (!(req instanceof HttpServletRequest request) || !(res instanceof HttpServletResponse response)) {
-      chain.doFilter(req, res);
-      return;
-    }
+    FairShare fairShare = fairShare();
     FairShareConfig config = fairShare.config();
     String path = RequestPaths.canonical(request);
     Endpoint endpoint = Endpoint.match(path, config.paths());
@@ -142,6 +124,7 @@ public final class RateLimitFilter implements Filter {
       ApiKey key,
       FairShareConfig config)
       throws IOException, ServletException, InvalidRequestException {
+    FairShare fairShare = fairShare();
     byte[] body = readBody(request, config.maxBodySize());
     CompletionRequest parsed = RequestReader.read(body);
     String model = config.resolveModel(parsed.model());
@@ -247,8 +230,4 @@ public final class RateLimitFilter implements Filter {
     return value == null ? ModelCapacity.UNLIMITED : value;
   }
 
-  @Override
-  public void destroy() {
-    // The shared instance outlives one filter; the owner of a programmatic instance closes it.
-  }
 }

@@ -51,6 +51,9 @@ final class UnreadBody {
       if (in.isFinished()) {
         return true;
       }
+      if (request.getContentLengthLong() > limit) {
+        return false; // more than this would read: not worth starting
+      }
       if (request.getContentLengthLong() < 0) {
         // Chunked: what a container counts as available may end inside a chunk's header, and a
         // read could then wait for the rest. Not read at all.
@@ -70,8 +73,9 @@ final class UnreadBody {
         read += n;
       }
       return in.isFinished();
-    } catch (IOException | IllegalStateException e) {
-      // IllegalStateException: the body was taken as a reader; either way, give up the connection.
+    } catch (IOException | RuntimeException e) {
+      // The body was taken as a reader (IllegalStateException), or the container gave up on it
+      // (Jetty's minimum data rate: a 408 exception): either way, give up the connection.
       return false;
     }
   }

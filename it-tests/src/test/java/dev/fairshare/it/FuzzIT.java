@@ -7,11 +7,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,22 +19,8 @@ class FuzzIT {
 
   @Test
   void threeThousandHostileRequests() throws Exception {
-    List<LogRecord> logged = new CopyOnWriteArrayList<>();
-    Handler capture =
-        new Handler() {
-          @Override
-          public void publish(LogRecord record) {
-            logged.add(record);
-          }
-
-          @Override
-          public void flush() {}
-
-          @Override
-          public void close() {}
-        };
-    Logger.getLogger("").addHandler(capture);
-    try (TestGateway gateway =
+    try (LogCapture log = LogCapture.start();
+        TestGateway gateway =
         TestGateway.start(dir, new ManualClock(1_800_000_000_000L), Map.of("fairshare.models.my-fake-model.tpm", "100000000"))) {
       String key = gateway.mintKey("{\"tpm_limit\":100000000}");
       String plain = gateway.mintKey("{}");
@@ -47,14 +30,12 @@ class FuzzIT {
       assertThat(summary.sent()).isGreaterThanOrEqualTo(1_000);
       assertThat(summary.failures()).as("5xx or no answer").isEmpty();
       assertThat(summary.statuses()).containsKeys(200, 400, 401);
-      for (LogRecord record : logged) {
+      for (LogRecord record : log.records()) {
         String text = record.getMessage() + java.util.Arrays.toString(record.getParameters());
         assertThat(text).doesNotContain(key.substring(3)).doesNotContain(plain.substring(3));
         assertThat(record.getThrown()).as("stack trace in the log: %s", text).isNull();
         assertThat(record.getLevel().intValue()).as(text).isLessThan(Level.SEVERE.intValue());
       }
-    } finally {
-      Logger.getLogger("").removeHandler(capture);
     }
   }
 }

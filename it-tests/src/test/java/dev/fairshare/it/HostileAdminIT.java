@@ -12,12 +12,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
 import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -32,30 +28,17 @@ class HostileAdminIT {
 
   @TempDir static Path dir;
   TestGateway gateway;
-  final List<LogRecord> logged = new CopyOnWriteArrayList<>();
-  final Handler capture =
-      new Handler() {
-        @Override
-        public void publish(LogRecord record) {
-          logged.add(record);
-        }
-
-        @Override
-        public void flush() {}
-
-        @Override
-        public void close() {}
-      };
+  LogCapture log;
 
   @BeforeAll
   void start() throws Exception {
     gateway = TestGateway.start(dir, new ManualClock(1_800_000_000_000L), Map.of());
-    Logger.getLogger("").addHandler(capture);
+    log = LogCapture.start();
   }
 
   @AfterAll
   void stop() {
-    Logger.getLogger("").removeHandler(capture);
+    log.close();
     gateway.close();
   }
 
@@ -107,12 +90,12 @@ class HostileAdminIT {
   @Test
   void aRawKeyInTheUrlNeverReachesTheLog() throws Exception {
     String key = gateway.mintKey("{}");
-    logged.clear();
+    log.clear();
     HttpResponse<String> r = gateway.post("/key/" + key + "/regenerate", "{\"grace_period\":\"99999999999999999999999d\"}", MASTER);
     assertThat(r.statusCode()).isEqualTo(400);
     HttpResponse<String> other = gateway.post("/key/" + key + "/regenerate", "{\"grace_period\":\"1x\"}", MASTER);
     assertThat(other.statusCode()).isEqualTo(400);
-    for (LogRecord record : logged) {
+    for (LogRecord record : log.records()) {
       assertThat(String.valueOf(record.getMessage()) + java.util.Arrays.toString(record.getParameters()))
           .doesNotContain(key.substring(3));
       assertThat(record.getThrown()).isNull();
@@ -140,7 +123,7 @@ class HostileAdminIT {
 
   @Test
   void abortedUnauthenticatedRequestsLogNothing() throws Exception {
-    logged.clear();
+    log.clear();
     for (int i = 0; i < 50; i++) {
       try (Socket socket = new Socket(gateway.base().getHost(), gateway.base().getPort())) {
         socket.getOutputStream().write(
@@ -156,7 +139,7 @@ class HostileAdminIT {
     }
     // Let the server finish with them: a normal call on a new connection answers after they were handled
     assertThat(gateway.post("/key/generate", "{}", MASTER).statusCode()).isEqualTo(200);
-    assertThat(logged).as("log records").isEmpty();
+    assertThat(log.records()).as("log records").isEmpty();
   }
 
   @Test
