@@ -20,7 +20,8 @@ import java.util.logging.Logger;
  * Stands in front of the key API ({@code /key/*}): a caller without the master key or a valid key
  * is answered 401 from the headers alone, before any of its body is read (and without waiting for
  * it); a body over {@code fairshare.admin.max-body-size} is 413; the rest is read here, bounded,
- * and handed on. A client that goes away mid-body is dropped without a log line. The key API's
+ * and handed on; the answer is held and written here. A client that goes away mid-body or
+ * mid-answer is dropped without a log line. The key API's
  * own checks (master key for admin operations, an ordinary key only about itself) still apply.
  *
  * <p>Register it for {@code /*} in front of the JAX-RS servlet of the key API (the gateway and the
@@ -29,6 +30,9 @@ import java.util.logging.Logger;
 public final class KeyApiGuardFilter extends FairShareFilter {
 
   private static final Logger LOG = Logger.getLogger(KeyApiGuardFilter.class.getName());
+
+  /** The most of a key API answer held (a page of 100 full records is far less). */
+  private static final long MAX_ANSWER = 4L * 1024 * 1024;
 
 
   /** For {@code web.xml}: the shared instance, built from MicroProfile Config. */
@@ -80,7 +84,19 @@ public final class KeyApiGuardFilter extends FairShareFilter {
       refuse(request, response, RateLimitFilter.tooLarge(limit).error());
       return;
     }
-    chain.doFilter(new ReplayableRequest(request, body), response);
+    // The answer is held and written here: a client that went away costs no stack trace in the
+    // JAX-RS implementation's log (Jersey logs a failed write at SEVERE).
+    BufferedResponse held = new BufferedResponse(response, MAX_ANSWER, () -> {});
+    chain.doFilter(new ReplayableRequest(request, body), held);
+    try {
+      if (held.overflowed()) {
+        held.finishPassThrough();
+      } else {
+        held.writeTo(response, held.body());
+      }
+    } catch (IOException e) {
+      // the client went away: nobody to answer, nothing to log
+    }
   }
 
   /** Null when the caller presents the master key or a valid key; else why not. */

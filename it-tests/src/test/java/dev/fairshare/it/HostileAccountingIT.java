@@ -118,6 +118,8 @@ class HostileAccountingIT {
         case "tool-stream" -> {
           response.setContentType("text/event-stream");
           OutputStream out = response.getOutputStream();
+          out.write("data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"Think about the weather first.\"}}]}\n\n"
+              .getBytes(StandardCharsets.UTF_8));
           for (String part : new String[] {"{\\\"city\\\":", " \\\"Paris, France\\\",", " \\\"unit\\\": \\\"celsius\\\"}"}) {
             out.write(("data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"" + part
                 + "\"}}]}}]}\n\n").getBytes(StandardCharsets.UTF_8));
@@ -222,7 +224,7 @@ class HostileAccountingIT {
   }
 
   @Test
-  void toolCallArgumentsAreCountedWhenNoUsageComes() throws Exception {
+  void reasoningAndToolCallArgumentsAreCountedWhenNoUsageComes() throws Exception {
     String key = mint();
     HttpResponse<String> r = call(key, "tool-stream", true);
     assertThat(r.statusCode()).isEqualTo(200);
@@ -230,8 +232,11 @@ class HostileAccountingIT {
     TokenEstimator estimator = fairShare.estimator();
     long prompt = estimator.promptTokens(RequestReader.read(body("tool-stream", true).getBytes(StandardCharsets.UTF_8)));
     long arguments = estimator.countText("tool-stream", "{\"city\": \"Paris, France\", \"unit\": \"celsius\"}");
+    long reasoning = estimator.countText("tool-stream", "Think about the weather first.");
     assertThat(arguments).isGreaterThan(8);
-    assertThat(used(key)).isEqualTo(prompt + arguments);
+    assertThat(reasoning).isGreaterThan(4);
+    long counted = estimator.countText("tool-stream", "Think about the weather first.{\"city\": \"Paris, France\", \"unit\": \"celsius\"}");
+    assertThat(used(key)).isEqualTo(prompt + counted).isGreaterThan(prompt + arguments);
   }
 
   @Test

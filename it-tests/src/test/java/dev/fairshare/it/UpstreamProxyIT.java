@@ -16,6 +16,7 @@ import dev.fairshare.gateway.MockModelServlet;
 import dev.fairshare.openai.Endpoint;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
@@ -114,6 +115,32 @@ class UpstreamProxyIT {
     }
     assertThat(text.toString()).isEqualTo("This is a mock response from FairShare.");
     assertThat(usageChunks[0]).isZero();
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+        .until(() -> gateway.standing(key, "streamed", new ModelCapacity(100_000, ModelCapacity.UNLIMITED)).tokens().used() == 30);
+  }
+
+  @Test
+  void noPathTrickReachesTheUpstream_soItsKeyIsNeverSpentAnonymously() throws Exception {
+    String key = gateway.mintKey("{}");
+    // The key at its limit: a call counted is a 429, a call let through uncounted a 200
+    String hello = "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+    List<Integer> statuses = new java.util.ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      statuses.add(gateway.post("/v1/chat/completions", hello, key).statusCode());
+    }
+    assertThat(statuses).startsWith(200).endsWith(429); // 60 TPM, 30 tokens a call
+    upstreamAuthorizations.clear();
+    PathTricks.assertNoneReachesTheModel(gateway.base(), "", key);
+    assertThat(upstreamAuthorizations).isEmpty();
+  }
+
+  @Test
+  void anAnswerOverTheCaptureIsChargedTheUsageAtItsEnd() throws Exception {
+    // The proxy answers asynchronously: the whole answer passes through, and its usage is read
+    String key = gateway.mintKey("{}");
+    HttpResponse<String> r =
+        gateway.post("/v1/chat/completions", "{\"model\":\"streamed\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", key);
+    assertThat(r.statusCode()).isEqualTo(200);
     org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
         .until(() -> gateway.standing(key, "streamed", new ModelCapacity(100_000, ModelCapacity.UNLIMITED)).tokens().used() == 30);
   }
