@@ -21,7 +21,7 @@ public final class HealthResource {
 
   @GET
   public Response health() {
-    boolean keys = fairShare.keys().store().isReachable();
+    boolean keys = fairShare.keys().isReachable();
     ObjectNode body = KeyJson.JSON.createObjectNode();
     body.put("status", keys ? "healthy" : "unhealthy");
     body.put("key_store", keys ? "reachable" : "unreachable");

@@ -167,8 +167,8 @@ public final class KeyResource {
           int size = positive(sizeText, "size", 10, MAX_PAGE_SIZE);
           boolean full = "true".equalsIgnoreCase(fullText);
           String filter = alias == null || alias.isBlank() ? null : alias;
-          long total = fairShare.keys().store().count(filter);
-          List<ApiKey> keys = fairShare.keys().store().list((int) Math.min(Integer.MAX_VALUE, (long) (page - 1) * size), size, filter);
+          long total = fairShare.keys().count(filter);
+          List<ApiKey> keys = fairShare.keys().list((int) Math.min(Integer.MAX_VALUE, (long) (page - 1) * size), size, filter);
           ObjectNode answer = KeyJson.JSON.createObjectNode();
           ArrayNode array = answer.putArray("keys");
           for (ApiKey key : keys) {

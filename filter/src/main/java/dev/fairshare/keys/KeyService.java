@@ -36,6 +36,21 @@ public final class KeyService implements AutoCloseable {
     return store;
   }
 
+  /** How many keys there are, those with {@code alias} only when it is not null. */
+  public long count(String alias) {
+    return store.count(alias);
+  }
+
+  /** A page of keys ({@code offset}, at most {@code limit}), those with {@code alias} only when not null. */
+  public List<ApiKey> list(int offset, int limit, String alias) {
+    return store.list(offset, limit, alias);
+  }
+
+  /** Whether the key database answers. */
+  public boolean isReachable() {
+    return store.isReachable();
+  }
+
   /**
    * Creates and stores a key.
    *

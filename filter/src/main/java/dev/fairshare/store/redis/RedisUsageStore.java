@@ -88,12 +88,12 @@ public final class RedisUsageStore implements UsageStore {
   public Decision acquire(AdmissionRequest request, long nowMillis) {
     // Identifies the in-flight entry among the key's others: unique, not secret.
     long id = ThreadLocalRandom.current().nextLong();
-    String[] args = args(request, nowMillis, 15);
-    args[12] = Long.toString(request.estimatedTokens());
-    args[13] = Long.toString(id);
-    args[14] = Long.toString(inFlightLifetimeMillis);
+    String[] args = args(request, nowMillis, RedisProtocol.ACQUIRE_ARGS);
+    RedisProtocol.set(args, RedisProtocol.ESTIMATE, Long.toString(request.estimatedTokens()));
+    RedisProtocol.set(args, RedisProtocol.ACQUIRE_ID, Long.toString(id));
+    RedisProtocol.set(args, RedisProtocol.IN_FLIGHT_LIFETIME, Long.toString(inFlightLifetimeMillis));
     List<Long> r = run(acquire, keys(request), args);
-    Verdict verdict = Verdict.values()[r.get(0).intValue()];
+    Verdict verdict = RedisProtocol.verdict(r.get(0));
     UsageSnapshot usage = snapshot(r, 4, r.get(4).intValue());
     if (!verdict.admitted()) {
       return new Decision(verdict, null, usage, r.get(3));
@@ -120,7 +120,7 @@ public final class RedisUsageStore implements UsageStore {
   @Override
   public CompletionStage<Void> release(Reservation reservation, long nowMillis) {
     String[] args = settleArgs(reservation, 0, nowMillis);
-    args[16] = "1";
+    RedisProtocol.set(args, RedisProtocol.RELEASE, "1");
     return sendQuietly(reservation, args);
   }
 
@@ -145,12 +145,12 @@ public final class RedisUsageStore implements UsageStore {
   }
 
   private String[] settleArgs(Reservation reservation, long actualTokens, long nowMillis) {
-    String[] args = args(reservation.request(), nowMillis, 17);
-    args[12] = Long.toString(reservation.bucket());
-    args[13] = Long.toString(reservation.tokens());
-    args[14] = Long.toString(actualTokens);
-    args[15] = Long.toString(reservation.id());
-    args[16] = "0";
+    String[] args = args(reservation.request(), nowMillis, RedisProtocol.SETTLE_ARGS);
+    RedisProtocol.set(args, RedisProtocol.RESERVATION_BUCKET, Long.toString(reservation.bucket()));
+    RedisProtocol.set(args, RedisProtocol.RESERVED, Long.toString(reservation.tokens()));
+    RedisProtocol.set(args, RedisProtocol.ACTUAL, Long.toString(actualTokens));
+    RedisProtocol.set(args, RedisProtocol.SETTLE_ID, Long.toString(reservation.id()));
+    RedisProtocol.set(args, RedisProtocol.RELEASE, "0");
     return args;
   }
 
@@ -166,19 +166,19 @@ public final class RedisUsageStore implements UsageStore {
   private String[] args(AdmissionRequest request, long nowMillis, int size) {
     ModelCapacity capacity = request.capacity();
     KeyLimits limits = request.keyLimits();
-    String[] args = new String[size];
-    args[0] = Long.toString(nowMillis);
-    args[1] = Long.toString(settings.bucketMillis());
-    args[2] = Integer.toString(settings.bucketsPerWindow());
-    args[3] = settings.mode() == AllocationMode.LITELLM_V1 ? "1" : "0";
-    args[4] = saturationThreshold;
-    args[5] = Long.toString(capacity.tokens());
-    args[6] = Long.toString(capacity.requests());
-    args[7] = number(request.weight());
-    args[8] = Long.toString(limits.tokensPerWindow());
-    args[9] = Long.toString(limits.requestsPerWindow());
-    args[10] = Long.toString(limits.maxParallelRequests());
-    args[11] = Long.toString(2 * settings.effectiveWindowMillis() + 10_000);
+    String[] args = RedisProtocol.arguments(size);
+    RedisProtocol.set(args, RedisProtocol.NOW, Long.toString(nowMillis));
+    RedisProtocol.set(args, RedisProtocol.BUCKET_MILLIS, Long.toString(settings.bucketMillis()));
+    RedisProtocol.set(args, RedisProtocol.BUCKETS, Integer.toString(settings.bucketsPerWindow()));
+    RedisProtocol.set(args, RedisProtocol.MODE, settings.mode() == AllocationMode.LITELLM_V1 ? "1" : "0");
+    RedisProtocol.set(args, RedisProtocol.THRESHOLD, saturationThreshold);
+    RedisProtocol.set(args, RedisProtocol.CAPACITY_TOKENS, Long.toString(capacity.tokens()));
+    RedisProtocol.set(args, RedisProtocol.CAPACITY_REQUESTS, Long.toString(capacity.requests()));
+    RedisProtocol.set(args, RedisProtocol.WEIGHT, number(request.weight()));
+    RedisProtocol.set(args, RedisProtocol.KEY_TOKENS, Long.toString(limits.tokensPerWindow()));
+    RedisProtocol.set(args, RedisProtocol.KEY_REQUESTS, Long.toString(limits.requestsPerWindow()));
+    RedisProtocol.set(args, RedisProtocol.KEY_PARALLEL, Long.toString(limits.maxParallelRequests()));
+    RedisProtocol.set(args, RedisProtocol.TTL, Long.toString(2 * settings.effectiveWindowMillis() + 10_000));
     return args;
   }
 

@@ -5,22 +5,22 @@ local flightTtl = tonumber(ARGV[15])
 
 local s = state()
 local verdict = evaluate(s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act, s.inflight, est, s.starved)
-if verdict ~= 0 then
+if verdict ~= ADMITTED then
   -- Turned away for want of model capacity while within its share: owed capacity, no borrowing.
-  if mode == 0 and ((verdict == 4 and withinShare(capT, s.Uk, cost(capT, est, s.Wo), s.Wo))
-      or (verdict == 6 and withinShare(capR, s.Qk, 1, s.Wo))) then
+  if mode == 0 and ((verdict == MODEL_TOKENS and withinShare(capT, s.Uk, cost(capT, est, s.Wo), s.Wo))
+      or (verdict == MODEL_REQUESTS and withinShare(capR, s.Qk, 1, s.Wo))) then
     redis.call('HINCRBY', KEYS[9], b, 1)
     redis.call('PEXPIRE', KEYS[9], ttl)
   end
   if s.moved then touchModel() end
   local retry
-  if verdict == 1 then
+  if verdict == KEY_PARALLEL_LIMIT then
     retry = bm
   elseif mode == 1 then
     retry = minuteEnd - now
   else
     -- Replay the window's buckets leaving it, oldest first.
-    retry = (mode == 1) and 60000 or N * bm
+    retry = N * bm
     local Um, Qm, Uk, Qk, Wo, Co, act = s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act
     local mt, mr, maw, mac = load(KEYS[1]), load(KEYS[2]), load(KEYS[3]), load(KEYS[4])
     for x = start, b do
@@ -43,7 +43,7 @@ if verdict ~= 0 then
   end
   local out = {verdict, 0, b, retry, activeCount(s)}
   snapshot(s, out)
-  if mode == 0 and verdict > 3 then
+  if mode == 0 and verdict ~= KEY_PARALLEL_LIMIT and verdict ~= KEY_REQUEST_LIMIT and verdict ~= KEY_TOKEN_LIMIT then
     -- Turned away by the model, the key still wants its share: it counts as active from now on.
     local firstInBucket = s.last ~= b
     markActive(s)

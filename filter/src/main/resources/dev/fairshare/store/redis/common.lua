@@ -8,6 +8,10 @@
 -- running totals over the window {T, R, AW, AC, lo}: buckets below lo have been subtracted and
 -- deleted, so a call costs O(buckets that expired since the last call), not O(window).
 -- Hash fields are bucket numbers (time / bucket length); fields older than the window are pruned.
+-- Verdict codes, by name: dev.fairshare.store.redis.RedisProtocol.VERDICTS (RedisProtocolTest keeps
+-- the two equal). Arguments are read into named locals; RedisProtocol names their positions.
+local ADMITTED, KEY_PARALLEL_LIMIT, KEY_REQUEST_LIMIT, KEY_TOKEN_LIMIT, MODEL_TOKENS, SHARE_TOKENS, MODEL_REQUESTS, SHARE_REQUESTS = 0, 1, 2, 3, 4, 5, 6, 7
+
 local now = tonumber(ARGV[1])
 local bm = tonumber(ARGV[2])
 local N = tonumber(ARGV[3])
@@ -94,21 +98,21 @@ local function mayTake(cap, used, kused, c, Wo, Co, act, starved)
   return (not starved) and used + c <= theta * cap
 end
 
--- Verdict codes are dev.fairshare.core.Verdict ordinals. est: the tokens asked (estimate).
+-- The verdict for a request asking est tokens (its estimate).
 local function evaluate(Um, Qm, Uk, Qk, Wo, Co, act, inflight, est, starved)
-  if kP ~= -1 and inflight >= kP then return 1 end
-  if kR ~= -1 and Qk >= kR then return 2 end
-  if kT ~= -1 and Uk >= kT then return 3 end
+  if kP ~= -1 and inflight >= kP then return KEY_PARALLEL_LIMIT end
+  if kR ~= -1 and Qk >= kR then return KEY_REQUEST_LIMIT end
+  if kT ~= -1 and Uk >= kT then return KEY_TOKEN_LIMIT end
   if capT ~= -1 then
     local c = cost(capT, est, Wo)
-    if not modelFits(capT, Um, c) then return 4 end
-    if not mayTake(capT, Um, Uk, c, Wo, Co, act, starved) then return 5 end
+    if not modelFits(capT, Um, c) then return MODEL_TOKENS end
+    if not mayTake(capT, Um, Uk, c, Wo, Co, act, starved) then return SHARE_TOKENS end
   end
   if capR ~= -1 then
-    if not modelFits(capR, Qm, 1) then return 6 end
-    if not mayTake(capR, Qm, Qk, 1, Wo, Co, act, starved) then return 7 end
+    if not modelFits(capR, Qm, 1) then return MODEL_REQUESTS end
+    if not mayTake(capR, Qm, Qk, 1, Wo, Co, act, starved) then return SHARE_REQUESTS end
   end
-  return 0
+  return ADMITTED
 end
 
 local function allowance(cap, klim, used, kused, Wo, Co, act, lastb, out)
@@ -260,6 +264,7 @@ local function settleReservation()
   local reserved = tonumber(ARGV[14])
   local actual = tonumber(ARGV[15])
   local rid = ARGV[16]
+  local release = ARGV[17] == '1'
   local _, _, _, _, moved = modelTotals() -- prune first: the totals must not count buckets that left the window
   local delta = actual - reserved
   if delta < 0 then
@@ -275,7 +280,7 @@ local function settleReservation()
     redis.call('PEXPIRE', KEYS[10], ttl)
     redis.call('PEXPIRE', KEYS[5], ttl)
   end
-  if ARGV[17] == '1' and resBucket >= start then
+  if release and resBucket >= start then
     -- A release: the request did not happen, so it leaves the admission bucket too.
     if redis.call('HEXISTS', KEYS[2], resBucket) == 1 then addModel(2, 'R', resBucket, -1, false) end
     if redis.call('HEXISTS', KEYS[6], resBucket) == 1 then redis.call('HINCRBY', KEYS[6], resBucket, -1) end
