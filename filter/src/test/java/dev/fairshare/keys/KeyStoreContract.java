@@ -1,0 +1,139 @@
+package dev.fairshare.keys;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** What every {@link KeyStore} must do, at the interface: run on H2 and on a real PostgreSQL. */
+abstract class KeyStoreContract {
+
+  static final Instant T0 = Instant.parse("2027-01-15T10:00:00Z");
+
+  KeyStore store;
+
+  /** A fresh, empty store. */
+  abstract KeyStore newStore() throws Exception;
+
+  @BeforeEach
+  void open() throws Exception {
+    store = newStore();
+  }
+
+  @AfterEach
+  void closeStore() {
+    store.close();
+  }
+
+  static ApiKey key(String token, String alias, Instant created) {
+    Map<String, Object> metadata = new LinkedHashMap<>();
+    metadata.put("priority", "prod");
+    metadata.put("team", Map.of("name", "search", "size", 4));
+    return new ApiKey(
+        token, "sk-...abcd", alias, List.of("gpt-4o", "my-fake-model"), 1000L, 20L, 3L, metadata,
+        created.plus(30, ChronoUnit.DAYS), false, "user-1", "team-1", created, created);
+  }
+
+  static String token(int i) {
+    return String.format("%064x", i);
+  }
+
+  @Test
+  void aKeyComesBackAsItWasStored() {
+    ApiKey stored = key(token(1), "first", T0);
+    store.insert(stored);
+    assertThat(store.findByToken(token(1))).contains(stored);
+    assertThat(store.findByAlias("first")).contains(stored);
+    assertThat(store.findByToken(token(2))).isEmpty();
+    assertThat(store.findByAlias("nobody")).isEmpty();
+    ApiKey bare = new ApiKey(token(3), "sk-...ffff", null, List.of(), null, null, null, Map.of(), null, true, null, null, T0, T0);
+    store.insert(bare);
+    assertThat(store.findByToken(token(3))).contains(bare);
+    assertThat(store.isReachable()).isTrue();
+  }
+
+  @Test
+  void aTakenTokenOrAliasIsADuplicateNamingTheField() {
+    store.insert(key(token(1), "taken", T0));
+    DuplicateKeyException sameToken =
+        catchThrowableOfType(DuplicateKeyException.class, () -> store.insert(key(token(1), "other", T0)));
+    assertThat(sameToken).isNotNull();
+    assertThat(sameToken.field()).isEqualTo("key");
+    DuplicateKeyException sameAlias =
+        catchThrowableOfType(DuplicateKeyException.class, () -> store.insert(key(token(2), "taken", T0)));
+    assertThat(sameAlias.field()).isEqualTo("key_alias");
+    assertThat(store.findByToken(token(2))).isEmpty();
+  }
+
+  @Test
+  void updateReplacesTheRecord_orSaysThereIsNone() {
+    store.insert(key(token(1), "one", T0));
+    store.insert(key(token(2), "two", T0));
+    ApiKey changed =
+        new ApiKey(token(1), "sk-...abcd", "uno", List.of(), null, 5L, null, Map.of(), null, true, null, null, T0,
+            T0.plusSeconds(60));
+    assertThat(store.update(changed)).isTrue();
+    assertThat(store.findByToken(token(1))).contains(changed);
+    assertThat(store.findByAlias("one")).isEmpty();
+    ApiKey missing = new ApiKey(token(9), "x", null, List.of(), null, null, null, Map.of(), null, false, null, null, T0, T0);
+    assertThat(store.update(missing)).isFalse();
+    ApiKey clash =
+        new ApiKey(token(1), "sk-...abcd", "two", List.of(), null, null, null, Map.of(), null, false, null, null, T0, T0);
+    assertThat(catchThrowableOfType(DuplicateKeyException.class, () -> store.update(clash)).field()).isEqualTo("key_alias");
+    assertThat(store.findByToken(token(1))).contains(changed);
+  }
+
+  @Test
+  void aReplacedTokenKeepsWorkingThroughItsGraceOnly() {
+    // Regeneration changes the token and the shown name; everything else stays with the key
+    ApiKey old = key(token(1), "rotating", T0);
+    store.insert(old);
+    ApiKey renewed =
+        new ApiKey(token(2), "sk-...9999", old.keyAlias(), old.models(), old.tpmLimit(), old.rpmLimit(),
+            old.maxParallelRequests(), old.metadata(), old.expires(), false, old.userId(), old.teamId(), old.createdAt(),
+            T0.plusSeconds(10));
+    long graceEnd = T0.plusSeconds(3600).toEpochMilli();
+    assertThat(store.replaceToken(token(1), renewed, graceEnd)).isTrue();
+    assertThat(store.findByToken(token(1))).isEmpty();
+    assertThat(store.findByToken(token(2))).contains(renewed);
+    assertThat(store.findGrace(token(1), graceEnd - 1)).contains(new GraceToken(renewed, graceEnd));
+    assertThat(store.findGrace(token(1), graceEnd)).isEmpty();
+    // A token already in use cannot be the new one; a key that does not exist is not replaced
+    assertThat(catchThrowableOfType(DuplicateKeyException.class, () -> store.replaceToken(token(2), renewed, null)).field())
+        .isEqualTo("new_key");
+    assertThat(store.replaceToken(token(7), key(token(8), null, T0), null)).isFalse();
+    assertThat(store.findByToken(token(8))).isEmpty();
+  }
+
+  @Test
+  void deleteTakesTheKeysAndTheirGraceTokens() {
+    store.insert(key(token(1), "a", T0));
+    store.insert(key(token(2), "b", T0));
+    ApiKey renewed = key(token(3), "a2", T0);
+    store.replaceToken(token(1), renewed, T0.plusSeconds(3600).toEpochMilli());
+    assertThat(store.delete(List.of(token(3), token(2), token(8)))).containsExactly(token(3), token(2));
+    assertThat(store.findByToken(token(3))).isEmpty();
+    assertThat(store.findGrace(token(1), T0.toEpochMilli())).isEmpty();
+    assertThat(store.count(null)).isZero();
+  }
+
+  @Test
+  void listPagesInCreationOrderAndFiltersByAlias() {
+    for (int i = 1; i <= 7; i++) {
+      store.insert(key(token(i), "alias-" + i, T0.plusSeconds(i)));
+    }
+    assertThat(store.count(null)).isEqualTo(7);
+    assertThat(store.count("alias-3")).isEqualTo(1);
+    assertThat(store.count("none")).isZero();
+    assertThat(store.list(0, 3, null)).extracting(ApiKey::token).containsExactly(token(1), token(2), token(3));
+    assertThat(store.list(6, 3, null)).extracting(ApiKey::token).containsExactly(token(7));
+    assertThat(store.list(0, 10, "alias-5")).extracting(ApiKey::token).containsExactly(token(5));
+  }
+}
