@@ -5,7 +5,8 @@ package dev.fairshare.core;
  *
  * <p>Wall-clock time (not {@link System#nanoTime()}) because usage is shared between instances
  * through a store such as Redis: every instance must agree on which window bucket "now" is in.
- * Instances must therefore be NTP-synchronised. Tests inject a {@link ManualClock}.
+ * Instances must therefore be NTP-synchronised. Tests inject a manual clock (the filter's test
+ * fixtures: {@code dev.fairshare.core.ManualClock}).
  */
 @FunctionalInterface
 public interface Clock {
