@@ -1,5 +1,6 @@
 package dev.fairshare;
 
+import dev.fairshare.admission.Admissions;
 import dev.fairshare.config.ConfigurationException;
 import dev.fairshare.config.FairShareConfig;
 import dev.fairshare.config.MicroProfileConfigSource;
@@ -36,6 +37,7 @@ public final class FairShare implements AutoCloseable {
   private final KeyService keys;
   private final TokenEstimator estimator;
   private final KeyLimitedUsageStore admissions;
+  private final Admissions admissionPolicy;
 
   private FairShare(FairShareConfig config, Clock clock, UsageStore usageStore, KeyService keys) {
     this.config = config;
@@ -47,6 +49,7 @@ public final class FairShare implements AutoCloseable {
     config.encodings().forEach((model, name) -> encodings.put(model, com.knuddels.jtokkit.api.EncodingType.fromName(name).orElseThrow()));
     this.estimator = new TokenEstimator(
             config.completionReserve(), config.tokenCount(), encodings, config.bounds().minRequestTokens());
+    this.admissionPolicy = new Admissions(config, estimator, admissions, clock);
   }
 
   /**
@@ -120,6 +123,11 @@ public final class FairShare implements AutoCloseable {
   /** The store of model usage, as configured. */
   public UsageStore usageStore() {
     return usageStore;
+  }
+
+  /** The admission policy: from a key and a parsed request to a refusal or an admission. */
+  public Admissions admissionPolicy() {
+    return admissionPolicy;
   }
 
   /**

@@ -38,6 +38,14 @@ class ArchitectureTest {
   }
 
   @Test
+  void theAdmissionPolicyReachesNoServletOrHttp() {
+    noClasses().that().resideInAPackage("dev.fairshare.admission..")
+        .should().dependOnClassesThat().resideInAnyPackage("jakarta..", "dev.fairshare.servlet..", "dev.fairshare.admin..")
+        .because("the policy is tested without a server")
+        .check(classes);
+  }
+
+  @Test
   void storesReachNoServletHttpOrKeyCode() {
     noClasses().that().resideInAPackage("dev.fairshare.store..")
         .should().dependOnClassesThat().resideInAnyPackage(

@@ -285,8 +285,8 @@ public record FairShareConfig(
     Duration keyCacheTtl = v.duration("fairshare.keys.cache-ttl", Duration.ofSeconds(5));
 
     long maxBodySize = v.size("fairshare.max-body-size", 10L * 1024 * 1024);
-    if (maxBodySize <= 0) {
-      v.problem("fairshare.max-body-size", "must be positive");
+    if (maxBodySize <= 0 || maxBodySize > 1L << 30) {
+      v.problem("fairshare.max-body-size", "must be positive and at most 1GB");
     }
     Duration retryMaxWait = v.duration("fairshare.client-retry-max-wait", Duration.ofSeconds(5));
 
@@ -301,6 +301,9 @@ public record FairShareConfig(
         }
         if (!path.startsWith("/")) {
           v.problem("fairshare.paths", "'" + path + "' must start with /");
+        } else if (!path.matches("(/[A-Za-z0-9._~-]+)+")) {
+          v.problem("fairshare.paths", "'" + path + "' must be a plain path (letters, digits, '.', '_', '~', '-' between"
+              + " slashes; no wildcards)");
         }
         paths.add(path);
       }

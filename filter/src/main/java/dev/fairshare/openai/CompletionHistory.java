@@ -33,7 +33,9 @@ public final class CompletionHistory {
   /** The completion tokens to reserve for a request to {@code model} that sets no cap. */
   public long reserve(String model) {
     Stats stats = models.getIfPresent(model);
-    return stats == null ? initialReserve : stats.reserve(initialReserve);
+    // A floor of a sixteenth of the configured reserve: a run of one-word answers cannot make
+    // uncapped requests reserve next to nothing.
+    return stats == null ? initialReserve : Math.max(initialReserve / 16, stats.reserve(initialReserve));
   }
 
   /** Records that a call to {@code model} produced {@code completionTokens}. */

@@ -19,6 +19,7 @@ import java.util.List;
  *     generated and charged
  * @param reasoning whether the request sets reasoning options (reasoning tokens are charged as
  *     output)
+ * @param promptTokenIds tokens given as ids ({@code prompt} or {@code input} as integer lists)
  */
 public record CompletionRequest(
     String model,
@@ -30,11 +31,13 @@ public record CompletionRequest(
     int nameCount,
     int imageCount,
     int choices,
-    boolean reasoning) {
+    boolean reasoning,
+    long promptTokenIds) {
 
   /** The same request for {@code model} (a client's name resolved to the configured one). */
   public CompletionRequest withModel(String model) {
     return new CompletionRequest(
-        model, stream, maxTokens, streamIncludesUsage, promptTexts, messageCount, nameCount, imageCount, choices, reasoning);
+        model, stream, maxTokens, streamIncludesUsage, promptTexts, messageCount, nameCount, imageCount, choices, reasoning,
+        promptTokenIds);
   }
 }

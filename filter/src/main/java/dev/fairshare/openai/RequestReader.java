@@ -93,7 +93,15 @@ public final class RequestReader {
           }
           case "stream_options" -> readStreamOptions(p, value, s);
           case "messages" -> readMessages(p, value, s);
-          case "prompt", "input", "instructions", "system" -> collectStrings(p, value, s);
+          case "prompt", "input" -> {
+            // Strings, or token ids (lists of integers, or lists of them): each id is a token.
+            if (value == JsonToken.VALUE_NUMBER_INT) {
+              s.tokenIds++;
+            } else {
+              collectStringsAndTokenIds(p, value, s);
+            }
+          }
+          case "instructions", "system" -> collectStrings(p, value, s);
           case "tools", "functions", "response_format", "tool_choice" -> {
             // Definitions count as their JSON text, as the model sees them (an approximation).
             long from = p.currentTokenLocation().getByteOffset();
@@ -130,7 +138,8 @@ public final class RequestReader {
         s.names,
         s.images,
         s.choices,
-        s.reasoning);
+        s.reasoning,
+        s.tokenIds);
   }
 
   private static void readStreamOptions(JsonParser p, JsonToken value, State s) throws IOException {
@@ -207,6 +216,28 @@ public final class RequestReader {
     collectStrings(p, value, s);
   }
 
+  /** As {@link #collectStrings}, also counting every integer as a token id. */
+  private static void collectStringsAndTokenIds(JsonParser p, JsonToken value, State s) throws IOException {
+    if (value != JsonToken.START_ARRAY) {
+      collectStrings(p, value, s);
+      return;
+    }
+    int depth = 1;
+    while (depth > 0) {
+      JsonToken t = p.nextToken();
+      if (t == null) {
+        return;
+      }
+      switch (t) {
+        case START_OBJECT, START_ARRAY -> depth++;
+        case END_OBJECT, END_ARRAY -> depth--;
+        case VALUE_STRING -> s.texts.add(p.getText());
+        case VALUE_NUMBER_INT -> s.tokenIds++;
+        default -> {}
+      }
+    }
+  }
+
   /** Every string inside the current value (objects and arrays walked, field names skipped). */
   private static void collectStrings(JsonParser p, JsonToken value, State s) throws IOException {
     if (value == JsonToken.VALUE_STRING) {
@@ -252,5 +283,6 @@ public final class RequestReader {
     int images;
     int choices = 1;
     boolean reasoning;
+    long tokenIds;
   }
 }

@@ -104,6 +104,20 @@ public final class TokenEstimator {
     return new TokenEstimate(overhead(request), completionAllowance(request, endpoint));
   }
 
+  /**
+   * The most the request can cost as it declares itself: its prompt estimate plus {@code
+   * max_tokens} for each choice; null when it sets no cap (then only its estimate is known).
+   */
+  public Long declaredCeiling(CompletionRequest request, Endpoint endpoint, TokenEstimate estimate) {
+    if (!endpoint.generates()) {
+      return estimate.promptTokens();
+    }
+    if (request.maxTokens() == null) {
+      return null;
+    }
+    return estimate.promptTokens() + Math.multiplyExact(request.maxTokens(), (long) request.choices());
+  }
+
   /** Characters of prompt text, a measure of what tokenising the request costs. */
   public static long promptChars(CompletionRequest request) {
     long chars = 0;
@@ -201,7 +215,7 @@ public final class TokenEstimator {
               + (long) request.nameCount() * TOKENS_PER_NAME
               + REPLY_PRIMING;
     }
-    return tokens + (long) request.imageCount() * TOKENS_PER_IMAGE;
+    return tokens + (long) request.imageCount() * TOKENS_PER_IMAGE + request.promptTokenIds();
   }
 
   /** Tokens of a plain text in {@code model}'s encoding (for streamed deltas without usage). */

@@ -78,7 +78,12 @@ public final class KeyApiGuardFilter extends FairShareFilter {
     try {
       body = read(request.getInputStream(), limit);
     } catch (IOException e) {
-      return; // the client went away (or was too slow): nobody to answer, nothing to log
+      // The client went away (or was too slow): nothing to log; if it is still there, it is told.
+      if (!response.isCommitted()) {
+        response.setHeader("Connection", "close");
+        response.setStatus(408);
+      }
+      return;
     }
     if (body == null) {
       refuse(request, response, RateLimitFilter.tooLarge(limit).error());

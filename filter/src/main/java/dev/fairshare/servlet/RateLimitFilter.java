@@ -1,11 +1,10 @@
 package dev.fairshare.servlet;
 
 import dev.fairshare.FairShare;
+import dev.fairshare.admission.Admissions;
 import dev.fairshare.config.FairShareConfig;
-import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.Decision;
-import dev.fairshare.core.KeyLimits;
-import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.core.Verdict;
 import dev.fairshare.keys.ApiKey;
 import dev.fairshare.keys.KeyStoreException;
 import dev.fairshare.openai.ApiError;
@@ -13,8 +12,6 @@ import dev.fairshare.openai.CompletionRequest;
 import dev.fairshare.openai.Endpoint;
 import dev.fairshare.openai.InvalidRequestException;
 import dev.fairshare.openai.RequestReader;
-import dev.fairshare.openai.TokenEstimate;
-import dev.fairshare.openai.TokenEstimator;
 import dev.fairshare.store.UsageStoreUnavailableException;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
@@ -42,15 +39,8 @@ public final class RateLimitFilter extends FairShareFilter {
 
   private static final Logger LOG = Logger.getLogger(RateLimitFilter.class.getName());
 
-  /**
-   * Prompt text, in characters, above which a request is first checked at a bound that needs no
-   * tokenising: a key or model already out of room is refused before any CPU is spent on the
-   * text (tokenising runs at 0.1–2 µs per character).
-   */
-  static final long CHEAP_CHECK_ABOVE_CHARS = 32 * 1024;
-
   /** The model name under which unconfigured models share one window when they are allowed. */
-  public static final String UNCONFIGURED_MODELS = "fairshare:unconfigured-models";
+  public static final String UNCONFIGURED_MODELS = Admissions.UNCONFIGURED_MODELS;
 
 
   /** For {@code web.xml}: the shared instance, built from MicroProfile Config. */
@@ -127,52 +117,13 @@ public final class RateLimitFilter extends FairShareFilter {
     FairShare fairShare = fairShare();
     byte[] body = readBody(request, config.maxBodySize());
     CompletionRequest parsed = RequestReader.read(body);
-    String model = config.resolveModel(parsed.model());
-    if (!key.allows(model)) {
-      throw new InvalidRequestException(
-          ApiError.permissionDenied(
-              "Key '" + key.displayName() + "' is not allowed to access model '" + model
-                  + "'. Allowed models: " + key.models() + "."));
+    Admissions.Outcome outcome = fairShare.admissionPolicy().admit(key, parsed, endpoint);
+    if (outcome instanceof Admissions.Refused refused) {
+      refuseForRate(response, refused.decision(), key, refused.model(), refused.requested(), config);
+    } else if (outcome instanceof Admissions.Admitted admitted) {
+      new Settlement(fairShare, admitted.decision(), admitted.completion(), endpoint, admitted.estimate(), admitted.learn())
+          .run(request, response, chain, body);
     }
-    ModelCapacity capacity = config.capacityOf(model);
-    String window = model;
-    if (capacity == null) {
-      if (config.rejectUnknownModels()) {
-        throw new InvalidRequestException(
-            ApiError.invalidRequest(
-                404, "The model '" + parsed.model().strip() + "' does not exist or you do not have access to it.",
-                "model", "model_not_found"));
-      }
-      // Nothing to limit but the key's own limits: one window for all of them, however many
-      // names clients make up.
-      capacity = ModelCapacity.UNLIMITED_MODEL;
-      window = UNCONFIGURED_MODELS;
-    }
-    CompletionRequest completion = parsed.withModel(model);
-    TokenEstimator estimator = fairShare.estimator();
-    KeyLimits limits = limitsOf(key);
-    double weight = config.weightOf(key.priority());
-    if (TokenEstimator.promptChars(completion) > CHEAP_CHECK_ABOVE_CHARS) {
-      long bound = estimator.reservation(estimator.lowerBound(completion, endpoint));
-      long now = fairShare.clock().millis();
-      Decision probe =
-          fairShare.admissions().acquire(new AdmissionRequest(key.token(), window, capacity, weight, bound, limits), now);
-      if (!probe.admitted()) {
-        refuseForRate(response, probe, key, model, bound, config);
-        return;
-      }
-      fairShare.admissions().release(probe.reservation(), now);
-    }
-    TokenEstimate estimate = estimator.estimate(completion, endpoint);
-    AdmissionRequest admission =
-        new AdmissionRequest(key.token(), window, capacity, weight, estimator.reservation(estimate), limits);
-    Decision decision = fairShare.admissions().acquire(admission, fairShare.clock().millis());
-    if (!decision.admitted()) {
-      refuseForRate(response, decision, key, model, admission.estimatedTokens(), config);
-      return;
-    }
-    boolean learn = !window.equals(UNCONFIGURED_MODELS); // made-up names must not fill the history
-    new Settlement(fairShare, decision, completion, endpoint, estimate, learn).run(request, response, chain, body);
   }
 
   private static void refuseForRate(
@@ -180,6 +131,9 @@ public final class RateLimitFilter extends FairShareFilter {
       throws IOException {
     RateLimitHeaders.apply(response, decision.usage());
     RateLimitHeaders.applyRetry(response, decision, config.clientRetryMaxWait());
+    if (decision.verdict() == Verdict.REQUEST_TOO_LARGE) {
+      response.setHeader("x-should-retry", "false"); // no wait admits it
+    }
     ErrorResponses.write(response, RateLimitMessages.of(decision, key, model, requested, config));
   }
 
@@ -218,16 +172,5 @@ public final class RateLimitFilter extends FairShareFilter {
             "request_too_large"));
   }
 
-  private static KeyLimits limitsOf(ApiKey key) {
-    if (key.tpmLimit() == null && key.rpmLimit() == null && key.maxParallelRequests() == null) {
-      return KeyLimits.NONE;
-    }
-    return new KeyLimits(
-        orUnlimited(key.tpmLimit()), orUnlimited(key.rpmLimit()), orUnlimited(key.maxParallelRequests()));
-  }
-
-  private static long orUnlimited(Long value) {
-    return value == null ? ModelCapacity.UNLIMITED : value;
-  }
 
 }

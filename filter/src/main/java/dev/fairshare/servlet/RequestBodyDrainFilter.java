@@ -9,7 +9,14 @@ import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.servlet.http.HttpServletResponseWrapper;
+import jakarta.servlet.ServletInputStream;
 import jakarta.servlet.ServletOutputStream;
+import jakarta.servlet.http.HttpServletRequestWrapper;
+import jakarta.servlet.http.Part;
+import java.io.BufferedReader;
+import java.util.Collection;
+import java.util.Enumeration;
+import java.util.Map;
 import java.io.PrintWriter;
 import java.io.IOException;
 
@@ -23,9 +30,11 @@ import java.io.IOException;
  * nothing left to read.
  *
  * <p>Register it first, for {@code /*}. It never waits for a body still on its way (a slow body
- * must not hold a thread): it reads what has arrived, at most {@code max-bytes} (init parameter,
- * default 64 KiB), and when the body is not finished then and the answer is not yet sent, the
- * answer says {@code Connection: close}. Requests that went asynchronous are left alone.
+ * must not hold a thread), and never reads a body the application may still want: an answer to
+ * a request whose body the application did not touch says {@code Connection: close}; after the
+ * application is done, what has arrived of the rest is read (at most {@code max-bytes}, init
+ * parameter, default 64 KiB), and when the body is not finished then and the answer is not yet
+ * sent, the answer says {@code Connection: close}. Requests that went asynchronous are left alone.
  */
 public final class RequestBodyDrainFilter implements Filter {
 
@@ -60,26 +69,85 @@ public final class RequestBodyDrainFilter implements Filter {
   }
 
   /**
-   * Decides when the answer starts to be written: if the request body is then neither read nor
-   * arrived, the answer says {@code Connection: close} (afterwards it could not: the response may
-   * be committed as soon as it is written).
+   * Notes whether the application touched the body (its stream, its reader, its parameters or
+   * parts). Nothing is read here: the application's own reading is left exactly as it was.
+   */
+  private static final class BodyWatch extends HttpServletRequestWrapper {
+
+    private boolean touched;
+
+    BodyWatch(HttpServletRequest request) {
+      super(request);
+    }
+
+    @Override
+    public ServletInputStream getInputStream() throws IOException {
+      touched = true;
+      return super.getInputStream();
+    }
+
+    @Override
+    public BufferedReader getReader() throws IOException {
+      touched = true;
+      return super.getReader();
+    }
+
+    @Override
+    public String getParameter(String name) {
+      touched = true;
+      return super.getParameter(name);
+    }
+
+    @Override
+    public Map<String, String[]> getParameterMap() {
+      touched = true;
+      return super.getParameterMap();
+    }
+
+    @Override
+    public Enumeration<String> getParameterNames() {
+      touched = true;
+      return super.getParameterNames();
+    }
+
+    @Override
+    public String[] getParameterValues(String name) {
+      touched = true;
+      return super.getParameterValues(name);
+    }
+
+    @Override
+    public Collection<Part> getParts() throws IOException, ServletException {
+      touched = true;
+      return super.getParts();
+    }
+
+    @Override
+    public Part getPart(String name) throws IOException, ServletException {
+      touched = true;
+      return super.getPart(name);
+    }
+  }
+
+  /**
+   * Decides when the answer starts to be written, without reading anything: an application that
+   * answers a request with a body it has not touched says {@code Connection: close} (afterwards
+   * it could not: the response may be committed as soon as it is written).
    */
   private static final class CloseIfBodyUnread extends HttpServletResponseWrapper {
 
-    private final HttpServletRequest request;
-    private final long maxBytes;
+    private final BodyWatch request;
     private boolean checked;
 
-    CloseIfBodyUnread(HttpServletRequest request, HttpServletResponse response, long maxBytes) {
+    CloseIfBodyUnread(BodyWatch request, HttpServletResponse response) {
       super(response);
       this.request = request;
-      this.maxBytes = maxBytes;
     }
 
     private void check() {
       if (!checked) {
         checked = true;
-        if (!isCommitted() && !request.isAsyncStarted() && !UnreadBody.readArrived(request, maxBytes)) {
+        if (!request.touched && request.getContentLengthLong() != 0 && !isCommitted() && !request.isAsyncStarted()) {
           setHeader("Connection", "close");
         }
       }
@@ -120,7 +188,9 @@ public final class RequestBodyDrainFilter implements Filter {
   public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
       throws IOException, ServletException {
     if (request instanceof HttpServletRequest http && response instanceof HttpServletResponse answer) {
-      response = new CloseIfBodyUnread(http, answer, maxBytes);
+      BodyWatch watched = new BodyWatch(http);
+      response = new CloseIfBodyUnread(watched, answer);
+      request = watched;
     }
     chain.doFilter(request, response);
     if (request instanceof HttpServletRequest http && !http.isAsyncStarted()

@@ -83,12 +83,12 @@ final class Settlement {
   private void proceed(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
       throws IOException, ServletException {
     boolean settled = false;
+    BufferedResponse buffered =
+        new BufferedResponse(
+            response,
+            fairShare.config().bounds().maxResponseBuffer(),
+            () -> RateLimitHeaders.apply(response, decision.usage()));
     try {
-      BufferedResponse buffered =
-          new BufferedResponse(
-              response,
-              fairShare.config().bounds().maxResponseBuffer(),
-              () -> RateLimitHeaders.apply(response, decision.usage()));
       chain.doFilter(request, buffered);
       if (request.isAsyncStarted()) {
         // The endpoint answers later, from another thread: the headers show the standing at
@@ -128,8 +128,9 @@ final class Settlement {
       buffered.writeTo(response, body);
     } finally {
       if (!settled) {
-        // The endpoint threw: release the tokens, keep the request.
-        settle(0);
+        // The endpoint threw: release the tokens, keep the request; but once part of a large
+        // answer went out (the client may have left mid-way), the work was done: the reservation.
+        settle(buffered.overflowed() ? reservation.tokens() : 0);
       }
     }
   }

@@ -143,6 +143,14 @@ class HostileRequestReadingTest {
   }
 
   @Test
+  void tokenIdsCountOneTokenEach() throws Exception {
+    TokenEstimator estimator = new TokenEstimator(256, TokenCount.TOTAL);
+    assertThat(estimator.estimate(read("{\"model\":\"m\",\"input\":[[1,2,3],[4,5]]}"), Endpoint.EMBEDDINGS).promptTokens()).isEqualTo(5);
+    assertThat(estimator.estimate(read("{\"model\":\"m\",\"prompt\":[7,8,9,10]}"), Endpoint.COMPLETIONS).promptTokens()).isEqualTo(4);
+    assertThat(estimator.estimate(read("{\"model\":\"m\",\"input\":42}"), Endpoint.EMBEDDINGS).promptTokens()).isEqualTo(1);
+  }
+
+  @Test
   void aFieldGivenTwiceOrAnOverlongModelIsRefused() {
     assertThat(refusal("{\"model\":\"m\",\"stream\":false,\"stream\":true}").error().status()).isEqualTo(400);
     assertThat(refusal("{\"model\":\"m\",\"model\":\"other\"}").error().status()).isEqualTo(400);

@@ -31,6 +31,26 @@ public final class UpstreamProxyServlet extends ProxyServlet {
   }
 
   /**
+   * Only calls that spend tokens go upstream: a {@code GET} there (OpenAI lists the stored
+   * completions of the operator's organisation) would let one tenant read another's.
+   */
+  @Override
+  protected void service(HttpServletRequest request, jakarta.servlet.http.HttpServletResponse response)
+      throws jakarta.servlet.ServletException, java.io.IOException {
+    if (!"POST".equals(request.getMethod())) {
+      byte[] body =
+          "{\"error\":{\"message\":\"Only POST is forwarded to the upstream.\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"method_not_allowed\"}}"
+              .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      response.setStatus(405);
+      response.setContentType("application/json");
+      response.setContentLength(body.length);
+      response.getOutputStream().write(body);
+      return;
+    }
+    super.service(request, response);
+  }
+
+  /**
    * The upstream URL: the normalised path the container routed on (this servlet is mapped to the
    * exact endpoint paths, and RateLimitFilter refused any raw path not in normal form), never
    * the raw request URI.

@@ -1,0 +1,149 @@
+package dev.fairshare.admission;
+
+import dev.fairshare.config.FairShareConfig;
+import dev.fairshare.core.AdmissionRequest;
+import dev.fairshare.core.Clock;
+import dev.fairshare.core.Decision;
+import dev.fairshare.core.KeyLimits;
+import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.keys.ApiKey;
+import dev.fairshare.openai.ApiError;
+import dev.fairshare.openai.CompletionRequest;
+import dev.fairshare.openai.Endpoint;
+import dev.fairshare.openai.InvalidRequestException;
+import dev.fairshare.openai.TokenEstimate;
+import dev.fairshare.openai.TokenEstimator;
+import dev.fairshare.store.UsageStore;
+
+/**
+ * The admission policy, without a servlet in sight: from an authenticated key, a parsed request
+ * and its endpoint to a refusal or an admission whose reservation the caller settles (or
+ * releases) exactly once.
+ *
+ * <p>In order: the model is resolved (trimmed, aliases) and must be allowed for the key and
+ * configured (or, with {@code fairshare.unknown-models=allow}, counted in one shared window); a
+ * prompt long enough to make tokenising costly is first checked at a bound that needs none (a key
+ * or model already out of room is refused before the text is looked at); then the estimate is
+ * reserved, the key's own limits across models first ({@link dev.fairshare.store.KeyLimitedUsageStore}).
+ */
+public final class Admissions {
+
+  /**
+   * Prompt text, in characters, above which a request is first checked at a bound that needs no
+   * tokenising (tokenising runs at 0.1–2 µs per character).
+   */
+  public static final long CHEAP_CHECK_ABOVE_CHARS = 32 * 1024;
+
+  /** The model name under which unconfigured models share one window when they are allowed. */
+  public static final String UNCONFIGURED_MODELS = "fairshare:unconfigured-models";
+
+  private final FairShareConfig config;
+  private final TokenEstimator estimator;
+  private final UsageStore store;
+  private final Clock clock;
+
+  /**
+   * @param store where admissions are decided: a store with the keys' own limits held across
+   *     models
+   */
+  public Admissions(FairShareConfig config, TokenEstimator estimator, UsageStore store, Clock clock) {
+    this.config = config;
+    this.estimator = estimator;
+    this.store = store;
+    this.clock = clock;
+  }
+
+  /** What became of a request. */
+  public sealed interface Outcome permits Refused, Admitted {}
+
+  /**
+   * Refused for want of room: answer 429 with {@code decision}'s standing.
+   *
+   * @param model the configured model the request resolved to
+   * @param requested the tokens it was estimated at (or the bound it was refused at)
+   */
+  public record Refused(Decision decision, String model, long requested) implements Outcome {}
+
+  /**
+   * Admitted: run the call, then settle {@code decision.reservation()} exactly once.
+   *
+   * @param completion the request, its model resolved
+   * @param estimate what it was estimated at
+   * @param learn whether its reported usage may teach the estimator (configured models only)
+   */
+  public record Admitted(Decision decision, CompletionRequest completion, TokenEstimate estimate, boolean learn)
+      implements Outcome {}
+
+  /**
+   * Decides on {@code request} for {@code key} on {@code endpoint}.
+   *
+   * @throws InvalidRequestException 403 for a model the key may not use, 404 for an unknown model
+   */
+  public Outcome admit(ApiKey key, CompletionRequest request, Endpoint endpoint) throws InvalidRequestException {
+    String model = config.resolveModel(request.model());
+    if (!key.allows(model)) {
+      throw new InvalidRequestException(
+          ApiError.permissionDenied(
+              "Key '" + key.displayName() + "' is not allowed to access model '" + model
+                  + "'. Allowed models: " + key.models() + "."));
+    }
+    ModelCapacity capacity = config.capacityOf(model);
+    String window = model;
+    if (capacity == null) {
+      if (config.rejectUnknownModels()) {
+        throw new InvalidRequestException(
+            ApiError.invalidRequest(
+                404, "The model '" + request.model().strip() + "' does not exist or you do not have access to it.",
+                "model", "model_not_found"));
+      }
+      // Nothing to limit but the key's own limits: one window for all of them, however many
+      // names clients make up.
+      capacity = ModelCapacity.UNLIMITED_MODEL;
+      window = UNCONFIGURED_MODELS;
+    }
+    CompletionRequest completion = request.withModel(model);
+    KeyLimits limits = limitsOf(key);
+    double weight = config.weightOf(key.priority());
+    if (TokenEstimator.promptChars(completion) > CHEAP_CHECK_ABOVE_CHARS) {
+      long bound = estimator.reservation(estimator.lowerBound(completion, endpoint));
+      long now = clock.millis();
+      Decision probe = store.acquire(new AdmissionRequest(key.token(), window, capacity, weight, bound, limits), now);
+      if (!probe.admitted()) {
+        return new Refused(probe, model, bound);
+      }
+      store.release(probe.reservation(), now);
+    }
+    TokenEstimate estimate = estimator.estimate(completion, endpoint);
+    long reservation = estimator.reservation(estimate);
+    Long ceiling = estimator.declaredCeiling(completion, endpoint, estimate);
+    if (limits.tokensPerWindow() != ModelCapacity.UNLIMITED && ceiling != null && ceiling > limits.tokensPerWindow()) {
+      // What the request declares it may cost (max_tokens for each choice, as OpenAI counts it)
+      // is more than the key's whole limit: asked at that figure, the store refuses it for good.
+      Decision refused =
+          store.acquire(new AdmissionRequest(key.token(), window, capacity, weight, ceiling, limits), clock.millis());
+      if (!refused.admitted()) {
+        return new Refused(refused, model, ceiling);
+      }
+      store.release(refused.reservation(), clock.millis()); // cannot happen: a ceiling over the limit is too large
+    }
+    Decision decision =
+        store.acquire(new AdmissionRequest(key.token(), window, capacity, weight, reservation, limits), clock.millis());
+    if (!decision.admitted()) {
+      return new Refused(decision, model, reservation);
+    }
+    return new Admitted(decision, completion, estimate, !window.equals(UNCONFIGURED_MODELS));
+  }
+
+  /** The key's own limits, {@link KeyLimits#NONE} when it has none. */
+  static KeyLimits limitsOf(ApiKey key) {
+    if (key.tpmLimit() == null && key.rpmLimit() == null && key.maxParallelRequests() == null) {
+      return KeyLimits.NONE;
+    }
+    return new KeyLimits(
+        orUnlimited(key.tpmLimit()), orUnlimited(key.rpmLimit()), orUnlimited(key.maxParallelRequests()));
+  }
+
+  private static long orUnlimited(Long value) {
+    return value == null ? ModelCapacity.UNLIMITED : value;
+  }
+}
