@@ -98,7 +98,7 @@ public final class RequestReader {
             if (value == JsonToken.VALUE_NUMBER_INT) {
               s.tokenIds++;
             } else {
-              collectStringsAndTokenIds(p, value, s);
+              collectStrings(p, value, s, true);
             }
           }
           case "instructions", "system" -> collectStrings(p, value, s);
@@ -216,30 +216,13 @@ public final class RequestReader {
     collectStrings(p, value, s);
   }
 
-  /** As {@link #collectStrings}, also counting every integer as a token id. */
-  private static void collectStringsAndTokenIds(JsonParser p, JsonToken value, State s) throws IOException {
-    if (value != JsonToken.START_ARRAY) {
-      collectStrings(p, value, s);
-      return;
-    }
-    int depth = 1;
-    while (depth > 0) {
-      JsonToken t = p.nextToken();
-      if (t == null) {
-        return;
-      }
-      switch (t) {
-        case START_OBJECT, START_ARRAY -> depth++;
-        case END_OBJECT, END_ARRAY -> depth--;
-        case VALUE_STRING -> s.texts.add(p.getText());
-        case VALUE_NUMBER_INT -> s.tokenIds++;
-        default -> {}
-      }
-    }
-  }
-
   /** Every string inside the current value (objects and arrays walked, field names skipped). */
   private static void collectStrings(JsonParser p, JsonToken value, State s) throws IOException {
+    collectStrings(p, value, s, false);
+  }
+
+  /** As above; with {@code tokenIds}, every integer inside is also counted as a token id. */
+  private static void collectStrings(JsonParser p, JsonToken value, State s, boolean tokenIds) throws IOException {
     if (value == JsonToken.VALUE_STRING) {
       s.texts.add(p.getText());
       return;
@@ -257,12 +240,12 @@ public final class RequestReader {
         case START_OBJECT, START_ARRAY -> depth++;
         case END_OBJECT, END_ARRAY -> depth--;
         case VALUE_STRING -> s.texts.add(p.getText());
+        case VALUE_NUMBER_INT -> s.tokenIds += tokenIds ? 1 : 0;
         default -> {}
       }
     }
   }
 
-  /** OpenAI's answer to a field of the wrong JSON type. */
   private static InvalidRequestException invalidType(String param, String expected) {
     return new InvalidRequestException(
         ApiError.invalidRequest(400, "Invalid type for '" + param + "': expected " + expected + ".", param, "invalid_type"));
