@@ -10,9 +10,7 @@ import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -76,7 +74,7 @@ public final class KeyApiGuardFilter extends FairShareFilter {
     }
     byte[] body;
     try {
-      body = read(request.getInputStream(), limit);
+      body = RateLimitFilter.readBounded(request, limit);
     } catch (IOException e) {
       // The client went away (or was too slow): nothing to log; if it is still there, it is told.
       if (!response.isCommitted()) {
@@ -128,18 +126,5 @@ public final class KeyApiGuardFilter extends FairShareFilter {
     Refusals.write(request, response, error);
   }
 
-  /** The body, or null when it is longer than {@code limit}. */
-  private static byte[] read(InputStream in, long limit) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
-    byte[] chunk = new byte[8192];
-    int n;
-    while ((n = in.read(chunk)) != -1) {
-      if (out.size() + (long) n > limit) {
-        return null;
-      }
-      out.write(chunk, 0, n);
-    }
-    return out.toByteArray();
-  }
 
 }

@@ -39,9 +39,6 @@ public final class RateLimitFilter extends FairShareFilter {
 
   private static final Logger LOG = Logger.getLogger(RateLimitFilter.class.getName());
 
-  /** The model name under which unconfigured models share one window when they are allowed. */
-  public static final String UNCONFIGURED_MODELS = Admissions.UNCONFIGURED_MODELS;
-
 
   /** For {@code web.xml}: the shared instance, built from MicroProfile Config. */
   public RateLimitFilter() {
@@ -143,24 +140,37 @@ public final class RateLimitFilter extends FairShareFilter {
     if (declared > maxBodySize) {
       throw tooLarge(maxBodySize);
     }
-    ByteArrayOutputStream out = new ByteArrayOutputStream(declared > 0 ? (int) declared : 1024);
-    byte[] chunk = new byte[8192];
-    // Not closed: the container owns the stream, and a refusal after this may still look at it
-    // (UnreadBody); on Tomcat a closed stream throws where a read-out one answers -1.
-    InputStream in = request.getInputStream();
-    int n;
+    byte[] body;
     try {
-      while ((n = in.read(chunk)) != -1) {
-        if (out.size() + (long) n > maxBodySize) {
-          throw tooLarge(maxBodySize);
-        }
-        out.write(chunk, 0, n);
-      }
+      body = readBounded(request, maxBodySize);
     } catch (IOException e) {
       // The client went away or was too slow (the container's minimum data rate): nothing was
       // admitted, nothing to settle.
       throw new InvalidRequestException(
           ApiError.invalidRequest(400, "The request body could not be read.", null, "body_not_read"));
+    }
+    if (body == null) {
+      throw tooLarge(maxBodySize);
+    }
+    return body;
+  }
+
+  /**
+   * The whole body, or null when it is longer than {@code limit} bytes (reading stops there). Not
+   * closed: the container owns the stream, and a refusal after this may still look at it
+   * (UnreadBody); on Tomcat a closed stream throws where a read-out one answers -1.
+   */
+  static byte[] readBounded(HttpServletRequest request, long limit) throws IOException {
+    long declared = request.getContentLengthLong();
+    ByteArrayOutputStream out = new ByteArrayOutputStream(declared > 0 && declared <= limit ? (int) declared : 1024);
+    byte[] chunk = new byte[8192];
+    InputStream in = request.getInputStream();
+    int n;
+    while ((n = in.read(chunk)) != -1) {
+      if (out.size() + (long) n > limit) {
+        return null;
+      }
+      out.write(chunk, 0, n);
     }
     return out.toByteArray();
   }

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fairshare.FairShare;
+import dev.fairshare.admission.Admissions;
 import dev.fairshare.config.FairShareConfig;
 import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.KeyLimits;
@@ -129,14 +130,10 @@ class HostileAccountingIT {
         case "endless-stream" -> {
           response.setContentType("text/event-stream");
           OutputStream out = response.getOutputStream();
-          try {
-            for (int i = 0; i < 2_000; i++) {
-              out.write("data: {\"choices\":[{\"delta\":{\"content\":\"word \"}}]}\n\n".getBytes(StandardCharsets.UTF_8));
-              out.flush();
-              Thread.sleep(5);
-            }
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+          // Writes until the client has gone (a write then fails), bounded: no end, no usage.
+          for (int i = 0; i < 1_000_000; i++) {
+            out.write("data: {\"choices\":[{\"delta\":{\"content\":\"word \"}}]}\n\n".getBytes(StandardCharsets.UTF_8));
+            out.flush();
           }
         }
         case "async-timeout" -> {
@@ -177,7 +174,7 @@ class HostileAccountingIT {
 
   long used(String key) {
     AdmissionRequest probe =
-        new AdmissionRequest(KeyHashing.sha256(key), RateLimitFilter.UNCONFIGURED_MODELS, ModelCapacity.UNLIMITED_MODEL, 1.0, 0, KeyLimits.NONE);
+        new AdmissionRequest(KeyHashing.sha256(key), Admissions.UNCONFIGURED_MODELS, ModelCapacity.UNLIMITED_MODEL, 1.0, 0, KeyLimits.NONE);
     return store().peek(probe, clock.millis()).tokens().used();
   }
 
@@ -188,7 +185,7 @@ class HostileAccountingIT {
   }
 
   void assertNothingInFlight() {
-    await().atMost(Duration.ofSeconds(5)).until(() -> store().inFlight(RateLimitFilter.UNCONFIGURED_MODELS) == 0);
+    await().atMost(Duration.ofSeconds(5)).until(() -> store().inFlight(Admissions.UNCONFIGURED_MODELS) == 0);
   }
 
   @Test
