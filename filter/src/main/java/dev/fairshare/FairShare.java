@@ -9,13 +9,9 @@ import dev.fairshare.keys.JdbcKeyStore;
 import dev.fairshare.keys.KeyService;
 import dev.fairshare.keys.KeyStore;
 import dev.fairshare.openai.TokenEstimator;
-import dev.fairshare.store.MemoryUsageStore;
-import dev.fairshare.store.FailoverUsageStore;
 import dev.fairshare.store.KeyLimitedUsageStore;
+import dev.fairshare.store.MemoryUsageStore;
 import dev.fairshare.store.UsageStore;
-import dev.fairshare.store.redis.RedisLink;
-import dev.fairshare.store.redis.RedisUsageStore;
-import io.lettuce.core.RedisException;
 import java.util.List;
 import java.util.Objects;
 import javax.naming.InitialContext;
@@ -86,16 +82,10 @@ public final class FairShare implements AutoCloseable {
   }
 
   private static UsageStore openUsageStore(FairShareConfig config) {
-    MemoryUsageStore memory = new MemoryUsageStore(config.engine());
     if (config.store().equals("memory")) {
-      return memory;
+      return new MemoryUsageStore(config.engine());
     }
-    RedisLink link = RedisLink.create(config.redisUri(), config.redisTimeout());
-    return new FailoverUsageStore(
-        new RedisUsageStore(link, config.engine(), config.redisKeyPrefix()),
-        memory,
-        config.redisFailureMode().equals("open"),
-        e -> e instanceof RedisException);
+    return SharedStore.open(config);
   }
 
   private static KeyStore openKeyStore(FairShareConfig config) {

@@ -3,6 +3,7 @@ package dev.fairshare.config;
 import dev.fairshare.core.AllocationMode;
 import dev.fairshare.core.EngineSettings;
 import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.openai.TokenCount;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,5 +1,6 @@
 package dev.fairshare.config;
 
+import dev.fairshare.openai.TokenCount;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 

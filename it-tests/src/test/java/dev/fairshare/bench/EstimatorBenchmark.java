@@ -1,6 +1,6 @@
 package dev.fairshare.bench;
 
-import dev.fairshare.config.TokenCount;
+import dev.fairshare.openai.TokenCount;
 import dev.fairshare.openai.CompletionRequest;
 import dev.fairshare.openai.Endpoint;
 import dev.fairshare.openai.RequestReader;

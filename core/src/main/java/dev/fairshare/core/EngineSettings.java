@@ -1,0 +1,74 @@
+package dev.fairshare.core;
+
+/**
+ * Engine-wide settings: how usage is windowed and when borrowing stops.
+ *
+ * @param mode the allocation rule
+ * @param windowMillis length of the sliding window (capacities are per window); {@code
+ *     litellm-v1} always uses the calendar minute
+ * @param bucketMillis granularity of the window; must divide the window (and the minute)
+ * @param saturationThreshold fraction of a model's capacity in use above which keys are held to
+ *     their fair share; below it a key may borrow idle capacity
+ */
+public record EngineSettings(
+    AllocationMode mode, long windowMillis, long bucketMillis, double saturationThreshold) {
+
+  public static final long DEFAULT_WINDOW_MILLIS = 60_000;
+  public static final long DEFAULT_BUCKET_MILLIS = 1_000;
+  public static final double DEFAULT_SATURATION_THRESHOLD = 0.8;
+
+  /** The defaults: fair mode, 60 s window in 1 s buckets, threshold 0.8. */
+  public static final EngineSettings DEFAULTS =
+      new EngineSettings(
+          AllocationMode.FAIR,
+          DEFAULT_WINDOW_MILLIS,
+          DEFAULT_BUCKET_MILLIS,
+          DEFAULT_SATURATION_THRESHOLD);
+
+  public EngineSettings {
+    if (mode == null) {
+      throw new IllegalArgumentException("mode must not be null");
+    }
+    if (bucketMillis <= 0) {
+      throw new IllegalArgumentException("bucket must be positive, was " + bucketMillis + " ms");
+    }
+    if (windowMillis < bucketMillis || windowMillis % bucketMillis != 0) {
+      throw new IllegalArgumentException(
+          "window (" + windowMillis + " ms) must be a positive multiple of the bucket ("
+              + bucketMillis + " ms)");
+    }
+    if (windowMillis / bucketMillis > 3600) {
+      throw new IllegalArgumentException(
+          "window / bucket must be at most 3600 buckets, was " + windowMillis / bucketMillis);
+    }
+    if (mode == AllocationMode.LITELLM_V1 && 60_000 % bucketMillis != 0) {
+      throw new IllegalArgumentException(
+          "litellm-v1 counts calendar minutes: the bucket (" + bucketMillis
+              + " ms) must divide 60000 ms");
+    }
+    if (!(saturationThreshold > 0.0 && saturationThreshold <= 1.0)) {
+      throw new IllegalArgumentException(
+          "saturation threshold must be in (0, 1], was " + saturationThreshold);
+    }
+  }
+
+  /** Same settings with another mode. */
+  public EngineSettings withMode(AllocationMode newMode) {
+    return new EngineSettings(newMode, windowMillis, bucketMillis, saturationThreshold);
+  }
+
+  /** The allocation rule these settings name. */
+  public AllocationRule rule() {
+    return AllocationRule.of(this);
+  }
+
+  /** Number of buckets in one window. */
+  public int bucketsPerWindow() {
+    return (int) (effectiveWindowMillis() / bucketMillis);
+  }
+
+  /** The window actually used: the calendar minute in {@code litellm-v1} mode. */
+  public long effectiveWindowMillis() {
+    return mode == AllocationMode.LITELLM_V1 ? 60_000 : windowMillis;
+  }
+}

@@ -1,0 +1,345 @@
+package dev.fairshare.core;
+
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * The usage of one model over the sliding window, and its {@link AllocationRule} applied to it:
+ * decide, settle, release, and the retry-after and standing of a key. The rule is the engine's
+ * math, written once; the {@link UsageRing} holds the window's sums; stores supply the atomicity
+ * around both (the Redis store mirrors them in Lua).
+ *
+ * <p>In-flight reservations are counted in the slot of their admission, so {@code U + R} of
+ * DESIGN.md is a plain sum over the ring; settlement replaces a reservation by the real usage: a
+ * refund goes back to the admission slot (if it is still in the window), debt is charged in the
+ * current slot.
+ *
+ * <p>A key is active while its latest admission (or, under the fair rule, its latest rejection for
+ * want of model capacity: it still wants its share) is in the window.
+ *
+ * <p>Not thread-safe: callers serialise access (one lock per model in the memory store).
+ */
+public final class ModelWindow {
+
+  private final EngineSettings settings;
+  private final AllocationRule rule;
+  private final UsageRing ring;
+  private final int slots;
+  private final long bucketMillis;
+  private final Map<String, KeyUsage> keys = new HashMap<>();
+  private long lastSweepBucket = KeyUsage.NEVER;
+  private int inFlight;
+  private long reservations;
+
+  public ModelWindow(EngineSettings settings) {
+    this.settings = settings;
+    this.rule = settings.rule();
+    this.slots = settings.bucketsPerWindow();
+    this.ring = new UsageRing(slots);
+    this.bucketMillis = settings.bucketMillis();
+  }
+
+  /**
+   * Decides whether {@code request} is admitted at {@code nowMillis} and, if so, reserves its
+   * request and {@code min(estimate, model room)} tokens.
+   */
+  public Decision decide(AdmissionRequest request, long nowMillis) {
+    long bucket = Math.floorDiv(nowMillis, bucketMillis);
+    long start = windowStart(nowMillis, bucket);
+    sweepIfDue(bucket, start);
+
+    KeyUsage key = keys.get(request.keyId());
+    if (key != null) {
+      key.prune(start);
+    }
+    WindowTotals totals = ring.totals(key, start);
+    Verdict verdict = evaluate(request, totals, key == null ? 0 : key.inFlight);
+    if (!verdict.admitted()) {
+      if (starvedBy(verdict, request, totals)) {
+        ring.starve(bucket);
+      }
+      long retryAfter = retryAfter(request, key, totals, verdict, nowMillis, bucket, start);
+      UsageSnapshot standing = snapshot(request, key, totals, nowMillis);
+      if (rule.turnedAwayKeysStayActive() && !verdict.isKeyLimit()) {
+        // A key turned away by the model still wants its share: it counts as active from now on,
+        // so the others' shares shrink at once instead of after its first admission (without
+        // this, a key that arrives while the window is full is never admitted: its share is
+        // never reserved for it).
+        if (key == null) {
+          key = new KeyUsage();
+          keys.put(request.keyId(), key);
+        }
+        ring.markActive(key, bucket, request.weight());
+      }
+      return new Decision(verdict, null, standing, retryAfter);
+    }
+
+    long reserved = reservation(request, totals);
+    if (key == null) {
+      key = new KeyUsage();
+      keys.put(request.keyId(), key);
+    }
+    ring.add(bucket, reserved, 1);
+    key.add(bucket, reserved, 1);
+    ring.markActive(key, bucket, request.weight());
+    key.inFlight++;
+    inFlight++;
+    Reservation reservation = new Reservation(request, bucket, reserved, ++reservations);
+    // The sums after this admission follow from those before it (no second pass over the ring):
+    // the requester's own weight is never among the "others", whatever bucket it now sits in.
+    WindowTotals after =
+        new WindowTotals(
+            totals.modelTokens() + reserved,
+            totals.modelRequests() + 1,
+            totals.keyTokens() + reserved,
+            totals.keyRequests() + 1,
+            totals.othersWeight(),
+            totals.othersCount(),
+            true,
+            totals.starved());
+    return new Decision(Verdict.ADMITTED, reservation, snapshot(request, key, after, nowMillis), 0);
+  }
+
+  /**
+   * Replaces {@code reservation} by the {@code actualTokens} the request really used. Usage above
+   * the reservation is charged anyway (debt); a failed call settles with 0 tokens and keeps its
+   * request. Returns the key's standing afterwards.
+   */
+  public UsageSnapshot settle(Reservation reservation, long actualTokens, long nowMillis) {
+    if (actualTokens < 0) {
+      throw new IllegalArgumentException("actualTokens must be >= 0, was " + actualTokens);
+    }
+    AdmissionRequest request = reservation.request();
+    long bucket = Math.floorDiv(nowMillis, bucketMillis);
+    long start = windowStart(nowMillis, bucket);
+    KeyUsage key = keys.get(request.keyId());
+    long delta = actualTokens - reservation.tokens();
+    if (delta < 0) {
+      // Refund into the admission slot, which holds at least the reserved tokens; once that slot
+      // has left the window the reservation no longer counts and there is nothing to refund.
+      long admitted = reservation.bucket();
+      if (admitted >= start) {
+        ring.adjust(admitted, delta, 0);
+        if (key != null) {
+          key.add(admitted, delta, 0);
+        }
+      }
+    } else if (delta > 0) {
+      ring.add(bucket, delta, 0);
+      if (key != null) {
+        key.add(bucket, delta, 0);
+      }
+    }
+    if (key != null && key.inFlight > 0) {
+      key.inFlight--;
+      inFlight--;
+    }
+    if (key != null) {
+      key.prune(start);
+    }
+    return snapshot(request, key, ring.totals(key, start), nowMillis);
+  }
+
+  /**
+   * Takes back {@code reservation} as if it had never been admitted: its tokens and its request
+   * leave the admission slot (while it is in the window) and its in-flight place is freed. For a
+   * request admitted here but refused at another level (the key's own limits, or the model after
+   * the key): it did not happen, so it must not count. The key stays active.
+   */
+  public void release(Reservation reservation, long nowMillis) {
+    long bucket = Math.floorDiv(nowMillis, bucketMillis);
+    long start = windowStart(nowMillis, bucket);
+    KeyUsage key = keys.get(reservation.request().keyId());
+    long admitted = reservation.bucket();
+    if (admitted >= start) {
+      ring.adjust(admitted, -reservation.tokens(), -1);
+      if (key != null) {
+        key.add(admitted, -reservation.tokens(), -1);
+      }
+    }
+    if (key != null && key.inFlight > 0) {
+      key.inFlight--;
+      inFlight--;
+    }
+  }
+
+  /** The standing {@code request}'s key would see now, without admitting anything. */
+  public UsageSnapshot peek(AdmissionRequest request, long nowMillis) {
+    long bucket = Math.floorDiv(nowMillis, bucketMillis);
+    long start = windowStart(nowMillis, bucket);
+    KeyUsage key = keys.get(request.keyId());
+    if (key != null) {
+      key.prune(start);
+    }
+    return snapshot(request, key, ring.totals(key, start), nowMillis);
+  }
+
+  /** Tokens counted for the model in the window at {@code nowMillis}, reservations included. */
+  public long tokensInWindow(long nowMillis) {
+    long bucket = Math.floorDiv(nowMillis, bucketMillis);
+    return ring.totals(null, windowStart(nowMillis, bucket)).modelTokens();
+  }
+
+  /** Requests counted for the model in the window at {@code nowMillis}. */
+  public long requestsInWindow(long nowMillis) {
+    long bucket = Math.floorDiv(nowMillis, bucketMillis);
+    return ring.totals(null, windowStart(nowMillis, bucket)).modelRequests();
+  }
+
+  /** Requests admitted and not yet settled or released. */
+  public int inFlight() {
+    return inFlight;
+  }
+
+  /**
+   * Keys with state held (active, in flight, or with usage not yet pruned): what this window costs
+   * in memory.
+   */
+  int trackedKeys() {
+    return keys.size();
+  }
+
+  /** True when nothing is held: the window may be dropped. */
+  public boolean isIdle(long nowMillis) {
+    long bucket = Math.floorDiv(nowMillis, bucketMillis);
+    sweepIfDue(bucket, windowStart(nowMillis, bucket));
+    return keys.isEmpty() && inFlight == 0;
+  }
+
+  /** Forces the removal of idle keys (normally done once per window). */
+  void sweep(long nowMillis) {
+    long bucket = Math.floorDiv(nowMillis, bucketMillis);
+    lastSweepBucket = KeyUsage.NEVER;
+    sweepIfDue(bucket, windowStart(nowMillis, bucket));
+  }
+
+  // ---------------------------------------------------------------- the rule's application
+
+  private Verdict evaluate(AdmissionRequest request, WindowTotals t, int keyInFlight) {
+    KeyLimits limits = request.keyLimits();
+    if (limits.maxParallelRequests() != ModelCapacity.UNLIMITED
+        && keyInFlight >= limits.maxParallelRequests()) {
+      return Verdict.KEY_PARALLEL_LIMIT;
+    }
+    if (limits.requestsPerWindow() != ModelCapacity.UNLIMITED
+        && t.keyRequests() >= limits.requestsPerWindow()) {
+      return Verdict.KEY_REQUEST_LIMIT;
+    }
+    if (limits.tokensPerWindow() != ModelCapacity.UNLIMITED
+        && t.keyTokens() >= limits.tokensPerWindow()) {
+      return Verdict.KEY_TOKEN_LIMIT;
+    }
+    ModelCapacity capacity = request.capacity();
+    double weight = request.weight();
+    if (capacity.limitsTokens()) {
+      long cost = rule.cost(capacity.tokens(), request.estimatedTokens(), weight, t);
+      if (!rule.fits(capacity.tokens(), t.modelTokens(), cost)) {
+        return Verdict.MODEL_TOKENS;
+      }
+      if (!rule.mayTake(capacity.tokens(), t.modelTokens(), t.keyTokens(), cost, weight, t)) {
+        return Verdict.SHARE_TOKENS;
+      }
+    }
+    if (capacity.limitsRequests()) {
+      if (!rule.fits(capacity.requests(), t.modelRequests(), 1)) {
+        return Verdict.MODEL_REQUESTS;
+      }
+      if (!rule.mayTake(capacity.requests(), t.modelRequests(), t.keyRequests(), 1, weight, t)) {
+        return Verdict.SHARE_REQUESTS;
+      }
+    }
+    return Verdict.ADMITTED;
+  }
+
+  /** A rejection for want of model capacity while the request was within the key's share. */
+  private boolean starvedBy(Verdict verdict, AdmissionRequest request, WindowTotals t) {
+    if (verdict == Verdict.MODEL_TOKENS) {
+      long capacity = request.capacity().tokens();
+      long cost = rule.cost(capacity, request.estimatedTokens(), request.weight(), t);
+      return rule.owedCapacity(capacity, t.keyTokens(), cost, request.weight(), t);
+    }
+    if (verdict == Verdict.MODEL_REQUESTS) {
+      return rule.owedCapacity(request.capacity().requests(), t.keyRequests(), 1, request.weight(), t);
+    }
+    return false;
+  }
+
+  /** Tokens to reserve: the estimate, capped by what the model and the key's own limit have left. */
+  private static long reservation(AdmissionRequest request, WindowTotals t) {
+    long reserved = request.estimatedTokens();
+    if (request.capacity().limitsTokens()) {
+      reserved = Math.min(reserved, request.capacity().tokens() - t.modelTokens());
+    }
+    long keyLimit = request.keyLimits().tokensPerWindow();
+    if (keyLimit != ModelCapacity.UNLIMITED) {
+      reserved = Math.min(reserved, keyLimit - t.keyTokens());
+    }
+    return Math.max(0, reserved);
+  }
+
+  /**
+   * Time until the same request would be admitted with no other traffic: replays the window's
+   * buckets leaving it, oldest first, and re-applies the rule after each.
+   */
+  private long retryAfter(
+      AdmissionRequest request,
+      KeyUsage key,
+      WindowTotals t,
+      Verdict verdict,
+      long nowMillis,
+      long bucket,
+      long start) {
+    if (verdict == Verdict.KEY_PARALLEL_LIMIT) {
+      // Freed by a completion, not by time: suggest a short wait.
+      return bucketMillis;
+    }
+    long fixed = rule.fixedRetryAfter(nowMillis);
+    if (fixed >= 0) {
+      return fixed;
+    }
+    int keyInFlight = key == null ? 0 : key.inFlight;
+    long leaving = ring.firstAdmittingDeparture(
+        key, t, start, bucket, later -> evaluate(request, later, keyInFlight).admitted());
+    if (leaving == KeyUsage.NEVER) {
+      return settings.effectiveWindowMillis();
+    }
+    return (leaving + slots) * bucketMillis - nowMillis;
+  }
+
+  // ---------------------------------------------------------------- headers
+
+  private UsageSnapshot snapshot(AdmissionRequest request, KeyUsage key, WindowTotals t, long nowMillis) {
+    return UsageSnapshot.of(
+        rule,
+        request,
+        t,
+        resetMillis(key == null ? KeyUsage.NEVER : key.lastTokenBucket(), nowMillis),
+        resetMillis(key == null ? KeyUsage.NEVER : key.lastRequestBucket(), nowMillis));
+  }
+
+  private long resetMillis(long lastUsedBucket, long nowMillis) {
+    return lastUsedBucket == KeyUsage.NEVER ? 0 : rule.resetMillis(lastUsedBucket, nowMillis);
+  }
+
+  // ---------------------------------------------------------------- keys
+
+  private long windowStart(long nowMillis, long bucket) {
+    return rule.windowStart(nowMillis, bucket);
+  }
+
+  private void sweepIfDue(long bucket, long start) {
+    if (lastSweepBucket != KeyUsage.NEVER && bucket - lastSweepBucket < slots) {
+      return;
+    }
+    lastSweepBucket = bucket;
+    Iterator<KeyUsage> it = keys.values().iterator();
+    while (it.hasNext()) {
+      KeyUsage key = it.next();
+      key.prune(start);
+      if (key.inFlight == 0 && key.isEmpty() && key.lastActiveBucket < start) {
+        it.remove();
+      }
+    }
+  }
+}
