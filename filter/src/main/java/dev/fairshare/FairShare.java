@@ -3,7 +3,9 @@ package dev.fairshare;
 import dev.fairshare.admission.Admissions;
 import dev.fairshare.config.ConfigurationException;
 import dev.fairshare.config.FairShareConfig;
+import dev.fairshare.config.KeysDatabase;
 import dev.fairshare.config.MicroProfileConfigSource;
+import dev.fairshare.config.StoreKind;
 import dev.fairshare.core.Clock;
 import dev.fairshare.keys.JdbcKeyStore;
 import dev.fairshare.keys.KeyService;
@@ -12,7 +14,10 @@ import dev.fairshare.openai.TokenEstimator;
 import dev.fairshare.store.KeyLimitedUsageStore;
 import dev.fairshare.store.MemoryUsageStore;
 import dev.fairshare.store.UsageStore;
+import com.knuddels.jtokkit.api.EncodingType;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import javax.naming.InitialContext;
 import javax.naming.NamingException;
@@ -41,10 +46,10 @@ public final class FairShare implements AutoCloseable {
     this.usageStore = usageStore;
     this.admissions = new KeyLimitedUsageStore(usageStore, config.engine().effectiveWindowMillis());
     this.keys = keys;
-    java.util.Map<String, com.knuddels.jtokkit.api.EncodingType> encodings = new java.util.HashMap<>();
-    config.encodings().forEach((model, name) -> encodings.put(model, com.knuddels.jtokkit.api.EncodingType.fromName(name).orElseThrow()));
+    Map<String, EncodingType> encodings = new HashMap<>();
+    config.models().encodings().forEach((model, name) -> encodings.put(model, EncodingType.fromName(name).orElseThrow()));
     this.estimator = new TokenEstimator(
-            config.completionReserve(), config.tokenCount(), encodings, config.bounds().minRequestTokens());
+        config.filter().completionReserve(), config.filter().tokenCount(), encodings, config.bounds().minRequestTokens());
     this.admissionPolicy = new Admissions(config, estimator, admissions, clock);
   }
 
@@ -59,7 +64,7 @@ public final class FairShare implements AutoCloseable {
     Objects.requireNonNull(clock, "clock");
     KeyStore keyStore = openKeyStore(config);
     return new FairShare(
-        config, clock, openUsageStore(config), new KeyService(keyStore, clock, config.keyCacheTtl()));
+        config, clock, openUsageStore(config), new KeyService(keyStore, clock, config.keys().cacheTtl()));
   }
 
   /**
@@ -82,24 +87,25 @@ public final class FairShare implements AutoCloseable {
   }
 
   private static UsageStore openUsageStore(FairShareConfig config) {
-    if (config.store().equals("memory")) {
+    if (config.store() == StoreKind.MEMORY) {
       return new MemoryUsageStore(config.engine());
     }
     return SharedStore.open(config);
   }
 
   private static KeyStore openKeyStore(FairShareConfig config) {
-    if (!config.keysDataSource().isEmpty()) {
+    KeysDatabase database = config.keys();
+    if (database.usesDataSource()) {
       try {
-        DataSource ds = (DataSource) new InitialContext().lookup(config.keysDataSource());
+        DataSource ds = (DataSource) new InitialContext().lookup(database.dataSource());
         return JdbcKeyStore.on(ds);
       } catch (NamingException | ClassCastException e) {
         throw new ConfigurationException(
-            List.of("fairshare.keys.datasource: no DataSource named '" + config.keysDataSource() + "' ("
+            List.of("fairshare.keys.datasource: no DataSource named '" + database.dataSource() + "' ("
                 + e.getClass().getSimpleName() + ")"));
       }
     }
-    return JdbcKeyStore.open(config.keysJdbcUrl(), config.keysJdbcUser(), config.keysJdbcPassword());
+    return JdbcKeyStore.open(database.jdbcUrl(), database.user(), database.password());
   }
 
   public FairShareConfig config() {

@@ -1,7 +1,9 @@
 package dev.fairshare;
 
 import dev.fairshare.config.ConfigurationException;
+import dev.fairshare.config.FailureMode;
 import dev.fairshare.config.FairShareConfig;
+import dev.fairshare.config.RedisSettings;
 import dev.fairshare.store.UsageStore;
 import dev.fairshare.store.redis.RedisStores;
 import java.util.List;
@@ -24,12 +26,9 @@ final class SharedStore {
           "fairshare.store=redis: the Redis store is not in this application; add the dependency"
               + " dev.fairshare:fairshare-redis (it brings Lettuce) next to fairshare-filter"));
     }
+    RedisSettings redis = config.redis();
     return RedisStores.open(
-        config.redisUri(),
-        config.redisTimeout(),
-        config.engine(),
-        config.redisKeyPrefix(),
-        config.redisFailureMode().equals("open"));
+        redis.uri(), redis.timeout(), config.engine(), redis.keyPrefix(), redis.failureMode() == FailureMode.OPEN);
   }
 
   private static boolean onClasspath(String className) {

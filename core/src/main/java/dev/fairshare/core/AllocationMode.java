@@ -1,7 +1,5 @@
 package dev.fairshare.core;
 
-import java.util.Locale;
-
 /** How a model's capacity is divided between the keys that use it. */
 public enum AllocationMode {
   /**
@@ -24,20 +22,5 @@ public enum AllocationMode {
   /** The name used in configuration ({@code fair}, {@code litellm-v1}). */
   public String configName() {
     return configName;
-  }
-
-  /**
-   * Parses a configuration value.
-   *
-   * @throws IllegalArgumentException naming the accepted values
-   */
-  public static AllocationMode fromConfigName(String value) {
-    String v = value.trim().toLowerCase(Locale.ROOT);
-    for (AllocationMode mode : values()) {
-      if (mode.configName.equals(v)) {
-        return mode;
-      }
-    }
-    throw new IllegalArgumentException("'" + value + "' is not one of: fair, litellm-v1");
   }
 }

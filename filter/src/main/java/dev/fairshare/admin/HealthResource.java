@@ -2,6 +2,7 @@ package dev.fairshare.admin;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fairshare.FairShare;
+import dev.fairshare.config.ConfigValues;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -25,7 +26,7 @@ public final class HealthResource {
     ObjectNode body = KeyJson.JSON.createObjectNode();
     body.put("status", keys ? "healthy" : "unhealthy");
     body.put("key_store", keys ? "reachable" : "unreachable");
-    body.put("usage_store", fairShare.config().store());
+    body.put("usage_store", ConfigValues.configName(fairShare.config().store()));
     return Response.status(keys ? 200 : 503).entity(body.toString()).type(MediaType.APPLICATION_JSON).build();
   }
 }

@@ -1,6 +1,7 @@
 package dev.fairshare.admission;
 
 import dev.fairshare.config.FairShareConfig;
+import dev.fairshare.config.UnknownModels;
 import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.Clock;
 import dev.fairshare.core.Decision;
@@ -90,7 +91,7 @@ public final class Admissions {
     ModelCapacity capacity = config.capacityOf(model);
     String window = model;
     if (capacity == null) {
-      if (config.rejectUnknownModels()) {
+      if (config.models().unknownModels() == UnknownModels.REJECT) {
         throw new InvalidRequestException(
             ApiError.invalidRequest(
                 404, "The model '" + request.model().strip() + "' does not exist or you do not have access to it.",

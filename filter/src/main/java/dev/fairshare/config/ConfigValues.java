@@ -44,6 +44,33 @@ public final class ConfigValues {
     }
   }
 
+  /**
+   * One of {@code type}'s constants, named in configuration in lower case with '-' for '_'
+   * ({@code litellm-v1} for {@code LITELLM_V1}); a problem naming the accepted values otherwise.
+   */
+  public <E extends Enum<E>> E choice(String key, Class<E> type, E defaultValue) {
+    Optional<String> text = string(key);
+    if (text.isEmpty()) {
+      return defaultValue;
+    }
+    String wanted = text.get().trim();
+    List<String> accepted = new ArrayList<>();
+    for (E constant : type.getEnumConstants()) {
+      String name = configName(constant);
+      if (name.equalsIgnoreCase(wanted)) {
+        return constant;
+      }
+      accepted.add(name);
+    }
+    problem(key, "'" + wanted + "' is not one of: " + String.join(", ", accepted));
+    return defaultValue;
+  }
+
+  /** How {@link #choice} names {@code constant} in configuration. */
+  public static String configName(Enum<?> constant) {
+    return constant.name().toLowerCase(Locale.ROOT).replace('_', '-');
+  }
+
   /** A comma-separated list of names under {@code key}, trimmed, blanks dropped. */
   public List<String> names(String key) {
     List<String> names = new java.util.ArrayList<>();

@@ -1,7 +1,5 @@
 package dev.fairshare.config;
 
-import java.util.Map;
-
 /**
  * The bounds that keep what a client or an upstream sends from walking around the limit or
  * exhausting the server. Each is a {@code fairshare.*} setting; docs/SECURITY.md says what each
@@ -17,23 +15,17 @@ import java.util.Map;
  * @param maxResponseBuffer the most of a non-streamed answer held to read its usage, and the
  *     longest server-sent event parsed ({@code fairshare.max-response-buffer}, default 16 MiB);
  *     past it the answer streams through and is charged its estimate
- * @param aliases configured model per alias ({@code fairshare.models.<m>.aliases})
  */
 public record RequestBounds(
     long minRequestTokens,
     long maxUsageTokens,
     long adminMaxBodySize,
-    long maxResponseBuffer,
-    Map<String, String> aliases) {
+    long maxResponseBuffer) {
 
   /** The defaults. */
-  public static final RequestBounds DEFAULTS = new RequestBounds(7, 10_000_000, 64 * 1024, 16L * 1024 * 1024, Map.of());
+  public static final RequestBounds DEFAULTS = new RequestBounds(7, 10_000_000, 64 * 1024, 16L * 1024 * 1024);
 
-  public RequestBounds {
-    aliases = Map.copyOf(aliases);
-  }
-
-  static RequestBounds read(ConfigValues v, Map<String, String> aliases) {
+  static RequestBounds read(ConfigValues v) {
     long minTokens = v.longValue("fairshare.min-request-tokens", DEFAULTS.minRequestTokens(), 1);
     long maxUsage = v.longValue("fairshare.max-usage-tokens", DEFAULTS.maxUsageTokens(), 1);
     long adminBody = v.size("fairshare.admin.max-body-size", DEFAULTS.adminMaxBodySize());
@@ -44,6 +36,6 @@ public record RequestBounds(
     if (responseBuffer <= 0 || responseBuffer > Integer.MAX_VALUE - 8) {
       v.problem("fairshare.max-response-buffer", "must be positive and below 2 GiB");
     }
-    return new RequestBounds(minTokens, maxUsage, adminBody, responseBuffer, aliases);
+    return new RequestBounds(minTokens, maxUsage, adminBody, responseBuffer);
   }
 }

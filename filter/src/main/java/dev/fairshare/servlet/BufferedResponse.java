@@ -44,6 +44,10 @@ final class BufferedResponse extends HttpServletResponseWrapper {
   private boolean overflowed;
   private final byte[] tail = new byte[TAIL];
   private long written;
+  /** The length the endpoint declared for its body, or -1. */
+  private long declaredLength = -1;
+  /** Run once, in pass-through, before the last declared byte goes out; then null. */
+  private Runnable beforeLastBytes;
 
   BufferedResponse(HttpServletResponse response, long maxBytes, Runnable beforeOverflow) {
     super(response);
@@ -124,6 +128,7 @@ final class BufferedResponse extends HttpServletResponseWrapper {
     if (buffer.size() < maxBytes) {
       buffer.write(b, off, (int) Math.min(len, maxBytes - buffer.size()));
     }
+    beforeTheEndGoesOut();
     passThrough.write(b, off, len);
   }
 
@@ -143,12 +148,39 @@ final class BufferedResponse extends HttpServletResponseWrapper {
 
   @Override
   public void setContentLength(int len) {
-    // The filter sets the length of what it finally writes.
+    setContentLengthLong(len);
   }
 
   @Override
-  public void setContentLengthLong(long len) {
-    // The filter sets the length of what it finally writes.
+  public synchronized void setContentLengthLong(long len) {
+    // While the body is held the filter sets the length of what it finally writes; in
+    // pass-through the endpoint's length goes out with its bytes.
+    declaredLength = len;
+    if (passThrough != null) {
+      super.setContentLengthLong(len);
+    }
+  }
+
+  @Override
+  public void setHeader(String name, String value) {
+    noteLength(name, value);
+    super.setHeader(name, value);
+  }
+
+  @Override
+  public void addHeader(String name, String value) {
+    noteLength(name, value);
+    super.addHeader(name, value);
+  }
+
+  private synchronized void noteLength(String name, String value) {
+    if ("Content-Length".equalsIgnoreCase(name) && value != null) {
+      try {
+        declaredLength = Long.parseLong(value.trim());
+      } catch (NumberFormatException e) {
+        declaredLength = -1;
+      }
+    }
   }
 
   @Override
@@ -181,6 +213,19 @@ final class BufferedResponse extends HttpServletResponseWrapper {
     return buffer.toByteArray();
   }
 
+  /**
+   * {@link #passThrough} for an endpoint answering asynchronously: {@code beforeLastBytes} runs
+   * once, before the last byte of a body of declared length goes out (a body of unknown length
+   * ends at completion, where the caller settles).
+   */
+  synchronized void passThroughSettlingBeforeTheEnd(Runnable beforeLastBytes) throws IOException {
+    this.beforeLastBytes = beforeLastBytes;
+    if (declaredLength >= 0) {
+      super.setContentLengthLong(declaredLength);
+    }
+    passThrough();
+  }
+
   /** Writes what was held so far and lets every later byte through. */
   synchronized void passThrough() throws IOException {
     if (passThrough != null) {
@@ -189,7 +234,21 @@ final class BufferedResponse extends HttpServletResponseWrapper {
     passThrough = response.getOutputStream();
     byte[] held = buffer.toByteArray();
     if (held.length > 0) {
+      beforeTheEndGoesOut(); // the endpoint's thread may have written it all already
       passThrough.write(held);
+    }
+  }
+
+  /**
+   * Once the body of declared length is whole, the client knows the answer is complete when the
+   * bytes about to go out arrive, and may send its next request at once: the settlement must be
+   * in the store before then.
+   */
+  private void beforeTheEndGoesOut() {
+    if (beforeLastBytes != null && declaredLength >= 0 && written >= declaredLength) {
+      Runnable last = beforeLastBytes;
+      beforeLastBytes = null;
+      last.run();
     }
   }
 

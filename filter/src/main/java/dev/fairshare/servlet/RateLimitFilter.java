@@ -56,9 +56,9 @@ public final class RateLimitFilter extends FairShareFilter {
     FairShare fairShare = fairShare();
     FairShareConfig config = fairShare.config();
     String path = RequestPaths.canonical(request);
-    Endpoint endpoint = Endpoint.match(path, config.paths());
+    Endpoint endpoint = Endpoint.match(path, config.filter().paths());
     boolean normal = RequestPaths.isNormalForm(request, path);
-    if (endpoint == null && (normal || !RequestPaths.onLimitedPrefix(path, config.paths()))) {
+    if (endpoint == null && (normal || !RequestPaths.onLimitedPrefix(path, config.filter().paths()))) {
       chain.doFilter(request, response);
       return;
     }
@@ -112,7 +112,7 @@ public final class RateLimitFilter extends FairShareFilter {
       FairShareConfig config)
       throws IOException, ServletException, InvalidRequestException {
     FairShare fairShare = fairShare();
-    byte[] body = readBody(request, config.maxBodySize());
+    byte[] body = readBody(request, config.filter().maxBodySize());
     CompletionRequest parsed = RequestReader.read(body);
     Admissions.Outcome outcome = fairShare.admissionPolicy().admit(key, parsed, endpoint);
     if (outcome instanceof Admissions.Refused refused) {
@@ -127,7 +127,7 @@ public final class RateLimitFilter extends FairShareFilter {
       HttpServletResponse response, Decision decision, ApiKey key, String model, long requested, FairShareConfig config)
       throws IOException {
     RateLimitHeaders.apply(response, decision.usage());
-    RateLimitHeaders.applyRetry(response, decision, config.clientRetryMaxWait());
+    RateLimitHeaders.applyRetry(response, decision, config.filter().clientRetryMaxWait());
     if (decision.verdict() == Verdict.REQUEST_TOO_LARGE) {
       response.setHeader("x-should-retry", "false"); // no wait admits it
     }

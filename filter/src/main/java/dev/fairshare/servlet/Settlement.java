@@ -95,14 +95,19 @@ final class Settlement {
         // admission, the bytes pass through, and the reservation is settled when it completes.
         // The listener goes first: from here on it owns the settlement, whatever throws next.
         settled = true;
-        settleOnCompletion(request, () -> {
+        LongSupplier answered = () -> {
           if (response.getStatus() >= 400) {
             return 0L;
           }
           return buffered.usage().map(this::counted).orElse(reservation.tokens());
-        }, reservation::tokens);
+        };
+        AtomicBoolean done = settleOnCompletion(request, answered, reservation::tokens);
         RateLimitHeaders.apply(response, decision.usage());
-        buffered.passThrough();
+        buffered.passThroughSettlingBeforeTheEnd(() -> {
+          if (done.compareAndSet(false, true)) {
+            settle(safely(answered));
+          }
+        });
         return;
       }
       int status = buffered.getStatus();
@@ -170,10 +175,11 @@ final class Settlement {
   }
 
   /**
-   * Settles an asynchronous call once, when it completes, errs or times out. Registered during
-   * the original dispatch, so it cannot miss the end.
+   * Settles an asynchronous call once, when it completes, errs or times out, unless whoever else
+   * holds the returned flag set it first. Registered during the original dispatch, so it cannot
+   * miss the end.
    */
-  private void settleOnCompletion(HttpServletRequest request, LongSupplier completed, LongSupplier failed) {
+  private AtomicBoolean settleOnCompletion(HttpServletRequest request, LongSupplier completed, LongSupplier failed) {
     AtomicBoolean done = new AtomicBoolean();
     request.getAsyncContext().addListener(new AsyncListener() {
       @Override
@@ -202,6 +208,7 @@ final class Settlement {
         event.getAsyncContext().addListener(this);
       }
     });
+    return done;
   }
 
   /** What {@code amount} says, or the reservation if working it out fails: settled either way. */

@@ -35,7 +35,7 @@ class AdmissionsTest {
     props.put("fairshare.models.gpt-4o.aliases", "openai/gpt-4o");
     FairShareConfig config = FairShareConfig.read(k -> Optional.ofNullable(props.get(k)), props.keySet());
     memory = new MemoryUsageStore(config.engine());
-    TokenEstimator estimator = new TokenEstimator(256, config.tokenCount(), Map.of(), config.bounds().minRequestTokens());
+    TokenEstimator estimator = new TokenEstimator(256, config.filter().tokenCount(), Map.of(), config.bounds().minRequestTokens());
     return new Admissions(config, estimator, new KeyLimitedUsageStore(memory, 60_000), clock);
   }
 

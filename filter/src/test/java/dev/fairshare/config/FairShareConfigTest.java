@@ -24,17 +24,20 @@ class FairShareConfigTest {
   void defaults() {
     FairShareConfig c = read(Map.of());
     assertThat(c.masterKey()).isEmpty();
-    assertThat(c.models()).isEmpty();
+    assertThat(c.models().capacities()).isEmpty();
     assertThat(c.engine().mode()).isEqualTo(AllocationMode.FAIR);
     assertThat(c.engine().windowMillis()).isEqualTo(60_000);
     assertThat(c.engine().bucketMillis()).isEqualTo(1_000);
     assertThat(c.engine().saturationThreshold()).isEqualTo(0.8);
-    assertThat(c.tokenCount()).isEqualTo(TokenCount.TOTAL);
-    assertThat(c.maxBodySize()).isEqualTo(10L * 1024 * 1024);
-    assertThat(c.clientRetryMaxWait()).isEqualTo(Duration.ofSeconds(5));
-    assertThat(c.keyCacheTtl()).isEqualTo(Duration.ofSeconds(5));
-    assertThat(c.paths()).containsExactly("/chat/completions", "/completions", "/embeddings", "/responses");
-    assertThat(c.rejectUnknownModels()).isTrue();
+    assertThat(c.filter().tokenCount()).isEqualTo(TokenCount.TOTAL);
+    assertThat(c.filter().maxBodySize()).isEqualTo(10L * 1024 * 1024);
+    assertThat(c.filter().clientRetryMaxWait()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(c.keys().cacheTtl()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(c.filter().paths()).containsExactly("/chat/completions", "/completions", "/embeddings", "/responses");
+    assertThat(c.models().unknownModels()).isEqualTo(UnknownModels.REJECT);
+    assertThat(c.store()).isEqualTo(StoreKind.MEMORY);
+    assertThat(c.redis().failureMode()).isEqualTo(FailureMode.OPEN);
+    assertThat(c.keys().usesDataSource()).isFalse();
     assertThat(c.bounds()).isEqualTo(RequestBounds.DEFAULTS);
     assertThat(c.bounds().minRequestTokens()).isEqualTo(7);
     assertThat(c.bounds().adminMaxBodySize()).isEqualTo(65_536);
@@ -61,7 +64,7 @@ class FairShareConfigTest {
                     100))
             .build();
     FairShareConfig c = MicroProfileConfigSource.read(mp);
-    assertThat(c.models())
+    assertThat(c.models().capacities())
         .containsEntry("gpt-4.1", new ModelCapacity(30_000, 500))
         .containsEntry("my-fake-model", new ModelCapacity(60, ModelCapacity.UNLIMITED));
     assertThat(c.weightOf("prod")).isEqualTo(0.9);
@@ -70,7 +73,7 @@ class FairShareConfigTest {
     assertThat(c.engine().mode()).isEqualTo(AllocationMode.LITELLM_V1);
     assertThat(c.engine().windowMillis()).isEqualTo(30_000);
     assertThat(c.masterKey()).contains("sk-admin");
-    assertThat(c.encodings()).containsEntry("llama-3", "o200k_base");
+    assertThat(c.models().encodings()).containsEntry("llama-3", "o200k_base");
     assertThat(c.toString()).doesNotContain("sk-admin");
   }
 
@@ -93,11 +96,11 @@ class FairShareConfigTest {
                 "FAIRSHARE_PRIORITY_PROD", "0.9",
                 "PATH", "/usr/bin"));
     FairShareConfig c = MicroProfileConfigSource.read(mp);
-    assertThat(c.models())
+    assertThat(c.models().capacities())
         .containsOnly(
             Map.entry("gpt-4.1", new ModelCapacity(30_000, 500)),
             Map.entry("my-fake-model", new ModelCapacity(60, ModelCapacity.UNLIMITED)));
-    assertThat(c.encodings()).containsEntry("my-fake-model", "o200k_base");
+    assertThat(c.models().encodings()).containsEntry("my-fake-model", "o200k_base");
     assertThat(c.weightOf("prod")).isEqualTo(0.9);
   }
 
@@ -126,19 +129,24 @@ class FairShareConfigTest {
             ConfigurationException.class,
             () ->
                 read(
-                    Map.of(
-                        "fairshare.models.a.tpm", "lots",
-                        "fairshare.models.b.rpm", "-3",
-                        "fairshare.mode", "greedy",
-                        "fairshare.saturation-threshold", "1.5",
-                        "fairshare.window", "forever",
-                        "fairshare.token-count", "some",
-                        "fairshare.store", "cassandra",
-                        "fairshare.max-body-size", "big",
-                        "fairshare.paths", "chat",
-                        "fairshare.models.x.encoding", "utf-8")));
+                    Map.ofEntries(
+                        Map.entry("fairshare.models.a.tpm", "lots"),
+                        Map.entry("fairshare.models.b.rpm", "-3"),
+                        Map.entry("fairshare.mode", "greedy"),
+                        Map.entry("fairshare.saturation-threshold", "1.5"),
+                        Map.entry("fairshare.window", "forever"),
+                        Map.entry("fairshare.token-count", "some"),
+                        Map.entry("fairshare.store", "cassandra"),
+                        Map.entry("fairshare.max-body-size", "big"),
+                        Map.entry("fairshare.paths", "chat"),
+                        Map.entry("fairshare.models.x.encoding", "utf-8"),
+                        Map.entry("fairshare.redis.failure-mode", "ajar"),
+                        Map.entry("fairshare.unknown-models", "maybe"))));
     assertThat(e.problems())
-        .hasSize(10)
+        .hasSize(12)
+        .anySatisfy(p -> assertThat(p).isEqualTo("fairshare.redis.failure-mode: 'ajar' is not one of: open, closed"))
+        .anySatisfy(p -> assertThat(p).isEqualTo("fairshare.unknown-models: 'maybe' is not one of: reject, allow"))
+        .anySatisfy(p -> assertThat(p).isEqualTo("fairshare.store: 'cassandra' is not one of: memory, redis"))
         .anySatisfy(p -> assertThat(p).startsWith("fairshare.models.x.encoding: 'utf-8' is not one of"))
         .anySatisfy(p -> assertThat(p).startsWith("fairshare.models.a.tpm: 'lots' is not a whole number"))
         .anySatisfy(p -> assertThat(p).startsWith("fairshare.models.b.rpm: must be at least 0"))
@@ -149,7 +157,7 @@ class FairShareConfigTest {
         .anySatisfy(p -> assertThat(p).startsWith("fairshare.store:"))
         .anySatisfy(p -> assertThat(p).startsWith("fairshare.max-body-size:"))
         .anySatisfy(p -> assertThat(p).startsWith("fairshare.paths: 'chat' must start with /"));
-    assertThat(e.getMessage()).startsWith("FairShare configuration has 10 problems:");
+    assertThat(e.getMessage()).startsWith("FairShare configuration has 12 problems:");
   }
 
   @Test

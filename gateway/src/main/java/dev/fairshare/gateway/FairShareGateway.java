@@ -96,7 +96,7 @@ public final class FairShareGateway implements AutoCloseable {
     model.setInitParameter("idleTimeout", "600000");
     // Only the limited paths reach the model: a path the filter does not limit must not reach an
     // upstream with the operator's key.
-    for (String path : configuration.fairShare().paths()) {
+    for (String path : configuration.fairShare().filter().paths()) {
       context.addServlet(model, path);
       context.addServlet(model, "/v1" + path);
     }

@@ -51,7 +51,7 @@ public record GatewayConfiguration(FairShareConfig fairShare, GatewaySettings ga
     }
     if (gateway.upstream().isEmpty() && fairShare.capacityOf(GatewaySettings.DEFAULT_MODEL) == null) {
       // The reference scenario works with no configuration at all: the mock model has 60 TPM.
-      Map<String, ModelCapacity> models = new HashMap<>(fairShare.models());
+      Map<String, ModelCapacity> models = new HashMap<>(fairShare.models().capacities());
       models.put(GatewaySettings.DEFAULT_MODEL, new ModelCapacity(60, ModelCapacity.UNLIMITED));
       fairShare = fairShare.withModels(models);
     }

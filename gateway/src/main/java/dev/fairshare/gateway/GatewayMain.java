@@ -51,7 +51,7 @@ public final class GatewayMain {
                 "fairshare-shutdown"));
     System.out.println(
         "FairShare gateway listening on http://" + configuration.gateway().host() + ":" + gateway.port()
-            + " (models: " + configuration.fairShare().models() + ")");
+            + " (models: " + configuration.fairShare().models().capacities() + ")");
     gateway.join();
   }
 }

@@ -99,6 +99,9 @@ class HostileAccountingIT {
     fairShare.close();
   }
 
+  /** Lets the "async-held-open" call complete. */
+  static final java.util.concurrent.CountDownLatch COMPLETE_HELD_CALL = new java.util.concurrent.CountDownLatch(1);
+
   /** The upstream: what it does is named by the model. */
   static final class HostileUpstream extends HttpServlet {
     @Override
@@ -135,6 +138,28 @@ class HostileAccountingIT {
             out.write("data: {\"choices\":[{\"delta\":{\"content\":\"word \"}}]}\n\n".getBytes(StandardCharsets.UTF_8));
             out.flush();
           }
+        }
+        case "async-held-open" -> {
+          // Answers whole, with its length, from another thread, then keeps the call open until
+          // the test lets it complete: the client has its answer before any completion event.
+          AsyncContext async = request.startAsync();
+          async.setTimeout(30_000);
+          async.start(() -> {
+            try {
+              byte[] answer = "{\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":20,\"total_tokens\":30}}"
+                  .getBytes(StandardCharsets.UTF_8);
+              HttpServletResponse r = response; // as a proxy does: the response it was given
+              r.setContentType("application/json");
+              r.setContentLength(answer.length);
+              r.getOutputStream().write(answer);
+              r.getOutputStream().flush();
+              COMPLETE_HELD_CALL.await();
+            } catch (IOException | InterruptedException e) {
+              Thread.currentThread().interrupt();
+            } finally {
+              async.complete();
+            }
+          });
         }
         case "async-timeout" -> {
           AsyncContext async = request.startAsync();
@@ -262,5 +287,23 @@ class HostileAccountingIT {
     assertThat(r.statusCode()).isLessThan(600); // whatever the container answers a timeout with
     assertNothingInFlight();
     assertThat(used(key)).isEqualTo(reservation("async-timeout", false));
+  }
+
+  @Test
+  void anAsynchronousAnswerIsSettledBeforeItsLastByteReachesTheClient() throws Exception {
+    String key = mint();
+    try {
+      HttpResponse<String> r = call(key, "async-held-open", false);
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).contains("\"total_tokens\":30");
+      // The call is still open (no completion yet), but the client has its whole answer and may
+      // send its next request now: the usage must already be in the store.
+      assertThat(used(key)).isEqualTo(30);
+      assertThat(store().inFlight(Admissions.UNCONFIGURED_MODELS)).isZero();
+    } finally {
+      COMPLETE_HELD_CALL.countDown();
+    }
+    assertNothingInFlight();
+    assertThat(used(key)).as("settled once").isEqualTo(30);
   }
 }

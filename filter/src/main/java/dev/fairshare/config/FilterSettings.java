@@ -1,0 +1,63 @@
+package dev.fairshare.config;
+
+import dev.fairshare.openai.TokenCount;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What the filter limits and how it counts.
+ *
+ * @param paths request paths the filter limits (suffix match, with or without {@code /v1})
+ * @param maxBodySize largest request body accepted, in bytes
+ * @param clientRetryMaxWait waits longer than this get {@code x-should-retry: false}
+ * @param tokenCount which tokens of a response count
+ * @param completionReserve tokens reserved for the completion when the request sets no {@code
+ *     max_tokens}
+ */
+public record FilterSettings(
+    List<String> paths, long maxBodySize, Duration clientRetryMaxWait, TokenCount tokenCount, long completionReserve) {
+
+  public static final List<String> DEFAULT_PATHS =
+      List.of("/chat/completions", "/completions", "/embeddings", "/responses");
+
+  public FilterSettings {
+    paths = List.copyOf(paths);
+  }
+
+  static FilterSettings read(ConfigValues v) {
+    long maxBodySize = v.size("fairshare.max-body-size", 10L * 1024 * 1024);
+    if (maxBodySize <= 0 || maxBodySize > 1L << 30) {
+      v.problem("fairshare.max-body-size", "must be positive and at most 1GB");
+    }
+    return new FilterSettings(
+        paths(v),
+        maxBodySize,
+        v.duration("fairshare.client-retry-max-wait", Duration.ofSeconds(5)),
+        v.choice("fairshare.token-count", TokenCount.class, TokenCount.TOTAL),
+        v.longValue("fairshare.completion-reserve", 256, 0));
+  }
+
+  private static List<String> paths(ConfigValues v) {
+    Optional<String> text = v.string("fairshare.paths");
+    if (text.isEmpty()) {
+      return DEFAULT_PATHS;
+    }
+    List<String> paths = new ArrayList<>();
+    for (String p : text.get().split(",")) {
+      String path = p.trim();
+      if (path.isEmpty()) {
+        continue;
+      }
+      if (!path.startsWith("/")) {
+        v.problem("fairshare.paths", "'" + path + "' must start with /");
+      } else if (!path.matches("(/[A-Za-z0-9._~-]+)+")) {
+        v.problem("fairshare.paths", "'" + path + "' must be a plain path (letters, digits, '.', '_', '~', '-' between"
+            + " slashes; no wildcards)");
+      }
+      paths.add(path);
+    }
+    return paths;
+  }
+}

@@ -1,0 +1,43 @@
+package dev.fairshare.config;
+
+import java.time.Duration;
+
+/**
+ * Where the keys live ({@code fairshare.keys.*}): a JNDI {@code DataSource} when one is named,
+ * otherwise a JDBC URL (an embedded H2 file by default).
+ *
+ * @param dataSource JNDI name of a {@code DataSource}, or empty
+ * @param jdbcUrl JDBC URL, used when no data source is named
+ * @param user user for {@code jdbcUrl}, may be empty
+ * @param password password for {@code jdbcUrl}, may be empty
+ * @param cacheTtl how long key lookups are cached
+ */
+public record KeysDatabase(String dataSource, String jdbcUrl, String user, String password, Duration cacheTtl) {
+
+  /** The key database when nothing is configured: an H2 file in the user's home. */
+  public static final String DEFAULT_JDBC_URL = "jdbc:h2:file:~/.fairshare/keys;AUTO_SERVER=TRUE";
+
+  /** True when the keys live in a container-managed {@code DataSource}. */
+  public boolean usesDataSource() {
+    return !dataSource.isEmpty();
+  }
+
+  static KeysDatabase read(ConfigValues v) {
+    String jdbcUrl = v.string("fairshare.keys.jdbc-url", DEFAULT_JDBC_URL);
+    if (!jdbcUrl.startsWith("jdbc:")) {
+      v.problem("fairshare.keys.jdbc-url", "'" + jdbcUrl + "' is not a JDBC URL (it must start with jdbc:)");
+    }
+    return new KeysDatabase(
+        v.string("fairshare.keys.datasource", ""),
+        jdbcUrl,
+        v.string("fairshare.keys.jdbc-user", ""),
+        v.string("fairshare.keys.jdbc-password", ""),
+        v.duration("fairshare.keys.cache-ttl", Duration.ofSeconds(5)));
+  }
+
+  @Override
+  public String toString() {
+    // Never print the password; the URL may carry one too.
+    return "KeysDatabase[" + (usesDataSource() ? "dataSource=" + dataSource : "jdbc") + ", cacheTtl=" + cacheTtl + "]";
+  }
+}
