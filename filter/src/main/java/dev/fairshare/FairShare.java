@@ -1,5 +1,6 @@
 package dev.fairshare;
 
+import com.knuddels.jtokkit.api.EncodingType;
 import dev.fairshare.admission.Admissions;
 import dev.fairshare.config.ConfigurationException;
 import dev.fairshare.config.FairShareConfig;
@@ -14,7 +15,6 @@ import dev.fairshare.openai.TokenEstimator;
 import dev.fairshare.store.KeyLimitedUsageStore;
 import dev.fairshare.store.MemoryUsageStore;
 import dev.fairshare.store.UsageStore;
-import com.knuddels.jtokkit.api.EncodingType;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,9 +24,9 @@ import javax.naming.NamingException;
 import javax.sql.DataSource;
 
 /**
- * One FairShare instance: configuration, usage store, key service, token estimator and clock,
- * wired together. The filter and the admin resources share one instance; in a WAR deployed from
- * {@code web.xml} that is {@link #shared()}, built from MicroProfile Config.
+ * One FairShare instance: configuration, usage store, key service, token estimator and clock, wired
+ * together. The filter and the admin resources share one instance; in a WAR deployed from {@code
+ * web.xml} that is {@link #shared()}, built from MicroProfile Config.
  */
 public final class FairShare implements AutoCloseable {
 
@@ -47,15 +47,22 @@ public final class FairShare implements AutoCloseable {
     this.admissions = new KeyLimitedUsageStore(usageStore, config.engine().effectiveWindowMillis());
     this.keys = keys;
     Map<String, EncodingType> encodings = new HashMap<>();
-    config.models().encodings().forEach((model, name) -> encodings.put(model, EncodingType.fromName(name).orElseThrow()));
-    this.estimator = new TokenEstimator(
-        config.filter().completionReserve(), config.filter().tokenCount(), encodings, config.bounds().minRequestTokens());
+    config
+        .models()
+        .encodings()
+        .forEach((model, name) -> encodings.put(model, EncodingType.fromName(name).orElseThrow()));
+    this.estimator =
+        new TokenEstimator(
+            config.filter().completionReserve(),
+            config.filter().tokenCount(),
+            encodings,
+            config.bounds().minRequestTokens());
     this.admissionPolicy = new Admissions(config, estimator, admissions, clock);
   }
 
   /**
-   * Builds an instance: the usage store named by {@code fairshare.store} and the key database
-   * named by {@code fairshare.keys.datasource} (JNDI) or {@code fairshare.keys.jdbc-url}.
+   * Builds an instance: the usage store named by {@code fairshare.store} and the key database named
+   * by {@code fairshare.keys.datasource} (JNDI) or {@code fairshare.keys.jdbc-url}.
    *
    * @throws ConfigurationException when a configured resource cannot be used
    */
@@ -64,12 +71,15 @@ public final class FairShare implements AutoCloseable {
     Objects.requireNonNull(clock, "clock");
     KeyStore keyStore = openKeyStore(config);
     return new FairShare(
-        config, clock, openUsageStore(config), new KeyService(keyStore, clock, config.keys().cacheTtl()));
+        config,
+        clock,
+        openUsageStore(config),
+        new KeyService(keyStore, clock, config.keys().cacheTtl()));
   }
 
   /**
-   * The instance shared by the filter and the admin resources of this class loader, built on
-   * first use from MicroProfile Config with the system clock.
+   * The instance shared by the filter and the admin resources of this class loader, built on first
+   * use from MicroProfile Config with the system clock.
    */
   public static synchronized FairShare shared() {
     if (shared == null) {
@@ -101,8 +111,12 @@ public final class FairShare implements AutoCloseable {
         return JdbcKeyStore.on(ds);
       } catch (NamingException | ClassCastException e) {
         throw new ConfigurationException(
-            List.of("fairshare.keys.datasource: no DataSource named '" + database.dataSource() + "' ("
-                + e.getClass().getSimpleName() + ")"));
+            List.of(
+                "fairshare.keys.datasource: no DataSource named '"
+                    + database.dataSource()
+                    + "' ("
+                    + e.getClass().getSimpleName()
+                    + ")"));
       }
     }
     return JdbcKeyStore.open(database.jdbcUrl(), database.user(), database.password());

@@ -22,13 +22,18 @@ final class SharedStore {
 
   static UsageStore open(FairShareConfig config) {
     if (!onClasspath(MODULE_CLASS) || !onClasspath("io.lettuce.core.RedisClient")) {
-      throw new ConfigurationException(List.of(
-          "fairshare.store=redis: the Redis store is not in this application; add the dependency"
-              + " dev.fairshare:fairshare-redis (it brings Lettuce) next to fairshare-filter"));
+      throw new ConfigurationException(
+          List.of(
+              "fairshare.store=redis: the Redis store is not in this application; add the dependency"
+                  + " dev.fairshare:fairshare-redis (it brings Lettuce) next to fairshare-filter"));
     }
     RedisSettings redis = config.redis();
     return RedisStores.open(
-        redis.uri(), redis.timeout(), config.engine(), redis.keyPrefix(), redis.failureMode() == FailureMode.OPEN);
+        redis.uri(),
+        redis.timeout(),
+        config.engine(),
+        redis.keyPrefix(),
+        redis.failureMode() == FailureMode.OPEN);
   }
 
   private static boolean onClasspath(String className) {

@@ -9,14 +9,18 @@ import jakarta.ws.rs.core.Application;
 import java.util.Set;
 
 /**
- * The admin WAR's JAX-RS application: the key API, on the instance shared with any filter of
- * this web application, configured through MicroProfile Config.
+ * The admin WAR's JAX-RS application: the key API, on the instance shared with any filter of this
+ * web application, configured through MicroProfile Config.
  */
 public final class AdminApplication extends Application {
 
   @Override
   public Set<Object> getSingletons() {
     FairShare fairShare = FairShare.shared();
-    return Set.of(new KeyResource(fairShare), new HealthResource(fairShare), new WebErrorMapper(), new InternalErrorMapper());
+    return Set.of(
+        new KeyResource(fairShare),
+        new HealthResource(fairShare),
+        new WebErrorMapper(),
+        new InternalErrorMapper());
   }
 }

@@ -4,8 +4,8 @@ package dev.fairshare.core;
  * How a model's capacity is divided between the keys that use it: the allocation math, written
  * once. {@link ModelWindow} keeps the ring of usage and asks the rule whether a request fits, what
  * it costs, what a key's share and remainder are, and when its usage resets; the rate-limit
- * headers' numbers come from here too ({@link Allowance}). The Redis store mirrors the rules in
- * Lua ({@code common.lua}); the store contract keeps both equal.
+ * headers' numbers come from here too ({@link Allowance}). The Redis store mirrors the rules in Lua
+ * ({@code common.lua}); the store contract keeps both equal.
  *
  * <p>A new rule (the token-bucket pool of the fairness work) is a new permitted record here, an
  * {@link AllocationMode} that names it, and the same methods in the Lua copy.
@@ -15,12 +15,16 @@ public sealed interface AllocationRule permits FairRule, LiteLlmV1Rule {
   /** The rule {@code settings} name. */
   static AllocationRule of(EngineSettings settings) {
     return switch (settings.mode()) {
-      case FAIR -> new FairRule(settings.bucketsPerWindow(), settings.bucketMillis(), settings.saturationThreshold());
+      case FAIR ->
+          new FairRule(
+              settings.bucketsPerWindow(), settings.bucketMillis(), settings.saturationThreshold());
       case LITELLM_V1 -> new LiteLlmV1Rule(settings.bucketMillis());
     };
   }
 
-  /** The first bucket that still counts at {@code nowMillis}, {@code bucket} being the current one. */
+  /**
+   * The first bucket that still counts at {@code nowMillis}, {@code bucket} being the current one.
+   */
   long windowStart(long nowMillis, long bucket);
 
   /** Time until usage a key last added in {@code lastUsedBucket} has left the window. */
@@ -33,7 +37,8 @@ public sealed interface AllocationRule permits FairRule, LiteLlmV1Rule {
   boolean fits(long capacity, long modelUsed, long cost);
 
   /** Whether the key may take {@code cost} more units of a dimension whose room {@link #fits}. */
-  boolean mayTake(long capacity, long modelUsed, long keyUsed, long cost, double weight, WindowTotals totals);
+  boolean mayTake(
+      long capacity, long modelUsed, long keyUsed, long cost, double weight, WindowTotals totals);
 
   /**
    * Whether a request the model turned away (it did not {@link #fits fit}) was within the key's
@@ -53,14 +58,15 @@ public sealed interface AllocationRule permits FairRule, LiteLlmV1Rule {
    * @param share the key's share (possibly capped by its own limit)
    * @param activeKeys the keys sharing the model, as {@link #activeKeys} counts them
    */
-  long remaining(long share, long capacity, long modelUsed, long keyUsed, double weight, int activeKeys);
+  long remaining(
+      long share, long capacity, long modelUsed, long keyUsed, double weight, int activeKeys);
 
   /** The keys sharing the model, the requester included, as the headers report them. */
   int activeKeys(WindowTotals totals);
 
   /**
-   * The wait a refused request is told when the rule fixes it (LiteLLM v1: the end of the
-   * minute), or -1 when the window is replayed to find it.
+   * The wait a refused request is told when the rule fixes it (LiteLLM v1: the end of the minute),
+   * or -1 when the window is replayed to find it.
    */
   long fixedRetryAfter(long nowMillis);
 

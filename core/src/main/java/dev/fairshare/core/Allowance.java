@@ -54,7 +54,8 @@ public record Allowance(
       limit = limit == unlimited ? keyLimit : Math.min(limit, keyLimit);
       remaining = remaining == unlimited ? keyRemaining : Math.min(remaining, keyRemaining);
     }
-    return new Allowance(limit, remaining, keyUsed, resetMillis, capacity, modelRemaining, modelUsed);
+    return new Allowance(
+        limit, remaining, keyUsed, resetMillis, capacity, modelRemaining, modelUsed);
   }
 
   /**
@@ -68,10 +69,25 @@ public record Allowance(
    * @param rule the allocation rule
    * @param newResetMillis the reset to report
    */
-  Allowance charged(long delta, long keyLimit, double weight, int activeKeys, AllocationRule rule, long newResetMillis) {
+  Allowance charged(
+      long delta,
+      long keyLimit,
+      double weight,
+      int activeKeys,
+      AllocationRule rule,
+      long newResetMillis) {
     // The share already capped by the key's limit stands in for the share: capping it again
     // changes nothing, and the remainder is the rule's.
-    return of(rule, modelLimit, keyLimit, modelUsed + delta, used + delta, limit, weight, activeKeys, newResetMillis);
+    return of(
+        rule,
+        modelLimit,
+        keyLimit,
+        modelUsed + delta,
+        used + delta,
+        limit,
+        weight,
+        activeKeys,
+        newResetMillis);
   }
 
   /** True when this dimension is limited for the key. */

@@ -7,8 +7,8 @@ package dev.fairshare.core;
  * @param verdict admitted, or which limit rejected the request
  * @param reservation what to settle later; null when rejected
  * @param usage the key's standing after this decision
- * @param retryAfterMillis when rejected, the time until enough usage leaves the window for the
- *     same request to be admitted (assuming no other traffic); 0 when admitted
+ * @param retryAfterMillis when rejected, the time until enough usage leaves the window for the same
+ *     request to be admitted (assuming no other traffic); 0 when admitted
  */
 public record Decision(
     Verdict verdict, Reservation reservation, UsageSnapshot usage, long retryAfterMillis) {

@@ -4,8 +4,8 @@ package dev.fairshare.core;
  * Engine-wide settings: how usage is windowed and when borrowing stops.
  *
  * @param mode the allocation rule
- * @param windowMillis length of the sliding window (capacities are per window); {@code
- *     litellm-v1} always uses the calendar minute
+ * @param windowMillis length of the sliding window (capacities are per window); {@code litellm-v1}
+ *     always uses the calendar minute
  * @param bucketMillis granularity of the window; must divide the window (and the minute)
  * @param saturationThreshold fraction of a model's capacity in use above which keys are held to
  *     their fair share; below it a key may borrow idle capacity
@@ -34,8 +34,11 @@ public record EngineSettings(
     }
     if (windowMillis < bucketMillis || windowMillis % bucketMillis != 0) {
       throw new IllegalArgumentException(
-          "window (" + windowMillis + " ms) must be a positive multiple of the bucket ("
-              + bucketMillis + " ms)");
+          "window ("
+              + windowMillis
+              + " ms) must be a positive multiple of the bucket ("
+              + bucketMillis
+              + " ms)");
     }
     if (windowMillis / bucketMillis > 3600) {
       throw new IllegalArgumentException(
@@ -43,7 +46,8 @@ public record EngineSettings(
     }
     if (mode == AllocationMode.LITELLM_V1 && 60_000 % bucketMillis != 0) {
       throw new IllegalArgumentException(
-          "litellm-v1 counts calendar minutes: the bucket (" + bucketMillis
+          "litellm-v1 counts calendar minutes: the bucket ("
+              + bucketMillis
               + " ms) must divide 60000 ms");
     }
     if (!(saturationThreshold > 0.0 && saturationThreshold <= 1.0)) {

@@ -1,17 +1,18 @@
 package dev.fairshare.core;
 
 /**
- * The fair rule: a sliding window in which each active key gets {@code C × w / Σw}. A request
- * costs {@code min(estimate, the key's share)} and is admitted only if that cost fits in the
- * model's room, so the budget is exceeded by estimate errors alone (docs/FAIRNESS.md). A key may
- * borrow past its share while the model stays within the saturation threshold and no key within
- * its share was turned away in the window.
+ * The fair rule: a sliding window in which each active key gets {@code C × w / Σw}. A request costs
+ * {@code min(estimate, the key's share)} and is admitted only if that cost fits in the model's
+ * room, so the budget is exceeded by estimate errors alone (docs/FAIRNESS.md). A key may borrow
+ * past its share while the model stays within the saturation threshold and no key within its share
+ * was turned away in the window.
  *
  * @param slots buckets per window
  * @param bucketMillis length of a bucket
  * @param saturationThreshold the fraction of capacity above which nobody borrows
  */
-public record FairRule(int slots, long bucketMillis, double saturationThreshold) implements AllocationRule {
+public record FairRule(int slots, long bucketMillis, double saturationThreshold)
+    implements AllocationRule {
 
   private static final double SHARE_EPSILON = 1e-9;
 
@@ -26,8 +27,8 @@ public record FairRule(int slots, long bucketMillis, double saturationThreshold)
   }
 
   /**
-   * The estimate, but never more than the key's whole share: a request larger than that is
-   * admitted once the share is free, and its overshoot is settled as debt.
+   * The estimate, but never more than the key's whole share: a request larger than that is admitted
+   * once the share is free, and its overshoot is settled as debt.
    */
   @Override
   public long cost(long capacity, long estimate, double weight, WindowTotals totals) {
@@ -41,11 +42,12 @@ public record FairRule(int slots, long bucketMillis, double saturationThreshold)
   }
 
   /**
-   * While the request ends inside the share; past it (borrowing) only while the model stays
-   * within the saturation threshold with this request and no capacity is owed.
+   * While the request ends inside the share; past it (borrowing) only while the model stays within
+   * the saturation threshold with this request and no capacity is owed.
    */
   @Override
-  public boolean mayTake(long capacity, long modelUsed, long keyUsed, long cost, double weight, WindowTotals totals) {
+  public boolean mayTake(
+      long capacity, long modelUsed, long keyUsed, long cost, double weight, WindowTotals totals) {
     if (withinShare(capacity, keyUsed, cost, weight, totals)) {
       return true;
     }
@@ -53,7 +55,8 @@ public record FairRule(int slots, long bucketMillis, double saturationThreshold)
   }
 
   @Override
-  public boolean owedCapacity(long capacity, long keyUsed, long cost, double weight, WindowTotals totals) {
+  public boolean owedCapacity(
+      long capacity, long keyUsed, long cost, double weight, WindowTotals totals) {
     return withinShare(capacity, keyUsed, cost, weight, totals);
   }
 
@@ -68,7 +71,8 @@ public record FairRule(int slots, long bucketMillis, double saturationThreshold)
   }
 
   @Override
-  public long remaining(long share, long capacity, long modelUsed, long keyUsed, double weight, int activeKeys) {
+  public long remaining(
+      long share, long capacity, long modelUsed, long keyUsed, double weight, int activeKeys) {
     return Math.max(0, share - keyUsed);
   }
 
@@ -86,8 +90,12 @@ public record FairRule(int slots, long bucketMillis, double saturationThreshold)
     return capacity * weight / (totals.othersWeight() + weight);
   }
 
-  /** Whether a request of {@code cost} units ends inside the key's share (its last unit starts in it). */
-  private static boolean withinShare(long capacity, long keyUsed, long cost, double weight, WindowTotals totals) {
+  /**
+   * Whether a request of {@code cost} units ends inside the key's share (its last unit starts in
+   * it).
+   */
+  private static boolean withinShare(
+      long capacity, long keyUsed, long cost, double weight, WindowTotals totals) {
     return exactShare(capacity, weight, totals) - (keyUsed + cost - 1) > SHARE_EPSILON;
   }
 }

@@ -1,8 +1,8 @@
 package dev.fairshare.core;
 
 /**
- * One key's usage of one model: a sparse, time-ordered series of (bucket, tokens, requests),
- * plus its activity and in-flight count. A key that sends one request a minute costs one entry.
+ * One key's usage of one model: a sparse, time-ordered series of (bucket, tokens, requests), plus
+ * its activity and in-flight count. A key that sends one request a minute costs one entry.
  *
  * <p>Not thread-safe: guarded by the owning {@link ModelWindow}'s caller.
  */
@@ -22,8 +22,10 @@ final class KeyUsage {
    * window.
    */
   long lastActiveBucket = NEVER;
+
   /** The weight the key was last seen with; what it contributes to the active weight. */
   double weight;
+
   /** Admitted requests not yet settled. */
   int inFlight;
 

@@ -30,12 +30,14 @@ public record LiteLlmV1Rule(long bucketMillis) implements AllocationRule {
   }
 
   @Override
-  public boolean mayTake(long capacity, long modelUsed, long keyUsed, long cost, double weight, WindowTotals totals) {
+  public boolean mayTake(
+      long capacity, long modelUsed, long keyUsed, long cost, double weight, WindowTotals totals) {
     return Math.floor((capacity - modelUsed) * weight / activeKeys(totals)) > 0;
   }
 
   @Override
-  public boolean owedCapacity(long capacity, long keyUsed, long cost, double weight, WindowTotals totals) {
+  public boolean owedCapacity(
+      long capacity, long keyUsed, long cost, double weight, WindowTotals totals) {
     return false;
   }
 
@@ -50,8 +52,10 @@ public record LiteLlmV1Rule(long bucketMillis) implements AllocationRule {
   }
 
   @Override
-  public long remaining(long share, long capacity, long modelUsed, long keyUsed, double weight, int activeKeys) {
-    return Math.max(0, (long) Math.floor((capacity - modelUsed) * weight / Math.max(1, activeKeys)));
+  public long remaining(
+      long share, long capacity, long modelUsed, long keyUsed, double weight, int activeKeys) {
+    return Math.max(
+        0, (long) Math.floor((capacity - modelUsed) * weight / Math.max(1, activeKeys)));
   }
 
   /** LiteLLM's {@code n}: the keys already admitted this minute, at least 1. */

@@ -260,12 +260,15 @@ public final class ModelWindow {
       return rule.owedCapacity(capacity, t.keyTokens(), cost, request.weight(), t);
     }
     if (verdict == Verdict.MODEL_REQUESTS) {
-      return rule.owedCapacity(request.capacity().requests(), t.keyRequests(), 1, request.weight(), t);
+      return rule.owedCapacity(
+          request.capacity().requests(), t.keyRequests(), 1, request.weight(), t);
     }
     return false;
   }
 
-  /** Tokens to reserve: the estimate, capped by what the model and the key's own limit have left. */
+  /**
+   * Tokens to reserve: the estimate, capped by what the model and the key's own limit have left.
+   */
   private static long reservation(AdmissionRequest request, WindowTotals t) {
     long reserved = request.estimatedTokens();
     if (request.capacity().limitsTokens()) {
@@ -299,8 +302,9 @@ public final class ModelWindow {
       return fixed;
     }
     int keyInFlight = key == null ? 0 : key.inFlight;
-    long leaving = ring.firstAdmittingDeparture(
-        key, t, start, bucket, later -> evaluate(request, later, keyInFlight).admitted());
+    long leaving =
+        ring.firstAdmittingDeparture(
+            key, t, start, bucket, later -> evaluate(request, later, keyInFlight).admitted());
     if (leaving == KeyUsage.NEVER) {
       return settings.effectiveWindowMillis();
     }
@@ -309,7 +313,8 @@ public final class ModelWindow {
 
   // ---------------------------------------------------------------- headers
 
-  private UsageSnapshot snapshot(AdmissionRequest request, KeyUsage key, WindowTotals t, long nowMillis) {
+  private UsageSnapshot snapshot(
+      AdmissionRequest request, KeyUsage key, WindowTotals t, long nowMillis) {
     return UsageSnapshot.of(
         rule,
         request,

@@ -9,9 +9,8 @@ import java.util.function.Predicate;
  * activity fell in it (so {@code Σw} over the active keys is a sum over the ring, with no per-key
  * scan), and the rejections of keys that were owed capacity.
  *
- * <p>A slot is reused for a later bucket only after being cleared; a slot whose bucket has left
- * the window counts for nothing. Not thread-safe: guarded by the owning {@link ModelWindow}'s
- * caller.
+ * <p>A slot is reused for a later bucket only after being cleared; a slot whose bucket has left the
+ * window counts for nothing. Not thread-safe: guarded by the owning {@link ModelWindow}'s caller.
  */
 final class UsageRing {
 
@@ -21,6 +20,7 @@ final class UsageRing {
   private final long[] slotRequests;
   private final double[] slotActiveWeight;
   private final int[] slotActiveKeys;
+
   /**
    * Rejections, per bucket, of keys within their share for want of model capacity: owed demand.
    * While any is in the window, no key borrows.
@@ -115,7 +115,8 @@ final class UsageRing {
    * first bucket after whose departure {@code admits} holds for the sums then, or {@link
    * KeyUsage#NEVER} if none in the window does. Owed capacity is taken as repaid by then.
    */
-  long firstAdmittingDeparture(KeyUsage key, WindowTotals now, long start, long bucket, Predicate<WindowTotals> admits) {
+  long firstAdmittingDeparture(
+      KeyUsage key, WindowTotals now, long start, long bucket, Predicate<WindowTotals> admits) {
     long modelTokens = now.modelTokens();
     long modelRequests = now.modelRequests();
     long keyTokens = now.keyTokens();
@@ -147,9 +148,16 @@ final class UsageRing {
           othersCount += 1;
         }
       }
-      WindowTotals later = new WindowTotals(
-          modelTokens, modelRequests, keyTokens, keyRequests, Math.max(0.0, othersWeight), othersCount,
-          requesterActive, false);
+      WindowTotals later =
+          new WindowTotals(
+              modelTokens,
+              modelRequests,
+              keyTokens,
+              keyRequests,
+              Math.max(0.0, othersWeight),
+              othersCount,
+              requesterActive,
+              false);
       if (admits.test(later)) {
         return leaving;
       }

@@ -16,26 +16,46 @@ public record UsageSnapshot(Allowance tokens, Allowance requests, int activeKeys
    * @param requestsResetMillis time until the key's requests have left the window
    */
   static UsageSnapshot of(
-      AllocationRule rule, AdmissionRequest request, WindowTotals t, long tokensResetMillis, long requestsResetMillis) {
+      AllocationRule rule,
+      AdmissionRequest request,
+      WindowTotals t,
+      long tokensResetMillis,
+      long requestsResetMillis) {
     ModelCapacity capacity = request.capacity();
     KeyLimits limits = request.keyLimits();
     double weight = request.weight();
     int active = rule.activeKeys(t);
-    Allowance tokens = Allowance.of(
-        rule, capacity.tokens(), limits.tokensPerWindow(), t.modelTokens(), t.keyTokens(),
-        rule.share(capacity.tokens(), weight, t), weight, active, tokensResetMillis);
-    Allowance requests = Allowance.of(
-        rule, capacity.requests(), limits.requestsPerWindow(), t.modelRequests(), t.keyRequests(),
-        rule.share(capacity.requests(), weight, t), weight, active, requestsResetMillis);
+    Allowance tokens =
+        Allowance.of(
+            rule,
+            capacity.tokens(),
+            limits.tokensPerWindow(),
+            t.modelTokens(),
+            t.keyTokens(),
+            rule.share(capacity.tokens(), weight, t),
+            weight,
+            active,
+            tokensResetMillis);
+    Allowance requests =
+        Allowance.of(
+            rule,
+            capacity.requests(),
+            limits.requestsPerWindow(),
+            t.modelRequests(),
+            t.keyRequests(),
+            rule.share(capacity.requests(), weight, t),
+            weight,
+            active,
+            requestsResetMillis);
     return new UsageSnapshot(tokens, requests, active);
   }
 
   /**
    * This snapshot, taken when {@code reservation} was admitted, as it stands once the reservation
    * is settled with {@code actualTokens} at {@code nowMillis}: the same numbers {@link
-   * ModelWindow#settle} returns when nothing else happened in between. What this call cannot see
-   * is what others did meanwhile (their admissions, usage that left the window); for a header
-   * that is the right trade against another round trip to a shared store.
+   * ModelWindow#settle} returns when nothing else happened in between. What this call cannot see is
+   * what others did meanwhile (their admissions, usage that left the window); for a header that is
+   * the right trade against another round trip to a shared store.
    *
    * <p>One case is approximate: a call settled with 0 tokens may have emptied the key's latest
    * bucket, which would move its token reset earlier; the reset of the admission is kept.
@@ -55,8 +75,19 @@ public record UsageSnapshot(Allowance tokens, Allowance requests, int activeKeys
       tokensReset = tokens.resetMillis();
     }
     return new UsageSnapshot(
-        tokens.charged(delta, request.keyLimits().tokensPerWindow(), request.weight(), activeKeys, rule, tokensReset),
-        requests.charged(0, request.keyLimits().requestsPerWindow(), request.weight(), activeKeys, rule,
+        tokens.charged(
+            delta,
+            request.keyLimits().tokensPerWindow(),
+            request.weight(),
+            activeKeys,
+            rule,
+            tokensReset),
+        requests.charged(
+            0,
+            request.keyLimits().requestsPerWindow(),
+            request.weight(),
+            activeKeys,
+            rule,
             rule.resetMillis(reservation.bucket(), nowMillis)),
         activeKeys);
   }

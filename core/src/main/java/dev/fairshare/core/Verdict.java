@@ -18,8 +18,8 @@ public enum Verdict {
   /** The model is saturated and the key used its fair share of requests. */
   SHARE_REQUESTS(Dimension.REQUESTS),
   /**
-   * The request alone is larger than the key's own {@code tpm_limit}: no wait admits it. (Last,
-   * so that the ordinals the Redis scripts return keep their meaning; they never return this.)
+   * The request alone is larger than the key's own {@code tpm_limit}: no wait admits it. (Last, so
+   * that the ordinals the Redis scripts return keep their meaning; they never return this.)
    */
   REQUEST_TOO_LARGE(Dimension.TOKENS);
 
@@ -41,7 +41,9 @@ public enum Verdict {
 
   /** True when the key's own static limit (not the shared model) caused the rejection. */
   public boolean isKeyLimit() {
-    return this == KEY_PARALLEL_LIMIT || this == KEY_REQUEST_LIMIT || this == KEY_TOKEN_LIMIT
+    return this == KEY_PARALLEL_LIMIT
+        || this == KEY_REQUEST_LIMIT
+        || this == KEY_TOKEN_LIMIT
         || this == REQUEST_TOO_LARGE;
   }
 }

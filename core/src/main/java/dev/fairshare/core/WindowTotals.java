@@ -11,8 +11,8 @@ package dev.fairshare.core;
  * @param othersWeight the sum of the other active keys' weights
  * @param othersCount the number of other active keys
  * @param requesterActive whether the requester itself is active
- * @param starved whether a key within its share was turned away for want of model capacity in
- *     the window (capacity is owed to it)
+ * @param starved whether a key within its share was turned away for want of model capacity in the
+ *     window (capacity is owed to it)
  */
 public record WindowTotals(
     long modelTokens,

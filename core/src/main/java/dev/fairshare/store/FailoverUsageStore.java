@@ -19,15 +19,22 @@ import java.util.logging.Logger;
 /**
  * A shared store with an explicit failure mode ({@code fairshare.redis.failure-mode}). When the
  * shared store fails or times out: {@code open} admits through a local memory store (this
- * instance's own budget, logged at most once a minute) and goes back to the shared store as soon
- * as it answers; {@code closed} throws {@link UsageStoreUnavailableException} (503).
+ * instance's own budget, logged at most once a minute) and goes back to the shared store as soon as
+ * it answers; {@code closed} throws {@link UsageStoreUnavailableException} (503).
  */
 public final class FailoverUsageStore implements UsageStore {
 
   private static final Logger LOG = Logger.getLogger(FailoverUsageStore.class.getName());
   private static final long LOG_EVERY_MILLIS = 60_000;
   private static final Allowance UNKNOWN =
-      new Allowance(ModelCapacity.UNLIMITED, ModelCapacity.UNLIMITED, 0, 0, ModelCapacity.UNLIMITED, ModelCapacity.UNLIMITED, 0);
+      new Allowance(
+          ModelCapacity.UNLIMITED,
+          ModelCapacity.UNLIMITED,
+          0,
+          0,
+          ModelCapacity.UNLIMITED,
+          ModelCapacity.UNLIMITED,
+          0);
 
   private final UsageStore shared;
   private final MemoryUsageStore local;
@@ -44,7 +51,10 @@ public final class FailoverUsageStore implements UsageStore {
    * @param isStoreFailure which exceptions mean "the shared store is away"
    */
   public FailoverUsageStore(
-      UsageStore shared, MemoryUsageStore local, boolean failOpen, Predicate<RuntimeException> isStoreFailure) {
+      UsageStore shared,
+      MemoryUsageStore local,
+      boolean failOpen,
+      Predicate<RuntimeException> isStoreFailure) {
     this.shared = shared;
     this.local = local;
     this.failOpen = failOpen;
@@ -89,7 +99,8 @@ public final class FailoverUsageStore implements UsageStore {
   }
 
   @Override
-  public CompletionStage<Void> settleWithoutWaiting(Reservation reservation, long actualTokens, long nowMillis) {
+  public CompletionStage<Void> settleWithoutWaiting(
+      Reservation reservation, long actualTokens, long nowMillis) {
     if (localReservations.remove(reservation)) {
       local.settle(reservation, actualTokens, nowMillis);
       return CompletableFuture.completedFuture(null);
@@ -114,16 +125,21 @@ public final class FailoverUsageStore implements UsageStore {
     }
     // As for settle: a settlement the shared store did not take leaves the reservation counted
     // there until its in-flight entry and window expire; it is counted and logged, never thrown.
-    return sent.exceptionally(failure -> {
-      Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-      RuntimeException e = cause instanceof RuntimeException r ? r : new IllegalStateException(cause);
-      if (isStoreFailure.test(e)) {
-        failed(e);
-      } else {
-        LOG.log(Level.WARNING, "FairShare: a settlement failed", e);
-      }
-      return null;
-    });
+    return sent.exceptionally(
+        failure -> {
+          Throwable cause =
+              failure instanceof CompletionException && failure.getCause() != null
+                  ? failure.getCause()
+                  : failure;
+          RuntimeException e =
+              cause instanceof RuntimeException r ? r : new IllegalStateException(cause);
+          if (isStoreFailure.test(e)) {
+            failed(e);
+          } else {
+            LOG.log(Level.WARNING, "FairShare: a settlement failed", e);
+          }
+          return null;
+        });
   }
 
   /** How many calls to the shared store failed since start; for tests and metrics. */
@@ -137,8 +153,12 @@ public final class FailoverUsageStore implements UsageStore {
     long last = lastLogMillis.get();
     if (now - last >= LOG_EVERY_MILLIS && lastLogMillis.compareAndSet(last, now)) {
       LOG.warning(
-          "FairShare: the shared usage store is unavailable (" + e.getClass().getSimpleName() + ": "
-              + e.getMessage() + "); failure mode " + (failOpen ? "open: counting locally" : "closed: answering 503")
+          "FairShare: the shared usage store is unavailable ("
+              + e.getClass().getSimpleName()
+              + ": "
+              + e.getMessage()
+              + "); failure mode "
+              + (failOpen ? "open: counting locally" : "closed: answering 503")
               + ". Logged at most once a minute.");
     }
   }

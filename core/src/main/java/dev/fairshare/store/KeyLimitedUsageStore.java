@@ -9,7 +9,6 @@ import dev.fairshare.core.Reservation;
 import dev.fairshare.core.UsageSnapshot;
 import dev.fairshare.core.Verdict;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -17,17 +16,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * Holds a key's own limits ({@code tpm_limit}, {@code rpm_limit}, {@code max_parallel_requests})
  * across all models, as LiteLLM documents them, on top of any store.
  *
- * <p>A key with limits has a window of its own in the same store, named {@value #KEY_WINDOW} +
- * its id, whose capacity is the key's limits and whose only user is the key: a request is
- * admitted there first (the key's usage plus this request's cost must fit, so one request cannot
- * overshoot by more than its estimate error; a request larger than the whole {@code tpm_limit} is
- * refused outright), then to the model's window without key limits.
- * When the model refuses, the key's reservation is released, so a refused request counts
- * nowhere; a settlement settles both. A key without limits costs one call, as before.
+ * <p>A key with limits has a window of its own in the same store, named {@value #KEY_WINDOW} + its
+ * id, whose capacity is the key's limits and whose only user is the key: a request is admitted
+ * there first (the key's usage plus this request's cost must fit, so one request cannot overshoot
+ * by more than its estimate error; a request larger than the whole {@code tpm_limit} is refused
+ * outright), then to the model's window without key limits. When the model refuses, the key's
+ * reservation is released, so a refused request counts nowhere; a settlement settles both. A key
+ * without limits costs one call, as before.
  *
  * <p>The two admissions are not one atomic step: a concurrent request of the same key may see the
- * key window's reservation of a request that the model then refuses (it is refused the key's
- * limit a moment early, never admitted past it).
+ * key window's reservation of a request that the model then refuses (it is refused the key's limit
+ * a moment early, never admitted past it).
  */
 public final class KeyLimitedUsageStore implements UsageStore {
 
@@ -36,6 +35,7 @@ public final class KeyLimitedUsageStore implements UsageStore {
 
   private final UsageStore store;
   private final long windowMillis;
+
   /** The key window's reservation of each admitted request with key limits, until it settles. */
   private final Map<Reservation, Reservation> keyReservations = new ConcurrentHashMap<>();
 
@@ -55,16 +55,22 @@ public final class KeyLimitedUsageStore implements UsageStore {
     if (limits.equals(KeyLimits.NONE)) {
       return store.acquire(request, nowMillis);
     }
-    if (limits.tokensPerWindow() != ModelCapacity.UNLIMITED && request.estimatedTokens() > limits.tokensPerWindow()) {
+    if (limits.tokensPerWindow() != ModelCapacity.UNLIMITED
+        && request.estimatedTokens() > limits.tokensPerWindow()) {
       return tooLarge(request, nowMillis);
     }
     Decision byKey = store.acquire(keyWindow(request), nowMillis);
     if (!byKey.admitted()) {
-      return new Decision(asKeyLimit(byKey.verdict()), null, byKey.usage(), byKey.retryAfterMillis());
+      return new Decision(
+          asKeyLimit(byKey.verdict()), null, byKey.usage(), byKey.retryAfterMillis());
     }
     AdmissionRequest toModel =
         new AdmissionRequest(
-            request.keyId(), request.model(), request.capacity(), request.weight(), request.estimatedTokens(),
+            request.keyId(),
+            request.model(),
+            request.capacity(),
+            request.weight(),
+            request.estimatedTokens(),
             KeyLimits.NONE);
     Decision byModel;
     try {
@@ -93,13 +99,15 @@ public final class KeyLimitedUsageStore implements UsageStore {
   }
 
   @Override
-  public CompletionStage<Void> settleWithoutWaiting(Reservation reservation, long actualTokens, long nowMillis) {
+  public CompletionStage<Void> settleWithoutWaiting(
+      Reservation reservation, long actualTokens, long nowMillis) {
     Reservation byKey = keyReservations.remove(reservation);
     CompletionStage<Void> model = store.settleWithoutWaiting(reservation, actualTokens, nowMillis);
     if (byKey == null) {
       return model;
     }
-    return model.thenCombine(store.settleWithoutWaiting(byKey, actualTokens, nowMillis), (a, b) -> null);
+    return model.thenCombine(
+        store.settleWithoutWaiting(byKey, actualTokens, nowMillis), (a, b) -> null);
   }
 
   @Override
@@ -120,10 +128,17 @@ public final class KeyLimitedUsageStore implements UsageStore {
    */
   private Decision tooLarge(AdmissionRequest request, long nowMillis) {
     AdmissionRequest nothing =
-        new AdmissionRequest(request.keyId(), request.model(), request.capacity(), request.weight(), 0, request.keyLimits());
+        new AdmissionRequest(
+            request.keyId(),
+            request.model(),
+            request.capacity(),
+            request.weight(),
+            0,
+            request.keyLimits());
     Decision standing = store.acquire(keyWindow(nothing), nowMillis);
     if (!standing.admitted()) {
-      return new Decision(asKeyLimit(standing.verdict()), null, standing.usage(), standing.retryAfterMillis());
+      return new Decision(
+          asKeyLimit(standing.verdict()), null, standing.usage(), standing.retryAfterMillis());
     }
     store.release(standing.reservation(), nowMillis);
     return new Decision(Verdict.REQUEST_TOO_LARGE, null, standing.usage(), windowMillis);
@@ -143,7 +158,8 @@ public final class KeyLimitedUsageStore implements UsageStore {
         new ModelCapacity(limits.tokensPerWindow(), limits.requestsPerWindow()),
         1.0,
         request.estimatedTokens(),
-        new KeyLimits(ModelCapacity.UNLIMITED, ModelCapacity.UNLIMITED, limits.maxParallelRequests()));
+        new KeyLimits(
+            ModelCapacity.UNLIMITED, ModelCapacity.UNLIMITED, limits.maxParallelRequests()));
   }
 
   private static Verdict asKeyLimit(Verdict verdict) {
@@ -159,7 +175,9 @@ public final class KeyLimitedUsageStore implements UsageStore {
   /** Per dimension, the standing with less left: what the headers should report. */
   static UsageSnapshot tighter(UsageSnapshot model, UsageSnapshot key) {
     return new UsageSnapshot(
-        tighter(model.tokens(), key.tokens()), tighter(model.requests(), key.requests()), model.activeKeys());
+        tighter(model.tokens(), key.tokens()),
+        tighter(model.requests(), key.requests()),
+        model.activeKeys());
   }
 
   private static Allowance tighter(Allowance model, Allowance key) {
@@ -168,7 +186,12 @@ public final class KeyLimitedUsageStore implements UsageStore {
     }
     if (!model.limited() || key.remaining() < model.remaining()) {
       return new Allowance(
-          key.limit(), key.remaining(), key.used(), key.resetMillis(), model.modelLimit(), model.modelRemaining(),
+          key.limit(),
+          key.remaining(),
+          key.used(),
+          key.resetMillis(),
+          model.modelLimit(),
+          model.modelRemaining(),
           model.modelUsed());
     }
     return model;

@@ -31,7 +31,8 @@ public final class MemoryUsageStore implements UsageStore {
     sweepIfDue(nowMillis);
     while (true) {
       GuardedWindow guarded =
-          windows.computeIfAbsent(request.model(), m -> new GuardedWindow(new ModelWindow(settings)));
+          windows.computeIfAbsent(
+              request.model(), m -> new GuardedWindow(new ModelWindow(settings)));
       synchronized (guarded) {
         // A sweeper may have retired this window between the lookup and the lock; it is no
         // longer in the map, so look again.
@@ -93,7 +94,8 @@ public final class MemoryUsageStore implements UsageStore {
 
   private void sweepIfDue(long nowMillis) {
     long due = nextSweepMillis.get();
-    if (nowMillis < due || !nextSweepMillis.compareAndSet(due, nowMillis + settings.windowMillis())) {
+    if (nowMillis < due
+        || !nextSweepMillis.compareAndSet(due, nowMillis + settings.windowMillis())) {
       return;
     }
     for (Map.Entry<String, GuardedWindow> entry : windows.entrySet()) {

@@ -8,10 +8,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Storage SPI for model usage. A store supplies atomicity: {@link #acquire} checks and reserves
- * as one step, {@link #settle} replaces a reservation by the real usage as one step. The
- * allocation rule itself is {@link dev.fairshare.core.ModelWindow}'s (mirrored by stores that run
- * it remotely).
+ * Storage SPI for model usage. A store supplies atomicity: {@link #acquire} checks and reserves as
+ * one step, {@link #settle} replaces a reservation by the real usage as one step. The allocation
+ * rule itself is {@link dev.fairshare.core.ModelWindow}'s (mirrored by stores that run it
+ * remotely).
  *
  * <p>Implementations are thread-safe. Time is passed in by the caller so that every instance
  * sharing a store uses the same (wall-clock) notion of the window.
@@ -22,33 +22,33 @@ public interface UsageStore extends AutoCloseable {
   Decision acquire(AdmissionRequest request, long nowMillis);
 
   /**
-   * Settles a reservation from {@link #acquire}: charges {@code actualTokens} in its place
-   * (0 releases the tokens of a failed call; the request still counts). Call exactly once per
-   * admitted request.
+   * Settles a reservation from {@link #acquire}: charges {@code actualTokens} in its place (0
+   * releases the tokens of a failed call; the request still counts). Call exactly once per admitted
+   * request.
    */
   UsageSnapshot settle(Reservation reservation, long actualTokens, long nowMillis);
 
   /**
    * Settles like {@link #settle}, for a caller that does not need the standing afterwards (it can
    * work it out from the admission's with {@link UsageSnapshot#afterSettling}). A shared store
-   * queues the settlement on its connection before returning but does not wait for the answer;
-   * one connection keeps its commands in order, so this instance's later calls see the
-   * settlement. The default settles at once.
+   * queues the settlement on its connection before returning but does not wait for the answer; one
+   * connection keeps its commands in order, so this instance's later calls see the settlement. The
+   * default settles at once.
    *
    * @return completes once the settlement is applied; exceptionally if it could not be (a shared
-   *     store that is away), in which case the reservation stays counted until it leaves the
-   *     window
+   *     store that is away), in which case the reservation stays counted until it leaves the window
    */
-  default CompletionStage<Void> settleWithoutWaiting(Reservation reservation, long actualTokens, long nowMillis) {
+  default CompletionStage<Void> settleWithoutWaiting(
+      Reservation reservation, long actualTokens, long nowMillis) {
     settle(reservation, actualTokens, nowMillis);
     return CompletableFuture.completedFuture(null);
   }
 
   /**
-   * Takes back a reservation from {@link #acquire} whose request did not happen (refused at
-   * another level): its tokens and its request leave the window, as if it had never been
-   * admitted; the key stays active. Call instead of settling, at most once. Like {@link
-   * #settleWithoutWaiting}, a shared store may queue it without waiting.
+   * Takes back a reservation from {@link #acquire} whose request did not happen (refused at another
+   * level): its tokens and its request leave the window, as if it had never been admitted; the key
+   * stays active. Call instead of settling, at most once. Like {@link #settleWithoutWaiting}, a
+   * shared store may queue it without waiting.
    *
    * @return completes once the release is applied; exceptionally if it could not be
    */

@@ -17,14 +17,17 @@ class ModelWindowTest {
     return new AdmissionRequest(key, "m", capacity, 1.0, estimate, KeyLimits.NONE);
   }
 
-  static AdmissionRequest weighted(String key, ModelCapacity capacity, double weight, long estimate) {
+  static AdmissionRequest weighted(
+      String key, ModelCapacity capacity, double weight, long estimate) {
     return new AdmissionRequest(key, "m", capacity, weight, estimate, KeyLimits.NONE);
   }
 
   /** Admits and settles at once; fails if not admitted. */
   static UsageSnapshot use(ModelWindow window, AdmissionRequest request, long actual, long now) {
     Decision d = window.decide(request, now);
-    assertThat(d.verdict()).as("admission of %s at +%d ms", request.keyId(), now - T0).isEqualTo(Verdict.ADMITTED);
+    assertThat(d.verdict())
+        .as("admission of %s at +%d ms", request.keyId(), now - T0)
+        .isEqualTo(Verdict.ADMITTED);
     return window.settle(d.reservation(), actual, now);
   }
 
@@ -89,7 +92,8 @@ class ModelWindowTest {
     use(window, request("k1", c100, 60), 60, T0); // k1: 60 used, share 50
 
     // Model at 61/100: k1 is over its share of 50 but may borrow while the model stays within 80
-    assertThat(window.decide(request("k1", c100, 20), T0 + 1_000).verdict()).isEqualTo(Verdict.SHARE_TOKENS);
+    assertThat(window.decide(request("k1", c100, 20), T0 + 1_000).verdict())
+        .isEqualTo(Verdict.SHARE_TOKENS);
     Decision borrow = window.decide(request("k1", c100, 19), T0 + 1_000);
     assertThat(borrow.verdict()).isEqualTo(Verdict.ADMITTED);
     window.settle(borrow.reservation(), 19, T0 + 1_000); // k1 79, model 80
@@ -102,13 +106,15 @@ class ModelWindowTest {
     // ...and waits until its own first 60 tokens leave the window (then 19 used, alone: share 100)
     assertThat(held.retryAfterMillis()).isEqualTo(58_000);
     // k2, under its share, still gets in
-    assertThat(window.decide(request("k2", c100, 5), T0 + 2_000).verdict()).isEqualTo(Verdict.ADMITTED);
+    assertThat(window.decide(request("k2", c100, 5), T0 + 2_000).verdict())
+        .isEqualTo(Verdict.ADMITTED);
   }
 
   @Test
   void weights09And01_splitASaturatedModelWithinOneToken() {
     // No borrowing (threshold just above 0): each key is held to C × w / Σw from the start.
-    ModelWindow window = new ModelWindow(new EngineSettings(AllocationMode.FAIR, 60_000, 1_000, 0.001));
+    ModelWindow window =
+        new ModelWindow(new EngineSettings(AllocationMode.FAIR, 60_000, 1_000, 0.001));
     ModelCapacity c1000 = new ModelCapacity(1000, ModelCapacity.UNLIMITED);
     AdmissionRequest prod = weighted("prod", c1000, 0.9, 1);
     AdmissionRequest dev = weighted("dev", c1000, 0.1, 1);
@@ -139,14 +145,18 @@ class ModelWindowTest {
     use(window, request("k1", c100, 50), 50, T0);
     use(window, request("k2", c100, 50), 50, T0 + 10_000);
     // The model is full; k3 (nothing of a share of 33) is turned away and owed capacity
-    assertThat(window.decide(request("k3", c100, 10), T0 + 20_000).verdict()).isEqualTo(Verdict.MODEL_TOKENS);
+    assertThat(window.decide(request("k3", c100, 10), T0 + 20_000).verdict())
+        .isEqualTo(Verdict.MODEL_TOKENS);
     // k1's 50 leave at +60 s; k2 (50 of a share of 50) may not borrow 10 of them, k3 takes 30
-    assertThat(window.decide(request("k2", c100, 10), T0 + 60_000).verdict()).isEqualTo(Verdict.SHARE_TOKENS);
+    assertThat(window.decide(request("k2", c100, 10), T0 + 60_000).verdict())
+        .isEqualTo(Verdict.SHARE_TOKENS);
     use(window, request("k3", c100, 30), 30, T0 + 60_000);
     // 59 s after k3 was turned away borrowing is still blocked (k3's next 30 would pass its 50)...
-    assertThat(window.decide(request("k3", c100, 30), T0 + 79_000).verdict()).isEqualTo(Verdict.SHARE_TOKENS);
+    assertThat(window.decide(request("k3", c100, 30), T0 + 79_000).verdict())
+        .isEqualTo(Verdict.SHARE_TOKENS);
     // ...and once that rejection has left the window it is allowed again
-    assertThat(window.decide(request("k3", c100, 30), T0 + 80_000).verdict()).isEqualTo(Verdict.ADMITTED);
+    assertThat(window.decide(request("k3", c100, 30), T0 + 80_000).verdict())
+        .isEqualTo(Verdict.ADMITTED);
   }
 
   @Test
@@ -155,12 +165,14 @@ class ModelWindowTest {
     ModelWindow window = new ModelWindow(EngineSettings.DEFAULTS);
     use(window, request("k1", c100, 100), 100, T0);
     assertThat(window.peek(request("k1", c100, 1), T0 + 1_000).tokens().limit()).isEqualTo(100);
-    assertThat(window.decide(request("k2", c100, 10), T0 + 10_000).verdict()).isEqualTo(Verdict.MODEL_TOKENS);
+    assertThat(window.decide(request("k2", c100, 10), T0 + 10_000).verdict())
+        .isEqualTo(Verdict.MODEL_TOKENS);
     // k2 never got a token, yet k1's share is halved at once
     assertThat(window.peek(request("k1", c100, 1), T0 + 11_000).tokens().limit()).isEqualTo(50);
     // k1's 100 leave at +60 s: k1 gets its 50, not the k2's half as well
     use(window, request("k1", c100, 30), 30, T0 + 60_000);
-    assertThat(window.decide(request("k1", c100, 30), T0 + 60_500).verdict()).isEqualTo(Verdict.SHARE_TOKENS);
+    assertThat(window.decide(request("k1", c100, 30), T0 + 60_500).verdict())
+        .isEqualTo(Verdict.SHARE_TOKENS);
     use(window, request("k2", c100, 50), 50, T0 + 61_000);
   }
 
@@ -169,7 +181,8 @@ class ModelWindowTest {
     ModelCapacity c100 = new ModelCapacity(100, ModelCapacity.UNLIMITED);
     ModelWindow full = new ModelWindow(EngineSettings.DEFAULTS);
     use(full, request("k1", c100, 95), 95, T0);
-    assertThat(full.decide(request("k2", c100, 10), T0 + 1_000).verdict()).isEqualTo(Verdict.MODEL_TOKENS);
+    assertThat(full.decide(request("k2", c100, 10), T0 + 1_000).verdict())
+        .isEqualTo(Verdict.MODEL_TOKENS);
     assertThat(full.decide(request("k2", c100, 5), T0 + 1_000).reservation().tokens()).isEqualTo(5);
 
     ModelWindow large = new ModelWindow(EngineSettings.DEFAULTS);
@@ -211,8 +224,10 @@ class ModelWindowTest {
     assertThat(d.verdict()).isEqualTo(Verdict.MODEL_TOKENS);
     assertThat(d.retryAfterMillis()).isEqualTo(29_750);
     // Exactly then it is admitted, one millisecond before it is not
-    assertThat(window.decide(request("k1", TPM_60, 20), T0 + 59_999).verdict()).isEqualTo(Verdict.MODEL_TOKENS);
-    assertThat(window.decide(request("k1", TPM_60, 20), T0 + 60_000).verdict()).isEqualTo(Verdict.ADMITTED);
+    assertThat(window.decide(request("k1", TPM_60, 20), T0 + 59_999).verdict())
+        .isEqualTo(Verdict.MODEL_TOKENS);
+    assertThat(window.decide(request("k1", TPM_60, 20), T0 + 60_000).verdict())
+        .isEqualTo(Verdict.ADMITTED);
   }
 
   @Test
@@ -244,7 +259,13 @@ class ModelWindowTest {
   void keyLimitsApplyOnTopOfTheShare() {
     ModelWindow window = new ModelWindow(EngineSettings.DEFAULTS);
     AdmissionRequest limited =
-        new AdmissionRequest("k1", "m", ModelCapacity.UNLIMITED_MODEL, 1.0, 5, new KeyLimits(ModelCapacity.UNLIMITED, 2, 1));
+        new AdmissionRequest(
+            "k1",
+            "m",
+            ModelCapacity.UNLIMITED_MODEL,
+            1.0,
+            5,
+            new KeyLimits(ModelCapacity.UNLIMITED, 2, 1));
     Decision first = window.decide(limited, T0);
     assertThat(first.verdict()).isEqualTo(Verdict.ADMITTED);
     // One in flight: the parallel limit of 1 holds
@@ -272,7 +293,8 @@ class ModelWindowTest {
   @Nested
   class LiteLlmV1 {
 
-    final ModelWindow window = new ModelWindow(EngineSettings.DEFAULTS.withMode(AllocationMode.LITELLM_V1));
+    final ModelWindow window =
+        new ModelWindow(EngineSettings.DEFAULTS.withMode(AllocationMode.LITELLM_V1));
 
     @Test
     void reproducesLiteLlmsDocumentedTrace_allowance60Then30Then0() {

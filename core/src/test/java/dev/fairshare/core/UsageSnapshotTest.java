@@ -18,9 +18,11 @@ class UsageSnapshotTest {
   void referenceScenario_firstCallSettledAt30_leaves30() {
     ModelWindow window = new ModelWindow(EngineSettings.DEFAULTS);
     AdmissionRequest request =
-        new AdmissionRequest("k1", "m", new ModelCapacity(60, ModelCapacity.UNLIMITED), 1.0, 266, KeyLimits.NONE);
+        new AdmissionRequest(
+            "k1", "m", new ModelCapacity(60, ModelCapacity.UNLIMITED), 1.0, 266, KeyLimits.NONE);
     Decision first = window.decide(request, T0);
-    UsageSnapshot local = first.usage().afterSettling(first.reservation(), 30, T0 + 250, EngineSettings.DEFAULTS);
+    UsageSnapshot local =
+        first.usage().afterSettling(first.reservation(), 30, T0 + 250, EngineSettings.DEFAULTS);
     assertThat(local.tokens().remaining()).isEqualTo(30);
     assertThat(local.tokens().used()).isEqualTo(30);
     assertThat(local.tokens().modelRemaining()).isEqualTo(30);
@@ -41,16 +43,26 @@ class UsageSnapshotTest {
       for (int step = 0; step < 3_000; step++) {
         now += random.nextInt(700);
         int key = random.nextInt(6);
-        AdmissionRequest request = new AdmissionRequest(
-            "k" + key, "m", capacity, key < 2 ? 3.0 : 1.0, 1 + random.nextInt(900), limits[key % 2]);
+        AdmissionRequest request =
+            new AdmissionRequest(
+                "k" + key,
+                "m",
+                capacity,
+                key < 2 ? 3.0 : 1.0,
+                1 + random.nextInt(900),
+                limits[key % 2]);
         Decision decision = window.decide(request, now);
         if (!decision.admitted()) {
           continue;
         }
         // Settled later in the same bucket, so no usage leaves the window in between.
-        long settledAt = now + random.nextInt((int) (settings.bucketMillis() - Math.floorMod(now, settings.bucketMillis())));
+        long settledAt =
+            now
+                + random.nextInt(
+                    (int) (settings.bucketMillis() - Math.floorMod(now, settings.bucketMillis())));
         long actual = random.nextInt(4) == 0 ? 0 : 1 + random.nextInt(1_200);
-        UsageSnapshot local = decision.usage().afterSettling(decision.reservation(), actual, settledAt, settings);
+        UsageSnapshot local =
+            decision.usage().afterSettling(decision.reservation(), actual, settledAt, settings);
         UsageSnapshot engine = window.settle(decision.reservation(), actual, settledAt);
         if (actual == 0) {
           // The documented approximation: only the token reset may differ.

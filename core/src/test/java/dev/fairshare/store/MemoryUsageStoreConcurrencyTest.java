@@ -44,8 +44,8 @@ class MemoryUsageStoreConcurrencyTest {
     assertThat(admitted).hasSize(66);
   }
 
-  private static List<Decision> hammer(MemoryUsageStore store, ModelCapacity capacity, long estimate)
-      throws Exception {
+  private static List<Decision> hammer(
+      MemoryUsageStore store, ModelCapacity capacity, long estimate) throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(THREADS);
     CountDownLatch start = new CountDownLatch(1);
     ConcurrentLinkedQueue<Decision> admitted = new ConcurrentLinkedQueue<>();
@@ -57,7 +57,8 @@ class MemoryUsageStoreConcurrencyTest {
               () -> {
                 start.await();
                 for (int i = 0; i < ATTEMPTS_PER_THREAD; i++) {
-                  AdmissionRequest r = new AdmissionRequest(key, "m", capacity, 1.0, estimate, KeyLimits.NONE);
+                  AdmissionRequest r =
+                      new AdmissionRequest(key, "m", capacity, 1.0, estimate, KeyLimits.NONE);
                   Decision d = store.acquire(r, NOW);
                   if (d.admitted()) {
                     admitted.add(d);

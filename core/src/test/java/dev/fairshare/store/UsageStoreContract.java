@@ -83,7 +83,8 @@ abstract class UsageStoreContract {
 
   @Test
   void keyLimitsHoldAcrossModelsAndCountThisRequestsCost() throws Exception {
-    KeyLimitedUsageStore store = new KeyLimitedUsageStore(newStore(EngineSettings.DEFAULTS), 60_000);
+    KeyLimitedUsageStore store =
+        new KeyLimitedUsageStore(newStore(EngineSettings.DEFAULTS), 60_000);
     ModelCapacity big = new ModelCapacity(100_000, 1_000);
     KeyLimits rpm2 = new KeyLimits(ModelCapacity.UNLIMITED, 2, ModelCapacity.UNLIMITED);
     List<Verdict> verdicts = new ArrayList<>();
@@ -94,8 +95,13 @@ abstract class UsageStoreContract {
         store.settle(d.reservation(), 10, T0);
       }
     }
-    assertThat(verdicts).containsExactly(
-        Verdict.ADMITTED, Verdict.ADMITTED, Verdict.KEY_REQUEST_LIMIT, Verdict.KEY_REQUEST_LIMIT, Verdict.KEY_REQUEST_LIMIT);
+    assertThat(verdicts)
+        .containsExactly(
+            Verdict.ADMITTED,
+            Verdict.ADMITTED,
+            Verdict.KEY_REQUEST_LIMIT,
+            Verdict.KEY_REQUEST_LIMIT,
+            Verdict.KEY_REQUEST_LIMIT);
     // tpm_limit 60: usage so far plus this request's cost must fit
     KeyLimits tpm60 = new KeyLimits(60, ModelCapacity.UNLIMITED, ModelCapacity.UNLIMITED);
     Decision first = store.acquire(new AdmissionRequest("k2", "a", big, 1.0, 25, tpm60), T0);
@@ -116,7 +122,11 @@ abstract class UsageStoreContract {
     store.settle(whole.reservation(), 60, T0);
     // A request the model refuses is released from the key's window: it counts nowhere
     ModelCapacity tiny = new ModelCapacity(5, ModelCapacity.UNLIMITED);
-    assertThat(store.acquire(new AdmissionRequest("k4", "tiny", tiny, 1.0, 5, KeyLimits.NONE), T0).admitted()).isTrue();
+    assertThat(
+            store
+                .acquire(new AdmissionRequest("k4", "tiny", tiny, 1.0, 5, KeyLimits.NONE), T0)
+                .admitted())
+        .isTrue();
     Decision refused = store.acquire(new AdmissionRequest("k3", "tiny", tiny, 1.0, 20, rpm2), T0);
     assertThat(refused.verdict()).isEqualTo(Verdict.MODEL_TOKENS);
     Decision ok1 = store.acquire(new AdmissionRequest("k3", "a", big, 1.0, 20, rpm2), T0);
@@ -138,7 +148,8 @@ abstract class UsageStoreContract {
     Decision blocked = store.acquire(request("k1", TPM_60, 10), T0 + 30_000);
     assertThat(blocked.verdict()).isEqualTo(Verdict.MODEL_TOKENS);
     assertThat(blocked.retryAfterMillis()).isEqualTo(31_000);
-    assertThat(store.acquire(request("k1", TPM_60, 10), T0 + 61_000).verdict()).isEqualTo(Verdict.ADMITTED);
+    assertThat(store.acquire(request("k1", TPM_60, 10), T0 + 61_000).verdict())
+        .isEqualTo(Verdict.ADMITTED);
   }
 
   @Test
@@ -150,12 +161,14 @@ abstract class UsageStoreContract {
     Decision turnedAway = store.acquire(request("k2", c100, 10), T0 + 10_000);
     assertThat(turnedAway.verdict()).isEqualTo(Verdict.MODEL_TOKENS);
     // k1's 100 leave at +60 s: k1's share is 50 (k2 wants its half), so its second 30 is refused
-    assertThat(store.acquire(request("k1", c100, 30), T0 + 60_000).verdict()).isEqualTo(Verdict.ADMITTED);
+    assertThat(store.acquire(request("k1", c100, 30), T0 + 60_000).verdict())
+        .isEqualTo(Verdict.ADMITTED);
     Decision second = store.acquire(request("k1", c100, 30), T0 + 60_500);
     assertThat(second.verdict()).isEqualTo(Verdict.SHARE_TOKENS);
     assertThat(second.usage().activeKeys()).isEqualTo(2);
     assertThat(second.usage().tokens().limit()).isEqualTo(50);
-    assertThat(store.acquire(request("k2", c100, 50), T0 + 61_000).verdict()).isEqualTo(Verdict.ADMITTED);
+    assertThat(store.acquire(request("k2", c100, 50), T0 + 61_000).verdict())
+        .isEqualTo(Verdict.ADMITTED);
   }
 
   @Test
@@ -175,7 +188,13 @@ abstract class UsageStoreContract {
   void parallelLimitHoldsUntilSettlement() {
     UsageStore store = newStore(EngineSettings.DEFAULTS);
     AdmissionRequest limited =
-        new AdmissionRequest("k1", "m", ModelCapacity.UNLIMITED_MODEL, 1.0, 5, new KeyLimits(ModelCapacity.UNLIMITED, 10, 1));
+        new AdmissionRequest(
+            "k1",
+            "m",
+            ModelCapacity.UNLIMITED_MODEL,
+            1.0,
+            5,
+            new KeyLimits(ModelCapacity.UNLIMITED, 10, 1));
     Decision first = store.acquire(limited, T0);
     assertThat(first.admitted()).isTrue();
     assertThat(store.acquire(limited, T0).verdict()).isEqualTo(Verdict.KEY_PARALLEL_LIMIT);
@@ -187,13 +206,15 @@ abstract class UsageStoreContract {
   void aSettlementNotWaitedFor_isSeenByTheNextAdmission() {
     UsageStore store = newStore(EngineSettings.DEFAULTS);
     AdmissionRequest oneAtATime =
-        new AdmissionRequest("k1", "m", TPM_60, 1.0, 266, new KeyLimits(ModelCapacity.UNLIMITED, 10, 1));
+        new AdmissionRequest(
+            "k1", "m", TPM_60, 1.0, 266, new KeyLimits(ModelCapacity.UNLIMITED, 10, 1));
     Decision first = store.acquire(oneAtATime, T0);
     assertThat(first.reservation().tokens()).isEqualTo(60);
     CompletionStage<Void> settled = store.settleWithoutWaiting(first.reservation(), 30, T0 + 100);
     // The in-flight slot is free and the refund made: a call of 30 fits in the 30 left
     AdmissionRequest thirty =
-        new AdmissionRequest("k1", "m", TPM_60, 1.0, 30, new KeyLimits(ModelCapacity.UNLIMITED, 10, 1));
+        new AdmissionRequest(
+            "k1", "m", TPM_60, 1.0, 30, new KeyLimits(ModelCapacity.UNLIMITED, 10, 1));
     Decision second = store.acquire(thirty, T0 + 200);
     assertThat(second.verdict()).isEqualTo(Verdict.ADMITTED);
     assertThat(second.reservation().tokens()).isEqualTo(30);
@@ -233,7 +254,10 @@ abstract class UsageStoreContract {
     ModelCapacity capacity = new ModelCapacity(2_000, 40);
     double[] weights = {1.0, 1.0, 0.5, 2.0, 0.1};
     KeyLimits[] limits = {
-      KeyLimits.NONE, KeyLimits.NONE, new KeyLimits(500, ModelCapacity.UNLIMITED, 2), KeyLimits.NONE,
+      KeyLimits.NONE,
+      KeyLimits.NONE,
+      new KeyLimits(500, ModelCapacity.UNLIMITED, 2),
+      KeyLimits.NONE,
       new KeyLimits(ModelCapacity.UNLIMITED, 6, ModelCapacity.UNLIMITED)
     };
     List<Reservation[]> inFlight = new ArrayList<>();
@@ -255,12 +279,15 @@ abstract class UsageStoreContract {
       }
       int k = random.nextInt(weights.length);
       AdmissionRequest r =
-          new AdmissionRequest("key-" + k, "m", capacity, weights[k], 20 + random.nextInt(250), limits[k]);
+          new AdmissionRequest(
+              "key-" + k, "m", capacity, weights[k], 20 + random.nextInt(250), limits[k]);
       Decision expected = reference.decide(r, now);
       Decision actual = store.acquire(r, now);
       assertThat(actual.verdict()).as("verdict at step %d", step).isEqualTo(expected.verdict());
       assertThat(actual.usage()).as("standing at step %d", step).isEqualTo(expected.usage());
-      assertThat(actual.retryAfterMillis()).as("retry-after at step %d", step).isEqualTo(expected.retryAfterMillis());
+      assertThat(actual.retryAfterMillis())
+          .as("retry-after at step %d", step)
+          .isEqualTo(expected.retryAfterMillis());
       if (expected.admitted()) {
         assertThat(actual.reservation().tokens()).isEqualTo(expected.reservation().tokens());
         assertThat(actual.reservation().bucket()).isEqualTo(expected.reservation().bucket());

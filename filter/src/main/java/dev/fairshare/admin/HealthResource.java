@@ -27,6 +27,9 @@ public final class HealthResource {
     body.put("status", keys ? "healthy" : "unhealthy");
     body.put("key_store", keys ? "reachable" : "unreachable");
     body.put("usage_store", ConfigValues.configName(fairShare.config().store()));
-    return Response.status(keys ? 200 : 503).entity(body.toString()).type(MediaType.APPLICATION_JSON).build();
+    return Response.status(keys ? 200 : 503)
+        .entity(body.toString())
+        .type(MediaType.APPLICATION_JSON)
+        .build();
   }
 }

@@ -9,8 +9,8 @@ import java.util.logging.Logger;
 
 /**
  * The last resort of the key API: an error nobody foresaw is answered 500 in OpenAI's shape and
- * logged as one line naming the exception, never with the request's URL (which may carry a raw
- * key: {@code /key/<key>/regenerate}) and never by the container with a stack trace.
+ * logged as one line naming the exception, never with the request's URL (which may carry a raw key:
+ * {@code /key/<key>/regenerate}) and never by the container with a stack trace.
  */
 @Provider
 public final class InternalErrorMapper implements ExceptionMapper<RuntimeException> {
@@ -24,6 +24,11 @@ public final class InternalErrorMapper implements ExceptionMapper<RuntimeExcepti
     }
     LOG.log(Level.SEVERE, "FairShare key API failed: {0}", exception.getClass().getName());
     return KeyResource.error(
-        new ApiError(500, "The key API failed; nothing was changed by this request.", "api_error", null, null));
+        new ApiError(
+            500,
+            "The key API failed; nothing was changed by this request.",
+            "api_error",
+            null,
+            null));
   }
 }

@@ -23,15 +23,21 @@ final class KeyJson {
   static final ObjectMapper JSON = new ObjectMapper();
 
   private static final Pattern DURATION = Pattern.compile("(\\d{1,12})(s|m|h|d)");
+
   /** The longest duration accepted: a century (longer ones overflow dates on the way). */
   static final Duration MAX_DURATION = Duration.ofDays(36_525);
+
   /** A custom key: {@code sk-} and at least 13 more characters of a safe alphabet. */
   private static final Pattern CUSTOM_KEY = Pattern.compile("sk-[A-Za-z0-9_\\-]{13,253}");
+
   /** Longest {@code key_alias}, {@code user_id}, {@code team_id} (the database columns). */
   static final int MAX_NAME = 255;
+
   /** Longest model name, and most models on one key. */
   static final int MAX_MODEL_NAME = 256;
+
   static final int MAX_MODELS = 100;
+
   /** Longest {@code metadata}, as JSON. */
   static final int MAX_METADATA_CHARS = 16_384;
 
@@ -74,13 +80,16 @@ final class KeyJson {
    * Applies the {@code /key/update} fields present in {@code body} to {@code key}; absent fields
    * keep their value, {@code null} clears a limit.
    */
-  static ApiKey update(ApiKey key, ObjectNode body, java.time.Instant now) throws InvalidRequestException {
+  static ApiKey update(ApiKey key, ObjectNode body, java.time.Instant now)
+      throws InvalidRequestException {
     String alias = body.has("key_alias") ? name(body, "key_alias") : key.keyAlias();
     List<String> models = body.has("models") ? models(body) : key.models();
     Long tpm = body.has("tpm_limit") ? nonNegative(body, "tpm_limit") : key.tpmLimit();
     Long rpm = body.has("rpm_limit") ? nonNegative(body, "rpm_limit") : key.rpmLimit();
     Long parallel =
-        body.has("max_parallel_requests") ? nonNegative(body, "max_parallel_requests") : key.maxParallelRequests();
+        body.has("max_parallel_requests")
+            ? nonNegative(body, "max_parallel_requests")
+            : key.maxParallelRequests();
     Map<String, Object> metadata = body.has("metadata") ? metadata(body) : key.metadata();
     java.time.Instant expires = key.expires();
     if (body.has("duration")) {
@@ -91,8 +100,20 @@ final class KeyJson {
     String userId = body.has("user_id") ? name(body, "user_id") : key.userId();
     String teamId = body.has("team_id") ? name(body, "team_id") : key.teamId();
     return new ApiKey(
-        key.token(), key.keyName(), alias, models, tpm, rpm, parallel, metadata, expires,
-        blocked == null ? key.blocked() : blocked, userId, teamId, key.createdAt(), now);
+        key.token(),
+        key.keyName(),
+        alias,
+        models,
+        tpm,
+        rpm,
+        parallel,
+        metadata,
+        expires,
+        blocked == null ? key.blocked() : blocked,
+        userId,
+        teamId,
+        key.createdAt(),
+        now);
   }
 
   /** A duration field ({@code 30s}, {@code 30m}, {@code 30h}, {@code 30d}), or null. */
@@ -127,7 +148,8 @@ final class KeyJson {
     String key = text(body, field);
     if (key != null && !CUSTOM_KEY.matcher(key).matches()) {
       throw invalid(
-          "'" + field + "' must be 'sk-' followed by 13 to 253 letters, digits, '_' or '-'.", field);
+          "'" + field + "' must be 'sk-' followed by 13 to 253 letters, digits, '_' or '-'.",
+          field);
     }
     return key;
   }
@@ -254,10 +276,15 @@ final class KeyJson {
     }
     List<String> models = new ArrayList<>();
     for (JsonNode m : node) {
-      if (!m.isTextual() || m.asText().isBlank() || m.asText().length() > MAX_MODEL_NAME || hasControl(m.asText())) {
+      if (!m.isTextual()
+          || m.asText().isBlank()
+          || m.asText().length() > MAX_MODEL_NAME
+          || hasControl(m.asText())) {
         throw invalid(
-            "'models' must be an array of model names (each at most " + MAX_MODEL_NAME
-                + " characters, no control characters).", "models");
+            "'models' must be an array of model names (each at most "
+                + MAX_MODEL_NAME
+                + " characters, no control characters).",
+            "models");
       }
       models.add(m.asText().strip());
     }
@@ -274,11 +301,13 @@ final class KeyJson {
     }
     JsonNode priority = node.get("priority");
     if (priority != null && !priority.isNull() && !priority.isTextual()) {
-      throw invalid("'metadata.priority' must be a string naming a configured priority.", "metadata");
+      throw invalid(
+          "'metadata.priority' must be a string naming a configured priority.", "metadata");
     }
     String json = node.toString();
     if (json.length() > MAX_METADATA_CHARS) {
-      throw invalid("'metadata' must be at most " + MAX_METADATA_CHARS + " characters as JSON.", "metadata");
+      throw invalid(
+          "'metadata' must be at most " + MAX_METADATA_CHARS + " characters as JSON.", "metadata");
     }
     if (json.contains("\\u0000")) {
       throw invalid("'metadata' must not contain NUL characters.", "metadata");

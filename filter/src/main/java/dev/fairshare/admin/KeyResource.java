@@ -36,9 +36,9 @@ import java.util.logging.Logger;
  * LiteLLM-compatible key management under {@code /key}: generate, info, update, delete, list,
  * regenerate, block, unblock. Admin operations need the master key ({@code Authorization: Bearer
  * <master key>}, or {@code x-api-key}, {@code api-key}); an ordinary key gets 403, except for
- * {@code GET /key/info} about itself. Keys are named raw or by their sha256 hash. Bodies are
- * parsed here (not by a JSON provider) so every error is OpenAI-shaped and names its field, on any
- * JAX-RS implementation.
+ * {@code GET /key/info} about itself. Keys are named raw or by their sha256 hash. Bodies are parsed
+ * here (not by a JSON provider) so every error is OpenAI-shaped and names its field, on any JAX-RS
+ * implementation.
  */
 @Path("key")
 @Produces(MediaType.APPLICATION_JSON)
@@ -64,7 +64,8 @@ public final class KeyResource {
           ObjectNode request = KeyJson.parseObject(body);
           KeySpec spec = KeyJson.spec(request);
           GeneratedKey generated = fairShare.keys().generate(spec);
-          return KeyJson.render(generated.stored(), generated.rawKey(), KeyJson.text(request, "duration"));
+          return KeyJson.render(
+              generated.stored(), generated.rawKey(), KeyJson.text(request, "duration"));
         });
   }
 
@@ -82,7 +83,8 @@ public final class KeyResource {
           if (key == null || key.isBlank()) {
             if (caller.key() == null) {
               throw new InvalidRequestException(
-                  ApiError.invalidRequest(400, "Name the key: GET /key/info?key=<key or its hash>.", "key", null));
+                  ApiError.invalidRequest(
+                      400, "Name the key: GET /key/info?key=<key or its hash>.", "key", null));
             }
             found = caller.key();
           } else {
@@ -136,8 +138,11 @@ public final class KeyResource {
             named = KeyJson.stringList(request, "key_aliases");
             for (String alias : named) {
               tokens.add(
-                  fairShare.keys().findByAlias(alias)
-                      .orElseThrow(() -> notFound("key_aliases", "No key has the alias '" + alias + "'."))
+                  fairShare
+                      .keys()
+                      .findByAlias(alias)
+                      .orElseThrow(
+                          () -> notFound("key_aliases", "No key has the alias '" + alias + "'."))
                       .token());
             }
           } else {
@@ -151,7 +156,10 @@ public final class KeyResource {
         });
   }
 
-  /** {@code GET /key/list}: a page of keys (hashes, or full records with {@code return_full_object}). */
+  /**
+   * {@code GET /key/list}: a page of keys (hashes, or full records with {@code
+   * return_full_object}).
+   */
   @GET
   @Path("list")
   public Response list(
@@ -168,7 +176,10 @@ public final class KeyResource {
           boolean full = "true".equalsIgnoreCase(fullText);
           String filter = alias == null || alias.isBlank() ? null : alias;
           long total = fairShare.keys().count(filter);
-          List<ApiKey> keys = fairShare.keys().list((int) Math.min(Integer.MAX_VALUE, (long) (page - 1) * size), size, filter);
+          List<ApiKey> keys =
+              fairShare
+                  .keys()
+                  .list((int) Math.min(Integer.MAX_VALUE, (long) (page - 1) * size), size, filter);
           ObjectNode answer = KeyJson.JSON.createObjectNode();
           ArrayNode array = answer.putArray("keys");
           for (ApiKey key : keys) {
@@ -200,7 +211,8 @@ public final class KeyResource {
   /** {@code POST /key/{key}/regenerate}: the same with the key in the path. */
   @POST
   @Path("{key}/regenerate")
-  public Response regenerateByPath(@Context HttpHeaders headers, @PathParam("key") String key, String body) {
+  public Response regenerateByPath(
+      @Context HttpHeaders headers, @PathParam("key") String key, String body) {
     return respond(
         () -> {
           requireAdmin(headers);
@@ -230,9 +242,20 @@ public final class KeyResource {
           ApiKey key = existing(requiredKey(request));
           ApiKey changed =
               new ApiKey(
-                  key.token(), key.keyName(), key.keyAlias(), key.models(), key.tpmLimit(), key.rpmLimit(),
-                  key.maxParallelRequests(), key.metadata(), key.expires(), blocked, key.userId(), key.teamId(),
-                  key.createdAt(), fairShare.keys().now());
+                  key.token(),
+                  key.keyName(),
+                  key.keyAlias(),
+                  key.models(),
+                  key.tpmLimit(),
+                  key.rpmLimit(),
+                  key.maxParallelRequests(),
+                  key.metadata(),
+                  key.expires(),
+                  blocked,
+                  key.userId(),
+                  key.teamId(),
+                  key.createdAt(),
+                  fairShare.keys().now());
           fairShare.keys().update(changed);
           return KeyJson.render(changed, null, null);
         });
@@ -256,7 +279,8 @@ public final class KeyResource {
     String presented = Credentials.from(headers::getHeaderString);
     if (presented == null) {
       throw new InvalidRequestException(
-          ApiError.invalidApiKey("You didn't provide a key. Send the master key as Authorization: Bearer <master key>."));
+          ApiError.invalidApiKey(
+              "You didn't provide a key. Send the master key as Authorization: Bearer <master key>."));
     }
     String master = fairShare.config().masterKey().orElse(null);
     if (master != null && KeyHashing.constantTimeEquals(presented, master)) {
@@ -267,7 +291,8 @@ public final class KeyResource {
       return new Caller(false, check.key());
     }
     if (check.status() == KeyCheck.Status.BLOCKED) {
-      throw new InvalidRequestException(ApiError.invalidApiKey("Key is blocked: '" + check.key().displayName() + "'."));
+      throw new InvalidRequestException(
+          ApiError.invalidApiKey("Key is blocked: '" + check.key().displayName() + "'."));
     }
     throw new InvalidRequestException(ApiError.invalidApiKey("Invalid master key or API key."));
   }
@@ -283,7 +308,9 @@ public final class KeyResource {
   private static InvalidRequestException forbidden(Caller caller) {
     return new InvalidRequestException(
         ApiError.permissionDenied(
-            "Key '" + caller.key().displayName() + "' is not the master key; only the admin may do this."));
+            "Key '"
+                + caller.key().displayName()
+                + "' is not the master key; only the admin may do this."));
   }
 
   private static String requiredKey(ObjectNode request) throws InvalidRequestException {
@@ -308,10 +335,12 @@ public final class KeyResource {
   }
 
   private static InvalidRequestException notFound(String param, String message) {
-    return new InvalidRequestException(new ApiError(404, message, "not_found_error", param, "not_found"));
+    return new InvalidRequestException(
+        new ApiError(404, message, "not_found_error", param, "not_found"));
   }
 
-  private static int positive(String text, String param, int defaultValue, int max) throws InvalidRequestException {
+  private static int positive(String text, String param, int defaultValue, int max)
+      throws InvalidRequestException {
     if (text == null || text.isBlank()) {
       return defaultValue;
     }
@@ -346,6 +375,9 @@ public final class KeyResource {
   }
 
   static Response error(ApiError error) {
-    return Response.status(error.status()).entity(error.toJson()).type(MediaType.APPLICATION_JSON).build();
+    return Response.status(error.status())
+        .entity(error.toJson())
+        .type(MediaType.APPLICATION_JSON)
+        .build();
   }
 }

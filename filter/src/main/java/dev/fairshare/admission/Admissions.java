@@ -17,15 +17,16 @@ import dev.fairshare.openai.TokenEstimator;
 import dev.fairshare.store.UsageStore;
 
 /**
- * The admission policy, without a servlet in sight: from an authenticated key, a parsed request
- * and its endpoint to a refusal or an admission whose reservation the caller settles (or
- * releases) exactly once.
+ * The admission policy, without a servlet in sight: from an authenticated key, a parsed request and
+ * its endpoint to a refusal or an admission whose reservation the caller settles (or releases)
+ * exactly once.
  *
  * <p>In order: the model is resolved (trimmed, aliases) and must be allowed for the key and
  * configured (or, with {@code fairshare.unknown-models=allow}, counted in one shared window); a
  * prompt long enough to make tokenising costly is first checked at a bound that needs none (a key
  * or model already out of room is refused before the text is looked at); then the estimate is
- * reserved, the key's own limits across models first ({@link dev.fairshare.store.KeyLimitedUsageStore}).
+ * reserved, the key's own limits across models first ({@link
+ * dev.fairshare.store.KeyLimitedUsageStore}).
  */
 public final class Admissions {
 
@@ -44,10 +45,10 @@ public final class Admissions {
   private final Clock clock;
 
   /**
-   * @param store where admissions are decided: a store with the keys' own limits held across
-   *     models
+   * @param store where admissions are decided: a store with the keys' own limits held across models
    */
-  public Admissions(FairShareConfig config, TokenEstimator estimator, UsageStore store, Clock clock) {
+  public Admissions(
+      FairShareConfig config, TokenEstimator estimator, UsageStore store, Clock clock) {
     this.config = config;
     this.estimator = estimator;
     this.store = store;
@@ -72,7 +73,8 @@ public final class Admissions {
    * @param estimate what it was estimated at
    * @param learn whether its reported usage may teach the estimator (configured models only)
    */
-  public record Admitted(Decision decision, CompletionRequest completion, TokenEstimate estimate, boolean learn)
+  public record Admitted(
+      Decision decision, CompletionRequest completion, TokenEstimate estimate, boolean learn)
       implements Outcome {}
 
   /**
@@ -80,13 +82,19 @@ public final class Admissions {
    *
    * @throws InvalidRequestException 403 for a model the key may not use, 404 for an unknown model
    */
-  public Outcome admit(ApiKey key, CompletionRequest request, Endpoint endpoint) throws InvalidRequestException {
+  public Outcome admit(ApiKey key, CompletionRequest request, Endpoint endpoint)
+      throws InvalidRequestException {
     String model = config.resolveModel(request.model());
     if (!key.allows(model)) {
       throw new InvalidRequestException(
           ApiError.permissionDenied(
-              "Key '" + key.displayName() + "' is not allowed to access model '" + model
-                  + "'. Allowed models: " + key.models() + "."));
+              "Key '"
+                  + key.displayName()
+                  + "' is not allowed to access model '"
+                  + model
+                  + "'. Allowed models: "
+                  + key.models()
+                  + "."));
     }
     ModelCapacity capacity = config.capacityOf(model);
     String window = model;
@@ -94,8 +102,12 @@ public final class Admissions {
       if (config.models().unknownModels() == UnknownModels.REJECT) {
         throw new InvalidRequestException(
             ApiError.invalidRequest(
-                404, "The model '" + request.model().strip() + "' does not exist or you do not have access to it.",
-                "model", "model_not_found"));
+                404,
+                "The model '"
+                    + request.model().strip()
+                    + "' does not exist or you do not have access to it.",
+                "model",
+                "model_not_found"));
       }
       // Nothing to limit but the key's own limits: one window for all of them, however many
       // names clients make up.
@@ -108,7 +120,9 @@ public final class Admissions {
     if (TokenEstimator.promptChars(completion) > CHEAP_CHECK_ABOVE_CHARS) {
       long bound = estimator.reservation(estimator.lowerBound(completion, endpoint));
       long now = clock.millis();
-      Decision probe = store.acquire(new AdmissionRequest(key.token(), window, capacity, weight, bound, limits), now);
+      Decision probe =
+          store.acquire(
+              new AdmissionRequest(key.token(), window, capacity, weight, bound, limits), now);
       if (!probe.admitted()) {
         return new Refused(probe, model, bound);
       }
@@ -117,18 +131,26 @@ public final class Admissions {
     TokenEstimate estimate = estimator.estimate(completion, endpoint);
     long reservation = estimator.reservation(estimate);
     Long ceiling = estimator.declaredCeiling(completion, endpoint, estimate);
-    if (limits.tokensPerWindow() != ModelCapacity.UNLIMITED && ceiling != null && ceiling > limits.tokensPerWindow()) {
+    if (limits.tokensPerWindow() != ModelCapacity.UNLIMITED
+        && ceiling != null
+        && ceiling > limits.tokensPerWindow()) {
       // What the request declares it may cost (max_tokens for each choice, as OpenAI counts it)
       // is more than the key's whole limit: asked at that figure, the store refuses it for good.
       Decision refused =
-          store.acquire(new AdmissionRequest(key.token(), window, capacity, weight, ceiling, limits), clock.millis());
+          store.acquire(
+              new AdmissionRequest(key.token(), window, capacity, weight, ceiling, limits),
+              clock.millis());
       if (!refused.admitted()) {
         return new Refused(refused, model, ceiling);
       }
-      store.release(refused.reservation(), clock.millis()); // cannot happen: a ceiling over the limit is too large
+      store.release(
+          refused.reservation(),
+          clock.millis()); // cannot happen: a ceiling over the limit is too large
     }
     Decision decision =
-        store.acquire(new AdmissionRequest(key.token(), window, capacity, weight, reservation, limits), clock.millis());
+        store.acquire(
+            new AdmissionRequest(key.token(), window, capacity, weight, reservation, limits),
+            clock.millis());
     if (!decision.admitted()) {
       return new Refused(decision, model, reservation);
     }
@@ -141,7 +163,9 @@ public final class Admissions {
       return KeyLimits.NONE;
     }
     return new KeyLimits(
-        orUnlimited(key.tpmLimit()), orUnlimited(key.rpmLimit()), orUnlimited(key.maxParallelRequests()));
+        orUnlimited(key.tpmLimit()),
+        orUnlimited(key.rpmLimit()),
+        orUnlimited(key.maxParallelRequests()));
   }
 
   private static long orUnlimited(Long value) {

@@ -10,8 +10,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Reads typed values from a flat string source, collecting every problem instead of stopping at
- * the first, each message naming its key.
+ * Reads typed values from a flat string source, collecting every problem instead of stopping at the
+ * first, each message naming its key.
  */
 public final class ConfigValues {
 
@@ -45,8 +45,8 @@ public final class ConfigValues {
   }
 
   /**
-   * One of {@code type}'s constants, named in configuration in lower case with '-' for '_'
-   * ({@code litellm-v1} for {@code LITELLM_V1}); a problem naming the accepted values otherwise.
+   * One of {@code type}'s constants, named in configuration in lower case with '-' for '_' ({@code
+   * litellm-v1} for {@code LITELLM_V1}); a problem naming the accepted values otherwise.
    */
   public <E extends Enum<E>> E choice(String key, Class<E> type, E defaultValue) {
     Optional<String> text = string(key);
@@ -88,13 +88,13 @@ public final class ConfigValues {
   }
 
   /**
-   * The keys to read for a family of named settings (models, priorities): {@code listedKeys},
-   * built from names the configuration lists and looked up by name (which MicroProfile Config maps
-   * to environment variables), then {@code propertyNames} without SmallRye's dotted guesses at
+   * The keys to read for a family of named settings (models, priorities): {@code listedKeys}, built
+   * from names the configuration lists and looked up by name (which MicroProfile Config maps to
+   * environment variables), then {@code propertyNames} without SmallRye's dotted guesses at
    * environment variables' property names (it lists FAIRSHARE_MODELS_GPT_4O_TPM also as
-   * fairshare.models.gpt.4o.tpm: a name that cannot be trusted to carry the model's real name).
-   * An environment variable for which {@code unlistedProblem} has a message and that no listed
-   * key maps to is recorded as a problem: its name cannot be read back.
+   * fairshare.models.gpt.4o.tpm: a name that cannot be trusted to carry the model's real name). An
+   * environment variable for which {@code unlistedProblem} has a message and that no listed key
+   * maps to is recorded as a problem: its name cannot be read back.
    */
   public java.util.Set<String> keysToRead(
       java.util.Collection<String> listedKeys,
@@ -150,7 +150,8 @@ public final class ConfigValues {
     try {
       double value = Double.parseDouble(raw.get());
       if (!(value > minExclusive && value <= max)) {
-        problem(key, "must be greater than " + minExclusive + " and at most " + max + ", was " + value);
+        problem(
+            key, "must be greater than " + minExclusive + " and at most " + max + ", was " + value);
         return defaultValue;
       }
       return value;

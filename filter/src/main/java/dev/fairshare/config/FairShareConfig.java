@@ -19,9 +19,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * FairShare's configuration: an immutable, validated value read once at start-up from
- * MicroProfile Config (or any flat key/value source), in typed groups. Every problem is reported
- * together, each naming its key.
+ * FairShare's configuration: an immutable, validated value read once at start-up from MicroProfile
+ * Config (or any flat key/value source), in typed groups. Every problem is reported together, each
+ * naming its key.
  *
  * @param masterKey the admin master key; empty when none was configured
  * @param models the models' capacities, aliases and encodings, and what unknown models get
@@ -47,8 +47,11 @@ public record FairShareConfig(
   public static final String PREFIX = "fairshare.";
 
   private static final Pattern PRIORITY_KEY = Pattern.compile("fairshare\\.priority\\.\"?(.+?)\"?");
+
   /** Environment variables that look like model or priority keys (their names lose '-' and '.'). */
-  private static final Pattern ENV_MODEL_KEY = Pattern.compile("FAIRSHARE_MODELS_[A-Z0-9_]+_(TPM|RPM|ENCODING)");
+  private static final Pattern ENV_MODEL_KEY =
+      Pattern.compile("FAIRSHARE_MODELS_[A-Z0-9_]+_(TPM|RPM|ENCODING)");
+
   private static final Pattern ENV_PRIORITY_KEY = Pattern.compile("FAIRSHARE_PRIORITY_[A-Z0-9_]+");
 
   public FairShareConfig {
@@ -77,7 +80,8 @@ public record FairShareConfig(
    * @param propertyNames every key the source knows (used to find models and priorities)
    * @throws ConfigurationException listing every problem
    */
-  public static FairShareConfig read(Function<String, Optional<String>> lookup, Iterable<String> propertyNames) {
+  public static FairShareConfig read(
+      Function<String, Optional<String>> lookup, Iterable<String> propertyNames) {
     ConfigValues v = new ConfigValues(lookup);
 
     Optional<String> masterKey = v.string("fairshare.master-key");
@@ -107,8 +111,10 @@ public record FairShareConfig(
     Set<String> keys = v.keysToRead(listedKeys, known, FairShareConfig::unlistedEnvironmentProblem);
 
     ModelTable models = ModelTable.read(v, keys, listedKeys, modelNames);
-    Priorities priorities = new Priorities(
-        priorityWeights(v, keys), v.doubleValue("fairshare.default-priority-weight", 1.0, 0.0, 1_000_000.0));
+    Priorities priorities =
+        new Priorities(
+            priorityWeights(v, keys),
+            v.doubleValue("fairshare.default-priority-weight", 1.0, 0.0, 1_000_000.0));
     EngineSettings engine = engine(v);
     StoreKind store = v.choice("fairshare.store", StoreKind.class, StoreKind.MEMORY);
     RedisSettings redis = RedisSettings.read(v);
@@ -117,26 +123,43 @@ public record FairShareConfig(
     RequestBounds bounds = RequestBounds.read(v);
 
     v.throwIfProblems();
-    return new FairShareConfig(masterKey, models, engine, priorities, store, redis, keysDatabase, filter, bounds);
+    return new FairShareConfig(
+        masterKey, models, engine, priorities, store, redis, keysDatabase, filter, bounds);
   }
 
   /** Same configuration with another master key (the gateway generates one when none is set). */
   public FairShareConfig withMasterKey(String key) {
-    return new FairShareConfig(Optional.of(key), models, engine, priorities, store, redis, keys, filter, bounds);
+    return new FairShareConfig(
+        Optional.of(key), models, engine, priorities, store, redis, keys, filter, bounds);
   }
 
   /** Same configuration with other model capacities. */
   public FairShareConfig withModels(Map<String, ModelCapacity> capacities) {
     return new FairShareConfig(
-        masterKey, models.withCapacities(capacities), engine, priorities, store, redis, keys, filter, bounds);
+        masterKey,
+        models.withCapacities(capacities),
+        engine,
+        priorities,
+        store,
+        redis,
+        keys,
+        filter,
+        bounds);
   }
 
   private static EngineSettings engine(ConfigValues v) {
     AllocationMode mode = v.choice("fairshare.mode", AllocationMode.class, AllocationMode.FAIR);
-    Duration window = v.duration("fairshare.window", Duration.ofMillis(EngineSettings.DEFAULT_WINDOW_MILLIS));
-    Duration bucket = v.duration("fairshare.window-bucket", Duration.ofMillis(EngineSettings.DEFAULT_BUCKET_MILLIS));
+    Duration window =
+        v.duration("fairshare.window", Duration.ofMillis(EngineSettings.DEFAULT_WINDOW_MILLIS));
+    Duration bucket =
+        v.duration(
+            "fairshare.window-bucket", Duration.ofMillis(EngineSettings.DEFAULT_BUCKET_MILLIS));
     double threshold =
-        v.doubleValue("fairshare.saturation-threshold", EngineSettings.DEFAULT_SATURATION_THRESHOLD, 0.0, 1.0);
+        v.doubleValue(
+            "fairshare.saturation-threshold",
+            EngineSettings.DEFAULT_SATURATION_THRESHOLD,
+            0.0,
+            1.0);
     try {
       return new EngineSettings(mode, window.toMillis(), bucket.toMillis(), threshold);
     } catch (IllegalArgumentException e) {
@@ -159,15 +182,20 @@ public record FairShareConfig(
     return weights;
   }
 
-  /** Why an environment variable of a model or priority that fairshare.*-names does not list is refused. */
+  /**
+   * Why an environment variable of a model or priority that fairshare.*-names does not list is
+   * refused.
+   */
   private static Optional<String> unlistedEnvironmentProblem(String name) {
     if (ENV_MODEL_KEY.matcher(name).matches()) {
-      return Optional.of("a model's limit in an environment variable needs the model's name in fairshare.model-names"
-          + " (FAIRSHARE_MODEL_NAMES=gpt-4o,...): '-' and '.' cannot be read back from the variable's name");
+      return Optional.of(
+          "a model's limit in an environment variable needs the model's name in fairshare.model-names"
+              + " (FAIRSHARE_MODEL_NAMES=gpt-4o,...): '-' and '.' cannot be read back from the variable's name");
     }
     if (ENV_PRIORITY_KEY.matcher(name).matches() && !name.equals("FAIRSHARE_PRIORITY_NAMES")) {
-      return Optional.of("a priority in an environment variable needs its name in fairshare.priority-names"
-          + " (FAIRSHARE_PRIORITY_NAMES=prod,...)");
+      return Optional.of(
+          "a priority in an environment variable needs its name in fairshare.priority-names"
+              + " (FAIRSHARE_PRIORITY_NAMES=prod,...)");
     }
     return Optional.empty();
   }
@@ -181,7 +209,9 @@ public record FairShareConfig(
       }
       return Optional.of(key);
     } catch (IOException | RuntimeException e) {
-      v.problem("fairshare.master-key-file", "cannot read " + file + " (" + e.getClass().getSimpleName() + ")");
+      v.problem(
+          "fairshare.master-key-file",
+          "cannot read " + file + " (" + e.getClass().getSimpleName() + ")");
       return Optional.empty();
     }
   }
@@ -189,8 +219,18 @@ public record FairShareConfig(
   @Override
   public String toString() {
     // Never print the master key.
-    return "FairShareConfig[models=" + models.capacities() + ", engine=" + engine + ", store=" + store
-        + ", tokenCount=" + filter.tokenCount() + ", paths=" + filter.paths() + ", masterKey="
-        + (masterKey.isPresent() ? "<set>" : "<none>") + "]";
+    return "FairShareConfig[models="
+        + models.capacities()
+        + ", engine="
+        + engine
+        + ", store="
+        + store
+        + ", tokenCount="
+        + filter.tokenCount()
+        + ", paths="
+        + filter.paths()
+        + ", masterKey="
+        + (masterKey.isPresent() ? "<set>" : "<none>")
+        + "]";
   }
 }

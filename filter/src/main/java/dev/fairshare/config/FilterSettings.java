@@ -17,7 +17,11 @@ import java.util.Optional;
  *     max_tokens}
  */
 public record FilterSettings(
-    List<String> paths, long maxBodySize, Duration clientRetryMaxWait, TokenCount tokenCount, long completionReserve) {
+    List<String> paths,
+    long maxBodySize,
+    Duration clientRetryMaxWait,
+    TokenCount tokenCount,
+    long completionReserve) {
 
   public static final List<String> DEFAULT_PATHS =
       List.of("/chat/completions", "/completions", "/embeddings", "/responses");
@@ -53,8 +57,12 @@ public record FilterSettings(
       if (!path.startsWith("/")) {
         v.problem("fairshare.paths", "'" + path + "' must start with /");
       } else if (!path.matches("(/[A-Za-z0-9._~-]+)+")) {
-        v.problem("fairshare.paths", "'" + path + "' must be a plain path (letters, digits, '.', '_', '~', '-' between"
-            + " slashes; no wildcards)");
+        v.problem(
+            "fairshare.paths",
+            "'"
+                + path
+                + "' must be a plain path (letters, digits, '.', '_', '~', '-' between"
+                + " slashes; no wildcards)");
       }
       paths.add(path);
     }

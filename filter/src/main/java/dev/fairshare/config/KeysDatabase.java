@@ -12,7 +12,8 @@ import java.time.Duration;
  * @param password password for {@code jdbcUrl}, may be empty
  * @param cacheTtl how long key lookups are cached
  */
-public record KeysDatabase(String dataSource, String jdbcUrl, String user, String password, Duration cacheTtl) {
+public record KeysDatabase(
+    String dataSource, String jdbcUrl, String user, String password, Duration cacheTtl) {
 
   /** The key database when nothing is configured: an H2 file in the user's home. */
   public static final String DEFAULT_JDBC_URL = "jdbc:h2:file:~/.fairshare/keys;AUTO_SERVER=TRUE";
@@ -25,7 +26,9 @@ public record KeysDatabase(String dataSource, String jdbcUrl, String user, Strin
   static KeysDatabase read(ConfigValues v) {
     String jdbcUrl = v.string("fairshare.keys.jdbc-url", DEFAULT_JDBC_URL);
     if (!jdbcUrl.startsWith("jdbc:")) {
-      v.problem("fairshare.keys.jdbc-url", "'" + jdbcUrl + "' is not a JDBC URL (it must start with jdbc:)");
+      v.problem(
+          "fairshare.keys.jdbc-url",
+          "'" + jdbcUrl + "' is not a JDBC URL (it must start with jdbc:)");
     }
     return new KeysDatabase(
         v.string("fairshare.keys.datasource", ""),
@@ -38,6 +41,10 @@ public record KeysDatabase(String dataSource, String jdbcUrl, String user, Strin
   @Override
   public String toString() {
     // Never print the password; the URL may carry one too.
-    return "KeysDatabase[" + (usesDataSource() ? "dataSource=" + dataSource : "jdbc") + ", cacheTtl=" + cacheTtl + "]";
+    return "KeysDatabase["
+        + (usesDataSource() ? "dataSource=" + dataSource : "jdbc")
+        + ", cacheTtl="
+        + cacheTtl
+        + "]";
   }
 }

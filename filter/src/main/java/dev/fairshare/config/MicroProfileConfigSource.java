@@ -8,7 +8,9 @@ public final class MicroProfileConfigSource {
 
   private MicroProfileConfigSource() {}
 
-  /** Reads from the application's MicroProfile Config (system properties, env, properties files). */
+  /**
+   * Reads from the application's MicroProfile Config (system properties, env, properties files).
+   */
   public static FairShareConfig read() {
     return read(ConfigProvider.getConfig());
   }

@@ -11,8 +11,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The models FairShare knows ({@code fairshare.models.<model>.*}) and what it does with the
- * others.
+ * The models FairShare knows ({@code fairshare.models.<model>.*}) and what it does with the others.
  *
  * @param capacities capacity per model name
  * @param aliases configured model per alias ({@code fairshare.models.<m>.aliases})
@@ -26,10 +25,15 @@ public record ModelTable(
     Map<String, String> encodings,
     UnknownModels unknownModels) {
 
-  private static final Pattern LIMIT_KEY = Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.(tpm|rpm)");
-  private static final Pattern ALIASES_KEY = Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.aliases");
-  private static final Pattern ENCODING_KEY = Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.encoding");
-  private static final List<String> ENCODINGS = List.of("o200k_base", "cl100k_base", "p50k_base", "r50k_base");
+  private static final Pattern LIMIT_KEY =
+      Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.(tpm|rpm)");
+  private static final Pattern ALIASES_KEY =
+      Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.aliases");
+  private static final Pattern ENCODING_KEY =
+      Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.encoding");
+  private static final List<String> ENCODINGS =
+      List.of("o200k_base", "cl100k_base", "p50k_base", "r50k_base");
+
   /** The keys a model listed in {@code fairshare.model-names} may have. */
   static final List<String> SUFFIXES = List.of("tpm", "rpm", "encoding", "aliases");
 
@@ -45,8 +49,8 @@ public record ModelTable(
   }
 
   /**
-   * The configured model a client's {@code model} names: trimmed, then matched exactly, or
-   * through an alias; the trimmed name itself when nothing matches.
+   * The configured model a client's {@code model} names: trimmed, then matched exactly, or through
+   * an alias; the trimmed name itself when nothing matches.
    */
   public String resolve(String requested) {
     String name = requested.strip();
@@ -64,7 +68,8 @@ public record ModelTable(
    * @param listedKeys the keys of the models in {@code fairshare.model-names}, which may be empty
    * @param modelNames the models {@code fairshare.model-names} lists
    */
-  static ModelTable read(ConfigValues v, Set<String> keys, Set<String> listedKeys, List<String> modelNames) {
+  static ModelTable read(
+      ConfigValues v, Set<String> keys, Set<String> listedKeys, List<String> modelNames) {
     Map<String, Long> tpm = new TreeMap<>();
     Map<String, Long> rpm = new TreeMap<>();
     Map<String, String> encodings = new TreeMap<>();
@@ -93,14 +98,24 @@ public record ModelTable(
     configured.addAll(rpm.keySet());
     for (String model : modelNames) {
       if (!configured.contains(model)) {
-        v.problem("fairshare.model-names", "'" + model + "' has neither fairshare.models." + model
-            + ".tpm nor .rpm (environment: " + ConfigValues.envName("fairshare.models." + model + ".tpm") + ")");
+        v.problem(
+            "fairshare.model-names",
+            "'"
+                + model
+                + "' has neither fairshare.models."
+                + model
+                + ".tpm nor .rpm (environment: "
+                + ConfigValues.envName("fairshare.models." + model + ".tpm")
+                + ")");
       }
     }
     Map<String, ModelCapacity> capacities = new TreeMap<>();
     for (String model : configured) {
-      capacities.put(model, new ModelCapacity(
-          tpm.getOrDefault(model, ModelCapacity.UNLIMITED), rpm.getOrDefault(model, ModelCapacity.UNLIMITED)));
+      capacities.put(
+          model,
+          new ModelCapacity(
+              tpm.getOrDefault(model, ModelCapacity.UNLIMITED),
+              rpm.getOrDefault(model, ModelCapacity.UNLIMITED)));
     }
     for (Map.Entry<String, String> alias : aliases.entrySet()) {
       String key = "fairshare.models." + alias.getValue() + ".aliases";
@@ -110,11 +125,13 @@ public record ModelTable(
         v.problem(key, "model '" + alias.getValue() + "' has aliases but neither .tpm nor .rpm");
       }
     }
-    UnknownModels unknown = v.choice("fairshare.unknown-models", UnknownModels.class, UnknownModels.REJECT);
+    UnknownModels unknown =
+        v.choice("fairshare.unknown-models", UnknownModels.class, UnknownModels.REJECT);
     return new ModelTable(capacities, aliases, encodings, unknown);
   }
 
-  private static void readAliases(ConfigValues v, String key, String model, Map<String, String> aliases) {
+  private static void readAliases(
+      ConfigValues v, String key, String model, Map<String, String> aliases) {
     for (String a : v.string(key, "").split(",")) {
       String trimmed = a.strip();
       if (trimmed.isEmpty()) {

@@ -3,8 +3,8 @@ package dev.fairshare.config;
 import java.util.Map;
 
 /**
- * Weights by priority name ({@code fairshare.priority.<name>}): a key's {@code
- * metadata.priority} names its weight in the fair share.
+ * Weights by priority name ({@code fairshare.priority.<name>}): a key's {@code metadata.priority}
+ * names its weight in the fair share.
  *
  * @param weights weight per priority name
  * @param defaultWeight weight of keys without (or with an unknown) priority

@@ -10,11 +10,13 @@ import java.time.Duration;
  * @param timeout the longest wait for Redis on a request
  * @param keyPrefix prefix of FairShare's Redis keys (separates deployments sharing a Redis)
  */
-public record RedisSettings(String uri, FailureMode failureMode, Duration timeout, String keyPrefix) {
+public record RedisSettings(
+    String uri, FailureMode failureMode, Duration timeout, String keyPrefix) {
 
   static RedisSettings read(ConfigValues v) {
     String uri = v.string("fairshare.redis.uri", "redis://127.0.0.1:6379");
-    FailureMode failureMode = v.choice("fairshare.redis.failure-mode", FailureMode.class, FailureMode.OPEN);
+    FailureMode failureMode =
+        v.choice("fairshare.redis.failure-mode", FailureMode.class, FailureMode.OPEN);
     Duration timeout = v.duration("fairshare.redis.timeout", Duration.ofMillis(50));
     if (timeout.isZero()) {
       v.problem("fairshare.redis.timeout", "must be positive");
@@ -29,6 +31,12 @@ public record RedisSettings(String uri, FailureMode failureMode, Duration timeou
   @Override
   public String toString() {
     // The URI may carry a password.
-    return "RedisSettings[failureMode=" + failureMode + ", timeout=" + timeout + ", keyPrefix=" + keyPrefix + "]";
+    return "RedisSettings[failureMode="
+        + failureMode
+        + ", timeout="
+        + timeout
+        + ", keyPrefix="
+        + keyPrefix
+        + "]";
   }
 }

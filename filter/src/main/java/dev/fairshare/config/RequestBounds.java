@@ -17,13 +17,11 @@ package dev.fairshare.config;
  *     past it the answer streams through and is charged its estimate
  */
 public record RequestBounds(
-    long minRequestTokens,
-    long maxUsageTokens,
-    long adminMaxBodySize,
-    long maxResponseBuffer) {
+    long minRequestTokens, long maxUsageTokens, long adminMaxBodySize, long maxResponseBuffer) {
 
   /** The defaults. */
-  public static final RequestBounds DEFAULTS = new RequestBounds(7, 10_000_000, 64 * 1024, 16L * 1024 * 1024);
+  public static final RequestBounds DEFAULTS =
+      new RequestBounds(7, 10_000_000, 64 * 1024, 16L * 1024 * 1024);
 
   static RequestBounds read(ConfigValues v) {
     long minTokens = v.longValue("fairshare.min-request-tokens", DEFAULTS.minRequestTokens(), 1);

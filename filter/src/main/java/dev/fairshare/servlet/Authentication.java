@@ -19,7 +19,8 @@ final class Authentication {
    *
    * @throws InvalidRequestException 401 without a key, or with an unknown, blocked or expired one
    */
-  static ApiKey require(FairShare fairShare, HttpServletRequest request) throws InvalidRequestException {
+  static ApiKey require(FairShare fairShare, HttpServletRequest request)
+      throws InvalidRequestException {
     String raw = Credentials.from(request::getHeader);
     if (raw == null) {
       throw new InvalidRequestException(
@@ -30,13 +31,21 @@ final class Authentication {
     KeyCheck check = fairShare.keys().authenticate(raw);
     return switch (check.status()) {
       case VALID -> check.key();
-      case UNKNOWN -> throw new InvalidRequestException(
-          ApiError.invalidApiKey("Incorrect API key provided: " + KeyHashing.maskedName(raw) + "."));
-      case BLOCKED -> throw new InvalidRequestException(
-          ApiError.invalidApiKey("Key is blocked: '" + check.key().displayName() + "'."));
-      case EXPIRED -> throw new InvalidRequestException(
-          ApiError.invalidApiKey(
-              "Key '" + check.key().displayName() + "' expired at " + check.key().expires() + "."));
+      case UNKNOWN ->
+          throw new InvalidRequestException(
+              ApiError.invalidApiKey(
+                  "Incorrect API key provided: " + KeyHashing.maskedName(raw) + "."));
+      case BLOCKED ->
+          throw new InvalidRequestException(
+              ApiError.invalidApiKey("Key is blocked: '" + check.key().displayName() + "'."));
+      case EXPIRED ->
+          throw new InvalidRequestException(
+              ApiError.invalidApiKey(
+                  "Key '"
+                      + check.key().displayName()
+                      + "' expired at "
+                      + check.key().expires()
+                      + "."));
     };
   }
 }

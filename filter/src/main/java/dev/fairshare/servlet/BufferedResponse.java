@@ -1,18 +1,18 @@
 package dev.fairshare.servlet;
 
+import dev.fairshare.openai.TokenUsage;
+import dev.fairshare.openai.UsageReader;
 import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.WriteListener;
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.servlet.http.HttpServletResponseWrapper;
 import java.io.ByteArrayOutputStream;
-import dev.fairshare.openai.TokenUsage;
-import dev.fairshare.openai.UsageReader;
 import java.io.IOException;
-import java.util.Optional;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 
 /**
  * Holds a non-streaming response body until the filter has read its usage and settled, so the
@@ -22,8 +22,7 @@ import java.nio.charset.StandardCharsets;
  * <p>An endpoint that answers asynchronously (it started async processing and writes from another
  * thread after the filter returned) cannot be held: {@link #passThrough} writes what was held and
  * lets every later byte through, keeping a copy of up to the bound and the last 64 KiB to read the
- * usage from.
- * Writes are synchronized because the switch races with the endpoint's own thread.
+ * usage from. Writes are synchronized because the switch races with the endpoint's own thread.
  *
  * <p>A body larger than the bound it is given is not held either: at that point the headers of
  * admission are applied ({@code beforeOverflow}), what was held is written, and the rest passes
@@ -44,8 +43,10 @@ final class BufferedResponse extends HttpServletResponseWrapper {
   private boolean overflowed;
   private final byte[] tail = new byte[TAIL];
   private long written;
+
   /** The length the endpoint declared for its body, or -1. */
   private long declaredLength = -1;
+
   /** Run once, in pass-through, before the last declared byte goes out; then null. */
   private Runnable beforeLastBytes;
 
@@ -215,8 +216,8 @@ final class BufferedResponse extends HttpServletResponseWrapper {
 
   /**
    * {@link #passThrough} for an endpoint answering asynchronously: {@code beforeLastBytes} runs
-   * once, before the last byte of a body of declared length goes out (a body of unknown length
-   * ends at completion, where the caller settles).
+   * once, before the last byte of a body of declared length goes out (a body of unknown length ends
+   * at completion, where the caller settles).
    */
   synchronized void passThroughSettlingBeforeTheEnd(Runnable beforeLastBytes) throws IOException {
     this.beforeLastBytes = beforeLastBytes;
@@ -241,8 +242,8 @@ final class BufferedResponse extends HttpServletResponseWrapper {
 
   /**
    * Once the body of declared length is whole, the client knows the answer is complete when the
-   * bytes about to go out arrive, and may send its next request at once: the settlement must be
-   * in the store before then.
+   * bytes about to go out arrive, and may send its next request at once: the settlement must be in
+   * the store before then.
    */
   private void beforeTheEndGoesOut() {
     if (beforeLastBytes != null && declaredLength >= 0 && written >= declaredLength) {

@@ -20,7 +20,9 @@ abstract class FairShareFilter implements Filter {
 
   private FairShare fairShare;
 
-  /** @param fairShare the instance, or null for the shared one (found in {@link #init}) */
+  /**
+   * @param fairShare the instance, or null for the shared one (found in {@link #init})
+   */
   FairShareFilter(FairShare fairShare) {
     this.fairShare = fairShare;
   }

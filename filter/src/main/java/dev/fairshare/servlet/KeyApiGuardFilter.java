@@ -19,8 +19,8 @@ import java.util.logging.Logger;
  * is answered 401 from the headers alone, before any of its body is read (and without waiting for
  * it); a body over {@code fairshare.admin.max-body-size} is 413; the rest is read here, bounded,
  * and handed on; the answer is held and written here. A client that goes away mid-body or
- * mid-answer is dropped without a log line. The key API's
- * own checks (master key for admin operations, an ordinary key only about itself) still apply.
+ * mid-answer is dropped without a log line. The key API's own checks (master key for admin
+ * operations, an ordinary key only about itself) still apply.
  *
  * <p>Register it for {@code /*} in front of the JAX-RS servlet of the key API (the gateway and the
  * admin WAR do).
@@ -31,7 +31,6 @@ public final class KeyApiGuardFilter extends FairShareFilter {
 
   /** The most of a key API answer held (a page of 100 full records is far less). */
   private static final long MAX_ANSWER = 4L * 1024 * 1024;
-
 
   /** For {@code web.xml}: the shared instance, built from MicroProfile Config. */
   public KeyApiGuardFilter() {
@@ -53,7 +52,11 @@ public final class KeyApiGuardFilter extends FairShareFilter {
       return;
     }
     if (!RequestPaths.isNormalForm(request, path)) {
-      refuse(request, response, ApiError.invalidRequest(400, "The request path is not in normal form.", null, "invalid_path"));
+      refuse(
+          request,
+          response,
+          ApiError.invalidRequest(
+              400, "The request path is not in normal form.", null, "invalid_path"));
       return;
     }
     ApiError refusal;
@@ -106,7 +109,8 @@ public final class KeyApiGuardFilter extends FairShareFilter {
   private ApiError authenticate(HttpServletRequest request) {
     String presented = Credentials.from(request::getHeader);
     if (presented == null) {
-      return ApiError.invalidApiKey("You didn't provide a key. Send the master key as Authorization: Bearer <master key>.");
+      return ApiError.invalidApiKey(
+          "You didn't provide a key. Send the master key as Authorization: Bearer <master key>.");
     }
     String master = fairShare().config().masterKey().orElse(null);
     if (master != null && KeyHashing.constantTimeEquals(presented, master)) {
@@ -122,9 +126,8 @@ public final class KeyApiGuardFilter extends FairShareFilter {
     return ApiError.invalidApiKey("Invalid master key or API key.");
   }
 
-  private static void refuse(HttpServletRequest request, HttpServletResponse response, ApiError error) throws IOException {
+  private static void refuse(
+      HttpServletRequest request, HttpServletResponse response, ApiError error) throws IOException {
     Refusals.write(request, response, error);
   }
-
-
 }

@@ -39,7 +39,6 @@ public final class RateLimitFilter extends FairShareFilter {
 
   private static final Logger LOG = Logger.getLogger(RateLimitFilter.class.getName());
 
-
   /** For {@code web.xml}: the shared instance, built from MicroProfile Config. */
   public RateLimitFilter() {
     super(null);
@@ -58,7 +57,8 @@ public final class RateLimitFilter extends FairShareFilter {
     String path = RequestPaths.canonical(request);
     Endpoint endpoint = Endpoint.match(path, config.filter().paths());
     boolean normal = RequestPaths.isNormalForm(request, path);
-    if (endpoint == null && (normal || !RequestPaths.onLimitedPrefix(path, config.filter().paths()))) {
+    if (endpoint == null
+        && (normal || !RequestPaths.onLimitedPrefix(path, config.filter().paths()))) {
       chain.doFilter(request, response);
       return;
     }
@@ -68,9 +68,11 @@ public final class RateLimitFilter extends FairShareFilter {
         // client of the OpenAI API sends one, so it is refused rather than classified.
         throw new InvalidRequestException(
             ApiError.invalidRequest(
-                400, "The request path is not in normal form (it has ';' parameters, '%' escapes, dot"
+                400,
+                "The request path is not in normal form (it has ';' parameters, '%' escapes, dot"
                     + " segments, '//' or is not a plain path); send the plain path, e.g. /v1/chat/completions.",
-                null, "invalid_path"));
+                null,
+                "invalid_path"));
       }
       ApiKey key = Authentication.require(fairShare, request);
       String method = request.getMethod();
@@ -79,12 +81,17 @@ public final class RateLimitFilter extends FairShareFilter {
         // body an upstream could take for a call; any other method, "post" included, is refused.
         if (!"GET".equals(method) && !"HEAD".equals(method)) {
           throw new InvalidRequestException(
-              new ApiError(405, "Method " + method + " is not allowed here; use POST.", "invalid_request_error", null,
+              new ApiError(
+                  405,
+                  "Method " + method + " is not allowed here; use POST.",
+                  "invalid_request_error",
+                  null,
                   "method_not_allowed"));
         }
         if (request.getContentLengthLong() > 0 || request.getHeader("Transfer-Encoding") != null) {
           throw new InvalidRequestException(
-              ApiError.invalidRequest(400, "A " + method + " request takes no body.", null, "invalid_request"));
+              ApiError.invalidRequest(
+                  400, "A " + method + " request takes no body.", null, "invalid_request"));
         }
         chain.doFilter(request, response);
         return;
@@ -94,12 +101,18 @@ public final class RateLimitFilter extends FairShareFilter {
       Refusals.write(request, response, e.error());
     } catch (KeyStoreException e) {
       LOG.log(Level.WARNING, "FairShare key store unavailable: {0}", e.getMessage());
-      Refusals.write(request, response, ApiError.unavailable("The API key store is unavailable; please retry shortly."));
+      Refusals.write(
+          request,
+          response,
+          ApiError.unavailable("The API key store is unavailable; please retry shortly."));
     } catch (UsageStoreUnavailableException e) {
       // Logged (throttled) by the store. Closed failure mode: refuse rather than guess.
       response.setHeader("retry-after", "1");
       Refusals.write(
-          request, response, ApiError.unavailable("The rate limiter's shared store is unavailable; please retry shortly."));
+          request,
+          response,
+          ApiError.unavailable(
+              "The rate limiter's shared store is unavailable; please retry shortly."));
     }
   }
 
@@ -116,15 +129,27 @@ public final class RateLimitFilter extends FairShareFilter {
     CompletionRequest parsed = RequestReader.read(body);
     Admissions.Outcome outcome = fairShare.admissionPolicy().admit(key, parsed, endpoint);
     if (outcome instanceof Admissions.Refused refused) {
-      refuseForRate(response, refused.decision(), key, refused.model(), refused.requested(), config);
+      refuseForRate(
+          response, refused.decision(), key, refused.model(), refused.requested(), config);
     } else if (outcome instanceof Admissions.Admitted admitted) {
-      new Settlement(fairShare, admitted.decision(), admitted.completion(), endpoint, admitted.estimate(), admitted.learn())
+      new Settlement(
+              fairShare,
+              admitted.decision(),
+              admitted.completion(),
+              endpoint,
+              admitted.estimate(),
+              admitted.learn())
           .run(request, response, chain, body);
     }
   }
 
   private static void refuseForRate(
-      HttpServletResponse response, Decision decision, ApiKey key, String model, long requested, FairShareConfig config)
+      HttpServletResponse response,
+      Decision decision,
+      ApiKey key,
+      String model,
+      long requested,
+      FairShareConfig config)
       throws IOException {
     RateLimitHeaders.apply(response, decision.usage());
     RateLimitHeaders.applyRetry(response, decision, config.filter().clientRetryMaxWait());
@@ -147,7 +172,8 @@ public final class RateLimitFilter extends FairShareFilter {
       // The client went away or was too slow (the container's minimum data rate): nothing was
       // admitted, nothing to settle.
       throw new InvalidRequestException(
-          ApiError.invalidRequest(400, "The request body could not be read.", null, "body_not_read"));
+          ApiError.invalidRequest(
+              400, "The request body could not be read.", null, "body_not_read"));
     }
     if (body == null) {
       throw tooLarge(maxBodySize);
@@ -162,7 +188,8 @@ public final class RateLimitFilter extends FairShareFilter {
    */
   static byte[] readBounded(HttpServletRequest request, long limit) throws IOException {
     long declared = request.getContentLengthLong();
-    ByteArrayOutputStream out = new ByteArrayOutputStream(declared > 0 && declared <= limit ? (int) declared : 1024);
+    ByteArrayOutputStream out =
+        new ByteArrayOutputStream(declared > 0 && declared <= limit ? (int) declared : 1024);
     byte[] chunk = new byte[8192];
     InputStream in = request.getInputStream();
     int n;
@@ -178,9 +205,9 @@ public final class RateLimitFilter extends FairShareFilter {
   static InvalidRequestException tooLarge(long maxBodySize) {
     return new InvalidRequestException(
         ApiError.invalidRequest(
-            413, "The request body is larger than the limit of " + maxBodySize + " bytes.", null,
+            413,
+            "The request body is larger than the limit of " + maxBodySize + " bytes.",
+            null,
             "request_too_large"));
   }
-
-
 }

@@ -19,7 +19,8 @@ final class RateLimitHeaders {
   }
 
   /** The extra headers of a 429: how long to wait and whether the SDKs should retry. */
-  static void applyRetry(HttpServletResponse response, Decision decision, Duration clientRetryMaxWait) {
+  static void applyRetry(
+      HttpServletResponse response, Decision decision, Duration clientRetryMaxWait) {
     long millis = decision.retryAfterMillis();
     long seconds = Math.max(1, (millis + 999) / 1000);
     response.setHeader("retry-after", Long.toString(seconds));
@@ -34,14 +35,17 @@ final class RateLimitHeaders {
       response.setHeader("x-ratelimit-limit-" + name, Long.toString(a.limit()));
       response.setHeader("x-ratelimit-remaining-" + name, Long.toString(a.remaining()));
       response.setHeader("x-ratelimit-reset-" + name, formatReset(a.resetMillis()));
-      response.setHeader("x-ratelimit-remaining-litellm-project-" + name, Long.toString(a.remaining()));
+      response.setHeader(
+          "x-ratelimit-remaining-litellm-project-" + name, Long.toString(a.remaining()));
     }
     if (a.modelLimit() >= 0) {
       response.setHeader("x-ratelimit-remaining-model-" + name, Long.toString(a.modelRemaining()));
     }
   }
 
-  /** OpenAI's reset format: {@code 250ms}, {@code 1.5s}, {@code 59s}, {@code 1m0s}, {@code 6m30.5s}. */
+  /**
+   * OpenAI's reset format: {@code 250ms}, {@code 1.5s}, {@code 59s}, {@code 1m0s}, {@code 6m30.5s}.
+   */
   static String formatReset(long millis) {
     if (millis < 1000) {
       return millis + "ms";

@@ -11,12 +11,13 @@ final class Refusals {
   private Refusals() {}
 
   /**
-   * Answers {@code error}. What is left of the body is read only as far as it has already
-   * arrived (at most {@link UnreadBody#SMALL_BODY} bytes); a body that is larger, or still on its
-   * way, is not waited for: the answer says {@code Connection: close} instead, so a slow or large
-   * body from a caller without a key holds no thread.
+   * Answers {@code error}. What is left of the body is read only as far as it has already arrived
+   * (at most {@link UnreadBody#SMALL_BODY} bytes); a body that is larger, or still on its way, is
+   * not waited for: the answer says {@code Connection: close} instead, so a slow or large body from
+   * a caller without a key holds no thread.
    */
-  static void write(HttpServletRequest request, HttpServletResponse response, ApiError error) throws IOException {
+  static void write(HttpServletRequest request, HttpServletResponse response, ApiError error)
+      throws IOException {
     if (error.status() == 413) {
       response.setHeader("Connection", "close"); // the rest of the body is not worth reading
     } else {

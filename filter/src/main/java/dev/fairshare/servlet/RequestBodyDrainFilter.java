@@ -4,34 +4,34 @@ import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.FilterConfig;
 import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletInputStream;
+import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.servlet.http.HttpServletResponseWrapper;
-import jakarta.servlet.ServletInputStream;
-import jakarta.servlet.ServletOutputStream;
-import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.Part;
 import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.PrintWriter;
 import java.util.Collection;
 import java.util.Enumeration;
 import java.util.Map;
-import java.io.PrintWriter;
-import java.io.IOException;
 
 /**
- * Reads what has arrived of a request body once the application has answered without reading it,
- * so that the connection stays open for the client's next request. Jetty 12 closes a connection
- * whose request content is unread when the response completes, without saying {@code Connection:
- * close}; a pooling client then sends its next request into a closing socket and gets no answer.
- * Any answer given without reading the body does this: a 404 for an unknown path, a 401 from the
- * key API. Tomcat, WildFly and Payara read the rest themselves, so there the filter only finds
- * nothing left to read.
+ * Reads what has arrived of a request body once the application has answered without reading it, so
+ * that the connection stays open for the client's next request. Jetty 12 closes a connection whose
+ * request content is unread when the response completes, without saying {@code Connection: close};
+ * a pooling client then sends its next request into a closing socket and gets no answer. Any answer
+ * given without reading the body does this: a 404 for an unknown path, a 401 from the key API.
+ * Tomcat, WildFly and Payara read the rest themselves, so there the filter only finds nothing left
+ * to read.
  *
  * <p>Register it first, for {@code /*}. It never waits for a body still on its way (a slow body
- * must not hold a thread), and never reads a body the application may still want: an answer to
- * a request whose body the application did not touch says {@code Connection: close}; after the
+ * must not hold a thread), and never reads a body the application may still want: an answer to a
+ * request whose body the application did not touch says {@code Connection: close}; after the
  * application is done, what has arrived of the rest is read (at most {@code max-bytes}, init
  * parameter, default 64 KiB), and when the body is not finished then and the answer is not yet
  * sent, the answer says {@code Connection: close}. Requests that went asynchronous are left alone.
@@ -40,6 +40,7 @@ public final class RequestBodyDrainFilter implements Filter {
 
   /** The default of {@code max-bytes}. */
   public static final long DEFAULT_MAX_BYTES = UnreadBody.SMALL_BODY;
+
   private long maxBytes = DEFAULT_MAX_BYTES;
 
   /** For {@code web.xml}. */
@@ -131,8 +132,8 @@ public final class RequestBodyDrainFilter implements Filter {
 
   /**
    * Decides when the answer starts to be written, without reading anything: an application that
-   * answers a request with a body it has not touched says {@code Connection: close} (afterwards
-   * it could not: the response may be committed as soon as it is written).
+   * answers a request with a body it has not touched says {@code Connection: close} (afterwards it
+   * could not: the response may be committed as soon as it is written).
    */
   private static final class CloseIfBodyUnread extends HttpServletResponseWrapper {
 
@@ -147,7 +148,10 @@ public final class RequestBodyDrainFilter implements Filter {
     private void check() {
       if (!checked) {
         checked = true;
-        if (!request.touched && request.getContentLengthLong() != 0 && !isCommitted() && !request.isAsyncStarted()) {
+        if (!request.touched
+            && request.getContentLengthLong() != 0
+            && !isCommitted()
+            && !request.isAsyncStarted()) {
           setHeader("Connection", "close");
         }
       }
@@ -187,14 +191,17 @@ public final class RequestBodyDrainFilter implements Filter {
   @Override
   public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
       throws IOException, ServletException {
-    if (request instanceof HttpServletRequest http && response instanceof HttpServletResponse answer) {
+    if (request instanceof HttpServletRequest http
+        && response instanceof HttpServletResponse answer) {
       BodyWatch watched = new BodyWatch(http);
       response = new CloseIfBodyUnread(watched, answer);
       request = watched;
     }
     chain.doFilter(request, response);
-    if (request instanceof HttpServletRequest http && !http.isAsyncStarted()
-        && !UnreadBody.readArrived(http, maxBytes) && !response.isCommitted()
+    if (request instanceof HttpServletRequest http
+        && !http.isAsyncStarted()
+        && !UnreadBody.readArrived(http, maxBytes)
+        && !response.isCommitted()
         && response instanceof HttpServletResponse answer) {
       answer.setHeader("Connection", "close");
     }

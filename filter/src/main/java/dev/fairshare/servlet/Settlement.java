@@ -31,9 +31,9 @@ import java.util.function.LongSupplier;
  *       max-usage-tokens]};
  *   <li>a whole stream without usage: the prompt estimate plus the streamed text, tool-call
  *       arguments and reasoning, counted;
- *   <li>a stream the client left, that broke off, or whose events were too long to read, and a
- *       call that failed or timed out asynchronously: what was counted as above, but never less
- *       than the reservation (the upstream may have generated more than was relayed);
+ *   <li>a stream the client left, that broke off, or whose events were too long to read, and a call
+ *       that failed or timed out asynchronously: what was counted as above, but never less than the
+ *       reservation (the upstream may have generated more than was relayed);
  *   <li>an answer too large to hold: the reservation;
  *   <li>an upstream error (status 400 or more): nothing (the request still counts).
  * </ul>
@@ -53,7 +53,11 @@ final class Settlement {
    *     whose names come from clients)
    */
   Settlement(
-      FairShare fairShare, Decision decision, CompletionRequest completion, Endpoint endpoint, TokenEstimate estimate,
+      FairShare fairShare,
+      Decision decision,
+      CompletionRequest completion,
+      Endpoint endpoint,
+      TokenEstimate estimate,
       boolean learn) {
     this.learn = learn;
     this.fairShare = fairShare;
@@ -75,10 +79,9 @@ final class Settlement {
   }
 
   /**
-   * A non-streaming call: the body is held until its usage is read and the reservation settled,
-   * so the headers report the standing after this call. A body larger than {@code
-   * fairshare.max-response-buffer} streams through from that point and is charged the
-   * reservation.
+   * A non-streaming call: the body is held until its usage is read and the reservation settled, so
+   * the headers report the standing after this call. A body larger than {@code
+   * fairshare.max-response-buffer} streams through from that point and is charged the reservation.
    */
   private void proceed(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
       throws IOException, ServletException {
@@ -95,24 +98,27 @@ final class Settlement {
         // admission, the bytes pass through, and the reservation is settled when it completes.
         // The listener goes first: from here on it owns the settlement, whatever throws next.
         settled = true;
-        LongSupplier answered = () -> {
-          if (response.getStatus() >= 400) {
-            return 0L;
-          }
-          return buffered.usage().map(this::counted).orElse(reservation.tokens());
-        };
+        LongSupplier answered =
+            () -> {
+              if (response.getStatus() >= 400) {
+                return 0L;
+              }
+              return buffered.usage().map(this::counted).orElse(reservation.tokens());
+            };
         AtomicBoolean done = settleOnCompletion(request, answered, reservation::tokens);
         RateLimitHeaders.apply(response, decision.usage());
-        buffered.passThroughSettlingBeforeTheEnd(() -> {
-          if (done.compareAndSet(false, true)) {
-            settle(safely(answered));
-          }
-        });
+        buffered.passThroughSettlingBeforeTheEnd(
+            () -> {
+              if (done.compareAndSet(false, true)) {
+                settle(safely(answered));
+              }
+            });
         return;
       }
       int status = buffered.getStatus();
       if (buffered.overflowed()) {
-        settle(status >= 400 ? 0 : buffered.usage().map(this::counted).orElse(reservation.tokens()));
+        settle(
+            status >= 400 ? 0 : buffered.usage().map(this::counted).orElse(reservation.tokens()));
         settled = true;
         buffered.finishPassThrough();
         return;
@@ -120,7 +126,8 @@ final class Settlement {
       byte[] body = buffered.body();
       long actual = 0; // an upstream error releases the tokens and keeps the request
       if (status < 400) {
-        actual = UsageReader.read(body, 0, body.length).map(this::counted).orElse(reservation.tokens());
+        actual =
+            UsageReader.read(body, 0, body.length).map(this::counted).orElse(reservation.tokens());
       }
       long now = settle(actual);
       settled = true;
@@ -128,7 +135,8 @@ final class Settlement {
         // An upstream 429 goes back with the upstream's own rate-limit headers. The standing
         // after this call is worked out here rather than asked of the store: one round trip less.
         RateLimitHeaders.apply(
-            response, decision.usage().afterSettling(reservation, actual, now, fairShare.config().engine()));
+            response,
+            decision.usage().afterSettling(reservation, actual, now, fairShare.config().engine()));
       }
       buffered.writeTo(response, body);
     } finally {
@@ -144,7 +152,8 @@ final class Settlement {
    * A streaming call: bytes pass through as they come; the headers (the standing at admission) go
    * out before the first byte.
    */
-  private void stream(HttpServletRequest request, HttpServletResponse response, FilterChain chain, byte[] body)
+  private void stream(
+      HttpServletRequest request, HttpServletResponse response, FilterChain chain, byte[] body)
       throws IOException, ServletException {
     boolean injectUsage =
         !completion.streamIncludesUsage()
@@ -152,7 +161,9 @@ final class Settlement {
     byte[] forwarded = injectUsage ? RequestRewriter.withStreamUsage(body) : body;
     StreamingResponse streaming =
         new StreamingResponse(
-            response, new StreamUsageTracker(injectUsage), (int) fairShare.config().bounds().maxResponseBuffer());
+            response,
+            new StreamUsageTracker(injectUsage),
+            (int) fairShare.config().bounds().maxResponseBuffer());
     RateLimitHeaders.apply(response, decision.usage());
     boolean deferred = false;
     try {
@@ -179,35 +190,39 @@ final class Settlement {
    * holds the returned flag set it first. Registered during the original dispatch, so it cannot
    * miss the end.
    */
-  private AtomicBoolean settleOnCompletion(HttpServletRequest request, LongSupplier completed, LongSupplier failed) {
+  private AtomicBoolean settleOnCompletion(
+      HttpServletRequest request, LongSupplier completed, LongSupplier failed) {
     AtomicBoolean done = new AtomicBoolean();
-    request.getAsyncContext().addListener(new AsyncListener() {
-      @Override
-      public void onComplete(AsyncEvent event) {
-        if (done.compareAndSet(false, true)) {
-          settle(safely(completed));
-        }
-      }
+    request
+        .getAsyncContext()
+        .addListener(
+            new AsyncListener() {
+              @Override
+              public void onComplete(AsyncEvent event) {
+                if (done.compareAndSet(false, true)) {
+                  settle(safely(completed));
+                }
+              }
 
-      @Override
-      public void onTimeout(AsyncEvent event) {
-        if (done.compareAndSet(false, true)) {
-          settle(safely(failed));
-        }
-      }
+              @Override
+              public void onTimeout(AsyncEvent event) {
+                if (done.compareAndSet(false, true)) {
+                  settle(safely(failed));
+                }
+              }
 
-      @Override
-      public void onError(AsyncEvent event) {
-        if (done.compareAndSet(false, true)) {
-          settle(safely(failed));
-        }
-      }
+              @Override
+              public void onError(AsyncEvent event) {
+                if (done.compareAndSet(false, true)) {
+                  settle(safely(failed));
+                }
+              }
 
-      @Override
-      public void onStartAsync(AsyncEvent event) {
-        event.getAsyncContext().addListener(this);
-      }
-    });
+              @Override
+              public void onStartAsync(AsyncEvent event) {
+                event.getAsyncContext().addListener(this);
+              }
+            });
     return done;
   }
 
@@ -226,7 +241,8 @@ final class Settlement {
     if (learn) {
       fairShare.estimator().observe(completion, endpoint, sane);
     }
-    return Math.max(fairShare.estimator().minRequestTokens(), sane.counted(fairShare.estimator().tokenCount()));
+    return Math.max(
+        fairShare.estimator().minRequestTokens(), sane.counted(fairShare.estimator().tokenCount()));
   }
 
   private long streamedTokens(StreamingResponse streaming, int status) {
@@ -247,9 +263,14 @@ final class Settlement {
   private long generated(StreamingResponse streaming) {
     long prompt = estimate.promptTokens();
     long output =
-        fairShare.estimator().countText(completion.model(), streaming.completionText()) + streaming.uncountedChars();
-    TokenUsage usage = new TokenUsage(prompt, output, prompt + output).clamped(fairShare.config().bounds().maxUsageTokens());
-    return Math.max(fairShare.estimator().minRequestTokens(), usage.counted(fairShare.estimator().tokenCount()));
+        fairShare.estimator().countText(completion.model(), streaming.completionText())
+            + streaming.uncountedChars();
+    TokenUsage usage =
+        new TokenUsage(prompt, output, prompt + output)
+            .clamped(fairShare.config().bounds().maxUsageTokens());
+    return Math.max(
+        fairShare.estimator().minRequestTokens(),
+        usage.counted(fairShare.estimator().tokenCount()));
   }
 
   /**

@@ -22,8 +22,8 @@ import java.util.Optional;
  * injected usage chunk). A response that turns out not to be an event stream (an error, or an
  * endpoint that ignored {@code stream}) passes through byte for byte, and its usage is read from
  * the first megabyte. An event longer than the bound it is given (a stream without blank-line
- * terminators) is not held: from there on the bytes pass through unread, and the stream counts
- * as not read whole ({@link #complete()} is false).
+ * terminators) is not held: from there on the bytes pass through unread, and the stream counts as
+ * not read whole ({@link #complete()} is false).
  */
 final class StreamingResponse extends HttpServletResponseWrapper {
 
@@ -167,7 +167,8 @@ final class StreamingResponse extends HttpServletResponseWrapper {
     writeThrough(real, b, 0, b.length);
   }
 
-  private void writeThrough(ServletOutputStream real, byte[] b, int off, int len) throws IOException {
+  private void writeThrough(ServletOutputStream real, byte[] b, int off, int len)
+      throws IOException {
     try {
       real.write(b, off, len);
     } catch (IOException e) {
@@ -177,8 +178,8 @@ final class StreamingResponse extends HttpServletResponseWrapper {
   }
 
   /**
-   * True when the stream was relayed whole and read to its end: the client stayed, no event was
-   * too long to read, and the stream said it ended (or was not an event stream at all).
+   * True when the stream was relayed whole and read to its end: the client stayed, no event was too
+   * long to read, and the stream said it ended (or was not an event stream at all).
    */
   boolean complete() {
     return !clientGone && !overflowed && (tracker.ended() || !Boolean.TRUE.equals(eventStream));

@@ -11,13 +11,13 @@ import java.io.IOException;
  *
  * <p>Jetty 12, finding request content unread when the response completes, closes the connection
  * after the response has gone out without {@code Connection: close} (Tomcat, WildFly and Payara
- * read the rest themselves). A client that pooled the connection then sends its next request into
- * a socket being closed and sees it fail with no response ("header parser received no bytes"),
- * which for a POST it does not retry. So before such an answer the part of the body that has
- * already arrived is read and dropped, without waiting for more; if the body is then not finished
- * (larger than {@link #SMALL_BODY}, or still on its way) the answer says {@code Connection: close},
- * and the client opens a new connection for its next request. Waiting for the rest instead would
- * let a caller without a key hold a thread with a slow body.
+ * read the rest themselves). A client that pooled the connection then sends its next request into a
+ * socket being closed and sees it fail with no response ("header parser received no bytes"), which
+ * for a POST it does not retry. So before such an answer the part of the body that has already
+ * arrived is read and dropped, without waiting for more; if the body is then not finished (larger
+ * than {@link #SMALL_BODY}, or still on its way) the answer says {@code Connection: close}, and the
+ * client opens a new connection for its next request. Waiting for the rest instead would let a
+ * caller without a key hold a thread with a slow body.
  */
 final class UnreadBody {
 
@@ -42,8 +42,8 @@ final class UnreadBody {
 
   /**
    * Reads and drops the part of the body that can be read without blocking, up to {@code limit}
-   * bytes; true when the body is finished afterwards (the usual case: it was read, or was empty,
-   * or was small and had arrived with the head).
+   * bytes; true when the body is finished afterwards (the usual case: it was read, or was empty, or
+   * was small and had arrived with the head).
    */
   static boolean readArrived(HttpServletRequest request, long limit) {
     try {

@@ -33,25 +33,51 @@ class AdmissionsTest {
     Map<String, String> props = new HashMap<>(extra);
     props.put("fairshare.models.gpt-4o.tpm", "1000");
     props.put("fairshare.models.gpt-4o.aliases", "openai/gpt-4o");
-    FairShareConfig config = FairShareConfig.read(k -> Optional.ofNullable(props.get(k)), props.keySet());
+    FairShareConfig config =
+        FairShareConfig.read(k -> Optional.ofNullable(props.get(k)), props.keySet());
     memory = new MemoryUsageStore(config.engine());
-    TokenEstimator estimator = new TokenEstimator(256, config.filter().tokenCount(), Map.of(), config.bounds().minRequestTokens());
+    TokenEstimator estimator =
+        new TokenEstimator(
+            256, config.filter().tokenCount(), Map.of(), config.bounds().minRequestTokens());
     return new Admissions(config, estimator, new KeyLimitedUsageStore(memory, 60_000), clock);
   }
 
   static ApiKey key(List<String> models, Long tpm, Long rpm) {
-    return new ApiKey("a".repeat(64), "sk-...aaaa", null, models, tpm, rpm, null, Map.of(), null, false, null, null, T0, T0);
+    return new ApiKey(
+        "a".repeat(64),
+        "sk-...aaaa",
+        null,
+        models,
+        tpm,
+        rpm,
+        null,
+        Map.of(),
+        null,
+        false,
+        null,
+        null,
+        T0,
+        T0);
   }
 
   static CompletionRequest chat(String model, String content) throws InvalidRequestException {
-    return RequestReader.read(("{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}]}")
-        .getBytes(StandardCharsets.UTF_8));
+    return RequestReader.read(
+        ("{\"model\":\""
+                + model
+                + "\",\"messages\":[{\"role\":\"user\",\"content\":\""
+                + content
+                + "\"}]}")
+            .getBytes(StandardCharsets.UTF_8));
   }
 
   @Test
   void anAliasResolvesToTheConfiguredModel_andItsEstimateIsReserved() throws Exception {
     Admissions admissions = admissions(Map.of());
-    Admissions.Outcome outcome = admissions.admit(key(List.of(), null, null), chat(" openai/gpt-4o ", "Hello"), Endpoint.CHAT_COMPLETIONS);
+    Admissions.Outcome outcome =
+        admissions.admit(
+            key(List.of(), null, null),
+            chat(" openai/gpt-4o ", "Hello"),
+            Endpoint.CHAT_COMPLETIONS);
     assertThat(outcome).isInstanceOf(Admissions.Admitted.class);
     Admissions.Admitted admitted = (Admissions.Admitted) outcome;
     assertThat(admitted.completion().model()).isEqualTo("gpt-4o");
@@ -65,13 +91,21 @@ class AdmissionsTest {
   void unknownAndForbiddenModelsAreRefusedBeforeAnythingIsReserved() throws Exception {
     Admissions admissions = admissions(Map.of());
     InvalidRequestException unknown =
-        catchThrowableOfType(InvalidRequestException.class,
-            () -> admissions.admit(key(List.of(), null, null), chat("GPT-4O", "x"), Endpoint.CHAT_COMPLETIONS));
+        catchThrowableOfType(
+            InvalidRequestException.class,
+            () ->
+                admissions.admit(
+                    key(List.of(), null, null), chat("GPT-4O", "x"), Endpoint.CHAT_COMPLETIONS));
     assertThat(unknown.error().status()).isEqualTo(404);
     assertThat(unknown.error().code()).isEqualTo("model_not_found");
     InvalidRequestException forbidden =
-        catchThrowableOfType(InvalidRequestException.class,
-            () -> admissions.admit(key(List.of("other"), null, null), chat("gpt-4o", "x"), Endpoint.CHAT_COMPLETIONS));
+        catchThrowableOfType(
+            InvalidRequestException.class,
+            () ->
+                admissions.admit(
+                    key(List.of("other"), null, null),
+                    chat("gpt-4o", "x"),
+                    Endpoint.CHAT_COMPLETIONS));
     assertThat(forbidden.error().status()).isEqualTo(403);
     assertThat(memory.trackedModels()).isZero();
   }
@@ -81,7 +115,9 @@ class AdmissionsTest {
     Admissions admissions = admissions(Map.of("fairshare.unknown-models", "allow"));
     for (String model : List.of("made-up-1", "made-up-2", "made-up-3")) {
       Admissions.Admitted admitted =
-          (Admissions.Admitted) admissions.admit(key(List.of(), null, null), chat(model, "x"), Endpoint.CHAT_COMPLETIONS);
+          (Admissions.Admitted)
+              admissions.admit(
+                  key(List.of(), null, null), chat(model, "x"), Endpoint.CHAT_COMPLETIONS);
       assertThat(admitted.learn()).isFalse();
     }
     assertThat(memory.inFlight(Admissions.UNCONFIGURED_MODELS)).isEqualTo(3);
@@ -92,7 +128,8 @@ class AdmissionsTest {
   void aKeyOutOfRoomIsRefusedAtTheCheapBoundForALongPrompt() throws Exception {
     Admissions admissions = admissions(Map.of());
     ApiKey once = key(List.of(), null, 1L);
-    assertThat(admissions.admit(once, chat("gpt-4o", "Hi"), Endpoint.CHAT_COMPLETIONS)).isInstanceOf(Admissions.Admitted.class);
+    assertThat(admissions.admit(once, chat("gpt-4o", "Hi"), Endpoint.CHAT_COMPLETIONS))
+        .isInstanceOf(Admissions.Admitted.class);
     CompletionRequest longPrompt = chat("gpt-4o", "word ".repeat(10_000));
     Admissions.Outcome outcome = admissions.admit(once, longPrompt, Endpoint.CHAT_COMPLETIONS);
     assertThat(outcome).isInstanceOf(Admissions.Refused.class);
@@ -108,11 +145,14 @@ class AdmissionsTest {
   void aDeclaredMaxTokensOverTheKeysWholeTpmLimitIsTooLarge() throws Exception {
     Admissions admissions = admissions(Map.of());
     CompletionRequest capped =
-        RequestReader.read("{\"model\":\"gpt-4o\",\"max_tokens\":16000,\"messages\":[{\"role\":\"user\",\"content\":\"write\"}]}"
-            .getBytes(StandardCharsets.UTF_8));
-    Admissions.Outcome outcome = admissions.admit(key(List.of(), 1000L, null), capped, Endpoint.CHAT_COMPLETIONS);
+        RequestReader.read(
+            "{\"model\":\"gpt-4o\",\"max_tokens\":16000,\"messages\":[{\"role\":\"user\",\"content\":\"write\"}]}"
+                .getBytes(StandardCharsets.UTF_8));
+    Admissions.Outcome outcome =
+        admissions.admit(key(List.of(), 1000L, null), capped, Endpoint.CHAT_COMPLETIONS);
     assertThat(outcome).isInstanceOf(Admissions.Refused.class);
-    assertThat(((Admissions.Refused) outcome).decision().verdict()).isEqualTo(Verdict.REQUEST_TOO_LARGE);
+    assertThat(((Admissions.Refused) outcome).decision().verdict())
+        .isEqualTo(Verdict.REQUEST_TOO_LARGE);
     assertThat(((Admissions.Refused) outcome).requested()).isGreaterThan(16_000);
     assertThat(memory.inFlight("gpt-4o")).isZero();
   }
@@ -120,9 +160,12 @@ class AdmissionsTest {
   @Test
   void aRequestOverTheKeysWholeTpmLimitIsTooLarge() throws Exception {
     Admissions admissions = admissions(Map.of());
-    Admissions.Outcome outcome = admissions.admit(key(List.of(), 100L, null), chat("gpt-4o", "Hi"), Endpoint.CHAT_COMPLETIONS);
+    Admissions.Outcome outcome =
+        admissions.admit(
+            key(List.of(), 100L, null), chat("gpt-4o", "Hi"), Endpoint.CHAT_COMPLETIONS);
     assertThat(outcome).isInstanceOf(Admissions.Refused.class);
-    assertThat(((Admissions.Refused) outcome).decision().verdict()).isEqualTo(Verdict.REQUEST_TOO_LARGE);
+    assertThat(((Admissions.Refused) outcome).decision().verdict())
+        .isEqualTo(Verdict.REQUEST_TOO_LARGE);
     assertThat(((Admissions.Refused) outcome).requested()).isGreaterThan(100);
   }
 }

@@ -1,11 +1,11 @@
 package dev.fairshare.config;
 
-import dev.fairshare.openai.TokenCount;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.fairshare.core.AllocationMode;
 import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.openai.TokenCount;
 import io.smallrye.config.PropertiesConfigSource;
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
@@ -33,7 +33,8 @@ class FairShareConfigTest {
     assertThat(c.filter().maxBodySize()).isEqualTo(10L * 1024 * 1024);
     assertThat(c.filter().clientRetryMaxWait()).isEqualTo(Duration.ofSeconds(5));
     assertThat(c.keys().cacheTtl()).isEqualTo(Duration.ofSeconds(5));
-    assertThat(c.filter().paths()).containsExactly("/chat/completions", "/completions", "/embeddings", "/responses");
+    assertThat(c.filter().paths())
+        .containsExactly("/chat/completions", "/completions", "/embeddings", "/responses");
     assertThat(c.models().unknownModels()).isEqualTo(UnknownModels.REJECT);
     assertThat(c.store()).isEqualTo(StoreKind.MEMORY);
     assertThat(c.redis().failureMode()).isEqualTo(FailureMode.OPEN);
@@ -79,7 +80,9 @@ class FairShareConfigTest {
 
   /** MicroProfile Config over environment variables only, as in a container. */
   static SmallRyeConfig environment(Map<String, String> variables) {
-    return new SmallRyeConfigBuilder().withSources(new io.smallrye.config.EnvConfigSource(variables, 300)).build();
+    return new SmallRyeConfigBuilder()
+        .withSources(new io.smallrye.config.EnvConfigSource(variables, 300))
+        .build();
   }
 
   @Test
@@ -116,9 +119,22 @@ class FairShareConfigTest {
         org.junit.jupiter.api.Assertions.assertThrows(
             ConfigurationException.class, () -> MicroProfileConfigSource.read(mp));
     assertThat(e.problems())
-        .anySatisfy(p -> assertThat(p).startsWith("FAIRSHARE_MODELS_GPT_4O_TPM: ").contains("fairshare.model-names"))
-        .anySatisfy(p -> assertThat(p).startsWith("FAIRSHARE_PRIORITY_DEV: ").contains("fairshare.priority-names"))
-        .anySatisfy(p -> assertThat(p).startsWith("fairshare.model-names: ").contains("'gpt-5'").contains("FAIRSHARE_MODELS_GPT_5_TPM"));
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .startsWith("FAIRSHARE_MODELS_GPT_4O_TPM: ")
+                    .contains("fairshare.model-names"))
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .startsWith("FAIRSHARE_PRIORITY_DEV: ")
+                    .contains("fairshare.priority-names"))
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .startsWith("fairshare.model-names: ")
+                    .contains("'gpt-5'")
+                    .contains("FAIRSHARE_MODELS_GPT_5_TPM"));
     assertThat(e.problems()).hasSize(3);
   }
 
@@ -144,13 +160,27 @@ class FairShareConfigTest {
                         Map.entry("fairshare.unknown-models", "maybe"))));
     assertThat(e.problems())
         .hasSize(12)
-        .anySatisfy(p -> assertThat(p).isEqualTo("fairshare.redis.failure-mode: 'ajar' is not one of: open, closed"))
-        .anySatisfy(p -> assertThat(p).isEqualTo("fairshare.unknown-models: 'maybe' is not one of: reject, allow"))
-        .anySatisfy(p -> assertThat(p).isEqualTo("fairshare.store: 'cassandra' is not one of: memory, redis"))
-        .anySatisfy(p -> assertThat(p).startsWith("fairshare.models.x.encoding: 'utf-8' is not one of"))
-        .anySatisfy(p -> assertThat(p).startsWith("fairshare.models.a.tpm: 'lots' is not a whole number"))
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .isEqualTo("fairshare.redis.failure-mode: 'ajar' is not one of: open, closed"))
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .isEqualTo("fairshare.unknown-models: 'maybe' is not one of: reject, allow"))
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .isEqualTo("fairshare.store: 'cassandra' is not one of: memory, redis"))
+        .anySatisfy(
+            p -> assertThat(p).startsWith("fairshare.models.x.encoding: 'utf-8' is not one of"))
+        .anySatisfy(
+            p -> assertThat(p).startsWith("fairshare.models.a.tpm: 'lots' is not a whole number"))
         .anySatisfy(p -> assertThat(p).startsWith("fairshare.models.b.rpm: must be at least 0"))
-        .anySatisfy(p -> assertThat(p).startsWith("fairshare.mode: 'greedy' is not one of: fair, litellm-v1"))
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .startsWith("fairshare.mode: 'greedy' is not one of: fair, litellm-v1"))
         .anySatisfy(p -> assertThat(p).startsWith("fairshare.saturation-threshold:"))
         .anySatisfy(p -> assertThat(p).startsWith("fairshare.window: 'forever' is not a duration"))
         .anySatisfy(p -> assertThat(p).startsWith("fairshare.token-count:"))
@@ -166,18 +196,27 @@ class FairShareConfigTest {
         catchThrowableOfType(
             ConfigurationException.class,
             () -> read(Map.of("fairshare.window", "10s", "fairshare.window-bucket", "3s")));
-    assertThat(e.problems()).singleElement().asString().startsWith("fairshare.window:").contains("multiple");
+    assertThat(e.problems())
+        .singleElement()
+        .asString()
+        .startsWith("fairshare.window:")
+        .contains("multiple");
   }
 
   @Test
-  void masterKeyFromAFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+  void masterKeyFromAFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
     java.nio.file.Path file = dir.resolve("master");
     java.nio.file.Files.writeString(file, "sk-from-file\n");
-    assertThat(read(Map.of("fairshare.master-key-file", file.toString())).masterKey()).contains("sk-from-file");
+    assertThat(read(Map.of("fairshare.master-key-file", file.toString())).masterKey())
+        .contains("sk-from-file");
     ConfigurationException missing =
         catchThrowableOfType(
             ConfigurationException.class,
             () -> read(Map.of("fairshare.master-key-file", dir.resolve("absent").toString())));
-    assertThat(missing.problems()).singleElement().asString().startsWith("fairshare.master-key-file: cannot read");
+    assertThat(missing.problems())
+        .singleElement()
+        .asString()
+        .startsWith("fairshare.master-key-file: cannot read");
   }
 }

@@ -6,13 +6,14 @@ import dev.fairshare.admin.InternalErrorMapper;
 import dev.fairshare.admin.KeyResource;
 import dev.fairshare.admin.WebErrorMapper;
 import dev.fairshare.core.Clock;
-import dev.fairshare.openai.Endpoint;
 import dev.fairshare.servlet.KeyApiGuardFilter;
 import dev.fairshare.servlet.RateLimitFilter;
 import dev.fairshare.servlet.RequestBodyDrainFilter;
 import jakarta.servlet.DispatcherType;
 import java.net.URI;
 import java.util.EnumSet;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
@@ -22,23 +23,22 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.glassfish.jersey.server.ResourceConfig;
 import org.glassfish.jersey.server.ServerProperties;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import org.glassfish.jersey.servlet.ServletContainer;
 
 /**
- * The embedded gateway: Jetty 12 with {@link RateLimitFilter} in front of the OpenAI paths, the
- * key API at {@code /key/*}, {@code /health}, and the mock model. The integration tests start the
- * same class on port 0.
+ * The embedded gateway: Jetty 12 with {@link RateLimitFilter} in front of the OpenAI paths, the key
+ * API at {@code /key/*}, {@code /health}, and the mock model. The integration tests start the same
+ * class on port 0.
  */
 public final class FairShareGateway implements AutoCloseable {
 
   /**
    * Jersey warns that instance-registered resources "will be ignored" as providers although they
-   * are served as resources; kept at SEVERE so the start-up log does not say the key API is off.
-   * A strong reference, since java.util.logging holds loggers weakly.
+   * are served as resources; kept at SEVERE so the start-up log does not say the key API is off. A
+   * strong reference, since java.util.logging holds loggers weakly.
    */
-  private static final Logger JERSEY_PROVIDERS = Logger.getLogger("org.glassfish.jersey.internal.inject.Providers");
+  private static final Logger JERSEY_PROVIDERS =
+      Logger.getLogger("org.glassfish.jersey.internal.inject.Providers");
 
   static {
     JERSEY_PROVIDERS.setLevel(Level.SEVERE);
@@ -59,7 +59,8 @@ public final class FairShareGateway implements AutoCloseable {
    *
    * @throws Exception when Jetty cannot start (port taken, ...)
    */
-  public static FairShareGateway start(GatewayConfiguration configuration, Clock clock) throws Exception {
+  public static FairShareGateway start(GatewayConfiguration configuration, Clock clock)
+      throws Exception {
     if (configuration.fairShare().masterKey().isEmpty()) {
       throw new IllegalArgumentException("the gateway needs fairshare.master-key");
     }
@@ -79,16 +80,20 @@ public final class FairShareGateway implements AutoCloseable {
     // First: whatever answers without reading the body (a 404, a 401 of the key API), Jetty keeps
     // the connection for the client's next request.
     context.addFilter(
-        new FilterHolder(new RequestBodyDrainFilter()),
+        new FilterHolder(new RequestBodyDrainFilter()), "/*", EnumSet.of(DispatcherType.REQUEST));
+    context.addFilter(
+        new FilterHolder(new KeyApiGuardFilter(fairShare)),
         "/*",
         EnumSet.of(DispatcherType.REQUEST));
-    context.addFilter(new FilterHolder(new KeyApiGuardFilter(fairShare)), "/*", EnumSet.of(DispatcherType.REQUEST));
     FilterHolder filter = new FilterHolder(new RateLimitFilter(fairShare));
     filter.setAsyncSupported(true);
     context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
     ServletHolder model =
         settings.upstream().isPresent()
-            ? new ServletHolder("upstream", new UpstreamProxyServlet(settings.upstream().get(), settings.upstreamApiKey().orElse(null)))
+            ? new ServletHolder(
+                "upstream",
+                new UpstreamProxyServlet(
+                    settings.upstream().get(), settings.upstreamApiKey().orElse(null)))
             : new ServletHolder("mock-model", new MockModelServlet(settings));
     model.setAsyncSupported(true);
     // Model calls can take minutes (long completions, slow streams).

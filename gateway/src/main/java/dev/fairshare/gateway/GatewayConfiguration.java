@@ -13,8 +13,8 @@ import java.util.function.Function;
 import org.eclipse.microprofile.config.Config;
 
 /**
- * The gateway's whole configuration: FairShare's and the gateway's own, read together so that
- * every problem of both is reported at once.
+ * The gateway's whole configuration: FairShare's and the gateway's own, read together so that every
+ * problem of both is reported at once.
  *
  * @param fairShare the filter's configuration (with the mock model's default capacity added)
  * @param gateway port, upstream and mock settings
@@ -49,7 +49,8 @@ public record GatewayConfiguration(FairShareConfig fairShare, GatewaySettings ga
     if (!problems.isEmpty()) {
       throw new ConfigurationException(problems);
     }
-    if (gateway.upstream().isEmpty() && fairShare.capacityOf(GatewaySettings.DEFAULT_MODEL) == null) {
+    if (gateway.upstream().isEmpty()
+        && fairShare.capacityOf(GatewaySettings.DEFAULT_MODEL) == null) {
       // The reference scenario works with no configuration at all: the mock model has 60 TPM.
       Map<String, ModelCapacity> models = new HashMap<>(fairShare.models().capacities());
       models.put(GatewaySettings.DEFAULT_MODEL, new ModelCapacity(60, ModelCapacity.UNLIMITED));

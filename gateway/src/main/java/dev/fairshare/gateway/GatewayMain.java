@@ -26,9 +26,11 @@ public final class GatewayMain {
     if (configuration.fairShare().masterKey().isEmpty()) {
       String generated = KeyHashing.newKey();
       configuration =
-          new GatewayConfiguration(configuration.fairShare().withMasterKey(generated), configuration.gateway());
+          new GatewayConfiguration(
+              configuration.fairShare().withMasterKey(generated), configuration.gateway());
       // Printed once, to the console only (never to a log): set FAIRSHARE_MASTER_KEY to choose one.
-      System.out.println("FairShare: no fairshare.master-key configured; master key for this run: " + generated);
+      System.out.println(
+          "FairShare: no fairshare.master-key configured; master key for this run: " + generated);
     }
     FairShareGateway gateway;
     try {
@@ -50,8 +52,13 @@ public final class GatewayMain {
                 },
                 "fairshare-shutdown"));
     System.out.println(
-        "FairShare gateway listening on http://" + configuration.gateway().host() + ":" + gateway.port()
-            + " (models: " + configuration.fairShare().models().capacities() + ")");
+        "FairShare gateway listening on http://"
+            + configuration.gateway().host()
+            + ":"
+            + gateway.port()
+            + " (models: "
+            + configuration.fairShare().models().capacities()
+            + ")");
     gateway.join();
   }
 }

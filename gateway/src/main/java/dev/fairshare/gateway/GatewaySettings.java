@@ -40,23 +40,34 @@ public record GatewaySettings(
   public record ConnectionLimits(Duration idleTimeout, long minRequestDataRate) {
 
     /** The defaults. */
-    public static final ConnectionLimits DEFAULTS = new ConnectionLimits(Duration.ofSeconds(120), 1024);
+    public static final ConnectionLimits DEFAULTS =
+        new ConnectionLimits(Duration.ofSeconds(120), 1024);
   }
 
   /** The model the gateway limits to 60 TPM when nothing is configured. */
   public static final String DEFAULT_MODEL = "my-fake-model";
 
   private static final List<String> MOCK_SETTINGS =
-      List.of("prompt-tokens", "completion-tokens", "content", "chunk-delay", "latency", "stream-usage", "status", "async");
+      List.of(
+          "prompt-tokens",
+          "completion-tokens",
+          "content",
+          "chunk-delay",
+          "latency",
+          "stream-usage",
+          "status",
+          "async");
   private static final Pattern MOCK_KEY =
-      Pattern.compile("fairshare\\.gateway\\.mock\\.\"?(.+?)\"?\\.(" + String.join("|", MOCK_SETTINGS) + ")");
+      Pattern.compile(
+          "fairshare\\.gateway\\.mock\\.\"?(.+?)\"?\\.(" + String.join("|", MOCK_SETTINGS) + ")");
 
   public GatewaySettings {
     mocks = Map.copyOf(mocks);
   }
 
   /** Settings for a mock-only gateway. */
-  public GatewaySettings(int port, String host, Optional<String> upstream, Map<String, MockModel> mocks) {
+  public GatewaySettings(
+      int port, String host, Optional<String> upstream, Map<String, MockModel> mocks) {
     this(port, host, upstream, mocks, Optional.empty(), ConnectionLimits.DEFAULTS);
   }
 
@@ -82,8 +93,10 @@ public record GatewaySettings(
     if (upstream.isPresent()) {
       try {
         java.net.URI uri = java.net.URI.create(upstream.get());
-        if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
-          values.problem("fairshare.gateway.upstream", "'" + upstream.get() + "' is not an http(s) URL");
+        if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme())
+            || uri.getHost() == null) {
+          values.problem(
+              "fairshare.gateway.upstream", "'" + upstream.get() + "' is not an http(s) URL");
         }
       } catch (IllegalArgumentException e) {
         values.problem("fairshare.gateway.upstream", "'" + upstream.get() + "' is not a URL");
@@ -102,20 +115,26 @@ public record GatewaySettings(
         values.keysToRead(
             listed,
             propertyNames,
-            name -> name.startsWith("FAIRSHARE_GATEWAY_MOCK_")
-                ? Optional.of("a mock setting in an environment variable needs the model's name in"
-                    + " fairshare.model-names (FAIRSHARE_MODEL_NAMES=my-model,...)")
-                : Optional.empty());
+            name ->
+                name.startsWith("FAIRSHARE_GATEWAY_MOCK_")
+                    ? Optional.of(
+                        "a mock setting in an environment variable needs the model's name in"
+                            + " fairshare.model-names (FAIRSHARE_MODEL_NAMES=my-model,...)")
+                    : Optional.empty());
     for (String name : names) {
       Matcher m = MOCK_KEY.matcher(name);
       if (m.matches()) {
-        values.string(name).ifPresent(v -> raw.computeIfAbsent(m.group(1), k -> new HashMap<>()).put(m.group(2), v));
+        values
+            .string(name)
+            .ifPresent(
+                v -> raw.computeIfAbsent(m.group(1), k -> new HashMap<>()).put(m.group(2), v));
       }
     }
     Map<String, MockModel> mocks = new HashMap<>();
     for (Map.Entry<String, Map<String, String>> e : raw.entrySet()) {
       String prefix = "fairshare.gateway.mock." + e.getKey() + ".";
-      Function<String, Optional<String>> local = k -> Optional.ofNullable(e.getValue().get(k.substring(prefix.length())));
+      Function<String, Optional<String>> local =
+          k -> Optional.ofNullable(e.getValue().get(k.substring(prefix.length())));
       ConfigValues mock = new ConfigValues(local);
       MockModel d = MockModel.DEFAULT;
       MockModel model =
@@ -131,11 +150,16 @@ public record GatewaySettings(
       mock.problems().forEach(p -> values.problems().add(p));
       mocks.put(e.getKey(), model);
     }
-    Duration idle = values.duration("fairshare.gateway.idle-timeout", ConnectionLimits.DEFAULTS.idleTimeout());
+    Duration idle =
+        values.duration("fairshare.gateway.idle-timeout", ConnectionLimits.DEFAULTS.idleTimeout());
     if (idle.isZero()) {
       values.problem("fairshare.gateway.idle-timeout", "must be positive");
     }
-    long minRate = values.size("fairshare.gateway.min-request-data-rate", ConnectionLimits.DEFAULTS.minRequestDataRate());
-    return new GatewaySettings(port, host, upstream, mocks, upstreamApiKey, new ConnectionLimits(idle, minRate));
+    long minRate =
+        values.size(
+            "fairshare.gateway.min-request-data-rate",
+            ConnectionLimits.DEFAULTS.minRequestDataRate());
+    return new GatewaySettings(
+        port, host, upstream, mocks, upstreamApiKey, new ConnectionLimits(idle, minRate));
   }
 }

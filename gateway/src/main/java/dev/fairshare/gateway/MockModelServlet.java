@@ -15,8 +15,8 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A fake OpenAI-compatible model, like LiteLLM's {@code mock_response}: chat completions (plain
- * and streamed), text completions, embeddings and the Responses API, each with a fixed usage.
+ * A fake OpenAI-compatible model, like LiteLLM's {@code mock_response}: chat completions (plain and
+ * streamed), text completions, embeddings and the Responses API, each with a fixed usage.
  */
 public final class MockModelServlet extends HttpServlet {
 
@@ -36,7 +36,8 @@ public final class MockModelServlet extends HttpServlet {
   }
 
   @Override
-  protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
+  protected void service(HttpServletRequest request, HttpServletResponse response)
+      throws IOException {
     if (!"POST".equals(request.getMethod())) {
       response.setHeader("Allow", "POST");
       ObjectNode body = error("Only POST is supported on " + request.getServletPath() + ".");
@@ -47,7 +48,8 @@ public final class MockModelServlet extends HttpServlet {
   }
 
   @Override
-  protected void doPost(HttpServletRequest request, HttpServletResponse response) throws IOException {
+  protected void doPost(HttpServletRequest request, HttpServletResponse response)
+      throws IOException {
     JsonNode body;
     try {
       body = JSON.readTree(request.getInputStream());
@@ -79,7 +81,11 @@ public final class MockModelServlet extends HttpServlet {
   }
 
   private void answer(
-      HttpServletRequest request, HttpServletResponse response, JsonNode body, String model, MockModel mock)
+      HttpServletRequest request,
+      HttpServletResponse response,
+      JsonNode body,
+      String model,
+      MockModel mock)
       throws IOException {
     String path = request.getServletPath();
     if (mock.status() != 200) {
@@ -304,7 +310,8 @@ public final class MockModelServlet extends HttpServlet {
     return root;
   }
 
-  private static void writeJson(HttpServletResponse response, int status, ObjectNode body) throws IOException {
+  private static void writeJson(HttpServletResponse response, int status, ObjectNode body)
+      throws IOException {
     byte[] bytes = body.toString().getBytes(StandardCharsets.UTF_8);
     response.setStatus(status);
     response.setContentType("application/json");

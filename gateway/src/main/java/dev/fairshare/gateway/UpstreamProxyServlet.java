@@ -7,11 +7,11 @@ import org.eclipse.jetty.http.HttpHeader;
 
 /**
  * Forwards the OpenAI paths to a real OpenAI-compatible server ({@code fairshare.gateway.upstream},
- * e.g. {@code https://api.openai.com/v1}) with Jetty's proxy servlet: {@code /chat/completions}
- * and {@code /v1/chat/completions} both go to {@code <upstream>/chat/completions}. The client's
- * FairShare key never leaves the gateway: the upstream gets {@code fairshare.gateway.upstream-api-key}
- * (or no credentials). Responses stream back as they arrive; the upstream is asked for an
- * uncompressed body so the filter can read its usage.
+ * e.g. {@code https://api.openai.com/v1}) with Jetty's proxy servlet: {@code /chat/completions} and
+ * {@code /v1/chat/completions} both go to {@code <upstream>/chat/completions}. The client's
+ * FairShare key never leaves the gateway: the upstream gets {@code
+ * fairshare.gateway.upstream-api-key} (or no credentials). Responses stream back as they arrive;
+ * the upstream is asked for an uncompressed body so the filter can read its usage.
  */
 public final class UpstreamProxyServlet extends ProxyServlet {
 
@@ -26,7 +26,8 @@ public final class UpstreamProxyServlet extends ProxyServlet {
    * @param apiKey the key to send upstream, or null
    */
   public UpstreamProxyServlet(String upstream, String apiKey) {
-    this.upstream = upstream.endsWith("/") ? upstream.substring(0, upstream.length() - 1) : upstream;
+    this.upstream =
+        upstream.endsWith("/") ? upstream.substring(0, upstream.length() - 1) : upstream;
     this.apiKey = apiKey;
   }
 
@@ -35,7 +36,8 @@ public final class UpstreamProxyServlet extends ProxyServlet {
    * completions of the operator's organisation) would let one tenant read another's.
    */
   @Override
-  protected void service(HttpServletRequest request, jakarta.servlet.http.HttpServletResponse response)
+  protected void service(
+      HttpServletRequest request, jakarta.servlet.http.HttpServletResponse response)
       throws jakarta.servlet.ServletException, java.io.IOException {
     if (!"POST".equals(request.getMethod())) {
       byte[] body =
@@ -52,12 +54,13 @@ public final class UpstreamProxyServlet extends ProxyServlet {
 
   /**
    * The upstream URL: the normalised path the container routed on (this servlet is mapped to the
-   * exact endpoint paths, and RateLimitFilter refused any raw path not in normal form), never
-   * the raw request URI.
+   * exact endpoint paths, and RateLimitFilter refused any raw path not in normal form), never the
+   * raw request URI.
    */
   @Override
   protected String rewriteTarget(HttpServletRequest request) {
-    String path = request.getServletPath() + (request.getPathInfo() == null ? "" : request.getPathInfo());
+    String path =
+        request.getServletPath() + (request.getPathInfo() == null ? "" : request.getPathInfo());
     if (path.startsWith("/v1/")) {
       path = path.substring(3);
     }

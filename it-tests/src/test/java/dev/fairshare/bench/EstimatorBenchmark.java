@@ -1,9 +1,9 @@
 package dev.fairshare.bench;
 
-import dev.fairshare.openai.TokenCount;
 import dev.fairshare.openai.CompletionRequest;
 import dev.fairshare.openai.Endpoint;
 import dev.fairshare.openai.RequestReader;
+import dev.fairshare.openai.TokenCount;
 import dev.fairshare.openai.TokenEstimate;
 import dev.fairshare.openai.TokenEstimator;
 import java.nio.charset.StandardCharsets;
@@ -36,14 +36,17 @@ public class EstimatorBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() throws Exception {
-    String[] words = {"rate", "limit", "fair", "share", "token", "window", "bucket", "key", "model", "servlet"};
+    String[] words = {
+      "rate", "limit", "fair", "share", "token", "window", "bucket", "key", "model", "servlet"
+    };
     Random random = new Random(42);
     StringBuilder text = new StringBuilder();
     for (int i = 0; i < 100_000; i++) {
       text.append(words[random.nextInt(words.length)]).append(' ');
     }
-    body = ("{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"" + text + "\"}]}")
-        .getBytes(StandardCharsets.UTF_8);
+    body =
+        ("{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"" + text + "\"}]}")
+            .getBytes(StandardCharsets.UTF_8);
     estimator = new TokenEstimator(256, TokenCount.TOTAL);
     promptTokens = estimate().promptTokens();
     if (promptTokens < 90_000 || promptTokens > 110_000) {

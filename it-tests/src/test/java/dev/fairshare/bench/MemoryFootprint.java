@@ -34,8 +34,11 @@ public final class MemoryFootprint {
       now += 5_000;
     }
     long after = usedAfterGc();
-    System.out.printf(Locale.ROOT, "| 100,000 active keys, 100 models | %.1f MB | %d models tracked |%n",
-        (after - before) / 1e6, store.trackedModels());
+    System.out.printf(
+        Locale.ROOT,
+        "| 100,000 active keys, 100 models | %.1f MB | %d models tracked |%n",
+        (after - before) / 1e6,
+        store.trackedModels());
   }
 
   private static long usedAfterGc() {

@@ -29,8 +29,8 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 
 /**
- * HTTP load harness: the same Jetty and mock model with and without FairShare in front, measured
- * in the same run, alternating rounds. Reports throughput ratios and added latency percentiles.
+ * HTTP load harness: the same Jetty and mock model with and without FairShare in front, measured in
+ * the same run, alternating rounds. Reports throughput ratios and added latency percentiles.
  *
  * <pre>mvn -B -q -pl it-tests -am -DskipTests install &&
  * mvn -B -q -pl it-tests -Pbench exec:exec -Dbench.main=dev.fairshare.bench.OverheadBenchmark</pre>
@@ -48,11 +48,21 @@ public final class OverheadBenchmark {
     Path dir = Files.createTempDirectory("fairshare-bench");
     Server bare = bareJetty();
     FairShareGateway memory = gateway(dir.resolve("memory"), Map.of());
-    FairShareGateway redis = gateway(dir.resolve("redis"), Map.of(
-        "fairshare.store", "redis", "fairshare.redis.key-prefix", "fs-bench-" + System.nanoTime(), "fairshare.redis.timeout", "1s"));
+    FairShareGateway redis =
+        gateway(
+            dir.resolve("redis"),
+            Map.of(
+                "fairshare.store",
+                "redis",
+                "fairshare.redis.key-prefix",
+                "fs-bench-" + System.nanoTime(),
+                "fairshare.redis.timeout",
+                "1s"));
     List<String> memoryKeys = mint(memory);
     List<String> redisKeys = mint(redis);
-    URI bareUri = URI.create("http://127.0.0.1:" + ((ServerConnector) bare.getConnectors()[0]).getLocalPort());
+    URI bareUri =
+        URI.create(
+            "http://127.0.0.1:" + ((ServerConnector) bare.getConnectors()[0]).getLocalPort());
 
     // Warm-up
     load(bareUri, memoryKeys, 3_000);
@@ -70,9 +80,14 @@ public final class OverheadBenchmark {
     Result b = Result.merge(bareResults);
     Result m = Result.merge(memoryResults);
     Result r = Result.merge(redisResults);
-    System.out.println("| setup | requests/s | ratio to bare Jetty | median of the rounds' ratios | p50 | p99 | added p50 | added p99 | failed |");
+    System.out.println(
+        "| setup | requests/s | ratio to bare Jetty | median of the rounds' ratios | p50 | p99 | added p50 | added p99 | failed |");
     System.out.println("|---|---|---|---|---|---|---|---|---|");
-    Object[][] rows = {{"bare Jetty + mock", b, bareResults}, {"FairShare, memory store", m, memoryResults}, {"FairShare, Redis store", r, redisResults}};
+    Object[][] rows = {
+      {"bare Jetty + mock", b, bareResults},
+      {"FairShare, memory store", m, memoryResults},
+      {"FairShare, Redis store", r, redisResults}
+    };
     for (Object[] row : rows) {
       Result x = (Result) row[1];
       @SuppressWarnings("unchecked")
@@ -83,9 +98,18 @@ public final class OverheadBenchmark {
         ratios[i] = rounds.get(i).throughput() / bareResults.get(i).throughput();
       }
       Arrays.sort(ratios);
-      System.out.printf(Locale.ROOT, "| %s | %.0f | %.3f | %.3f | %.2f ms | %.2f ms | %+.2f ms | %+.2f ms | %d |%n",
-          row[0], x.throughput(), x.throughput() / b.throughput(), ratios[ROUNDS / 2], x.percentile(50), x.percentile(99),
-          x.percentile(50) - b.percentile(50), x.percentile(99) - b.percentile(99), x.errors);
+      System.out.printf(
+          Locale.ROOT,
+          "| %s | %.0f | %.3f | %.3f | %.2f ms | %.2f ms | %+.2f ms | %+.2f ms | %d |%n",
+          row[0],
+          x.throughput(),
+          x.throughput() / b.throughput(),
+          ratios[ROUNDS / 2],
+          x.percentile(50),
+          x.percentile(99),
+          x.percentile(50) - b.percentile(50),
+          x.percentile(99) - b.percentile(99),
+          x.errors);
     }
     memory.close();
     redis.close();
@@ -98,7 +122,9 @@ public final class OverheadBenchmark {
     connector.setHost("127.0.0.1");
     server.addConnector(connector);
     ServletContextHandler context = new ServletContextHandler("/");
-    ServletHolder mock = new ServletHolder(new MockModelServlet(new GatewaySettings(0, "127.0.0.1", Optional.empty(), Map.of())));
+    ServletHolder mock =
+        new ServletHolder(
+            new MockModelServlet(new GatewaySettings(0, "127.0.0.1", Optional.empty(), Map.of())));
     for (Endpoint e : Endpoint.values()) {
       context.addServlet(mock, e.path());
     }
@@ -115,7 +141,8 @@ public final class OverheadBenchmark {
     props.put("fairshare.gateway.host", "127.0.0.1");
     props.put("fairshare.models.bench-model.tpm", "1000000000");
     props.put("fairshare.models.bench-model.rpm", "100000000");
-    GatewayConfiguration c = GatewayConfiguration.read(k -> Optional.ofNullable(props.get(k)), props.keySet());
+    GatewayConfiguration c =
+        GatewayConfiguration.read(k -> Optional.ofNullable(props.get(k)), props.keySet());
     return FairShareGateway.start(c, Clock.system());
   }
 
@@ -123,9 +150,13 @@ public final class OverheadBenchmark {
     HttpClient http = HttpClient.newHttpClient();
     List<String> keys = new ArrayList<>();
     for (int i = 0; i < KEYS; i++) {
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/key/generate"))
-          .header("Authorization", "Bearer sk-bench").POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(gateway.baseUri().resolve("/key/generate"))
+                  .header("Authorization", "Bearer sk-bench")
+                  .POST(HttpRequest.BodyPublishers.ofString("{}"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       keys.add(r.body().replaceAll(".*\"key\":\"([^\"]+)\".*", "$1"));
     }
     return keys;
@@ -140,43 +171,55 @@ public final class OverheadBenchmark {
     List<Future<long[]>> futures = new ArrayList<>();
     for (int t = 0; t < THREADS; t++) {
       int thread = t;
-      futures.add(pool.submit(() -> {
-        long[] latencies = new long[1 << 16];
-        int n = 0;
-        int i = thread;
-        while (System.nanoTime() < end) {
-          HttpRequest request = HttpRequest.newBuilder(base.resolve("/chat/completions"))
-              .header("Authorization", "Bearer " + keys.get(i++ % keys.size()))
-              .header("Content-Type", "application/json")
-              .POST(HttpRequest.BodyPublishers.ofString(BODY)).build();
-          long start = System.nanoTime();
-          try {
-            HttpResponse<byte[]> r = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
-            if (r.statusCode() != 200) {
-              errors.incrementAndGet();
-              System.err.println("failed request to " + base + ": status " + r.statusCode() + " " + new String(r.body()));
-            }
-          } catch (java.io.IOException e) {
-            // Counted and said, not fatal.
-            errors.incrementAndGet();
-            System.err.println("failed request to " + base + ": " + e);
-            continue;
-          }
-          long took = System.nanoTime() - start;
-          if (n == latencies.length) {
-            latencies = Arrays.copyOf(latencies, n * 2);
-          }
-          latencies[n++] = took;
-        }
-        return Arrays.copyOf(latencies, n);
-      }));
+      futures.add(
+          pool.submit(
+              () -> {
+                long[] latencies = new long[1 << 16];
+                int n = 0;
+                int i = thread;
+                while (System.nanoTime() < end) {
+                  HttpRequest request =
+                      HttpRequest.newBuilder(base.resolve("/chat/completions"))
+                          .header("Authorization", "Bearer " + keys.get(i++ % keys.size()))
+                          .header("Content-Type", "application/json")
+                          .POST(HttpRequest.BodyPublishers.ofString(BODY))
+                          .build();
+                  long start = System.nanoTime();
+                  try {
+                    HttpResponse<byte[]> r =
+                        http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+                    if (r.statusCode() != 200) {
+                      errors.incrementAndGet();
+                      System.err.println(
+                          "failed request to "
+                              + base
+                              + ": status "
+                              + r.statusCode()
+                              + " "
+                              + new String(r.body()));
+                    }
+                  } catch (java.io.IOException e) {
+                    // Counted and said, not fatal.
+                    errors.incrementAndGet();
+                    System.err.println("failed request to " + base + ": " + e);
+                    continue;
+                  }
+                  long took = System.nanoTime() - start;
+                  if (n == latencies.length) {
+                    latencies = Arrays.copyOf(latencies, n * 2);
+                  }
+                  latencies[n++] = took;
+                }
+                return Arrays.copyOf(latencies, n);
+              }));
     }
     List<long[]> all = new ArrayList<>();
     for (Future<long[]> f : futures) {
       all.add(f.get());
     }
     pool.shutdown();
-    return new Result(all.stream().flatMapToLong(Arrays::stream).sorted().toArray(), millis, errors.get());
+    return new Result(
+        all.stream().flatMapToLong(Arrays::stream).sorted().toArray(), millis, errors.get());
   }
 
   record Result(long[] sortedNanos, long millis, int errors) {
@@ -185,13 +228,18 @@ public final class OverheadBenchmark {
     }
 
     double percentile(double p) {
-      int index = (int) Math.min(sortedNanos.length - 1, Math.ceil(p / 100 * sortedNanos.length) - 1);
+      int index =
+          (int) Math.min(sortedNanos.length - 1, Math.ceil(p / 100 * sortedNanos.length) - 1);
       return sortedNanos[Math.max(0, index)] / 1e6;
     }
 
     static Result merge(List<Result> results) {
-      long[] all = results.stream().flatMapToLong(r -> Arrays.stream(r.sortedNanos)).sorted().toArray();
-      return new Result(all, results.stream().mapToLong(Result::millis).sum(), results.stream().mapToInt(Result::errors).sum());
+      long[] all =
+          results.stream().flatMapToLong(r -> Arrays.stream(r.sortedNanos)).sorted().toArray();
+      return new Result(
+          all,
+          results.stream().mapToLong(Result::millis).sum(),
+          results.stream().mapToInt(Result::errors).sum());
     }
   }
 }

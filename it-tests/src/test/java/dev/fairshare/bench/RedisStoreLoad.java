@@ -37,7 +37,8 @@ public final class RedisStoreLoad {
 
   public static void main(String[] args) throws Exception {
     RedisLink link = RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(1));
-    RedisUsageStore store = new RedisUsageStore(link, EngineSettings.DEFAULTS, "fs-load-" + System.nanoTime());
+    RedisUsageStore store =
+        new RedisUsageStore(link, EngineSettings.DEFAULTS, "fs-load-" + System.nanoTime());
     ModelCapacity capacity = new ModelCapacity(1_000_000_000L, 100_000_000L);
     round(store, capacity, 4_000, true); // warm-up, both ways
     round(store, capacity, 4_000, false);
@@ -52,44 +53,59 @@ public final class RedisStoreLoad {
       long cpuBefore = os.getProcessCpuTime();
       admitted[way] += round(store, capacity, ROUND_MILLIS, way == 0);
       cpu[way] += os.getProcessCpuTime() - cpuBefore;
-      String stats = link.commands().info("commandstats").lines()
-          .filter(l -> l.startsWith("cmdstat_evalsha:")).findFirst().orElseThrow();
+      String stats =
+          link.commands()
+              .info("commandstats")
+              .lines()
+              .filter(l -> l.startsWith("cmdstat_evalsha:"))
+              .findFirst()
+              .orElseThrow();
       redisCalls[way] += Long.parseLong(stats.replaceAll("^cmdstat_evalsha:calls=(\\d+),.*", "$1"));
       redisMicros[way] += Long.parseLong(stats.replaceAll(".*usec=(\\d+),.*", "$1"));
     }
-    System.out.println("| settlement | admissions/s | ratio | client CPU per admission | Redis time per script call | Redis time per admission |");
+    System.out.println(
+        "| settlement | admissions/s | ratio | client CPU per admission | Redis time per script call | Redis time per admission |");
     System.out.println("|---|---|---|---|---|---|");
     for (int way = 0; way < 2; way++) {
-      System.out.printf(Locale.ROOT, "| %s | %.0f | %.2f | %.1f us | %.1f us | %.1f us |%n",
+      System.out.printf(
+          Locale.ROOT,
+          "| %s | %.0f | %.2f | %.1f us | %.1f us | %.1f us |%n",
           way == 0 ? "`settle` (waited for)" : "`settleWithoutWaiting`",
-          admitted[way] * 1000.0 / (ROUNDS * ROUND_MILLIS), (double) admitted[way] / admitted[0],
-          cpu[way] / 1000.0 / admitted[way], (double) redisMicros[way] / redisCalls[way],
+          admitted[way] * 1000.0 / (ROUNDS * ROUND_MILLIS),
+          (double) admitted[way] / admitted[0],
+          cpu[way] / 1000.0 / admitted[way],
+          (double) redisMicros[way] / redisCalls[way],
           (double) redisMicros[way] / admitted[way]);
     }
     store.close();
   }
 
-  private static long round(RedisUsageStore store, ModelCapacity capacity, long millis, boolean wait) throws Exception {
+  private static long round(
+      RedisUsageStore store, ModelCapacity capacity, long millis, boolean wait) throws Exception {
     AtomicLong count = new AtomicLong();
     long end = System.nanoTime() + millis * 1_000_000L;
     ExecutorService pool = Executors.newFixedThreadPool(THREADS);
     List<Future<?>> futures = new ArrayList<>();
     for (int t = 0; t < THREADS; t++) {
       int thread = t;
-      futures.add(pool.submit(() -> {
-        int i = thread;
-        while (System.nanoTime() < end) {
-          AdmissionRequest r = new AdmissionRequest("key-" + (i++ % KEYS), "bench-model", capacity, 1.0, 50, KeyLimits.NONE);
-          Decision d = store.acquire(r, System.currentTimeMillis());
-          if (wait) {
-            store.settle(d.reservation(), 40, System.currentTimeMillis());
-          } else {
-            store.settleWithoutWaiting(d.reservation(), 40, System.currentTimeMillis());
-          }
-          count.incrementAndGet();
-        }
-        return null;
-      }));
+      futures.add(
+          pool.submit(
+              () -> {
+                int i = thread;
+                while (System.nanoTime() < end) {
+                  AdmissionRequest r =
+                      new AdmissionRequest(
+                          "key-" + (i++ % KEYS), "bench-model", capacity, 1.0, 50, KeyLimits.NONE);
+                  Decision d = store.acquire(r, System.currentTimeMillis());
+                  if (wait) {
+                    store.settle(d.reservation(), 40, System.currentTimeMillis());
+                  } else {
+                    store.settleWithoutWaiting(d.reservation(), 40, System.currentTimeMillis());
+                  }
+                  count.incrementAndGet();
+                }
+                return null;
+              }));
     }
     for (Future<?> f : futures) {
       f.get();

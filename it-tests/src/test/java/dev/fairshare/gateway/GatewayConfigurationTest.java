@@ -28,7 +28,8 @@ class GatewayConfigurationTest {
                 "FAIRSHARE_GATEWAY_MOCK_GPT_4O_MINI_PROMPT_TOKENS", "7",
                 "FAIRSHARE_GATEWAY_MOCK_GPT_4O_MINI_COMPLETION_TOKENS", "3",
                 "FAIRSHARE_GATEWAY_PORT", "4100"));
-    assertThat(c.fairShare().capacityOf("gpt-4o-mini")).isEqualTo(new ModelCapacity(1000, ModelCapacity.UNLIMITED));
+    assertThat(c.fairShare().capacityOf("gpt-4o-mini"))
+        .isEqualTo(new ModelCapacity(1000, ModelCapacity.UNLIMITED));
     assertThat(c.gateway().mockFor("gpt-4o-mini").promptTokens()).isEqualTo(7);
     assertThat(c.gateway().mockFor("gpt-4o-mini").completionTokens()).isEqualTo(3);
     assertThat(c.gateway().port()).isEqualTo(4100);
@@ -39,13 +40,15 @@ class GatewayConfigurationTest {
     ConfigurationException e =
         catchThrowableOfType(
             ConfigurationException.class,
-            () -> fromEnvironment(
-                Map.of(
-                    "FAIRSHARE_MODELS_GPT_4O_MINI_TPM", "1000",
-                    "FAIRSHARE_GATEWAY_MOCK_GPT_4O_MINI_PROMPT_TOKENS", "7")));
+            () ->
+                fromEnvironment(
+                    Map.of(
+                        "FAIRSHARE_MODELS_GPT_4O_MINI_TPM", "1000",
+                        "FAIRSHARE_GATEWAY_MOCK_GPT_4O_MINI_PROMPT_TOKENS", "7")));
     assertThat(e.problems())
         .hasSize(2)
         .anySatisfy(p -> assertThat(p).startsWith("FAIRSHARE_MODELS_GPT_4O_MINI_TPM: "))
-        .anySatisfy(p -> assertThat(p).startsWith("FAIRSHARE_GATEWAY_MOCK_GPT_4O_MINI_PROMPT_TOKENS: "));
+        .anySatisfy(
+            p -> assertThat(p).startsWith("FAIRSHARE_GATEWAY_MOCK_GPT_4O_MINI_PROMPT_TOKENS: "));
   }
 }

@@ -20,8 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The built admin WAR file, deployed unchanged into embedded Jetty (WebAppContext) and configured
- * through MicroProfile Config (system properties), mints a key; the filter of another context,
- * on the same H2 key database, honours it.
+ * through MicroProfile Config (system properties), mints a key; the filter of another context, on
+ * the same H2 key database, honours it.
  */
 class AdminWarIT {
 
@@ -43,7 +43,8 @@ class AdminWarIT {
 
   @Test
   void keyMintedThroughTheDeployedWar_isHonouredByTheFilterInAnotherContext() throws Exception {
-    Path war = Path.of(System.getProperty("fairshare.it.wars", "target/wars"), "fairshare-admin.war");
+    Path war =
+        Path.of(System.getProperty("fairshare.it.wars", "target/wars"), "fairshare-admin.war");
     assertThat(war).exists();
     String jdbcUrl = "jdbc:h2:file:" + dir.resolve("keys").toAbsolutePath() + ";AUTO_SERVER=TRUE";
     System.setProperty("fairshare.master-key", "sk-war-master");
@@ -62,13 +63,17 @@ class AdminWarIT {
 
     HttpClient http = HttpClient.newHttpClient();
     HttpResponse<String> health =
-        http.send(HttpRequest.newBuilder(URI.create(adminBase + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+        http.send(
+            HttpRequest.newBuilder(URI.create(adminBase + "/health")).build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(health.statusCode()).isEqualTo(200);
     HttpResponse<String> minted =
         http.send(
             HttpRequest.newBuilder(URI.create(adminBase + "/key/generate"))
                 .header("Authorization", "Bearer sk-war-master")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"key_alias\":\"from-war\",\"rpm_limit\":1}"))
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "{\"key_alias\":\"from-war\",\"rpm_limit\":1}"))
                 .build(),
             HttpResponse.BodyHandlers.ofString());
     assertThat(minted.statusCode()).as(minted.body()).isEqualTo(200);
@@ -80,18 +85,26 @@ class AdminWarIT {
     // connection whenever the body arrives after the answer (it did within a dozen rounds).
     try (RawHttp connection = new RawHttp(adminBase)) {
       for (int round = 0; round < 10; round++) {
-        assertThat(connection.post("/fairshare-admin/key/generate", "sk-wrong", "{\"key_alias\":\"x\"}").status()).isEqualTo(401);
-        assertThat(connection.post("/fairshare-admin/no/such/path", "sk-war-master", "{}").status()).isEqualTo(404);
+        assertThat(
+                connection
+                    .post("/fairshare-admin/key/generate", "sk-wrong", "{\"key_alias\":\"x\"}")
+                    .status())
+            .isEqualTo(401);
+        assertThat(connection.post("/fairshare-admin/no/such/path", "sk-war-master", "{}").status())
+            .isEqualTo(404);
       }
-      assertThat(connection.post("/fairshare-admin/key/generate", "sk-war-master", "{}").status()).isEqualTo(200);
+      assertThat(connection.post("/fairshare-admin/key/generate", "sk-war-master", "{}").status())
+          .isEqualTo(200);
       // Reopened only after answers that said Connection: close (RawHttp throws EOFException on
       // a connection closed without a word); 21 answers in all.
       assertThat(connection.connections()).as("connections opened").isLessThanOrEqualTo(21);
     }
 
     gateway =
-        TestGateway.start(dir, new ManualClock(1_800_000_000_000L), Map.of("fairshare.keys.jdbc-url", jdbcUrl));
-    String hello = "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+        TestGateway.start(
+            dir, new ManualClock(1_800_000_000_000L), Map.of("fairshare.keys.jdbc-url", jdbcUrl));
+    String hello =
+        "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
     assertThat(gateway.post("/chat/completions", hello, raw).statusCode()).isEqualTo(200);
     // ...with the key's own limit from the WAR's database: rpm_limit 1
     HttpResponse<String> second = gateway.post("/chat/completions", hello, raw);

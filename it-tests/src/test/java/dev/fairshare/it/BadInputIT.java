@@ -19,7 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class BadInputIT {
 
-  static final String HELLO = "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+  static final String HELLO =
+      "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
 
   @TempDir static Path dir;
   TestGateway gateway;
@@ -27,7 +28,9 @@ class BadInputIT {
 
   @BeforeAll
   void start() throws Exception {
-    gateway = TestGateway.start(dir, new ManualClock(1_800_000_000_000L), Map.of("fairshare.max-body-size", "1KB"));
+    gateway =
+        TestGateway.start(
+            dir, new ManualClock(1_800_000_000_000L), Map.of("fairshare.max-body-size", "1KB"));
     key = gateway.mintKey("{\"key_alias\":\"bad-input\"}");
   }
 
@@ -45,11 +48,14 @@ class BadInputIT {
 
   @Test
   void unknownKey_is401_andTheMessageMasksTheKey() throws Exception {
-    HttpResponse<String> r = gateway.post("/v1/chat/completions", HELLO, "sk-not-a-real-key-0000000");
+    HttpResponse<String> r =
+        gateway.post("/v1/chat/completions", HELLO, "sk-not-a-real-key-0000000");
     assertThat(r.statusCode()).isEqualTo(401);
     JsonNode error = TestGateway.error(r);
     assertThat(error.get("code").asText()).isEqualTo("invalid_api_key");
-    assertThat(error.get("message").asText()).contains("sk-...0000").doesNotContain("sk-not-a-real-key");
+    assertThat(error.get("message").asText())
+        .contains("sk-...0000")
+        .doesNotContain("sk-not-a-real-key");
   }
 
   @Test
@@ -61,7 +67,8 @@ class BadInputIT {
 
   @Test
   void truncatedJson_is400() throws Exception {
-    HttpResponse<String> r = gateway.post("/chat/completions", "{\"model\":\"my-fake-model\",", key);
+    HttpResponse<String> r =
+        gateway.post("/chat/completions", "{\"model\":\"my-fake-model\",", key);
     assertThat(r.statusCode()).isEqualTo(400);
     TestGateway.error(r);
   }
@@ -75,7 +82,9 @@ class BadInputIT {
 
   @Test
   void bodyWithoutModel_is400NamingTheModelParam() throws Exception {
-    HttpResponse<String> r = gateway.post("/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", key);
+    HttpResponse<String> r =
+        gateway.post(
+            "/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", key);
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(TestGateway.error(r).get("param").asText()).isEqualTo("model");
   }
@@ -89,7 +98,10 @@ class BadInputIT {
 
   @Test
   void bodyOverTheLimit_is413() throws Exception {
-    String big = "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat(2048) + "\"}]}";
+    String big =
+        "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\""
+            + "x".repeat(2048)
+            + "\"}]}";
     HttpResponse<String> r = gateway.post("/chat/completions", big, key);
     assertThat(r.statusCode()).isEqualTo(413);
     TestGateway.error(r);
@@ -97,11 +109,14 @@ class BadInputIT {
 
   @Test
   void bodyOverTheLimitWithoutContentLength_is413() throws Exception {
-    byte[] big = ("{\"model\":\"my-fake-model\",\"prompt\":\"" + "y".repeat(4096) + "\"}").getBytes();
+    byte[] big =
+        ("{\"model\":\"my-fake-model\",\"prompt\":\"" + "y".repeat(4096) + "\"}").getBytes();
     HttpRequest request =
         HttpRequest.newBuilder(gateway.base().resolve("/completions"))
             .header("Authorization", "Bearer " + key)
-            .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big)))
+            .POST(
+                HttpRequest.BodyPublishers.ofInputStream(
+                    () -> new java.io.ByteArrayInputStream(big)))
             .build();
     HttpResponse<String> r = gateway.http.send(request, HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(413);
@@ -120,11 +135,18 @@ class BadInputIT {
     // hundred).
     try (RawHttp connection = new RawHttp(gateway.base())) {
       for (int round = 0; round < 10; round++) {
-        assertThat(connection.post("/chat/completions", "sk-not-a-real-key-0000000", HELLO).status()).isEqualTo(401);
+        assertThat(
+                connection.post("/chat/completions", "sk-not-a-real-key-0000000", HELLO).status())
+            .isEqualTo(401);
         assertThat(connection.post("/chat/completions", null, HELLO).status()).isEqualTo(401);
-        assertThat(connection.post("/key/generate", "sk-wrong-master", "{\"key_alias\":\"x\"}").status()).isEqualTo(401);
+        assertThat(
+                connection
+                    .post("/key/generate", "sk-wrong-master", "{\"key_alias\":\"x\"}")
+                    .status())
+            .isEqualTo(401);
         assertThat(connection.post("/no/such/path", key, HELLO).status()).isEqualTo(404);
-        assertThat(connection.post("/key/generate", key, "{\"key_alias\":\"x\"}").status()).isEqualTo(403);
+        assertThat(connection.post("/key/generate", key, "{\"key_alias\":\"x\"}").status())
+            .isEqualTo(403);
         assertThat(connection.post("/chat/completions", key, "not json").status()).isEqualTo(400);
       }
       RawHttp.Response admitted = connection.post("/chat/completions", key, HELLO);
@@ -169,12 +191,26 @@ class BadInputIT {
 
   @Test
   void invalidFieldsOnKeyGenerate_are400NamingTheField() throws Exception {
-    assertThat(TestGateway.error(gateway.post("/key/generate", "{\"duration\":\"soon\"}", TestGateway.MASTER_KEY))
-            .get("param").asText()).isEqualTo("duration");
-    assertThat(TestGateway.error(gateway.post("/key/generate", "{\"tpm_limit\":-5}", TestGateway.MASTER_KEY))
-            .get("param").asText()).isEqualTo("tpm_limit");
-    assertThat(TestGateway.error(gateway.post("/key/generate", "{\"models\":\"gpt-4o\"}", TestGateway.MASTER_KEY))
-            .get("param").asText()).isEqualTo("models");
+    assertThat(
+            TestGateway.error(
+                    gateway.post(
+                        "/key/generate", "{\"duration\":\"soon\"}", TestGateway.MASTER_KEY))
+                .get("param")
+                .asText())
+        .isEqualTo("duration");
+    assertThat(
+            TestGateway.error(
+                    gateway.post("/key/generate", "{\"tpm_limit\":-5}", TestGateway.MASTER_KEY))
+                .get("param")
+                .asText())
+        .isEqualTo("tpm_limit");
+    assertThat(
+            TestGateway.error(
+                    gateway.post(
+                        "/key/generate", "{\"models\":\"gpt-4o\"}", TestGateway.MASTER_KEY))
+                .get("param")
+                .asText())
+        .isEqualTo("models");
     HttpResponse<String> notJson = gateway.post("/key/generate", "{{", TestGateway.MASTER_KEY);
     assertThat(notJson.statusCode()).isEqualTo(400);
     TestGateway.error(notJson);
@@ -182,7 +218,8 @@ class BadInputIT {
 
   @Test
   void duplicateAlias_is400() throws Exception {
-    HttpResponse<String> r = gateway.post("/key/generate", "{\"key_alias\":\"bad-input\"}", TestGateway.MASTER_KEY);
+    HttpResponse<String> r =
+        gateway.post("/key/generate", "{\"key_alias\":\"bad-input\"}", TestGateway.MASTER_KEY);
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(TestGateway.error(r).get("param").asText()).isEqualTo("key_alias");
   }
@@ -190,7 +227,9 @@ class BadInputIT {
   @Test
   void unknownPath_is404InOpenAiShape() throws Exception {
     HttpResponse<String> r =
-        gateway.http.send(HttpRequest.newBuilder(gateway.base().resolve("/nope")).GET().build(), HttpResponse.BodyHandlers.ofString());
+        gateway.http.send(
+            HttpRequest.newBuilder(gateway.base().resolve("/nope")).GET().build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(404);
     TestGateway.error(r);
   }
@@ -204,8 +243,10 @@ class BadInputIT {
     assertThat(anonymous.statusCode()).isEqualTo(401);
     HttpResponse<String> r =
         gateway.http.send(
-            HttpRequest.newBuilder(URI.create(gateway.base() + "/chat/completions")).header("Authorization", "Bearer " + key)
-                .GET().build(),
+            HttpRequest.newBuilder(URI.create(gateway.base() + "/chat/completions"))
+                .header("Authorization", "Bearer " + key)
+                .GET()
+                .build(),
             HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(405);
     TestGateway.error(r);
@@ -213,10 +254,12 @@ class BadInputIT {
 
   @Test
   void streamingRequest_passesThroughAndIsSettled() throws Exception {
-    String body = "{\"model\":\"my-fake-model\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+    String body =
+        "{\"model\":\"my-fake-model\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
     HttpResponse<String> r = gateway.post("/chat/completions", body, key);
     assertThat(r.statusCode()).isEqualTo(200);
-    assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/event-stream"));
+    assertThat(r.headers().firstValue("content-type"))
+        .hasValueSatisfying(v -> assertThat(v).startsWith("text/event-stream"));
     assertThat(r.body()).contains("chat.completion.chunk").endsWith("data: [DONE]\n\n");
     assertThat(r.headers().firstValue("x-ratelimit-limit-tokens")).contains("60");
   }

@@ -23,11 +23,27 @@ public final class Fuzz {
   /** What the run saw: statuses by count, and the requests answered 5xx (or not at all). */
   public record Summary(Map<Integer, Integer> statuses, List<String> failures, int sent) {}
 
-  private static final String[] METHODS = {"POST", "POST", "POST", "POST", "GET", "PUT", "DELETE", "PATCH", "HEAD"};
+  private static final String[] METHODS = {
+    "POST", "POST", "POST", "POST", "GET", "PUT", "DELETE", "PATCH", "HEAD"
+  };
   private static final String[] PATHS = {
-    "/v1/chat/completions", "/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses",
-    "/v1/chat/completions/", "/v1/models", "/key/generate", "/key/info", "/key/update", "/key/delete",
-    "/key/list", "/key/block", "/key/regenerate", "/health", "/", "/v1"
+    "/v1/chat/completions",
+    "/chat/completions",
+    "/v1/completions",
+    "/v1/embeddings",
+    "/v1/responses",
+    "/v1/chat/completions/",
+    "/v1/models",
+    "/key/generate",
+    "/key/info",
+    "/key/update",
+    "/key/delete",
+    "/key/list",
+    "/key/block",
+    "/key/regenerate",
+    "/health",
+    "/",
+    "/v1"
   };
   private static final String[] TEMPLATES = {
     "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":5}",
@@ -39,8 +55,10 @@ public final class Fuzz {
     "{\"keys\":[\"sk-a\"],\"key_aliases\":[\"x\"]}"
   };
   private static final String[] VALUES = {
-    "null", "true", "false", "0", "-1", "1e309", "99999999999999999999999", "-9223372036854775808", "1.5",
-    "\"\"", "\"true\"", "\"1\"", "[]", "{}", "[[[[[[[[[[]]]]]]]]]]", "\"\\u0000\"", "\"\\ud800\"", "\"é\u200b\"",
+    "null", "true", "false", "0", "-1", "1e309", "99999999999999999999999", "-9223372036854775808",
+        "1.5",
+    "\"\"", "\"true\"", "\"1\"", "[]", "{}", "[[[[[[[[[[]]]]]]]]]]", "\"\\u0000\"", "\"\\ud800\"",
+        "\"é\u200b\"",
     "{\"a\":{\"b\":{\"c\":[1,2,{\"d\":null}]}}}", "\"" + "z".repeat(5_000) + "\""
   };
 
@@ -52,7 +70,8 @@ public final class Fuzz {
    * @param prefix the context path the OpenAI paths live under ("" on the gateway)
    * @param keys credentials to choose from (valid keys, the master key); invalid ones are added
    */
-  public static Summary run(URI base, String prefix, List<String> keys, long seed, int count, Duration budget) {
+  public static Summary run(
+      URI base, String prefix, List<String> keys, long seed, int count, Duration budget) {
     Random random = new Random(seed);
     Map<Integer, Integer> statuses = new TreeMap<>();
     List<String> failures = new ArrayList<>();
@@ -72,7 +91,16 @@ public final class Fuzz {
       sent++;
       statuses.merge(status, 1, Integer::sum);
       if (status >= 500 || status < 0) {
-        failures.add(status + " " + method + " " + path + " " + headers + " " + body.substring(0, Math.min(200, body.length())));
+        failures.add(
+            status
+                + " "
+                + method
+                + " "
+                + path
+                + " "
+                + headers
+                + " "
+                + body.substring(0, Math.min(200, body.length())));
       }
     }
     return new Summary(statuses, failures, sent);
@@ -118,10 +146,24 @@ public final class Fuzz {
       switch (random.nextInt(5)) {
         case 0 -> body = replaceValue(random, body);
         case 1 -> body = body.substring(0, random.nextInt(body.length() + 1)); // truncated
-        case 2 -> body = body.replaceFirst("\\{", "{\"" + pick(random, new String[] {"stream", "n", "model", "max_tokens", "messages"}) + "\":"
-            + pick(random, VALUES) + ",");
-        case 3 -> body = "{\"model\":\"" + pick(random, new String[] {"my-fake-model", "MY-FAKE-MODEL", " my-fake-model", "x"}) + "\","
-            + (body.isEmpty() ? "}" : body.substring(1));
+        case 2 ->
+            body =
+                body.replaceFirst(
+                    "\\{",
+                    "{\""
+                        + pick(
+                            random, new String[] {"stream", "n", "model", "max_tokens", "messages"})
+                        + "\":"
+                        + pick(random, VALUES)
+                        + ",");
+        case 3 ->
+            body =
+                "{\"model\":\""
+                    + pick(
+                        random,
+                        new String[] {"my-fake-model", "MY-FAKE-MODEL", " my-fake-model", "x"})
+                    + "\","
+                    + (body.isEmpty() ? "}" : body.substring(1));
         default -> {}
       }
     }
@@ -149,12 +191,19 @@ public final class Fuzz {
     return body.substring(0, colon + 1) + pick(random, VALUES) + body.substring(end);
   }
 
-  private static int send(URI base, String method, String path, List<String> headers, String body) throws IOException {
+  private static int send(URI base, String method, String path, List<String> headers, String body)
+      throws IOException {
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
     try (Socket socket = new Socket(base.getHost(), base.getPort())) {
       socket.setSoTimeout(15_000);
-      StringBuilder head = new StringBuilder(method).append(' ').append(path).append(" HTTP/1.1\r\n")
-          .append("Host: ").append(base.getHost()).append("\r\nConnection: close\r\n");
+      StringBuilder head =
+          new StringBuilder(method)
+              .append(' ')
+              .append(path)
+              .append(" HTTP/1.1\r\n")
+              .append("Host: ")
+              .append(base.getHost())
+              .append("\r\nConnection: close\r\n");
       for (String header : headers) {
         head.append(header).append("\r\n");
       }

@@ -21,12 +21,22 @@ class FuzzIT {
   void threeThousandHostileRequests() throws Exception {
     try (LogCapture log = LogCapture.start();
         TestGateway gateway =
-        TestGateway.start(dir, new ManualClock(1_800_000_000_000L), Map.of("fairshare.models.my-fake-model.tpm", "100000000"))) {
+            TestGateway.start(
+                dir,
+                new ManualClock(1_800_000_000_000L),
+                Map.of("fairshare.models.my-fake-model.tpm", "100000000"))) {
       String key = gateway.mintKey("{\"tpm_limit\":100000000}");
       String plain = gateway.mintKey("{}");
       Fuzz.Summary summary =
-          Fuzz.run(gateway.base(), "", List.of(key, plain, TestGateway.MASTER_KEY), 20261202L, 3_000, Duration.ofSeconds(120));
-      System.out.println("Fuzz on the gateway: " + summary.sent() + " requests, statuses " + summary.statuses());
+          Fuzz.run(
+              gateway.base(),
+              "",
+              List.of(key, plain, TestGateway.MASTER_KEY),
+              20261202L,
+              3_000,
+              Duration.ofSeconds(120));
+      System.out.println(
+          "Fuzz on the gateway: " + summary.sent() + " requests, statuses " + summary.statuses());
       assertThat(summary.sent()).isGreaterThanOrEqualTo(1_000);
       assertThat(summary.failures()).as("5xx or no answer").isEmpty();
       assertThat(summary.statuses()).containsKeys(200, 400, 401);

@@ -76,7 +76,9 @@ class HostileAccountingIT {
     props.put("fairshare.max-usage-tokens", Long.toString(MAX_USAGE));
     props.put("fairshare.max-response-buffer", "64KB");
     props.put("fairshare.unknown-models", "allow");
-    fairShare = FairShare.create(FairShareConfig.read(k -> Optional.ofNullable(props.get(k)), props.keySet()), clock);
+    fairShare =
+        FairShare.create(
+            FairShareConfig.read(k -> Optional.ofNullable(props.get(k)), props.keySet()), clock);
     server = new Server();
     ServerConnector connector = new ServerConnector(server);
     connector.setHost("127.0.0.1");
@@ -100,18 +102,32 @@ class HostileAccountingIT {
   }
 
   /** Lets the "async-held-open" call complete. */
-  static final java.util.concurrent.CountDownLatch COMPLETE_HELD_CALL = new java.util.concurrent.CountDownLatch(1);
+  static final java.util.concurrent.CountDownLatch COMPLETE_HELD_CALL =
+      new java.util.concurrent.CountDownLatch(1);
 
   /** The upstream: what it does is named by the model. */
   static final class HostileUpstream extends HttpServlet {
     @Override
-    protected void doPost(HttpServletRequest request, HttpServletResponse response) throws IOException {
+    protected void doPost(HttpServletRequest request, HttpServletResponse response)
+        throws IOException {
       String model = JSON.readTree(request.getInputStream()).path("model").asText();
       switch (model) {
-        case "huge-usage" -> json(response, "{\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":9000000000000000,\"total_tokens\":9000000000000005}}");
-        case "overflowing-usage" -> json(response, "{\"usage\":{\"prompt_tokens\":9223372036854775807,\"completion_tokens\":9223372036854775807}}");
-        case "negative-usage" -> json(response, "{\"usage\":{\"prompt_tokens\":-50,\"completion_tokens\":-50,\"total_tokens\":-100}}");
-        case "big-answer" -> json(response, "{\"text\":\"" + "x".repeat(200_000) + "\",\"usage\":{\"total_tokens\":500}}");
+        case "huge-usage" ->
+            json(
+                response,
+                "{\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":9000000000000000,\"total_tokens\":9000000000000005}}");
+        case "overflowing-usage" ->
+            json(
+                response,
+                "{\"usage\":{\"prompt_tokens\":9223372036854775807,\"completion_tokens\":9223372036854775807}}");
+        case "negative-usage" ->
+            json(
+                response,
+                "{\"usage\":{\"prompt_tokens\":-50,\"completion_tokens\":-50,\"total_tokens\":-100}}");
+        case "big-answer" ->
+            json(
+                response,
+                "{\"text\":\"" + "x".repeat(200_000) + "\",\"usage\":{\"total_tokens\":500}}");
         case "no-terminator" -> {
           response.setContentType("text/event-stream");
           OutputStream out = response.getOutputStream();
@@ -122,11 +138,18 @@ class HostileAccountingIT {
         case "tool-stream" -> {
           response.setContentType("text/event-stream");
           OutputStream out = response.getOutputStream();
-          out.write("data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"Think about the weather first.\"}}]}\n\n"
-              .getBytes(StandardCharsets.UTF_8));
-          for (String part : new String[] {"{\\\"city\\\":", " \\\"Paris, France\\\",", " \\\"unit\\\": \\\"celsius\\\"}"}) {
-            out.write(("data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"" + part
-                + "\"}}]}}]}\n\n").getBytes(StandardCharsets.UTF_8));
+          out.write(
+              "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"Think about the weather first.\"}}]}\n\n"
+                  .getBytes(StandardCharsets.UTF_8));
+          for (String part :
+              new String[] {
+                "{\\\"city\\\":", " \\\"Paris, France\\\",", " \\\"unit\\\": \\\"celsius\\\"}"
+              }) {
+            out.write(
+                ("data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\""
+                        + part
+                        + "\"}}]}}]}\n\n")
+                    .getBytes(StandardCharsets.UTF_8));
           }
           out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
         }
@@ -135,7 +158,9 @@ class HostileAccountingIT {
           OutputStream out = response.getOutputStream();
           // Writes until the client has gone (a write then fails), bounded: no end, no usage.
           for (int i = 0; i < 1_000_000; i++) {
-            out.write("data: {\"choices\":[{\"delta\":{\"content\":\"word \"}}]}\n\n".getBytes(StandardCharsets.UTF_8));
+            out.write(
+                "data: {\"choices\":[{\"delta\":{\"content\":\"word \"}}]}\n\n"
+                    .getBytes(StandardCharsets.UTF_8));
             out.flush();
           }
         }
@@ -144,28 +169,33 @@ class HostileAccountingIT {
           // the test lets it complete: the client has its answer before any completion event.
           AsyncContext async = request.startAsync();
           async.setTimeout(30_000);
-          async.start(() -> {
-            try {
-              byte[] answer = "{\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":20,\"total_tokens\":30}}"
-                  .getBytes(StandardCharsets.UTF_8);
-              HttpServletResponse r = response; // as a proxy does: the response it was given
-              r.setContentType("application/json");
-              r.setContentLength(answer.length);
-              r.getOutputStream().write(answer);
-              r.getOutputStream().flush();
-              COMPLETE_HELD_CALL.await();
-            } catch (IOException | InterruptedException e) {
-              Thread.currentThread().interrupt();
-            } finally {
-              async.complete();
-            }
-          });
+          async.start(
+              () -> {
+                try {
+                  byte[] answer =
+                      "{\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":20,\"total_tokens\":30}}"
+                          .getBytes(StandardCharsets.UTF_8);
+                  HttpServletResponse r = response; // as a proxy does: the response it was given
+                  r.setContentType("application/json");
+                  r.setContentLength(answer.length);
+                  r.getOutputStream().write(answer);
+                  r.getOutputStream().flush();
+                  COMPLETE_HELD_CALL.await();
+                } catch (IOException | InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                } finally {
+                  async.complete();
+                }
+              });
         }
         case "async-timeout" -> {
           AsyncContext async = request.startAsync();
           async.setTimeout(200); // never completed: the container times it out
         }
-        default -> json(response, "{\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":20,\"total_tokens\":30}}");
+        default ->
+            json(
+                response,
+                "{\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":20,\"total_tokens\":30}}");
       }
     }
 
@@ -190,7 +220,11 @@ class HostileAccountingIT {
   }
 
   static String body(String model, boolean stream) {
-    return "{\"model\":\"" + model + "\",\"stream\":" + stream + ",\"messages\":[{\"role\":\"user\",\"content\":\"Hi there\"}]}";
+    return "{\"model\":\""
+        + model
+        + "\",\"stream\":"
+        + stream
+        + ",\"messages\":[{\"role\":\"user\",\"content\":\"Hi there\"}]}";
   }
 
   MemoryUsageStore store() {
@@ -199,18 +233,28 @@ class HostileAccountingIT {
 
   long used(String key) {
     AdmissionRequest probe =
-        new AdmissionRequest(KeyHashing.sha256(key), Admissions.UNCONFIGURED_MODELS, ModelCapacity.UNLIMITED_MODEL, 1.0, 0, KeyLimits.NONE);
+        new AdmissionRequest(
+            KeyHashing.sha256(key),
+            Admissions.UNCONFIGURED_MODELS,
+            ModelCapacity.UNLIMITED_MODEL,
+            1.0,
+            0,
+            KeyLimits.NONE);
     return store().peek(probe, clock.millis()).tokens().used();
   }
 
   long reservation(String model, boolean stream) throws Exception {
     TokenEstimator estimator = fairShare.estimator();
     return estimator.reservation(
-        estimator.estimate(RequestReader.read(body(model, stream).getBytes(StandardCharsets.UTF_8)), Endpoint.CHAT_COMPLETIONS));
+        estimator.estimate(
+            RequestReader.read(body(model, stream).getBytes(StandardCharsets.UTF_8)),
+            Endpoint.CHAT_COMPLETIONS));
   }
 
   void assertNothingInFlight() {
-    await().atMost(Duration.ofSeconds(5)).until(() -> store().inFlight(Admissions.UNCONFIGURED_MODELS) == 0);
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> store().inFlight(Admissions.UNCONFIGURED_MODELS) == 0);
   }
 
   @Test
@@ -221,16 +265,20 @@ class HostileAccountingIT {
     assertThat(call(key, "overflowing-usage", false).statusCode()).isEqualTo(200);
     assertThat(used(key)).isEqualTo(2 * MAX_USAGE);
     assertThat(call(key, "negative-usage", false).statusCode()).isEqualTo(200);
-    assertThat(used(key)).as("clamped to nothing, then the minimum a request costs").isEqualTo(2 * MAX_USAGE + 7);
+    assertThat(used(key))
+        .as("clamped to nothing, then the minimum a request costs")
+        .isEqualTo(2 * MAX_USAGE + 7);
     assertNothingInFlight();
   }
 
   @Test
-  void anAnswerLargerThanTheBufferPassesThroughWholeAndIsChargedTheUsageAtItsEnd() throws Exception {
+  void anAnswerLargerThanTheBufferPassesThroughWholeAndIsChargedTheUsageAtItsEnd()
+      throws Exception {
     String key = mint();
     HttpResponse<String> r = call(key, "big-answer", false);
     assertThat(r.statusCode()).isEqualTo(200);
-    assertThat(r.body()).hasSize(200_000 + "{\"text\":\"\",\"usage\":{\"total_tokens\":500}}".length());
+    assertThat(r.body())
+        .hasSize(200_000 + "{\"text\":\"\",\"usage\":{\"total_tokens\":500}}".length());
     assertNothingInFlight();
     assertThat(used(key)).isEqualTo(500);
   }
@@ -252,12 +300,18 @@ class HostileAccountingIT {
     assertThat(r.statusCode()).isEqualTo(200);
     assertNothingInFlight();
     TokenEstimator estimator = fairShare.estimator();
-    long prompt = estimator.promptTokens(RequestReader.read(body("tool-stream", true).getBytes(StandardCharsets.UTF_8)));
-    long arguments = estimator.countText("tool-stream", "{\"city\": \"Paris, France\", \"unit\": \"celsius\"}");
+    long prompt =
+        estimator.promptTokens(
+            RequestReader.read(body("tool-stream", true).getBytes(StandardCharsets.UTF_8)));
+    long arguments =
+        estimator.countText("tool-stream", "{\"city\": \"Paris, France\", \"unit\": \"celsius\"}");
     long reasoning = estimator.countText("tool-stream", "Think about the weather first.");
     assertThat(arguments).isGreaterThan(8);
     assertThat(reasoning).isGreaterThan(4);
-    long counted = estimator.countText("tool-stream", "Think about the weather first.{\"city\": \"Paris, France\", \"unit\": \"celsius\"}");
+    long counted =
+        estimator.countText(
+            "tool-stream",
+            "Think about the weather first.{\"city\": \"Paris, France\", \"unit\": \"celsius\"}");
     assertThat(used(key)).isEqualTo(prompt + counted).isGreaterThan(prompt + arguments);
   }
 
@@ -267,9 +321,14 @@ class HostileAccountingIT {
     String body = body("endless-stream", true);
     try (Socket socket = new Socket(base.getHost(), base.getPort())) {
       OutputStream out = socket.getOutputStream();
-      out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key
-          + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
-          .getBytes(StandardCharsets.UTF_8));
+      out.write(
+          ("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                  + key
+                  + "\r\nContent-Type: application/json\r\nContent-Length: "
+                  + body.length()
+                  + "\r\n\r\n"
+                  + body)
+              .getBytes(StandardCharsets.UTF_8));
       out.flush();
       InputStream in = socket.getInputStream();
       assertThat(in.readNBytes(200)).hasSize(200);
@@ -277,7 +336,11 @@ class HostileAccountingIT {
     assertNothingInFlight();
     long reserved = reservation("endless-stream", true);
     assertThat(used(key)).isGreaterThanOrEqualTo(reserved);
-    assertThat(reserved).isGreaterThan(fairShare.estimator().promptTokens(RequestReader.read(body.getBytes(StandardCharsets.UTF_8))));
+    assertThat(reserved)
+        .isGreaterThan(
+            fairShare
+                .estimator()
+                .promptTokens(RequestReader.read(body.getBytes(StandardCharsets.UTF_8))));
   }
 
   @Test

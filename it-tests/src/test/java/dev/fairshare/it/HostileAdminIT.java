@@ -70,33 +70,56 @@ class HostileAdminIT {
             Map.entry("{\"tpm_limit\":-1}", "tpm_limit"),
             Map.entry("{\"rpm_limit\":1e400}", "rpm_limit"));
     for (Map.Entry<String, String> e : generate.entrySet()) {
-      assertThat(badField("/key/generate", e.getKey()).get("param").asText()).as(e.getKey()).isEqualTo(e.getValue());
+      assertThat(badField("/key/generate", e.getKey()).get("param").asText())
+          .as(e.getKey())
+          .isEqualTo(e.getValue());
     }
     StringBuilder many = new StringBuilder("{\"models\":[");
     for (int i = 0; i < 101; i++) {
       many.append(i == 0 ? "" : ",").append("\"m").append(i).append('"');
     }
     assertThat(badField("/key/generate", many + "]}").get("param").asText()).isEqualTo("models");
-    assertThat(badField("/key/update", "{\"key\":\"" + key + "\",\"duration\":\"99999999999999999999h\"}").get("param").asText())
+    assertThat(
+            badField(
+                    "/key/update",
+                    "{\"key\":\"" + key + "\",\"duration\":\"99999999999999999999h\"}")
+                .get("param")
+                .asText())
         .isEqualTo("duration");
-    assertThat(badField("/key/regenerate", "{\"key\":\"" + key + "\",\"grace_period\":\"999999999999d\"}").get("param").asText())
+    assertThat(
+            badField(
+                    "/key/regenerate",
+                    "{\"key\":\"" + key + "\",\"grace_period\":\"999999999999d\"}")
+                .get("param")
+                .asText())
         .isEqualTo("grace_period");
-    assertThat(badField("/key/regenerate", "{\"key\":\"" + key + "\",\"new_key\":\"sk-tiny\"}").get("param").asText())
+    assertThat(
+            badField("/key/regenerate", "{\"key\":\"" + key + "\",\"new_key\":\"sk-tiny\"}")
+                .get("param")
+                .asText())
         .isEqualTo("new_key");
     // A good custom key of 16 characters is fine
-    assertThat(gateway.post("/key/generate", "{\"key\":\"sk-abcdefghijklm\"}", MASTER).statusCode()).isEqualTo(200);
+    assertThat(gateway.post("/key/generate", "{\"key\":\"sk-abcdefghijklm\"}", MASTER).statusCode())
+        .isEqualTo(200);
   }
 
   @Test
   void aRawKeyInTheUrlNeverReachesTheLog() throws Exception {
     String key = gateway.mintKey("{}");
     log.clear();
-    HttpResponse<String> r = gateway.post("/key/" + key + "/regenerate", "{\"grace_period\":\"99999999999999999999999d\"}", MASTER);
+    HttpResponse<String> r =
+        gateway.post(
+            "/key/" + key + "/regenerate",
+            "{\"grace_period\":\"99999999999999999999999d\"}",
+            MASTER);
     assertThat(r.statusCode()).isEqualTo(400);
-    HttpResponse<String> other = gateway.post("/key/" + key + "/regenerate", "{\"grace_period\":\"1x\"}", MASTER);
+    HttpResponse<String> other =
+        gateway.post("/key/" + key + "/regenerate", "{\"grace_period\":\"1x\"}", MASTER);
     assertThat(other.statusCode()).isEqualTo(400);
     for (LogRecord record : log.records()) {
-      assertThat(String.valueOf(record.getMessage()) + java.util.Arrays.toString(record.getParameters()))
+      assertThat(
+              String.valueOf(record.getMessage())
+                  + java.util.Arrays.toString(record.getParameters()))
           .doesNotContain(key.substring(3));
       assertThat(record.getThrown()).isNull();
     }
@@ -105,7 +128,8 @@ class HostileAdminIT {
   @Test
   void bodiesAreNotReadBeforeTheKey_andAreCapped() throws Exception {
     // Declares 256 MiB, sends a little, without a key: 401 at once, connection closed
-    assertThat(rawHead("/key/generate", null, 256L * 1024 * 1024, "{\"key_alias\":\"x\"")).startsWith("HTTP/1.1 401")
+    assertThat(rawHead("/key/generate", null, 256L * 1024 * 1024, "{\"key_alias\":\"x\""))
+        .startsWith("HTTP/1.1 401")
         .containsIgnoringCase("connection: close");
     // With the master key, over fairshare.admin.max-body-size (64 KiB): 413, declared or not
     assertThat(rawHead("/key/update", MASTER, 1024L * 1024 * 1024, "{")).startsWith("HTTP/1.1 413");
@@ -114,7 +138,10 @@ class HostileAdminIT {
         gateway.http.send(
             HttpRequest.newBuilder(gateway.base().resolve("/key/generate"))
                 .header("Authorization", "Bearer " + MASTER)
-                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big.getBytes(StandardCharsets.UTF_8))))
+                .POST(
+                    HttpRequest.BodyPublishers.ofInputStream(
+                        () ->
+                            new java.io.ByteArrayInputStream(big.getBytes(StandardCharsets.UTF_8))))
                 .build(),
             HttpResponse.BodyHandlers.ofString());
     assertThat(chunked.statusCode()).isEqualTo(413);
@@ -126,18 +153,27 @@ class HostileAdminIT {
     log.clear();
     for (int i = 0; i < 50; i++) {
       try (Socket socket = new Socket(gateway.base().getHost(), gateway.base().getPort())) {
-        socket.getOutputStream().write(
-            "POST /key/generate HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"k".getBytes(StandardCharsets.US_ASCII));
+        socket
+            .getOutputStream()
+            .write(
+                "POST /key/generate HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"k"
+                    .getBytes(StandardCharsets.US_ASCII));
       }
     }
     // And aborted mid-body with the master key: the guard drops it without a word
     for (int i = 0; i < 20; i++) {
       try (Socket socket = new Socket(gateway.base().getHost(), gateway.base().getPort())) {
-        socket.getOutputStream().write(("POST /key/generate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + MASTER
-            + "\r\nContent-Length: 1000\r\n\r\n{\"k").getBytes(StandardCharsets.US_ASCII));
+        socket
+            .getOutputStream()
+            .write(
+                ("POST /key/generate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                        + MASTER
+                        + "\r\nContent-Length: 1000\r\n\r\n{\"k")
+                    .getBytes(StandardCharsets.US_ASCII));
       }
     }
-    // Let the server finish with them: a normal call on a new connection answers after they were handled
+    // Let the server finish with them: a normal call on a new connection answers after they were
+    // handled
     assertThat(gateway.post("/key/generate", "{}", MASTER).statusCode()).isEqualTo(200);
     assertThat(log.records()).as("log records").isEmpty();
   }
@@ -155,12 +191,21 @@ class HostileAdminIT {
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
   }
 
-  private String rawHead(String path, String bearer, long declared, String part) throws IOException {
+  private String rawHead(String path, String bearer, long declared, String part)
+      throws IOException {
     try (Socket socket = new Socket(gateway.base().getHost(), gateway.base().getPort())) {
       socket.setSoTimeout(5_000);
       OutputStream out = socket.getOutputStream();
-      out.write(("POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + declared + "\r\n"
-          + (bearer == null ? "" : "Authorization: Bearer " + bearer + "\r\n") + "\r\n" + part).getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          ("POST "
+                  + path
+                  + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                  + declared
+                  + "\r\n"
+                  + (bearer == null ? "" : "Authorization: Bearer " + bearer + "\r\n")
+                  + "\r\n"
+                  + part)
+              .getBytes(StandardCharsets.US_ASCII));
       out.flush();
       InputStream in = socket.getInputStream();
       StringBuilder head = new StringBuilder();

@@ -34,7 +34,11 @@ class HostileBodiesIT {
   }
 
   static String chat(String model, String extra) {
-    return "{\"model\":\"" + model + "\"" + extra + ",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+    return "{\"model\":\""
+        + model
+        + "\""
+        + extra
+        + ",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
   }
 
   /** Sends {@code n} requests at once and counts the 200s. */
@@ -64,7 +68,8 @@ class HostileBodiesIT {
     start(Map.of());
     String key = gateway.mintKey("{}");
     for (String stream : new String[] {"\"true\"", "1"}) {
-      HttpResponse<String> r = gateway.post("/v1/chat/completions", chat("my-fake-model", ",\"stream\":" + stream), key);
+      HttpResponse<String> r =
+          gateway.post("/v1/chat/completions", chat("my-fake-model", ",\"stream\":" + stream), key);
       assertThat(r.statusCode()).isEqualTo(400);
       assertThat(TestGateway.error(r).get("code").asText()).isEqualTo("invalid_type");
       assertThat(TestGateway.error(r).get("param").asText()).isEqualTo("stream");
@@ -73,18 +78,22 @@ class HostileBodiesIT {
 
   @Test
   void zeroCostRequestsBunchedTogetherAdmitOnlyWhatTheCapacityHolds() throws Exception {
-    start(Map.of(
-        "fairshare.models.burst.tpm", "60",
-        "fairshare.gateway.mock.burst.latency", "2s",
-        "fairshare.models.roomy.tpm", "1000000",
-        "fairshare.gateway.mock.roomy.latency", "2s"));
+    start(
+        Map.of(
+            "fairshare.models.burst.tpm", "60",
+            "fairshare.gateway.mock.burst.latency", "2s",
+            "fairshare.models.roomy.tpm", "1000000",
+            "fairshare.gateway.mock.roomy.latency", "2s"));
     String key = gateway.mintKey("{}");
     // No messages at all: refused like OpenAI does, not estimated at 0
-    HttpResponse<String> empty = gateway.post("/v1/chat/completions", "{\"model\":\"burst\",\"messages\":[],\"max_tokens\":0}", key);
+    HttpResponse<String> empty =
+        gateway.post(
+            "/v1/chat/completions", "{\"model\":\"burst\",\"messages\":[],\"max_tokens\":0}", key);
     assertThat(empty.statusCode()).isEqualTo(400);
     assertThat(TestGateway.error(empty).get("param").asText()).isEqualTo("messages");
     // The cheapest request there is costs min-request-tokens (7): 30 at once, 60 TPM, 8 fit
-    String cheapest = "{\"model\":\"burst\",\"max_tokens\":0,\"messages\":[{\"role\":\"user\",\"content\":\"\"}]}";
+    String cheapest =
+        "{\"model\":\"burst\",\"max_tokens\":0,\"messages\":[{\"role\":\"user\",\"content\":\"\"}]}";
     assertThat(bunched(30, cheapest, key)).isEqualTo(8);
     // A key's own tpm_limit counts this request's cost too: 8 of 30 on a roomy model
     String limited = gateway.mintKey("{\"tpm_limit\":60}");
@@ -93,13 +102,17 @@ class HostileBodiesIT {
 
   @Test
   void aKeysRpmLimitHoldsAcrossEveryModelName() throws Exception {
-    start(Map.of(
-        "fairshare.models.m1.tpm", "100000",
-        "fairshare.models.m1.aliases", "openai/m1, m1-latest",
-        "fairshare.models.m2.tpm", "100000"));
+    start(
+        Map.of(
+            "fairshare.models.m1.tpm", "100000",
+            "fairshare.models.m1.aliases", "openai/m1, m1-latest",
+            "fairshare.models.m2.tpm", "100000"));
     String key = gateway.mintKey("{\"rpm_limit\":2}");
     List<Integer> statuses = new ArrayList<>();
-    for (String model : new String[] {"m1", "m2", "m1", "m2", "m1 ", "openai/m1", "m1-latest", "M1", "m1\\u200b", "openai/m2"}) {
+    for (String model :
+        new String[] {
+          "m1", "m2", "m1", "m2", "m1 ", "openai/m1", "m1-latest", "M1", "m1\\u200b", "openai/m2"
+        }) {
       statuses.add(gateway.post("/v1/chat/completions", chat(model, ""), key).statusCode());
     }
     assertThat(statuses).containsExactly(200, 200, 429, 429, 429, 429, 429, 404, 404, 404);
@@ -109,13 +122,15 @@ class HostileBodiesIT {
   void unknownModelsAreRejectedByDefault_andTrimmedNamesAreTheConfiguredModel() throws Exception {
     start(Map.of("fairshare.models.my-fake-model.rpm", "3"));
     String key = gateway.mintKey("{}");
-    for (String model : new String[] {"MY-FAKE-MODEL", "my-fake-model\\u200b", "openai/my-fake-model", "other"}) {
+    for (String model :
+        new String[] {"MY-FAKE-MODEL", "my-fake-model\\u200b", "openai/my-fake-model", "other"}) {
       HttpResponse<String> r = gateway.post("/v1/chat/completions", chat(model, ""), key);
       assertThat(r.statusCode()).as(model).isEqualTo(404);
       assertThat(TestGateway.error(r).get("code").asText()).isEqualTo("model_not_found");
     }
     List<Integer> statuses = new ArrayList<>();
-    for (String model : new String[] {"my-fake-model", " my-fake-model", "my-fake-model ", "my-fake-model\\t"}) {
+    for (String model :
+        new String[] {"my-fake-model", " my-fake-model", "my-fake-model ", "my-fake-model\\t"}) {
       statuses.add(gateway.post("/v1/chat/completions", chat(model, ""), key).statusCode());
     }
     assertThat(statuses).containsExactly(200, 200, 200, 429);
@@ -126,7 +141,8 @@ class HostileBodiesIT {
     start(Map.of("fairshare.unknown-models", "allow"));
     String key = gateway.mintKey("{\"rpm_limit\":1000}");
     for (int i = 0; i < 300; i++) {
-      assertThat(gateway.post("/v1/chat/completions", chat("made-up-" + i, ""), key).statusCode()).isEqualTo(200);
+      assertThat(gateway.post("/v1/chat/completions", chat("made-up-" + i, ""), key).statusCode())
+          .isEqualTo(200);
     }
     MemoryUsageStore store = (MemoryUsageStore) gateway.gateway.fairShare().usageStore();
     // The shared window of unconfigured models and the key's own window, whatever the names
@@ -137,9 +153,13 @@ class HostileBodiesIT {
   void aKeyOverItsLimitIsRefusedBeforeAHugeBodyIsTokenised() throws Exception {
     start(Map.of("fairshare.models.my-fake-model.tpm", "100000000"));
     String key = gateway.mintKey("{\"rpm_limit\":1}");
-    assertThat(gateway.post("/v1/chat/completions", chat("my-fake-model", ""), key).statusCode()).isEqualTo(200);
+    assertThat(gateway.post("/v1/chat/completions", chat("my-fake-model", ""), key).statusCode())
+        .isEqualTo(200);
     // 4.9 million 'é' (9.8 MB): 6 s of tokenising if done whole
-    String huge = "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "é".repeat(4_900_000) + "\"}]}";
+    String huge =
+        "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\""
+            + "é".repeat(4_900_000)
+            + "\"}]}";
     long started = System.nanoTime();
     HttpResponse<String> r = gateway.post("/v1/chat/completions", huge, key);
     Duration took = Duration.ofNanos(System.nanoTime() - started);
@@ -156,13 +176,22 @@ class HostileBodiesIT {
   void aRequestLargerThanTheKeysWholeTpmLimitIsRefusedForGood() throws Exception {
     start(Map.of("fairshare.models.my-fake-model.tpm", "100000"));
     String key = gateway.mintKey("{\"tpm_limit\":100}");
-    String big = "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "word ".repeat(500) + "\"}]}";
+    String big =
+        "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\""
+            + "word ".repeat(500)
+            + "\"}]}";
     HttpResponse<String> r = gateway.post("/v1/chat/completions", big, key);
     assertThat(r.statusCode()).isEqualTo(429);
-    assertThat(TestGateway.error(r).get("message").asText()).contains("Request too large").contains("Limit 100, Requested");
+    assertThat(TestGateway.error(r).get("message").asText())
+        .contains("Request too large")
+        .contains("Limit 100, Requested");
     assertThat(r.headers().firstValue("x-should-retry")).contains("false");
     // Nothing was charged: a small request still fits
-    assertThat(gateway.post("/v1/chat/completions", chat("my-fake-model", ",\"max_tokens\":20"), key).statusCode()).isEqualTo(200);
+    assertThat(
+            gateway
+                .post("/v1/chat/completions", chat("my-fake-model", ",\"max_tokens\":20"), key)
+                .statusCode())
+        .isEqualTo(200);
   }
 
   @Test

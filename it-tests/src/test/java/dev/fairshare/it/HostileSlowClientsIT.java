@@ -31,7 +31,8 @@ class HostileSlowClientsIT {
 
   @Test
   void slowUnauthenticatedBodiesDoNotStarveTheServer() throws Exception {
-    try (TestGateway gateway = TestGateway.start(dir, new ManualClock(1_800_000_000_000L), Map.of())) {
+    try (TestGateway gateway =
+        TestGateway.start(dir, new ManualClock(1_800_000_000_000L), Map.of())) {
       String key = gateway.mintKey("{}");
       List<Socket> slow = new ArrayList<>();
       try {
@@ -39,9 +40,13 @@ class HostileSlowClientsIT {
           Socket socket = new Socket(gateway.base().getHost(), gateway.base().getPort());
           socket.setSoTimeout(5_000);
           String path = i % 2 == 0 ? "/v1/chat/completions" : "/key/generate";
-          socket.getOutputStream().write(
-              ("POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{")
-                  .getBytes(StandardCharsets.US_ASCII));
+          socket
+              .getOutputStream()
+              .write(
+                  ("POST "
+                          + path
+                          + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{")
+                      .getBytes(StandardCharsets.US_ASCII));
           socket.getOutputStream().flush();
           slow.add(socket);
         }
@@ -54,15 +59,24 @@ class HostileSlowClientsIT {
           long started = System.nanoTime();
           HttpResponse<String> health =
               gateway.http.send(
-                  HttpRequest.newBuilder(gateway.base().resolve("/health")).timeout(Duration.ofSeconds(5)).build(),
+                  HttpRequest.newBuilder(gateway.base().resolve("/health"))
+                      .timeout(Duration.ofSeconds(5))
+                      .build(),
                   HttpResponse.BodyHandlers.ofString());
           assertThat(health.statusCode()).isEqualTo(200);
-          assertThat(Duration.ofNanos(System.nanoTime() - started)).as("health, round %d", round).isLessThan(Duration.ofSeconds(1));
+          assertThat(Duration.ofNanos(System.nanoTime() - started))
+              .as("health, round %d", round)
+              .isLessThan(Duration.ofSeconds(1));
           started = System.nanoTime();
           HttpResponse<String> chat =
-              gateway.post("/v1/chat/completions", "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", key);
+              gateway.post(
+                  "/v1/chat/completions",
+                  "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}",
+                  key);
           assertThat(chat.statusCode()).isIn(200, 429);
-          assertThat(Duration.ofNanos(System.nanoTime() - started)).as("chat, round %d", round).isLessThan(Duration.ofSeconds(1));
+          assertThat(Duration.ofNanos(System.nanoTime() - started))
+              .as("chat, round %d", round)
+              .isLessThan(Duration.ofSeconds(1));
         }
         // Each slow caller was answered 401 from its headers, and told the connection closes
         int answered = 0;

@@ -20,8 +20,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The whole /key API and the per-key limits, through a real gateway; run once per key database
- * (H2 file, PostgreSQL).
+ * The whole /key API and the per-key limits, through a real gateway; run once per key database (H2
+ * file, PostgreSQL).
  */
 abstract class KeyApiContract {
 
@@ -86,12 +86,15 @@ abstract class KeyApiContract {
   @Test
   void generateThenInfo_byRawKeyAndByHash() throws Exception {
     JsonNode generated =
-        admin("/key/generate", "{\"key_alias\":\"team-a\",\"duration\":\"30d\",\"models\":[\"gpt-4o\"],"
-            + "\"tpm_limit\":1000,\"rpm_limit\":10,\"max_parallel_requests\":2,\"metadata\":{\"priority\":\"prod\"},"
-            + "\"user_id\":\"u1\",\"team_id\":\"t1\"}");
+        admin(
+            "/key/generate",
+            "{\"key_alias\":\"team-a\",\"duration\":\"30d\",\"models\":[\"gpt-4o\"],"
+                + "\"tpm_limit\":1000,\"rpm_limit\":10,\"max_parallel_requests\":2,\"metadata\":{\"priority\":\"prod\"},"
+                + "\"user_id\":\"u1\",\"team_id\":\"t1\"}");
     String key = generated.get("key").asText();
     assertThat(generated.get("token").asText()).isEqualTo(KeyHashing.sha256(key));
-    assertThat(generated.get("key_name").asText()).isEqualTo("sk-..." + key.substring(key.length() - 4));
+    assertThat(generated.get("key_name").asText())
+        .isEqualTo("sk-..." + key.substring(key.length() - 4));
     assertThat(generated.get("expires").asText()).isEqualTo("2027-02-14T08:00:00Z");
     assertThat(generated.get("duration").asText()).isEqualTo("30d");
 
@@ -109,7 +112,8 @@ abstract class KeyApiContract {
       assertThat(info.has("key")).isFalse();
     }
     assertThat(status(get("/key/info?key=sk-nope-nope-nope", MASTER))).isEqualTo(404);
-    assertThat(TestGateway.error(get("/key/info?key=sk-nope-nope-nope", MASTER)).get("type").asText())
+    assertThat(
+            TestGateway.error(get("/key/info?key=sk-nope-nope-nope", MASTER)).get("type").asText())
         .isEqualTo("not_found_error");
   }
 
@@ -127,7 +131,8 @@ abstract class KeyApiContract {
     assertThat(status(others)).isEqualTo(404);
     HttpResponse<String> missing = get("/key/info?key=sk-no-such-key-00000000", mine);
     assertThat(status(missing)).isEqualTo(404);
-    assertThat(TestGateway.error(others).get("code")).isEqualTo(TestGateway.error(missing).get("code"));
+    assertThat(TestGateway.error(others).get("code"))
+        .isEqualTo(TestGateway.error(missing).get("code"));
     assertThat(others.body()).doesNotContain("other");
     assertThat(status(get("/key/info?key=" + mine, mine))).isEqualTo(200);
   }
@@ -135,7 +140,15 @@ abstract class KeyApiContract {
   @Test
   void adminOperationsNeedTheMasterKey() throws Exception {
     String ordinary = gateway.mintKey("{}");
-    for (String path : new String[] {"/key/generate", "/key/update", "/key/delete", "/key/regenerate", "/key/block", "/key/unblock"}) {
+    for (String path :
+        new String[] {
+          "/key/generate",
+          "/key/update",
+          "/key/delete",
+          "/key/regenerate",
+          "/key/block",
+          "/key/unblock"
+        }) {
       String body = "{\"key\":\"" + ordinary + "\",\"keys\":[\"" + ordinary + "\"]}";
       assertThat(status(gateway.post(path, body, null))).as(path).isEqualTo(401);
       assertThat(status(gateway.post(path, body, "sk-wrong-wrong"))).as(path).isEqualTo(401);
@@ -152,17 +165,24 @@ abstract class KeyApiContract {
   void updateChangesFields_andRejectsATakenAlias() throws Exception {
     String key = gateway.mintKey("{\"key_alias\":\"before\",\"tpm_limit\":5}");
     gateway.mintKey("{\"key_alias\":\"taken\"}");
-    JsonNode updated = admin("/key/update", "{\"key\":\"" + key + "\",\"key_alias\":\"after\",\"tpm_limit\":null,\"rpm_limit\":7}");
+    JsonNode updated =
+        admin(
+            "/key/update",
+            "{\"key\":\"" + key + "\",\"key_alias\":\"after\",\"tpm_limit\":null,\"rpm_limit\":7}");
     assertThat(updated.get("key_alias").asText()).isEqualTo("after");
     assertThat(updated.get("tpm_limit").isNull()).isTrue();
     assertThat(updated.get("rpm_limit").asLong()).isEqualTo(7);
-    HttpResponse<String> clash = gateway.post("/key/update", "{\"key\":\"" + key + "\",\"key_alias\":\"taken\"}", MASTER);
+    HttpResponse<String> clash =
+        gateway.post("/key/update", "{\"key\":\"" + key + "\",\"key_alias\":\"taken\"}", MASTER);
     assertThat(status(clash)).isEqualTo(400);
     assertThat(TestGateway.error(clash).get("param").asText()).isEqualTo("key_alias");
-    HttpResponse<String> bad = gateway.post("/key/update", "{\"key\":\"" + key + "\",\"rpm_limit\":\"many\"}", MASTER);
+    HttpResponse<String> bad =
+        gateway.post("/key/update", "{\"key\":\"" + key + "\",\"rpm_limit\":\"many\"}", MASTER);
     assertThat(TestGateway.error(bad).get("param").asText()).isEqualTo("rpm_limit");
-    assertThat(status(gateway.post("/key/update", "{\"key\":\"sk-unknown-key\"}", MASTER))).isEqualTo(404);
-    assertThat(TestGateway.error(gateway.post("/key/update", "{}", MASTER)).get("param").asText()).isEqualTo("key");
+    assertThat(status(gateway.post("/key/update", "{\"key\":\"sk-unknown-key\"}", MASTER)))
+        .isEqualTo(404);
+    assertThat(TestGateway.error(gateway.post("/key/update", "{}", MASTER)).get("param").asText())
+        .isEqualTo("key");
   }
 
   @Test
@@ -173,9 +193,15 @@ abstract class KeyApiContract {
     JsonNode deleted = admin("/key/delete", "{\"keys\":[\"" + a + "\"]}");
     assertThat(deleted.get("deleted_keys").get(0).asText()).isEqualTo(a);
     assertThat(status(chat(a, "my-fake-model"))).isEqualTo(401);
-    assertThat(admin("/key/delete", "{\"key_aliases\":[\"del-b\"]}").get("deleted_keys").get(0).asText()).isEqualTo("del-b");
+    assertThat(
+            admin("/key/delete", "{\"key_aliases\":[\"del-b\"]}")
+                .get("deleted_keys")
+                .get(0)
+                .asText())
+        .isEqualTo("del-b");
     assertThat(status(chat(b, "my-fake-model"))).isEqualTo(401);
-    assertThat(status(gateway.post("/key/delete", "{\"keys\":[\"" + a + "\"]}", MASTER))).isEqualTo(404);
+    assertThat(status(gateway.post("/key/delete", "{\"keys\":[\"" + a + "\"]}", MASTER)))
+        .isEqualTo(404);
     assertThat(status(gateway.post("/key/delete", "{\"keys\":[]}", MASTER))).isEqualTo(400);
   }
 
@@ -192,20 +218,25 @@ abstract class KeyApiContract {
     assertThat(first.get("current_page").asLong()).isEqualTo(1);
     assertThat(first.get("keys")).hasSize(2);
     assertThat(first.get("keys").get(0).asText()).isEqualTo(KeyHashing.sha256(k1));
-    JsonNode second = TestGateway.JSON.readTree(get("/key/list?page=2&size=2&return_full_object=true", MASTER).body());
+    JsonNode second =
+        TestGateway.JSON.readTree(
+            get("/key/list?page=2&size=2&return_full_object=true", MASTER).body());
     assertThat(second.get("keys")).hasSize(1);
     assertThat(second.get("keys").get(0).get("key_alias").asText()).isEqualTo("l3");
     JsonNode filtered = TestGateway.JSON.readTree(get("/key/list?key_alias=l2", MASTER).body());
     assertThat(filtered.get("total_count").asLong()).isEqualTo(1);
-    assertThat(TestGateway.error(get("/key/list?size=101", MASTER)).get("param").asText()).isEqualTo("size");
-    assertThat(TestGateway.error(get("/key/list?page=0", MASTER)).get("param").asText()).isEqualTo("page");
+    assertThat(TestGateway.error(get("/key/list?size=101", MASTER)).get("param").asText())
+        .isEqualTo("size");
+    assertThat(TestGateway.error(get("/key/list?page=0", MASTER)).get("param").asText())
+        .isEqualTo("page");
   }
 
   @Test
   void regenerate_newKeyWorks_oldKeyWorksDuringTheGracePeriodOnly() throws Exception {
     String old = gateway.mintKey("{\"key_alias\":\"rotating\",\"rpm_limit\":50}");
     assertThat(status(chat(old, "my-fake-model"))).isEqualTo(200);
-    JsonNode regenerated = admin("/key/regenerate", "{\"key\":\"" + old + "\",\"grace_period\":\"1h\"}");
+    JsonNode regenerated =
+        admin("/key/regenerate", "{\"key\":\"" + old + "\",\"grace_period\":\"1h\"}");
     String fresh = regenerated.get("key").asText();
     assertThat(fresh).isNotEqualTo(old).startsWith("sk-");
     assertThat(regenerated.get("key_alias").asText()).isEqualTo("rotating");
@@ -214,9 +245,13 @@ abstract class KeyApiContract {
     clock.advance(Duration.ofMinutes(2)); // out of the usage window
     assertThat(status(chat(fresh, "my-fake-model"))).isEqualTo(200);
     clock.advance(Duration.ofMinutes(2));
-    assertThat(status(chat(old, "my-fake-model"))).as("old key inside the grace period").isEqualTo(200);
+    assertThat(status(chat(old, "my-fake-model")))
+        .as("old key inside the grace period")
+        .isEqualTo(200);
     clock.advance(Duration.ofMinutes(57)); // 61 minutes after regeneration
-    assertThat(status(chat(old, "my-fake-model"))).as("old key after the grace period").isEqualTo(401);
+    assertThat(status(chat(old, "my-fake-model")))
+        .as("old key after the grace period")
+        .isEqualTo(401);
     clock.advance(Duration.ofMinutes(2));
     assertThat(status(chat(fresh, "my-fake-model"))).isEqualTo(200);
 
@@ -234,7 +269,11 @@ abstract class KeyApiContract {
     HttpResponse<String> blocked = chat(key, "my-fake-model");
     assertThat(status(blocked)).isEqualTo(401);
     assertThat(TestGateway.error(blocked).get("message").asText()).contains("blocked");
-    assertThat(admin("/key/unblock", "{\"key\":\"" + KeyHashing.sha256(key) + "\"}").get("blocked").asBoolean()).isFalse();
+    assertThat(
+            admin("/key/unblock", "{\"key\":\"" + KeyHashing.sha256(key) + "\"}")
+                .get("blocked")
+                .asBoolean())
+        .isFalse();
     assertThat(status(chat(key, "my-fake-model"))).isEqualTo(200);
   }
 
@@ -249,7 +288,9 @@ abstract class KeyApiContract {
     assertThat(error.get("type").asText()).isEqualTo("requests");
     assertThat(error.get("code").asText()).isEqualTo("rate_limit_exceeded");
     assertThat(error.get("message").asText())
-        .contains("two-per-minute").contains("own requests per min (RPM) limit").contains("Limit 2, Used 2");
+        .contains("two-per-minute")
+        .contains("own requests per min (RPM) limit")
+        .contains("Limit 2, Used 2");
     assertThat(third.headers().firstValue("x-ratelimit-limit-requests")).contains("2");
     // The key's own limit holds across models, as LiteLLM documents it
     assertThat(status(chat(key, "model-a"))).isEqualTo(429);
@@ -258,15 +299,19 @@ abstract class KeyApiContract {
   @Test
   void maxParallelRequests1_aSecondConcurrentCallIs429_andSucceedsAfterTheFirst() throws Exception {
     String key = gateway.mintKey("{\"max_parallel_requests\":1}");
-    CompletableFuture<HttpResponse<String>> first = CompletableFuture.supplyAsync(() -> {
-      try {
-        return chat(key, "slow-model");
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    CompletableFuture<HttpResponse<String>> first =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return chat(key, "slow-model");
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            });
     ModelCapacity capacity = new ModelCapacity(100_000, ModelCapacity.UNLIMITED);
-    await().atMost(Duration.ofSeconds(5)).until(() -> gateway.standing(key, "slow-model", capacity).requests().used() == 1);
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> gateway.standing(key, "slow-model", capacity).requests().used() == 1);
     assertThat(first).isNotDone();
 
     HttpResponse<String> second = chat(key, "slow-model");

@@ -16,24 +16,31 @@ class KeyApiH2IT extends KeyApiContract {
 
   @Override
   Map<String, String> keyStoreProperties() {
-    return Map.of("fairshare.keys.jdbc-url", "jdbc:h2:file:" + dir.resolve("keys").toAbsolutePath());
+    return Map.of(
+        "fairshare.keys.jdbc-url", "jdbc:h2:file:" + dir.resolve("keys").toAbsolutePath());
   }
 
   @Test
   void aChangeMadeOnOneInstanceReachesAnotherWithinTheKeyCacheTtl() throws Exception {
     String key = gateway.mintKey("{\"key_alias\":\"shared\"}");
     try (TestGateway other = TestGateway.start(dir, clock, keyStoreProperties())) {
-      assertThat(status(other.post("/chat/completions", HELLO, key))).isEqualTo(200); // cached there now
+      assertThat(status(other.post("/chat/completions", HELLO, key)))
+          .isEqualTo(200); // cached there now
       admin("/key/block", "{\"key\":\"" + key + "\"}");
       assertThat(status(chat(key, "my-fake-model"))).as("same instance: at once").isEqualTo(401);
       clock.advance(java.time.Duration.ofSeconds(4));
-      assertThat(status(other.post("/chat/completions", HELLO, key))).as("other instance, inside the 5 s TTL").isEqualTo(200);
+      assertThat(status(other.post("/chat/completions", HELLO, key)))
+          .as("other instance, inside the 5 s TTL")
+          .isEqualTo(200);
       clock.advance(java.time.Duration.ofSeconds(2));
-      assertThat(status(other.post("/chat/completions", HELLO, key))).as("other instance, after the TTL").isEqualTo(401);
+      assertThat(status(other.post("/chat/completions", HELLO, key)))
+          .as("other instance, after the TTL")
+          .isEqualTo(401);
     }
   }
 
-  static final String HELLO = "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+  static final String HELLO =
+      "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
 
   @Test
   void keysSurviveARestart_andNoRawKeyIsInTheDatabaseFile() throws Exception {

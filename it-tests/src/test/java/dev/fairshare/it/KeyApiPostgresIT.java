@@ -16,7 +16,8 @@ class KeyApiPostgresIT extends KeyApiContract {
 
   @Override
   Map<String, String> keyStoreProperties() throws Exception {
-    String schema = "fairshare_it_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    String schema =
+        "fairshare_it_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     try (Connection c = DriverManager.getConnection(SERVER);
         Statement s = c.createStatement()) {
       s.executeUpdate("CREATE SCHEMA " + schema);

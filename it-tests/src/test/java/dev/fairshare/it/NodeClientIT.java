@@ -29,10 +29,24 @@ class NodeClientIT {
   static void installClient() throws Exception {
     Files.createDirectories(CLIENT_DIR);
     Path installed = CLIENT_DIR.resolve("node_modules/openai/package.json");
-    if (!Files.exists(installed) || !Files.readString(installed).contains("\"version\": \"6.30.1\"")) {
-      run(List.of("npm", "install", "--no-audit", "--no-fund", "--no-save", "--prefix", CLIENT_DIR.toString(), "openai@6.30.1"), 300);
+    if (!Files.exists(installed)
+        || !Files.readString(installed).contains("\"version\": \"6.30.1\"")) {
+      run(
+          List.of(
+              "npm",
+              "install",
+              "--no-audit",
+              "--no-fund",
+              "--no-save",
+              "--prefix",
+              CLIENT_DIR.toString(),
+              "openai@6.30.1"),
+          300);
     }
-    Files.copy(Path.of("src/test/node/client.mjs"), CLIENT_DIR.resolve("client.mjs"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Files.copy(
+        Path.of("src/test/node/client.mjs"),
+        CLIENT_DIR.resolve("client.mjs"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
   }
 
   @Test
@@ -41,11 +55,22 @@ class NodeClientIT {
         TestGateway.start(
             dir,
             new ManualClock(1_800_000_000_000L),
-            Map.of("fairshare.models.node-model.tpm", "60", "fairshare.gateway.mock.node-model.content", "Hi from the mock"))) {
+            Map.of(
+                "fairshare.models.node-model.tpm",
+                "60",
+                "fairshare.gateway.mock.node-model.content",
+                "Hi from the mock"))) {
       String key = gateway.mintKey("{}");
       long started = System.nanoTime();
       String out =
-          run(List.of("node", CLIENT_DIR.resolve("client.mjs").toString(), gateway.base().toString(), key, "node-model"), 60);
+          run(
+              List.of(
+                  "node",
+                  CLIENT_DIR.resolve("client.mjs").toString(),
+                  gateway.base().toString(),
+                  key,
+                  "node-model"),
+              60);
       long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
       JsonNode result = TestGateway.JSON.readTree(out.lines().reduce((a, b) -> b).orElseThrow());
       assertThat(result.get("totalTokens").asInt()).isEqualTo(30);
@@ -57,12 +82,14 @@ class NodeClientIT {
       assertThat(result.get("rateLimited").get("name").asText()).isEqualTo("RateLimitError");
       assertThat(result.get("rateLimited").get("code").asText()).isEqualTo("rate_limit_exceeded");
       assertThat(result.get("rateLimited").get("type").asText()).isEqualTo("tokens");
-      // No retry loop: the whole script (three calls and Node's start) is far under a retry-after of 60 s.
+      // No retry loop: the whole script (three calls and Node's start) is far under a retry-after
+      // of 60 s.
       assertThat(millis).isLessThan(20_000);
     }
   }
 
-  private static String run(List<String> command, int timeoutSeconds) throws IOException, InterruptedException {
+  private static String run(List<String> command, int timeoutSeconds)
+      throws IOException, InterruptedException {
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     byte[] output = process.getInputStream().readAllBytes();
     if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {

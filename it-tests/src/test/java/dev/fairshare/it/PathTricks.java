@@ -40,19 +40,30 @@ public final class PathTricks {
           "/v1/./completions",
           "/v1\\chat\\completions");
 
-  static final String HELLO = "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+  static final String HELLO =
+      "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
 
   private PathTricks() {}
 
   /** One request on a fresh connection: the status line and the body, as the server sent them. */
-  public static RawAnswer send(URI base, String target, String bearer, String body) throws IOException {
+  public static RawAnswer send(URI base, String target, String bearer, String body)
+      throws IOException {
     try (Socket socket = new Socket(base.getHost(), base.getPort())) {
       socket.setSoTimeout(10_000);
       OutputStream out = socket.getOutputStream();
-      StringBuilder head = new StringBuilder("POST ").append(target).append(" HTTP/1.1\r\n")
-          .append("Host: ").append(base.getHost()).append(':').append(base.getPort()).append("\r\n")
-          .append("Content-Type: application/json\r\nConnection: close\r\n")
-          .append("Content-Length: ").append(body.getBytes(StandardCharsets.UTF_8).length).append("\r\n");
+      StringBuilder head =
+          new StringBuilder("POST ")
+              .append(target)
+              .append(" HTTP/1.1\r\n")
+              .append("Host: ")
+              .append(base.getHost())
+              .append(':')
+              .append(base.getPort())
+              .append("\r\n")
+              .append("Content-Type: application/json\r\nConnection: close\r\n")
+              .append("Content-Length: ")
+              .append(body.getBytes(StandardCharsets.UTF_8).length)
+              .append("\r\n");
       if (bearer != null) {
         head.append("Authorization: Bearer ").append(bearer).append("\r\n");
       }
@@ -74,17 +85,20 @@ public final class PathTricks {
   }
 
   /**
-   * Sends every trick without a key and with {@code limitedKey}, which must already be at its
-   * limit (so that a call let through uncounted would show as a 200): never answered by the
-   * model, never a 5xx. Returns the answers, for the log.
+   * Sends every trick without a key and with {@code limitedKey}, which must already be at its limit
+   * (so that a call let through uncounted would show as a 200): never answered by the model, never
+   * a 5xx. Returns the answers, for the log.
    */
-  public static List<String> assertNoneReachesTheModel(URI base, String prefix, String limitedKey) throws IOException {
+  public static List<String> assertNoneReachesTheModel(URI base, String prefix, String limitedKey)
+      throws IOException {
     List<String> seen = new ArrayList<>();
     for (String trick : TRICKS) {
       for (String bearer : new String[] {null, limitedKey}) {
         RawAnswer answer = send(base, prefix + trick, bearer, HELLO);
         seen.add(trick + (bearer == null ? " (no key)" : " (key)") + " -> " + answer.status());
-        assertThat(answer.fromTheModel()).as("%s answered by the model: %s", trick, answer.body()).isFalse();
+        assertThat(answer.fromTheModel())
+            .as("%s answered by the model: %s", trick, answer.body())
+            .isFalse();
         if (answer.status() == 200) {
           // Payara Micro answers "/v1/chat/completions/." now and then with an empty 200 of its
           // own, without the application's filter answering (seen in about one run in ten): not
@@ -93,12 +107,16 @@ public final class PathTricks {
           continue;
         }
         if (bearer == null) {
-          assertThat(answer.status()).as("%s without a key: %s", trick, answer.body()).isIn(400, 401, 404);
+          assertThat(answer.status())
+              .as("%s without a key: %s", trick, answer.body())
+              .isIn(400, 401, 404);
         } else {
           // 429: the container took the parameter off the URI it reports (Payara does with
           // ;jsessionid), so the filter saw a normal path and counted the call: the key given
           // here is already at its limit, so a call let through uncounted would be a 200.
-          assertThat(answer.status()).as("%s with a key: %s", trick, answer.body()).isIn(400, 401, 404, 429);
+          assertThat(answer.status())
+              .as("%s with a key: %s", trick, answer.body())
+              .isIn(400, 401, 404, 429);
         }
       }
     }

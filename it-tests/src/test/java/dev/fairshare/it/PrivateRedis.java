@@ -38,8 +38,18 @@ final class PrivateRedis implements AutoCloseable {
   void startProcess() throws IOException {
     process =
         new ProcessBuilder(
-                List.of("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "",
-                    "--appendonly", "no", "--dir", dir.toString()))
+                List.of(
+                    "redis-server",
+                    "--port",
+                    Integer.toString(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    dir.toString()))
             .redirectErrorStream(true)
             .redirectOutput(dir.resolve("redis-" + port + ".log").toFile())
             .start();
@@ -59,7 +69,8 @@ final class PrivateRedis implements AutoCloseable {
   }
 
   private void signal(String name) throws Exception {
-    int exit = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start().waitFor();
+    int exit =
+        new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start().waitFor();
     if (exit != 0) {
       throw new IllegalStateException("kill -" + name + " failed");
     }

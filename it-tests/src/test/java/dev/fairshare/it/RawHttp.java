@@ -13,10 +13,10 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * HTTP/1.1 driven by hand, as a pooling client uses it: requests go over one connection, and a
- * new one is opened only after a response that said {@code Connection: close}. A server that
- * closes a connection without saying so makes the next request fail with {@link EOFException}
- * (or a broken pipe), which is what a test wants to see. Responses must carry a Content-Length.
+ * HTTP/1.1 driven by hand, as a pooling client uses it: requests go over one connection, and a new
+ * one is opened only after a response that said {@code Connection: close}. A server that closes a
+ * connection without saying so makes the next request fail with {@link EOFException} (or a broken
+ * pipe), which is what a test wants to see. Responses must carry a Content-Length.
  */
 public final class RawHttp implements AutoCloseable {
 
@@ -57,12 +57,20 @@ public final class RawHttp implements AutoCloseable {
   }
 
   /** Sends a POST whose Content-Length header says {@code declaredLength}, and {@code json}. */
-  public Response postDeclaring(String path, String bearer, long declaredLength, String json) throws IOException {
-    StringBuilder head = new StringBuilder()
-        .append("POST ").append(path).append(" HTTP/1.1\r\n")
-        .append("Host: ").append(host).append("\r\n")
-        .append("Content-Type: application/json\r\n")
-        .append("Content-Length: ").append(declaredLength).append("\r\n");
+  public Response postDeclaring(String path, String bearer, long declaredLength, String json)
+      throws IOException {
+    StringBuilder head =
+        new StringBuilder()
+            .append("POST ")
+            .append(path)
+            .append(" HTTP/1.1\r\n")
+            .append("Host: ")
+            .append(host)
+            .append("\r\n")
+            .append("Content-Type: application/json\r\n")
+            .append("Content-Length: ")
+            .append(declaredLength)
+            .append("\r\n");
     if (bearer != null) {
       head.append("Authorization: Bearer ").append(bearer).append("\r\n");
     }
@@ -86,7 +94,9 @@ public final class RawHttp implements AutoCloseable {
     Map<String, String> headers = new HashMap<>();
     for (String header = line(); !header.isEmpty(); header = line()) {
       int colon = header.indexOf(':');
-      headers.put(header.substring(0, colon).trim().toLowerCase(Locale.ROOT), header.substring(colon + 1).trim());
+      headers.put(
+          header.substring(0, colon).trim().toLowerCase(Locale.ROOT),
+          header.substring(colon + 1).trim());
     }
     byte[] body = in.readNBytes(Integer.parseInt(headers.getOrDefault("content-length", "0")));
     return new Response(status, headers, new String(body, StandardCharsets.UTF_8));

@@ -33,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
 class RedisDistributedIT {
 
   static final long T0 = 1_800_000_000_000L;
-  static final String HELLO = "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}]}";
+  static final String HELLO =
+      "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}]}";
 
   @TempDir Path dir;
   final ManualClock clock = new ManualClock(T0);
@@ -66,19 +67,33 @@ class RedisDistributedIT {
     TestGateway b = g.get(1);
     String key1 = a.mintKey("{}");
     String key2 = b.mintKey("{}");
-    OpenAIClient onA1 = OpenAIOkHttpClient.builder().apiKey(key1).baseUrl(a.base().toString()).build();
-    OpenAIClient onB2 = OpenAIOkHttpClient.builder().apiKey(key2).baseUrl(b.base().toString()).build();
-    OpenAIClient onA2 = OpenAIOkHttpClient.builder().apiKey(key2).baseUrl(a.base().toString()).build();
+    OpenAIClient onA1 =
+        OpenAIOkHttpClient.builder().apiKey(key1).baseUrl(a.base().toString()).build();
+    OpenAIClient onB2 =
+        OpenAIOkHttpClient.builder().apiKey(key2).baseUrl(b.base().toString()).build();
+    OpenAIClient onA2 =
+        OpenAIOkHttpClient.builder().apiKey(key2).baseUrl(a.base().toString()).build();
     ChatCompletionCreateParams hello =
-        ChatCompletionCreateParams.builder().model("my-fake-model").addUserMessage("Hello world!").build();
+        ChatCompletionCreateParams.builder()
+            .model("my-fake-model")
+            .addUserMessage("Hello world!")
+            .build();
 
-    assertThat(onA1.chat().completions().create(hello).usage().orElseThrow().totalTokens()).isEqualTo(30);
-    assertThat(onB2.chat().completions().withRawResponse().create(hello).headers().values("x-ratelimit-remaining-tokens"))
+    assertThat(onA1.chat().completions().create(hello).usage().orElseThrow().totalTokens())
+        .isEqualTo(30);
+    assertThat(
+            onB2.chat()
+                .completions()
+                .withRawResponse()
+                .create(hello)
+                .headers()
+                .values("x-ratelimit-remaining-tokens"))
         .containsExactly("0");
     long started = System.nanoTime();
     try {
       onA2.chat().completions().create(hello);
-      throw new AssertionError("key 2's second call, on the other instance, should have been limited");
+      throw new AssertionError(
+          "key 2's second call, on the other instance, should have been limited");
     } catch (RateLimitException e) {
       assertThat(e.headers().values("retry-after")).containsExactly("60");
       assertThat(e.headers().values("x-should-retry")).containsExactly("false");
@@ -88,7 +103,8 @@ class RedisDistributedIT {
 
   @Test
   void alternatingCallsFrom4Keys_admitExactlyWhatOneInstanceWould() throws Exception {
-    List<Integer> single = alternate(List.of(TestGateway.start(dir.resolve("single"), new ManualClock(T0), Map.of())));
+    List<Integer> single =
+        alternate(List.of(TestGateway.start(dir.resolve("single"), new ManualClock(T0), Map.of())));
     List<Integer> shared = alternate(instances(2, Map.of()));
     assertThat(shared).isEqualTo(single);
     assertThat(shared).contains(200).contains(429);
@@ -134,14 +150,17 @@ class RedisDistributedIT {
     for (int t = 0; t < 64; t++) {
       TestGateway instance = g.get(t % 2);
       String key = keys.get(t % keys.size());
-      futures.add(pool.submit(() -> {
-        go.await();
-        for (int i = 0; i < 4; i++) {
-          HttpResponse<String> r = instance.post("/chat/completions", body, key);
-          (r.statusCode() == 200 ? ok : r.statusCode() == 429 ? limited : other).incrementAndGet();
-        }
-        return null;
-      }));
+      futures.add(
+          pool.submit(
+              () -> {
+                go.await();
+                for (int i = 0; i < 4; i++) {
+                  HttpResponse<String> r = instance.post("/chat/completions", body, key);
+                  (r.statusCode() == 200 ? ok : r.statusCode() == 429 ? limited : other)
+                      .incrementAndGet();
+                }
+                return null;
+              }));
     }
     go.countDown();
     for (Future<?> f : futures) {
@@ -156,11 +175,15 @@ class RedisDistributedIT {
   @Test
   void oneRedisCallPerAdmissionAndOnePerSettlement(@TempDir Path redisDir) throws Exception {
     try (PrivateRedis redis = PrivateRedis.start(redisDir)) {
-      List<TestGateway> g = instances(1, Map.of("fairshare.redis.uri", redis.uri(), "fairshare.models.counted.tpm", "100000"));
+      List<TestGateway> g =
+          instances(
+              1,
+              Map.of("fairshare.redis.uri", redis.uri(), "fairshare.models.counted.tpm", "100000"));
       // A parallel limit, so that the key's calls in flight are tracked (in a sorted set)
       String key = g.get(0).mintKey("{\"max_parallel_requests\":4}");
       String body = "{\"model\":\"counted\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
-      assertThat(g.get(0).post("/chat/completions", body, key).statusCode()).isEqualTo(200); // loads the scripts
+      assertThat(g.get(0).post("/chat/completions", body, key).statusCode())
+          .isEqualTo(200); // loads the scripts
       RedisClient client = RedisClient.create(redis.uri());
       try (StatefulRedisConnection<String, String> c = client.connect()) {
         c.sync().configResetstat();
@@ -172,21 +195,47 @@ class RedisDistributedIT {
         // counts the commands the scripts run inside; none of those is a round trip. A settlement
         // is sent before the response but not waited for, so the last may arrive just after it.
         List<String> scriptInternal =
-            List.of("hgetall", "hget", "hdel", "hmget", "hincrby", "hincrbyfloat", "hset", "hexists", "zadd", "zrem",
-                "zremrangebyscore", "zcard", "pexpire");
-        Supplier<List<String>> sent = () ->
-            c.sync().info("commandstats").lines()
-                .filter(l -> l.startsWith("cmdstat_"))
-                .map(l -> l.substring("cmdstat_".length()))
-                .filter(l -> !l.startsWith("config|") && !l.startsWith("config:") && !l.startsWith("info"))
-                .filter(l -> !scriptInternal.contains(l.substring(0, l.indexOf(':'))))
-                .toList();
-        await().atMost(Duration.ofSeconds(5))
-            .untilAsserted(() -> assertThat(sent.get()).singleElement().asString().startsWith("evalsha:calls=40,"));
+            List.of(
+                "hgetall",
+                "hget",
+                "hdel",
+                "hmget",
+                "hincrby",
+                "hincrbyfloat",
+                "hset",
+                "hexists",
+                "zadd",
+                "zrem",
+                "zremrangebyscore",
+                "zcard",
+                "pexpire");
+        Supplier<List<String>> sent =
+            () ->
+                c.sync()
+                    .info("commandstats")
+                    .lines()
+                    .filter(l -> l.startsWith("cmdstat_"))
+                    .map(l -> l.substring("cmdstat_".length()))
+                    .filter(
+                        l ->
+                            !l.startsWith("config|")
+                                && !l.startsWith("config:")
+                                && !l.startsWith("info"))
+                    .filter(l -> !scriptInternal.contains(l.substring(0, l.indexOf(':'))))
+                    .toList();
+        await()
+            .atMost(Duration.ofSeconds(5))
+            .untilAsserted(
+                () ->
+                    assertThat(sent.get())
+                        .singleElement()
+                        .asString()
+                        .startsWith("evalsha:calls=40,"));
         String stats = c.sync().info("commandstats");
         System.out.println("Redis commandstats for 10 calls through the gateway:\n" + stats);
 
-        // Every key FairShare wrote expires (two windows and a margin), so idle state leaves nothing.
+        // Every key FairShare wrote expires (two windows and a margin), so idle state leaves
+        // nothing.
         List<String> written = c.sync().keys("*");
         assertThat(written).hasSizeGreaterThanOrEqualTo(8);
         for (String k : written) {
@@ -198,7 +247,9 @@ class RedisDistributedIT {
         assertThat(g.get(0).post("/chat/completions", body, key).statusCode()).isEqualTo(200);
         // ... and its settlement too (sent whole once, since nobody waits to reload it): the
         // call's in-flight entry is gone (Redis drops a sorted set when its last entry goes).
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(c.sync().keys("*:flight")).isEmpty());
+        await()
+            .atMost(Duration.ofSeconds(5))
+            .untilAsserted(() -> assertThat(c.sync().keys("*:flight")).isEmpty());
       } finally {
         client.shutdown();
       }

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RedisFailureIT {
 
-  static final String BODY = "{\"model\":\"fast\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+  static final String BODY =
+      "{\"model\":\"fast\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
   static final Duration PROMPT = Duration.ofSeconds(1);
 
   @TempDir Path dir;
@@ -43,10 +44,14 @@ class RedisFailureIT {
                 dir,
                 new ManualClock(1_800_000_000_000L),
                 Map.of(
-                    "fairshare.store", "redis",
-                    "fairshare.redis.uri", redis.uri(),
-                    "fairshare.redis.failure-mode", mode,
-                    "fairshare.models.fast.tpm", "100000000"))) {
+                    "fairshare.store",
+                    "redis",
+                    "fairshare.redis.uri",
+                    redis.uri(),
+                    "fairshare.redis.failure-mode",
+                    mode,
+                    "fairshare.models.fast.tpm",
+                    "100000000"))) {
       FailoverUsageStore store = (FailoverUsageStore) gateway.gateway.fairShare().usageStore();
       String key = gateway.mintKey("{}");
       assertThat(call(gateway, key).statusCode()).isEqualTo(200);
@@ -67,8 +72,12 @@ class RedisFailureIT {
     }
   }
 
-  /** 10 calls: each answered promptly with the expected status and an OpenAI-style body when not 200. */
-  private static void assertWhileAway(TestGateway gateway, String key, int expected) throws Exception {
+  /**
+   * 10 calls: each answered promptly with the expected status and an OpenAI-style body when not
+   * 200.
+   */
+  private static void assertWhileAway(TestGateway gateway, String key, int expected)
+      throws Exception {
     List<Duration> latencies = new ArrayList<>();
     for (int i = 0; i < 10; i++) {
       long started = System.nanoTime();

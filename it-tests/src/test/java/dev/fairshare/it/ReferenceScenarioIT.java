@@ -19,9 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * LiteLLM's documented scenario, unchanged, with the official OpenAI Java client (default
- * settings, retries on): two keys minted over HTTP, a 60-TPM mock model answering 30 tokens, the
- * third call a prompt RateLimitException.
+ * LiteLLM's documented scenario, unchanged, with the official OpenAI Java client (default settings,
+ * retries on): two keys minted over HTTP, a 60-TPM mock model answering 30 tokens, the third call a
+ * prompt RateLimitException.
  */
 class ReferenceScenarioIT {
 
@@ -61,7 +61,8 @@ class ReferenceScenarioIT {
     OpenAIClient client2 = client(key2);
 
     // call 1, key 1: 200, 30 tokens; key 1 alone holds the whole 60
-    HttpResponseFor<ChatCompletion> first = client1.chat().completions().withRawResponse().create(hello("Hello world!"));
+    HttpResponseFor<ChatCompletion> first =
+        client1.chat().completions().withRawResponse().create(hello("Hello world!"));
     assertThat(first.statusCode()).isEqualTo(200);
     assertThat(first.parse().usage().orElseThrow().totalTokens()).isEqualTo(30);
     assertThat(header(first, "x-ratelimit-limit-tokens")).isEqualTo("60");
@@ -71,7 +72,8 @@ class ReferenceScenarioIT {
     assertThat(header(first, "x-ratelimit-current-active-projects")).isEqualTo("1");
 
     // call 2, key 2: 200; two active keys, a share of 30 each, all of it used
-    HttpResponseFor<ChatCompletion> second = client2.chat().completions().withRawResponse().create(hello("Hello world!"));
+    HttpResponseFor<ChatCompletion> second =
+        client2.chat().completions().withRawResponse().create(hello("Hello world!"));
     assertThat(second.statusCode()).isEqualTo(200);
     assertThat(second.parse().usage().orElseThrow().totalTokens()).isEqualTo(30);
     assertThat(header(second, "x-ratelimit-limit-tokens")).isEqualTo("30");
@@ -98,19 +100,33 @@ class ReferenceScenarioIT {
     assertThat(limited.headers().values("retry-after")).containsExactly("60");
     assertThat(limited.headers().values("retry-after-ms")).containsExactly("60000");
     assertThat(limited.headers().values("x-should-retry")).containsExactly("false");
-    assertThat(limited.getMessage()).contains("my-fake-model").contains("Active keys 2").doesNotContain(key2);
+    assertThat(limited.getMessage())
+        .contains("my-fake-model")
+        .contains("Active keys 2")
+        .doesNotContain(key2);
   }
 
   @Test
   void theV1PathServesTheSameBudget() throws Exception {
     String key = gateway.mintKey("{}");
-    OpenAIClient v1 = OpenAIOkHttpClient.builder().apiKey(key).baseUrl(gateway.base() + "/v1").build();
+    OpenAIClient v1 =
+        OpenAIOkHttpClient.builder().apiKey(key).baseUrl(gateway.base() + "/v1").build();
     ChatCompletion completion = v1.chat().completions().create(hello("Hello world!"));
     assertThat(completion.usage().orElseThrow().totalTokens()).isEqualTo(30);
     assertThat(gateway.gateway.fairShare().usageStore()).isNotNull();
     // 30 of 60 used on the shared budget: the same key's next two calls get 200 then 429
-    assertThat(client(key).chat().completions().create(hello("again")).usage().orElseThrow().totalTokens()).isEqualTo(30);
-    assertThat(catchThrowableOfType(RateLimitException.class, () -> v1.chat().completions().create(hello("more"))))
+    assertThat(
+            client(key)
+                .chat()
+                .completions()
+                .create(hello("again"))
+                .usage()
+                .orElseThrow()
+                .totalTokens())
+        .isEqualTo(30);
+    assertThat(
+            catchThrowableOfType(
+                RateLimitException.class, () -> v1.chat().completions().create(hello("more"))))
         .isNotNull();
   }
 }

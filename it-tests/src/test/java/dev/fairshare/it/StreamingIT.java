@@ -35,7 +35,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Streaming through the filter with the official Java client's streaming API, and the other endpoints. */
+/**
+ * Streaming through the filter with the official Java client's streaming API, and the other
+ * endpoints.
+ */
 class StreamingIT {
 
   static final long T0 = 1_800_000_000_000L;
@@ -80,10 +83,12 @@ class StreamingIT {
   }
 
   @Test
-  void streamWithoutUsageRequested_clientNeverSeesTheInjectedChunk_andIsChargedTheMocksUsage() throws Exception {
+  void streamWithoutUsageRequested_clientNeverSeesTheInjectedChunk_andIsChargedTheMocksUsage()
+      throws Exception {
     String key = gateway.mintKey("{}");
     List<ChatCompletionChunk> chunks = new ArrayList<>();
-    try (StreamResponse<ChatCompletionChunk> stream = client(key).chat().completions().createStreaming(chat("stream-model").build())) {
+    try (StreamResponse<ChatCompletionChunk> stream =
+        client(key).chat().completions().createStreaming(chat("stream-model").build())) {
       stream.stream().forEach(chunks::add);
     }
     StringBuilder text = new StringBuilder();
@@ -99,11 +104,15 @@ class StreamingIT {
     String key = gateway.mintKey("{}");
     List<ChatCompletionChunk> chunks = new ArrayList<>();
     ChatCompletionCreateParams params =
-        chat("stream-model").streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build();
-    try (StreamResponse<ChatCompletionChunk> stream = client(key).chat().completions().createStreaming(params)) {
+        chat("stream-model")
+            .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build())
+            .build();
+    try (StreamResponse<ChatCompletionChunk> stream =
+        client(key).chat().completions().createStreaming(params)) {
       stream.stream().forEach(chunks::add);
     }
-    List<ChatCompletionChunk> withUsage = chunks.stream().filter(c -> c.usage().isPresent()).toList();
+    List<ChatCompletionChunk> withUsage =
+        chunks.stream().filter(c -> c.usage().isPresent()).toList();
     assertThat(withUsage).hasSize(1);
     assertThat(withUsage.get(0).usage().orElseThrow().totalTokens()).isEqualTo(30);
     assertThat(standing(key, "stream-model").tokens().used()).isEqualTo(30);
@@ -115,7 +124,8 @@ class StreamingIT {
     long firstAt = 0;
     long lastAt = 0;
     int count = 0;
-    try (StreamResponse<ChatCompletionChunk> stream = client(key).chat().completions().createStreaming(chat("slow-stream").build())) {
+    try (StreamResponse<ChatCompletionChunk> stream =
+        client(key).chat().completions().createStreaming(chat("slow-stream").build())) {
       Iterator<ChatCompletionChunk> it = stream.stream().iterator();
       while (it.hasNext()) {
         it.next();
@@ -126,7 +136,8 @@ class StreamingIT {
         lastAt = now;
       }
     }
-    // 8 chunks 200 ms apart: unbuffered, the first is in the client's hands over a second before the last.
+    // 8 chunks 200 ms apart: unbuffered, the first is in the client's hands over a second before
+    // the last.
     assertThat(count).isEqualTo(8);
     assertThat(Duration.ofNanos(lastAt - firstAt)).isGreaterThan(Duration.ofMillis(1000));
   }
@@ -134,7 +145,8 @@ class StreamingIT {
   @Test
   void streamWithoutAnyUsage_isChargedThePromptEstimatePlusTheCountedText() throws Exception {
     String key = gateway.mintKey("{}");
-    try (StreamResponse<ChatCompletionChunk> stream = client(key).chat().completions().createStreaming(chat("no-usage").build())) {
+    try (StreamResponse<ChatCompletionChunk> stream =
+        client(key).chat().completions().createStreaming(chat("no-usage").build())) {
       stream.stream().forEach(c -> {});
     }
     long prompt = promptEstimate("no-usage");
@@ -144,10 +156,12 @@ class StreamingIT {
   }
 
   @Test
-  void clientClosingAfterTwoChunks_isChargedWhatWasStreamed_andItsSlotIsReleased() throws Exception {
+  void clientClosingAfterTwoChunks_isChargedWhatWasStreamed_andItsSlotIsReleased()
+      throws Exception {
     String key = gateway.mintKey("{\"max_parallel_requests\":1}");
     OpenAIClient client = client(key);
-    try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(chat("slow-stream").build())) {
+    try (StreamResponse<ChatCompletionChunk> stream =
+        client.chat().completions().createStreaming(chat("slow-stream").build())) {
       Iterator<ChatCompletionChunk> it = stream.stream().iterator();
       it.next();
       it.next();
@@ -158,14 +172,19 @@ class StreamingIT {
     // An abandoned stream may have generated more than it relayed: it is charged its reservation
     // (the prompt and the completion allowance, nothing learned from this call), not the 1-5
     // tokens that reached the client.
-    String body = "{\"model\":\"slow-stream\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Say six words.\"}]}";
+    String body =
+        "{\"model\":\"slow-stream\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Say six words.\"}]}";
     TokenEstimator estimator = gateway.gateway.fairShare().estimator();
     long reserved =
-        estimator.reservation(estimator.estimate(RequestReader.read(body.getBytes(StandardCharsets.UTF_8)), Endpoint.CHAT_COMPLETIONS));
+        estimator.reservation(
+            estimator.estimate(
+                RequestReader.read(body.getBytes(StandardCharsets.UTF_8)),
+                Endpoint.CHAT_COMPLETIONS));
     assertThat(reserved).isGreaterThan(promptEstimate("slow-stream") + 5);
     assertThat(standing(key, "slow-stream").tokens().used()).isEqualTo(reserved);
     ChatCompletionCreateParams again = chat("slow-stream").build();
-    try (StreamResponse<ChatCompletionChunk> next = client.chat().completions().createStreaming(again)) {
+    try (StreamResponse<ChatCompletionChunk> next =
+        client.chat().completions().createStreaming(again)) {
       assertThat(next.stream().count()).isEqualTo(8);
     }
   }
@@ -175,8 +194,13 @@ class StreamingIT {
     String key = gateway.mintKey("{}");
     StringBuilder text = new StringBuilder();
     try (StreamResponse<Completion> stream =
-        client(key).completions().createStreaming(
-            CompletionCreateParams.builder().model("stream-model").prompt("Say six words.").build())) {
+        client(key)
+            .completions()
+            .createStreaming(
+                CompletionCreateParams.builder()
+                    .model("stream-model")
+                    .prompt("Say six words.")
+                    .build())) {
       stream.stream().forEach(c -> c.choices().forEach(ch -> text.append(ch.text())));
     }
     assertThat(text.toString()).isEqualTo(CONTENT);
@@ -187,7 +211,9 @@ class StreamingIT {
   void embeddingsAreCountedByTheirInputTokens() throws Exception {
     String key = gateway.mintKey("{}");
     CreateEmbeddingResponse embedding =
-        client(key).embeddings().create(EmbeddingCreateParams.builder().model("stream-model").input("hello").build());
+        client(key)
+            .embeddings()
+            .create(EmbeddingCreateParams.builder().model("stream-model").input("hello").build());
     assertThat(embedding.usage().totalTokens()).isEqualTo(10);
     assertThat(standing(key, "stream-model").tokens().used()).isEqualTo(10);
   }
@@ -196,14 +222,19 @@ class StreamingIT {
   void responsesApiIsCountedByItsInputAndOutputTokens() throws Exception {
     String key = gateway.mintKey("{}");
     Response response =
-        client(key).responses().create(ResponseCreateParams.builder().model("stream-model").input("hello").build());
+        client(key)
+            .responses()
+            .create(ResponseCreateParams.builder().model("stream-model").input("hello").build());
     assertThat(response.usage().orElseThrow().totalTokens()).isEqualTo(30);
     assertThat(standing(key, "stream-model").tokens().used()).isEqualTo(30);
   }
 
   long promptEstimate(String model) throws Exception {
     // What the Java client sends: one user message.
-    String body = "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Say six words.\"}]}";
+    String body =
+        "{\"model\":\""
+            + model
+            + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Say six words.\"}]}";
     CompletionRequest request = RequestReader.read(body.getBytes(StandardCharsets.UTF_8));
     return gateway.gateway.fairShare().estimator().promptTokens(request);
   }

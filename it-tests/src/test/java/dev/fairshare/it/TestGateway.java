@@ -9,10 +9,10 @@ import dev.fairshare.core.Clock;
 import dev.fairshare.core.KeyLimits;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.UsageSnapshot;
-import dev.fairshare.keys.KeyHashing;
-import dev.fairshare.store.MemoryUsageStore;
 import dev.fairshare.gateway.FairShareGateway;
 import dev.fairshare.gateway.GatewayConfiguration;
+import dev.fairshare.keys.KeyHashing;
+import dev.fairshare.store.MemoryUsageStore;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -36,7 +36,10 @@ final class TestGateway implements AutoCloseable {
     this.gateway = gateway;
   }
 
-  /** Starts a gateway with the master key, an H2 file under {@code dir}, and {@code extra} properties. */
+  /**
+   * Starts a gateway with the master key, an H2 file under {@code dir}, and {@code extra}
+   * properties.
+   */
   static TestGateway start(Path dir, Clock clock, Map<String, String> extra) throws Exception {
     Map<String, String> props = new HashMap<>();
     props.put("fairshare.master-key", MASTER_KEY);
@@ -62,7 +65,8 @@ final class TestGateway implements AutoCloseable {
     return key;
   }
 
-  HttpResponse<String> post(String path, String body, String bearer) throws IOException, InterruptedException {
+  HttpResponse<String> post(String path, String body, String bearer)
+      throws IOException, InterruptedException {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(base().resolve(path))
             .header("Content-Type", "application/json")
@@ -73,7 +77,9 @@ final class TestGateway implements AutoCloseable {
     return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  /** The key's standing on {@code model} in this gateway's memory store, without admitting anything. */
+  /**
+   * The key's standing on {@code model} in this gateway's memory store, without admitting anything.
+   */
   UsageSnapshot standing(String rawKey, String model, ModelCapacity capacity) {
     MemoryUsageStore store = (MemoryUsageStore) gateway.fairShare().usageStore();
     AdmissionRequest probe =

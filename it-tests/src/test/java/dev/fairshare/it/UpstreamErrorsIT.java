@@ -51,7 +51,11 @@ class UpstreamErrorsIT {
   }
 
   static String body(String model, boolean stream) {
-    return "{\"model\":\"" + model + "\",\"stream\":" + stream + ",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+    return "{\"model\":\""
+        + model
+        + "\",\"stream\":"
+        + stream
+        + ",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
   }
 
   @Test
@@ -71,17 +75,28 @@ class UpstreamErrorsIT {
     String key = gateway.mintKey("{}");
     HttpResponse<String> r = gateway.post("/chat/completions", body("async-model", false), key);
     assertThat(r.statusCode()).isEqualTo(200);
-    assertThat(TestGateway.JSON.readTree(r.body()).get("usage").get("total_tokens").asInt()).isEqualTo(30);
+    assertThat(TestGateway.JSON.readTree(r.body()).get("usage").get("total_tokens").asInt())
+        .isEqualTo(30);
     assertThat(r.headers().firstValue("x-ratelimit-limit-tokens")).contains("1000");
-    await().atMost(java.time.Duration.ofSeconds(5)).until(() -> standing(key, "async-model").tokens().used() == 30);
-    HttpResponse<String> streamed = gateway.post("/chat/completions", body("async-model", true), key);
+    await()
+        .atMost(java.time.Duration.ofSeconds(5))
+        .until(() -> standing(key, "async-model").tokens().used() == 30);
+    HttpResponse<String> streamed =
+        gateway.post("/chat/completions", body("async-model", true), key);
     assertThat(streamed.statusCode()).isEqualTo(200);
     assertThat(streamed.body()).endsWith("data: [DONE]\n\n").doesNotContain("\"usage\"");
-    await().atMost(java.time.Duration.ofSeconds(5)).until(() -> standing(key, "async-model").tokens().used() == 60);
-    HttpResponse<String> failed = gateway.post("/chat/completions", body("async-broken", false), key);
+    await()
+        .atMost(java.time.Duration.ofSeconds(5))
+        .until(() -> standing(key, "async-model").tokens().used() == 60);
+    HttpResponse<String> failed =
+        gateway.post("/chat/completions", body("async-broken", false), key);
     assertThat(failed.statusCode()).isEqualTo(500);
-    await().atMost(java.time.Duration.ofSeconds(5))
-        .until(() -> standing(key, "async-broken").requests().used() == 1 && standing(key, "async-broken").tokens().used() == 0);
+    await()
+        .atMost(java.time.Duration.ofSeconds(5))
+        .until(
+            () ->
+                standing(key, "async-broken").requests().used() == 1
+                    && standing(key, "async-broken").tokens().used() == 0);
   }
 
   @Test

@@ -34,9 +34,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The gateway in front of a real (here: another Jetty's) OpenAI-compatible server through
- * {@code fairshare.gateway.upstream}: the budget holds, streams pass through and are counted,
- * and the client's FairShare key is replaced by the upstream key.
+ * The gateway in front of a real (here: another Jetty's) OpenAI-compatible server through {@code
+ * fairshare.gateway.upstream}: the budget holds, streams pass through and are counted, and the
+ * client's FairShare key is replaced by the upstream key.
  */
 class UpstreamProxyIT {
 
@@ -52,12 +52,17 @@ class UpstreamProxyIT {
     connector.setHost("127.0.0.1");
     upstream.addConnector(connector);
     ServletContextHandler context = new ServletContextHandler("/");
-    Filter recorder = (req, res, chain) -> {
-      upstreamAuthorizations.add(String.valueOf(((jakarta.servlet.http.HttpServletRequest) req).getHeader("Authorization")));
-      chain.doFilter(req, res);
-    };
+    Filter recorder =
+        (req, res, chain) -> {
+          upstreamAuthorizations.add(
+              String.valueOf(
+                  ((jakarta.servlet.http.HttpServletRequest) req).getHeader("Authorization")));
+          chain.doFilter(req, res);
+        };
     context.addFilter(new FilterHolder(recorder), "/*", EnumSet.of(DispatcherType.REQUEST));
-    ServletHolder mock = new ServletHolder(new MockModelServlet(new GatewaySettings(0, "127.0.0.1", Optional.empty(), Map.of())));
+    ServletHolder mock =
+        new ServletHolder(
+            new MockModelServlet(new GatewaySettings(0, "127.0.0.1", Optional.empty(), Map.of())));
     for (Endpoint e : Endpoint.values()) {
       context.addServlet(mock, "/v1" + e.path());
     }
@@ -68,7 +73,8 @@ class UpstreamProxyIT {
             dir,
             new ManualClock(1_800_000_000_000L),
             Map.of(
-                "fairshare.gateway.upstream", "http://127.0.0.1:" + connector.getLocalPort() + "/v1",
+                "fairshare.gateway.upstream",
+                    "http://127.0.0.1:" + connector.getLocalPort() + "/v1",
                 "fairshare.gateway.upstream-api-key", "sk-upstream-secret",
                 "fairshare.models.my-fake-model.tpm", "60",
                 "fairshare.models.streamed.tpm", "100000"));
@@ -85,14 +91,21 @@ class UpstreamProxyIT {
     String key1 = gateway.mintKey("{}");
     String key2 = gateway.mintKey("{}");
     ChatCompletionCreateParams hello =
-        ChatCompletionCreateParams.builder().model("my-fake-model").addUserMessage("Hello world!").build();
-    OpenAIClient client1 = OpenAIOkHttpClient.builder().apiKey(key1).baseUrl(gateway.base().toString()).build();
-    OpenAIClient client2 = OpenAIOkHttpClient.builder().apiKey(key2).baseUrl(gateway.base() + "/v1").build();
-    assertThat(client1.chat().completions().create(hello).usage().orElseThrow().totalTokens()).isEqualTo(30);
+        ChatCompletionCreateParams.builder()
+            .model("my-fake-model")
+            .addUserMessage("Hello world!")
+            .build();
+    OpenAIClient client1 =
+        OpenAIOkHttpClient.builder().apiKey(key1).baseUrl(gateway.base().toString()).build();
+    OpenAIClient client2 =
+        OpenAIOkHttpClient.builder().apiKey(key2).baseUrl(gateway.base() + "/v1").build();
+    assertThat(client1.chat().completions().create(hello).usage().orElseThrow().totalTokens())
+        .isEqualTo(30);
     var second = client2.chat().completions().withRawResponse().create(hello);
     assertThat(second.headers().values("x-ratelimit-remaining-tokens")).containsExactly("0");
     RateLimitException limited =
-        catchThrowableOfType(RateLimitException.class, () -> client2.chat().completions().create(hello));
+        catchThrowableOfType(
+            RateLimitException.class, () -> client2.chat().completions().create(hello));
     assertThat(limited).isNotNull();
     assertThat(upstreamAuthorizations).hasSize(2).containsOnly("Bearer sk-upstream-secret");
   }
@@ -100,30 +113,48 @@ class UpstreamProxyIT {
   @Test
   void streamsPassThroughTheProxy_andAreCountedFromTheUpstreamUsage() throws Exception {
     String key = gateway.mintKey("{}");
-    OpenAIClient client = OpenAIOkHttpClient.builder().apiKey(key).baseUrl(gateway.base().toString()).build();
+    OpenAIClient client =
+        OpenAIOkHttpClient.builder().apiKey(key).baseUrl(gateway.base().toString()).build();
     StringBuilder text = new StringBuilder();
     int[] usageChunks = {0};
     try (StreamResponse<ChatCompletionChunk> stream =
-        client.chat().completions().createStreaming(
-            ChatCompletionCreateParams.builder().model("streamed").addUserMessage("Hi").build())) {
-      stream.stream().forEach(c -> {
-        c.choices().forEach(ch -> ch.delta().content().ifPresent(text::append));
-        if (c.usage().isPresent()) {
-          usageChunks[0]++;
-        }
-      });
+        client
+            .chat()
+            .completions()
+            .createStreaming(
+                ChatCompletionCreateParams.builder()
+                    .model("streamed")
+                    .addUserMessage("Hi")
+                    .build())) {
+      stream.stream()
+          .forEach(
+              c -> {
+                c.choices().forEach(ch -> ch.delta().content().ifPresent(text::append));
+                if (c.usage().isPresent()) {
+                  usageChunks[0]++;
+                }
+              });
     }
     assertThat(text.toString()).isEqualTo("This is a mock response from FairShare.");
     assertThat(usageChunks[0]).isZero();
-    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
-        .until(() -> gateway.standing(key, "streamed", new ModelCapacity(100_000, ModelCapacity.UNLIMITED)).tokens().used() == 30);
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(5))
+        .until(
+            () ->
+                gateway
+                        .standing(
+                            key, "streamed", new ModelCapacity(100_000, ModelCapacity.UNLIMITED))
+                        .tokens()
+                        .used()
+                    == 30);
   }
 
   @Test
   void noPathTrickReachesTheUpstream_soItsKeyIsNeverSpentAnonymously() throws Exception {
     String key = gateway.mintKey("{}");
     // The key at its limit: a call counted is a 429, a call let through uncounted a 200
-    String hello = "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+    String hello =
+        "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
     List<Integer> statuses = new java.util.ArrayList<>();
     for (int i = 0; i < 4; i++) {
       statuses.add(gateway.post("/v1/chat/completions", hello, key).statusCode());
@@ -139,9 +170,20 @@ class UpstreamProxyIT {
     // The proxy answers asynchronously: the whole answer passes through, and its usage is read
     String key = gateway.mintKey("{}");
     HttpResponse<String> r =
-        gateway.post("/v1/chat/completions", "{\"model\":\"streamed\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}", key);
+        gateway.post(
+            "/v1/chat/completions",
+            "{\"model\":\"streamed\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}",
+            key);
     assertThat(r.statusCode()).isEqualTo(200);
-    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
-        .until(() -> gateway.standing(key, "streamed", new ModelCapacity(100_000, ModelCapacity.UNLIMITED)).tokens().used() == 30);
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(5))
+        .until(
+            () ->
+                gateway
+                        .standing(
+                            key, "streamed", new ModelCapacity(100_000, ModelCapacity.UNLIMITED))
+                        .tokens()
+                        .used()
+                    == 30);
   }
 }

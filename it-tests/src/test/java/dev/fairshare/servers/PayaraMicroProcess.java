@@ -27,10 +27,20 @@ final class PayaraMicroProcess extends ServerProcess {
   List<String> command(Map<String, String> systemProperties) {
     List<String> command = new ArrayList<>(List.of(java(), "-Xmx768m"));
     command.addAll(systemArgs(systemProperties));
-    command.addAll(List.of("-jar", jar.toString(), "--nocluster", "--nohazelcast", "--port", Integer.toString(port),
-        "--rootDir", work.resolve("root").toString(),
-        "--deploy", work.resolve("deploy/fairshare-admin.war").toString(),
-        "--deploy", work.resolve("deploy/sample.war").toString()));
+    command.addAll(
+        List.of(
+            "-jar",
+            jar.toString(),
+            "--nocluster",
+            "--nohazelcast",
+            "--port",
+            Integer.toString(port),
+            "--rootDir",
+            work.resolve("root").toString(),
+            "--deploy",
+            work.resolve("deploy/fairshare-admin.war").toString(),
+            "--deploy",
+            work.resolve("deploy/sample.war").toString()));
     return command;
   }
 }

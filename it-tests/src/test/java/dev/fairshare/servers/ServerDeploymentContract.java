@@ -9,14 +9,14 @@ import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.errors.RateLimitException;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import dev.fairshare.it.Fuzz;
+import dev.fairshare.it.PathTricks;
 import dev.fairshare.it.RawHttp;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
-import dev.fairshare.it.Fuzz;
-import dev.fairshare.it.PathTricks;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -30,10 +30,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The reference scenario on a real application server: the admin WAR mints two keys, the sample
- * WAR (RateLimitFilter in its web.xml, as the README says) honours them through the shared key
- * database (PostgreSQL on localhost), with the official OpenAI Java client. Configuration comes
- * through MicroProfile Config system properties, as docs/deploy-*.md say.
+ * The reference scenario on a real application server: the admin WAR mints two keys, the sample WAR
+ * (RateLimitFilter in its web.xml, as the README says) honours them through the shared key database
+ * (PostgreSQL on localhost), with the official OpenAI Java client. Configuration comes through
+ * MicroProfile Config system properties, as docs/deploy-*.md say.
  */
 abstract class ServerDeploymentContract {
 
@@ -50,8 +50,10 @@ abstract class ServerDeploymentContract {
   /** How the WARs reach the key database in PostgreSQL schema {@code schema}: a JDBC URL. */
   Map<String, String> keyDatabase(String schema) {
     return Map.of(
-        "fairshare.keys.jdbc-url", "jdbc:postgresql://127.0.0.1:5432/test?currentSchema=" + schema,
-        "fairshare.keys.jdbc-user", "postgres");
+        "fairshare.keys.jdbc-url",
+        "jdbc:postgresql://127.0.0.1:5432/test?currentSchema=" + schema,
+        "fairshare.keys.jdbc-user",
+        "postgres");
   }
 
   /** Server set-up before it starts (container resources and the like); nothing by default. */
@@ -59,8 +61,10 @@ abstract class ServerDeploymentContract {
 
   @Test
   void referenceScenario() throws Exception {
-    String schema = "fairshare_srv_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-    try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
+    String schema =
+        "fairshare_srv_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    try (Connection c =
+            DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
         Statement s = c.createStatement()) {
       s.executeUpdate("CREATE SCHEMA " + schema);
     }
@@ -79,7 +83,10 @@ abstract class ServerDeploymentContract {
       OpenAIClient client1 = OpenAIOkHttpClient.builder().apiKey(key1).baseUrl(base).build();
       OpenAIClient client2 = OpenAIOkHttpClient.builder().apiKey(key2).baseUrl(base).build();
       ChatCompletionCreateParams hello =
-          ChatCompletionCreateParams.builder().model("my-fake-model").addUserMessage("Hello world!").build();
+          ChatCompletionCreateParams.builder()
+              .model("my-fake-model")
+              .addUserMessage("Hello world!")
+              .build();
 
       ChatCompletion first = client1.chat().completions().create(hello);
       assertThat(first.usage().orElseThrow().totalTokens()).isEqualTo(30);
@@ -90,7 +97,8 @@ abstract class ServerDeploymentContract {
 
       long started = System.nanoTime();
       RateLimitException limited =
-          catchThrowableOfType(RateLimitException.class, () -> client2.chat().completions().create(hello));
+          catchThrowableOfType(
+              RateLimitException.class, () -> client2.chat().completions().create(hello));
       assertThat(limited).isNotNull();
       assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(2));
       assertThat(limited.code()).contains("rate_limit_exceeded");
@@ -100,16 +108,20 @@ abstract class ServerDeploymentContract {
       // After a refusal a pooling client's next request gets an answer: the container keeps the
       // connection, or says it closes it (Tomcat does after a 400); it must not find the body
       // unread and close the connection without a word
-      String chat = "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+      String chat =
+          "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
       try (RawHttp connection = new RawHttp(server.base())) {
-        assertThat(connection.post("/sample/chat/completions", "sk-not-a-key-0000", chat).status()).isEqualTo(401);
-        assertThat(connection.post("/sample/chat/completions", key1, "not json").status()).isEqualTo(400);
+        assertThat(connection.post("/sample/chat/completions", "sk-not-a-key-0000", chat).status())
+            .isEqualTo(401);
+        assertThat(connection.post("/sample/chat/completions", key1, "not json").status())
+            .isEqualTo(400);
         assertThat(connection.post("/sample/chat/completions", key2, chat).status()).isEqualTo(429);
       }
 
       // Path forms the container normalises never reach the model, with or without a key
       List<String> tricks = PathTricks.assertNoneReachesTheModel(server.base(), "/sample", key1);
-      System.out.println("Path tricks on " + getClass().getSimpleName() + ":\n  " + String.join("\n  ", tricks));
+      System.out.println(
+          "Path tricks on " + getClass().getSimpleName() + ":\n  " + String.join("\n  ", tricks));
       slowBodiesDoNotStarve(server);
       if (fuzzes()) {
         String log = fuzz(server, key1);
@@ -117,7 +129,8 @@ abstract class ServerDeploymentContract {
       }
     }
     // The keys live in the PostgreSQL schema (hashed), not in an embedded database
-    try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
+    try (Connection c =
+            DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
         Statement s = c.createStatement();
         ResultSet rows = s.executeQuery("SELECT count(*) FROM " + schema + ".fairshare_keys")) {
       assertThat(rows.next()).isTrue();
@@ -131,49 +144,75 @@ abstract class ServerDeploymentContract {
   }
 
   /**
-   * A seeded, bounded fuzz run at the sample and admin WARs: no 5xx, no stack trace in the
-   * server's log from it. Returns the log.
+   * A seeded, bounded fuzz run at the sample and admin WARs: no 5xx, no stack trace in the server's
+   * log from it. Returns the log.
    */
   private String fuzz(ServerProcess server, String key) throws Exception {
     Path logFile = server.work.resolve("server.log");
     long before = Files.size(logFile);
     Fuzz.Summary summary =
-        Fuzz.run(server.base(), "/sample", List.of(key, "sk-1234"), 20261202L, 1_000, Duration.ofSeconds(60));
-    System.out.println("Fuzz on " + getClass().getSimpleName() + ": " + summary.sent() + " requests, statuses " + summary.statuses());
+        Fuzz.run(
+            server.base(),
+            "/sample",
+            List.of(key, "sk-1234"),
+            20261202L,
+            1_000,
+            Duration.ofSeconds(60));
+    System.out.println(
+        "Fuzz on "
+            + getClass().getSimpleName()
+            + ": "
+            + summary.sent()
+            + " requests, statuses "
+            + summary.statuses());
     assertThat(summary.sent()).isGreaterThanOrEqualTo(500);
     assertThat(summary.failures()).as("5xx or no answer").isEmpty();
     String log = Files.readString(logFile);
     String during = log.substring((int) Math.min(before, log.length()));
-    assertThat(during).as("server log during the fuzz run").doesNotContain("\tat ").doesNotContain("SEVERE");
+    assertThat(during)
+        .as("server log during the fuzz run")
+        .doesNotContain("\tat ")
+        .doesNotContain("SEVERE");
     return log;
   }
 
   /**
    * 250 connections without a key declaring a 1 MB body and sending a byte of it (more than the
-   * container's 200 threads): each is answered 401 from its headers, and the server still answers
-   * a health check within a second.
+   * container's 200 threads): each is answered 401 from its headers, and the server still answers a
+   * health check within a second.
    */
   private static void slowBodiesDoNotStarve(ServerProcess server) throws Exception {
     List<java.net.Socket> slow = new java.util.ArrayList<>();
     try {
       for (int i = 0; i < 250; i++) {
-        java.net.Socket socket = new java.net.Socket(server.base().getHost(), server.base().getPort());
+        java.net.Socket socket =
+            new java.net.Socket(server.base().getHost(), server.base().getPort());
         socket.setSoTimeout(10_000);
-        socket.getOutputStream().write(("POST /sample/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-            + "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        socket
+            .getOutputStream()
+            .write(
+                ("POST /sample/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
         slow.add(socket);
       }
       for (java.net.Socket socket : slow) {
         byte[] status = socket.getInputStream().readNBytes(12);
-        assertThat(new String(status, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 401");
+        assertThat(new String(status, java.nio.charset.StandardCharsets.US_ASCII))
+            .isEqualTo("HTTP/1.1 401");
       }
       long started = System.nanoTime();
       HttpResponse<String> health =
-          HttpClient.newHttpClient().send(
-              HttpRequest.newBuilder(server.base().resolve("/fairshare-admin/health")).timeout(Duration.ofSeconds(10)).build(),
-              HttpResponse.BodyHandlers.ofString());
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(server.base().resolve("/fairshare-admin/health"))
+                      .timeout(Duration.ofSeconds(10))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
       assertThat(health.statusCode()).isEqualTo(200);
-      assertThat(Duration.ofNanos(System.nanoTime() - started)).as("health with 250 slow bodies open").isLessThan(Duration.ofSeconds(1));
+      assertThat(Duration.ofNanos(System.nanoTime() - started))
+          .as("health with 250 slow bodies open")
+          .isLessThan(Duration.ofSeconds(1));
     } finally {
       for (java.net.Socket socket : slow) {
         socket.close();

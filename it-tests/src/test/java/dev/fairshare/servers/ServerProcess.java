@@ -51,7 +51,8 @@ abstract class ServerProcess implements AutoCloseable {
   }
 
   /** Deploys, starts and waits until both applications answer. */
-  void start(Path adminWar, Path sampleWar, Map<String, String> systemProperties) throws IOException {
+  void start(Path adminWar, Path sampleWar, Map<String, String> systemProperties)
+      throws IOException {
     deploy(adminWar, sampleWar);
     List<String> command = command(systemProperties);
     process =
@@ -61,21 +62,34 @@ abstract class ServerProcess implements AutoCloseable {
             .redirectOutput(work.resolve("server.log").toFile())
             .start();
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    Awaitility.await("both applications deployed on " + getClass().getSimpleName() + " (log: " + work.resolve("server.log") + ")")
+    Awaitility.await(
+            "both applications deployed on "
+                + getClass().getSimpleName()
+                + " (log: "
+                + work.resolve("server.log")
+                + ")")
         .atMost(startTimeout())
         .pollInterval(Duration.ofMillis(500))
-        .until(() -> {
-          if (!process.isAlive()) {
-            throw new IllegalStateException("server exited: " + Files.readString(work.resolve("server.log")));
-          }
-          return status(http, "/fairshare-admin/health") == 200 && status(http, "/sample/chat/completions") == 401;
-        });
+        .until(
+            () -> {
+              if (!process.isAlive()) {
+                throw new IllegalStateException(
+                    "server exited: " + Files.readString(work.resolve("server.log")));
+              }
+              return status(http, "/fairshare-admin/health") == 200
+                  && status(http, "/sample/chat/completions") == 401;
+            });
   }
 
   private int status(HttpClient http, String path) {
     try {
-      return http.send(HttpRequest.newBuilder(base().resolve(path)).timeout(Duration.ofSeconds(5)).GET().build(),
-          HttpResponse.BodyHandlers.discarding()).statusCode();
+      return http.send(
+              HttpRequest.newBuilder(base().resolve(path))
+                  .timeout(Duration.ofSeconds(5))
+                  .GET()
+                  .build(),
+              HttpResponse.BodyHandlers.discarding())
+          .statusCode();
     } catch (IOException e) {
       return -1;
     } catch (InterruptedException e) {

@@ -21,7 +21,13 @@ class TomcatJndiIT extends Tomcat11IT {
   @Override
   void prepare(ServerProcess server, String schema) throws Exception {
     Path lib = Files.createDirectories(server.work.resolve("lib"));
-    Path driver = Path.of(org.postgresql.Driver.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    Path driver =
+        Path.of(
+            org.postgresql.Driver.class
+                .getProtectionDomain()
+                .getCodeSource()
+                .getLocation()
+                .toURI());
     Files.copy(driver, lib.resolve(driver.getFileName()));
     Files.writeString(
         server.work.resolve("conf/context.xml"),

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 /**
  * What the WARs built as the docs say carry: an application on the memory store (the sample app,
  * also deployed with a JNDI DataSource by {@link TomcatJndiIT}) ships the FairShare modules it
- * needs and no Redis client; the admin WAR, which must start under any application's
- * configuration, carries the Redis store.
+ * needs and no Redis client; the admin WAR, which must start under any application's configuration,
+ * carries the Redis store.
  */
 class WarContentsIT {
 

@@ -22,13 +22,19 @@ final class WildFlyProcess extends ServerProcess {
     copyTree(home.resolve("standalone"), work.resolve("standalone"));
   }
 
-  /** WildFly opens HTTP (8080), HTTPS (8443), management (9990) and management HTTPS (9993), all shifted by the offset. */
+  /**
+   * WildFly opens HTTP (8080), HTTPS (8443), management (9990) and management HTTPS (9993), all
+   * shifted by the offset.
+   */
   @Override
   int choosePort() throws IOException {
     for (int attempt = 0; attempt < 50; attempt++) {
       int http = freePort();
       int offset = http - 8080;
-      if (http + 1910 < 65_536 && isFree(8443 + offset) && isFree(9990 + offset) && isFree(9993 + offset)) {
+      if (http + 1910 < 65_536
+          && isFree(8443 + offset)
+          && isFree(9990 + offset)
+          && isFree(9993 + offset)) {
         return http;
       }
     }
@@ -43,7 +49,8 @@ final class WildFlyProcess extends ServerProcess {
 
   @Override
   List<String> command(Map<String, String> systemProperties) throws IOException {
-    List<String> command = new ArrayList<>(List.of("bash", home.resolve("bin/standalone.sh").toString()));
+    List<String> command =
+        new ArrayList<>(List.of("bash", home.resolve("bin/standalone.sh").toString()));
     command.add("-Djboss.server.base.dir=" + work.resolve("standalone"));
     command.add("-Djboss.socket.binding.port-offset=" + offset);
     command.add("-Djboss.bind.address=127.0.0.1");

@@ -18,7 +18,9 @@ import java.util.Locale;
  * Runs the standard scenarios in {@code fair} and {@code litellm-v1} mode, prints the table and
  * writes {@code docs/FAIRNESS.md}. Deterministic: the same seed prints the same table.
  *
- * <pre>mvn -B -q -pl it-tests -am -DskipTests install && mvn -B -q -pl it-tests -Psimulate exec:exec</pre>
+ * <pre>
+ * mvn -B -q -pl it-tests -am -DskipTests install && mvn -B -q -pl it-tests -Psimulate exec:exec
+ * </pre>
  */
 public final class FairnessReport {
 
@@ -30,12 +32,25 @@ public final class FairnessReport {
   /** The standard scenario set; capacity 10,000 tokens per minute unless said otherwise. */
   public static List<Scenario> standardScenarios() {
     List<Scenario> all = new ArrayList<>();
-    all.add(new Scenario("2 equal keys", 10_000, 10, 0.0, List.of(
-        new Traffic("a", 1.0, 0, NEVER, every(1_000), fixed(500)),
-        new Traffic("b", 1.0, 0, NEVER, every(1_000), fixed(500)))));
+    all.add(
+        new Scenario(
+            "2 equal keys",
+            10_000,
+            10,
+            0.0,
+            List.of(
+                new Traffic("a", 1.0, 0, NEVER, every(1_000), fixed(500)),
+                new Traffic("b", 1.0, 0, NEVER, every(1_000), fixed(500)))));
     List<Traffic> priorities = new ArrayList<>();
     for (int i = 0; i < 10; i++) {
-      priorities.add(new Traffic((i < 5 ? "prod-" : "dev-") + i, i < 5 ? 0.9 : 0.1, 0, NEVER, poisson(1.0), fixed(50)));
+      priorities.add(
+          new Traffic(
+              (i < 5 ? "prod-" : "dev-") + i,
+              i < 5 ? 0.9 : 0.1,
+              0,
+              NEVER,
+              poisson(1.0),
+              fixed(50)));
     }
     all.add(new Scenario("10 keys, 0.9/0.1 priorities", 10_000, 10, 0.0, priorities));
     List<Traffic> greedy = new ArrayList<>();
@@ -51,28 +66,57 @@ public final class FairnessReport {
     all.add(new Scenario("keys joining one by one", 10_000, 10, 0.0, joining));
     List<Traffic> bursty = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
-      bursty.add(new Traffic("burst-" + i, 1.0, 0, NEVER, onOff(20_000, 40_000, i * 15_000L, 200), pareto(100, 1.5, 1_500)));
+      bursty.add(
+          new Traffic(
+              "burst-" + i,
+              1.0,
+              0,
+              NEVER,
+              onOff(20_000, 40_000, i * 15_000L, 200),
+              pareto(100, 1.5, 1_500)));
     }
     all.add(new Scenario("bursty on/off, heavy-tailed sizes", 10_000, 10, 0.0, bursty));
-    all.add(new Scenario("estimates off by ±50 %", 10_000, 10, 0.5, List.of(
-        new Traffic("x", 1.0, 0, NEVER, poisson(2.0), fixed(400)),
-        new Traffic("y", 1.0, 0, NEVER, poisson(1.0), fixed(400)),
-        new Traffic("z", 2.0, 0, NEVER, poisson(0.5), fixed(400)))));
+    all.add(
+        new Scenario(
+            "estimates off by ±50 %",
+            10_000,
+            10,
+            0.5,
+            List.of(
+                new Traffic("x", 1.0, 0, NEVER, poisson(2.0), fixed(400)),
+                new Traffic("y", 1.0, 0, NEVER, poisson(1.0), fixed(400)),
+                new Traffic("z", 2.0, 0, NEVER, poisson(0.5), fixed(400)))));
     return all;
   }
 
   public static void main(String[] args) throws IOException {
     Path out = Path.of(args.length > 0 ? args[0] : "../docs/FAIRNESS.md");
     StringBuilder table = new StringBuilder();
-    table.append("| scenario | mode | utilization | Jain (weighted) | over-admission (largest settlement error × most in flight) | join to 90 % | longest starvation | unfair 429s | 429s below the guaranteed share |\n");
+    table.append(
+        "| scenario | mode | utilization | Jain (weighted) | over-admission (largest settlement error × most in flight) | join to 90 % | longest starvation | unfair 429s | 429s below the guaranteed share |\n");
     table.append("|---|---|---|---|---|---|---|---|---|\n");
     for (Scenario scenario : standardScenarios()) {
       for (AllocationMode mode : AllocationMode.values()) {
         Metrics m = Metrics.of(Simulator.run(scenario, Simulator.settings(mode), SEED));
-        table.append(String.format(Locale.ROOT, "| %s | %s | %.3f | %.3f | %d (%d × %d) | %s | %.1f s | %d | %d |%n",
-            scenario.name(), mode.configName(), m.utilization(), m.jain(), m.overAdmission(), m.settlementError(), m.maxInFlight(),
-            m.joinSeconds() < 0 ? "—" : Double.isInfinite(m.joinSeconds()) ? "never" : String.format(Locale.ROOT, "%.1f s", m.joinSeconds()),
-            m.starvationSeconds(), m.unfairRejections(), m.belowGuaranteed()));
+        table.append(
+            String.format(
+                Locale.ROOT,
+                "| %s | %s | %.3f | %.3f | %d (%d × %d) | %s | %.1f s | %d | %d |%n",
+                scenario.name(),
+                mode.configName(),
+                m.utilization(),
+                m.jain(),
+                m.overAdmission(),
+                m.settlementError(),
+                m.maxInFlight(),
+                m.joinSeconds() < 0
+                    ? "—"
+                    : Double.isInfinite(m.joinSeconds())
+                        ? "never"
+                        : String.format(Locale.ROOT, "%.1f s", m.joinSeconds()),
+                m.starvationSeconds(),
+                m.unfairRejections(),
+                m.belowGuaranteed()));
       }
     }
     System.out.print(table);
@@ -92,13 +136,22 @@ public final class FairnessReport {
   /** Utilization against 429s to polite keys, for saturation thresholds from 0.8 to 1.0. */
   static String thresholdTradeoff(Scenario scenario) {
     StringBuilder t = new StringBuilder();
-    t.append("| saturation threshold | utilization | unfair 429s to polite keys | unfair 429s to the greedy key |\n");
+    t.append(
+        "| saturation threshold | utilization | unfair 429s to polite keys | unfair 429s to the greedy key |\n");
     t.append("|---|---|---|---|\n");
     for (double threshold : new double[] {0.8, 0.85, 0.9, 0.95, 1.0}) {
-      Metrics m = Metrics.of(Simulator.run(scenario, Simulator.settings(AllocationMode.FAIR, threshold), SEED));
+      Metrics m =
+          Metrics.of(
+              Simulator.run(scenario, Simulator.settings(AllocationMode.FAIR, threshold), SEED));
       int greedy = m.unfairByKey().get(0);
-      t.append(String.format(Locale.ROOT, "| %.2f | %.3f | %d | %d |%n",
-          threshold, m.utilization(), m.unfairRejections() - greedy, greedy));
+      t.append(
+          String.format(
+              Locale.ROOT,
+              "| %.2f | %.3f | %d | %d |%n",
+              threshold,
+              m.utilization(),
+              m.unfairRejections() - greedy,
+              greedy));
     }
     return t.toString();
   }
@@ -109,7 +162,8 @@ public final class FairnessReport {
   /** Fair mode's worst figure per scenario over {@link #OTHER_SEEDS} other seeds. */
   static String otherSeeds() {
     StringBuilder t = new StringBuilder();
-    t.append("| scenario | lowest utilization | lowest Jain | most over-admission (largest error then) | longest join | most unfair 429s | most 429s below the guaranteed share |\n");
+    t.append(
+        "| scenario | lowest utilization | lowest Jain | most over-admission (largest error then) | longest join | most unfair 429s | most 429s below the guaranteed share |\n");
     t.append("|---|---|---|---|---|---|---|\n");
     for (Scenario scenario : standardScenarios()) {
       double utilization = 1;
@@ -120,7 +174,8 @@ public final class FairnessReport {
       int unfair = 0;
       int belowGuaranteed = 0;
       for (long seed = 1; seed <= OTHER_SEEDS; seed++) {
-        Metrics m = Metrics.of(Simulator.run(scenario, Simulator.settings(AllocationMode.FAIR), seed));
+        Metrics m =
+            Metrics.of(Simulator.run(scenario, Simulator.settings(AllocationMode.FAIR), seed));
         utilization = Math.min(utilization, m.utilization());
         jain = Math.min(jain, m.jain());
         if (m.overAdmission() > over || (over == 0 && m.settlementError() > error)) {
@@ -131,9 +186,18 @@ public final class FairnessReport {
         unfair = Math.max(unfair, m.unfairRejections());
         belowGuaranteed = Math.max(belowGuaranteed, m.belowGuaranteed());
       }
-      t.append(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %d (%d) | %s | %d | %d |%n",
-          scenario.name(), utilization, jain, over, error,
-          join < 0 ? "—" : String.format(Locale.ROOT, "%.1f s", join), unfair, belowGuaranteed));
+      t.append(
+          String.format(
+              Locale.ROOT,
+              "| %s | %.3f | %.3f | %d (%d) | %s | %d | %d |%n",
+              scenario.name(),
+              utilization,
+              jain,
+              over,
+              error,
+              join < 0 ? "—" : String.format(Locale.ROOT, "%.1f s", join),
+              unfair,
+              belowGuaranteed));
     }
     return t.toString();
   }
@@ -257,6 +321,7 @@ public final class FairnessReport {
         * **longest starvation** — the longest time between two admissions of a key while it was being rejected.
         * **unfair 429s** — rejections of a key that had been requesting for a whole window and whose admissions in the trailing window, plus this request, were still within its ideal share.
         * **429s below the guaranteed share** — the same, against the key's guaranteed share `C × w / Σw`, Σw over the keys requesting in that calendar window.
-        """.formatted(SEED, table, tradeoff, OTHER_SEEDS, OTHER_SEEDS, seeds);
+        """
+        .formatted(SEED, table, tradeoff, OTHER_SEEDS, OTHER_SEEDS, seeds);
   }
 }

@@ -207,7 +207,9 @@ public record Metrics(
         }
       }
       Traffic traffic = s.keys().get(k);
-      if (traffic.joinMillis() > 0 && !joined[k] && ideal[w][k] > 0
+      if (traffic.joinMillis() > 0
+          && !joined[k]
+          && ideal[w][k] > 0
           && trailingSum[k] >= 0.9 * ideal[w][k] * 10_000.0 / window) {
         joined[k] = true;
         join = Math.max(join, (t - traffic.joinMillis()) / 1000.0);

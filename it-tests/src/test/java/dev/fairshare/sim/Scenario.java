@@ -11,4 +11,5 @@ import java.util.List;
  * @param estimateError actual usage = estimate × (1 + e × u), u uniform in [-1, 1]
  * @param keys the keys and their traffic
  */
-public record Scenario(String name, long capacity, int minutes, double estimateError, List<Traffic> keys) {}
+public record Scenario(
+    String name, long capacity, int minutes, double estimateError, List<Traffic> keys) {}

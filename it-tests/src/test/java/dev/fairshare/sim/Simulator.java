@@ -15,9 +15,9 @@ import java.util.Random;
 
 /**
  * Runs a {@link Scenario} through the engine and the memory store on simulated time: no HTTP, no
- * threads, no wall clock; the same seed gives the same result. A request is admitted or rejected
- * at its arrival (a rejected request is dropped: the client's next request comes on schedule) and
- * an admitted one settles with its actual usage {@value #LATENCY_MILLIS} ms later.
+ * threads, no wall clock; the same seed gives the same result. A request is admitted or rejected at
+ * its arrival (a rejected request is dropped: the client's next request comes on schedule) and an
+ * admitted one settles with its actual usage {@value #LATENCY_MILLIS} ms later.
  */
 public final class Simulator {
 
@@ -39,7 +39,9 @@ public final class Simulator {
     long end = scenario.minutes() * 60_000L;
     List<Traffic> keys = scenario.keys();
     // Events: [time, kind (0 settle, 1 arrival), key, index into pending settlements]
-    PriorityQueue<long[]> events = new PriorityQueue<>((a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
+    PriorityQueue<long[]> events =
+        new PriorityQueue<>(
+            (a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
     List<Object[]> settlements = new ArrayList<>();
     for (int k = 0; k < keys.size(); k++) {
       events.add(new long[] {keys.get(k).joinMillis(), 1, k, -1});
@@ -65,13 +67,21 @@ public final class Simulator {
       double u = random.nextDouble() * 2 - 1;
       long actual = Math.max(1, Math.round(estimate * (1 + scenario.estimateError() * u)));
       AdmissionRequest request =
-          new AdmissionRequest(traffic.key(), "sim-model", capacity, traffic.weight(), estimate, KeyLimits.NONE);
+          new AdmissionRequest(
+              traffic.key(), "sim-model", capacity, traffic.weight(), estimate, KeyLimits.NONE);
       Decision decision = store.acquire(request, T0 + now);
       if (decision.admitted()) {
         settlements.add(new Object[] {decision.reservation(), actual});
         events.add(new long[] {now + LATENCY_MILLIS, 0, k, settlements.size() - 1});
       }
-      log.add(new Request(k, now, estimate, actual, decision.admitted() ? decision.reservation().tokens() : 0, decision.admitted()));
+      log.add(
+          new Request(
+              k,
+              now,
+              estimate,
+              actual,
+              decision.admitted() ? decision.reservation().tokens() : 0,
+              decision.admitted()));
       events.add(new long[] {now + traffic.arrivals().nextGap(now, random), 1, k, -1});
     }
     return new Run(scenario, settings, log);

@@ -12,8 +12,10 @@ class SimulatorTest {
   @Test
   void sameSeed_sameMetrics() {
     for (Scenario scenario : FairnessReport.standardScenarios()) {
-      Metrics first = Metrics.of(Simulator.run(scenario, Simulator.settings(AllocationMode.FAIR), 1));
-      Metrics second = Metrics.of(Simulator.run(scenario, Simulator.settings(AllocationMode.FAIR), 1));
+      Metrics first =
+          Metrics.of(Simulator.run(scenario, Simulator.settings(AllocationMode.FAIR), 1));
+      Metrics second =
+          Metrics.of(Simulator.run(scenario, Simulator.settings(AllocationMode.FAIR), 1));
       assertThat(second).as(scenario.name()).isEqualTo(first);
     }
   }
@@ -34,13 +36,22 @@ class SimulatorTest {
   void fairModeIsFairerAndAdmitsLessAboveCapacityThanLiteLlmV1_onEveryContendedScenario() {
     List<Scenario> scenarios = FairnessReport.standardScenarios();
     for (Scenario scenario : scenarios.subList(1, scenarios.size())) {
-      Metrics fair = Metrics.of(Simulator.run(scenario, Simulator.settings(AllocationMode.FAIR), FairnessReport.SEED));
-      Metrics v1 = Metrics.of(Simulator.run(scenario, Simulator.settings(AllocationMode.LITELLM_V1), FairnessReport.SEED));
+      Metrics fair =
+          Metrics.of(
+              Simulator.run(
+                  scenario, Simulator.settings(AllocationMode.FAIR), FairnessReport.SEED));
+      Metrics v1 =
+          Metrics.of(
+              Simulator.run(
+                  scenario, Simulator.settings(AllocationMode.LITELLM_V1), FairnessReport.SEED));
       assertThat(fair.jain()).as("Jain, %s", scenario.name()).isGreaterThanOrEqualTo(v1.jain());
       assertThat(fair.jain()).as("fair Jain, %s", scenario.name()).isGreaterThanOrEqualTo(0.98);
-      assertThat(fair.overAdmission()).as("over-admission, %s", scenario.name()).isLessThanOrEqualTo(v1.overAdmission());
+      assertThat(fair.overAdmission())
+          .as("over-admission, %s", scenario.name())
+          .isLessThanOrEqualTo(v1.overAdmission());
       // Issue 3: over-admission at most one request's estimate error (fair admits only what fits).
-      assertThat(fair.overAdmission()).as("fair over-admission, %s", scenario.name())
+      assertThat(fair.overAdmission())
+          .as("fair over-admission, %s", scenario.name())
           .isLessThanOrEqualTo(fair.settlementError());
     }
   }
@@ -50,9 +61,14 @@ class SimulatorTest {
   void fairMode_meetsTheTargets_onPrioritiesAndBurstyHeavyTailedTraffic() {
     List<Scenario> scenarios = FairnessReport.standardScenarios();
     for (Scenario scenario : List.of(scenarios.get(0), scenarios.get(1), scenarios.get(4))) {
-      Metrics m = Metrics.of(Simulator.run(scenario, Simulator.settings(AllocationMode.FAIR), FairnessReport.SEED));
+      Metrics m =
+          Metrics.of(
+              Simulator.run(
+                  scenario, Simulator.settings(AllocationMode.FAIR), FairnessReport.SEED));
       assertThat(m.jain()).as("Jain, %s", scenario.name()).isGreaterThanOrEqualTo(0.98);
-      assertThat(m.utilization()).as("utilization, %s", scenario.name()).isGreaterThanOrEqualTo(0.95);
+      assertThat(m.utilization())
+          .as("utilization, %s", scenario.name())
+          .isGreaterThanOrEqualTo(0.95);
       assertThat(m.unfairRejections()).as("unfair 429s, %s", scenario.name()).isZero();
     }
   }
@@ -60,7 +76,9 @@ class SimulatorTest {
   @Test
   void fairMode_joiningKeysReachTheirShareWithinAWindow_andWindowsAfterAJoinSplitFairly() {
     Scenario joining = FairnessReport.standardScenarios().get(3);
-    Metrics m = Metrics.of(Simulator.run(joining, Simulator.settings(AllocationMode.FAIR), FairnessReport.SEED));
+    Metrics m =
+        Metrics.of(
+            Simulator.run(joining, Simulator.settings(AllocationMode.FAIR), FairnessReport.SEED));
     assertThat(m.joinSeconds()).isBetween(0.0, 60.0);
     assertThat(m.jain()).isGreaterThanOrEqualTo(0.98);
     assertThat(m.utilization()).isGreaterThanOrEqualTo(0.95);
@@ -69,7 +87,8 @@ class SimulatorTest {
   @Test
   void greedyAndPolite_noPoliteKeyIsTurnedAwayBelowItsGuaranteedShare() {
     Scenario scenario = FairnessReport.standardScenarios().get(FairnessReport.GREEDY_AND_POLITE);
-    Simulator.Run run = Simulator.run(scenario, Simulator.settings(AllocationMode.FAIR), FairnessReport.SEED);
+    Simulator.Run run =
+        Simulator.run(scenario, Simulator.settings(AllocationMode.FAIR), FairnessReport.SEED);
     // C × w / Σw with ten active keys of weight 1: 1,000 tokens; a polite request is 200
     long bucket = run.settings().bucketMillis();
     long buckets = run.settings().effectiveWindowMillis() / bucket;
@@ -98,7 +117,9 @@ class SimulatorTest {
           used += log.get(j).actual();
         }
       }
-      assertThat(used + r.estimate()).as("polite key %d turned away at %d ms", r.key(), r.at()).isGreaterThan(1_000);
+      assertThat(used + r.estimate())
+          .as("polite key %d turned away at %d ms", r.key(), r.at())
+          .isGreaterThan(1_000);
     }
     assertThat(checked).as("polite keys turned away after a window of activity").isPositive();
   }

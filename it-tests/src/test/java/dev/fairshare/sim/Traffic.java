@@ -19,10 +19,14 @@ public record Traffic(
 
     /** Poisson arrivals at {@code perSecond}. */
     static Arrivals poisson(double perSecond) {
-      return (now, random) -> Math.max(1, (long) (-Math.log(1 - random.nextDouble()) * 1000 / perSecond));
+      return (now, random) ->
+          Math.max(1, (long) (-Math.log(1 - random.nextDouble()) * 1000 / perSecond));
     }
 
-    /** A request every {@code millis} while on; on for {@code onMillis}, off for {@code offMillis}, shifted by {@code phase}. */
+    /**
+     * A request every {@code millis} while on; on for {@code onMillis}, off for {@code offMillis},
+     * shifted by {@code phase}.
+     */
     static Arrivals onOff(long onMillis, long offMillis, long phase, long millis) {
       long period = onMillis + offMillis;
       return (now, random) -> {

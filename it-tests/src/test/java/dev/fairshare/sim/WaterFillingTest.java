@@ -40,8 +40,10 @@ class WaterFillingTest {
   void jainIndex() {
     assertThat(WaterFilling.jain(new double[] {30, 30}, new double[] {30, 30})).isEqualTo(1.0);
     // one key gets everything: 1/n
-    assertThat(WaterFilling.jain(new double[] {60, 0}, new double[] {30, 30})).isCloseTo(0.5, within(1e-12));
+    assertThat(WaterFilling.jain(new double[] {60, 0}, new double[] {30, 30}))
+        .isCloseTo(0.5, within(1e-12));
     // x = 840/900, 160/100: (0.9333 + 1.6)^2 / (2 * (0.8711 + 2.56)) = 0.9352
-    assertThat(WaterFilling.jain(new double[] {840, 160}, new double[] {900, 100})).isCloseTo(0.93524, within(1e-5));
+    assertThat(WaterFilling.jain(new double[] {840, 160}, new double[] {900, 100}))
+        .isCloseTo(0.93524, within(1e-5));
   }
 }

@@ -41,7 +41,10 @@ public record ApiKey(
 
   public ApiKey {
     models = models == null ? List.of() : List.copyOf(models);
-    metadata = metadata == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
+    metadata =
+        metadata == null
+            ? Map.of()
+            : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
   }
 
   /** The priority name from {@code metadata.priority}, or null. */
@@ -60,7 +63,9 @@ public record ApiKey(
     return models.isEmpty() || models.contains(model) || models.contains("*");
   }
 
-  /** What to call the key in messages and logs: its alias, else its masked name. Never the raw key. */
+  /**
+   * What to call the key in messages and logs: its alias, else its masked name. Never the raw key.
+   */
   public String displayName() {
     return keyAlias != null ? keyAlias : keyName;
   }

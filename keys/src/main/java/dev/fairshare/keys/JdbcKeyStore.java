@@ -19,8 +19,8 @@ import javax.sql.DataSource;
 
 /**
  * Keys in a relational database through JDBC: the embedded H2 file database by default, any JDBC
- * URL (pooled with HikariCP) or a container {@link DataSource} in production. The schema is
- * created and migrated on start, idempotently; {@code fairshare_schema} records its version.
+ * URL (pooled with HikariCP) or a container {@link DataSource} in production. The schema is created
+ * and migrated on start, idempotently; {@code fairshare_schema} records its version.
  */
 public final class JdbcKeyStore implements KeyStore {
 
@@ -128,11 +128,13 @@ public final class JdbcKeyStore implements KeyStore {
 
   @Override
   public void insert(ApiKey key) {
-    String sql = "INSERT INTO fairshare_keys (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    String sql =
+        "INSERT INTO fairshare_keys (" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       if (key.keyAlias() != null && findByAlias(c, key.keyAlias()).isPresent()) {
-        throw new DuplicateKeyException("key_alias", "key_alias '" + key.keyAlias() + "' is already in use");
+        throw new DuplicateKeyException(
+            "key_alias", "key_alias '" + key.keyAlias() + "' is already in use");
       }
       if (findByToken(c, key.token()).isPresent()) {
         throw new DuplicateKeyException("key", "this key already exists");
@@ -168,7 +170,9 @@ public final class JdbcKeyStore implements KeyStore {
   @Override
   public Optional<GraceToken> findGrace(String oldToken, long nowMillis) {
     String sql =
-        "SELECT k." + COLUMNS.replace(", ", ", k.") + ", g.valid_until FROM fairshare_key_grace g"
+        "SELECT k."
+            + COLUMNS.replace(", ", ", k.")
+            + ", g.valid_until FROM fairshare_key_grace g"
             + " JOIN fairshare_keys k ON k.token = g.token WHERE g.old_token = ? AND g.valid_until > ?";
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
@@ -193,7 +197,8 @@ public final class JdbcKeyStore implements KeyStore {
       if (key.keyAlias() != null) {
         Optional<ApiKey> holder = findByAlias(c, key.keyAlias());
         if (holder.isPresent() && !holder.get().token().equals(key.token())) {
-          throw new DuplicateKeyException("key_alias", "key_alias '" + key.keyAlias() + "' is already in use");
+          throw new DuplicateKeyException(
+              "key_alias", "key_alias '" + key.keyAlias() + "' is already in use");
         }
       }
       ps.setString(1, key.keyName());
@@ -212,7 +217,8 @@ public final class JdbcKeyStore implements KeyStore {
       return ps.executeUpdate() == 1;
     } catch (SQLException e) {
       if (isUniqueViolation(e)) {
-        throw new DuplicateKeyException("key_alias", "key_alias '" + key.keyAlias() + "' is already in use");
+        throw new DuplicateKeyException(
+            "key_alias", "key_alias '" + key.keyAlias() + "' is already in use");
       }
       throw new KeyStoreException("cannot update the key: " + e.getMessage(), e);
     }
@@ -228,7 +234,8 @@ public final class JdbcKeyStore implements KeyStore {
         }
         int changed;
         try (PreparedStatement ps =
-            c.prepareStatement("UPDATE fairshare_keys SET token = ?, key_name = ?, updated_at = ? WHERE token = ?")) {
+            c.prepareStatement(
+                "UPDATE fairshare_keys SET token = ?, key_name = ?, updated_at = ? WHERE token = ?")) {
           ps.setString(1, replacement.token());
           ps.setString(2, replacement.keyName());
           ps.setLong(3, replacement.updatedAt().toEpochMilli());
@@ -240,14 +247,16 @@ public final class JdbcKeyStore implements KeyStore {
           return false;
         }
         // Earlier tokens still in their grace period follow the key to its new token.
-        try (PreparedStatement ps = c.prepareStatement("UPDATE fairshare_key_grace SET token = ? WHERE token = ?")) {
+        try (PreparedStatement ps =
+            c.prepareStatement("UPDATE fairshare_key_grace SET token = ? WHERE token = ?")) {
           ps.setString(1, replacement.token());
           ps.setString(2, oldToken);
           ps.executeUpdate();
         }
         if (graceUntilMillis != null) {
           try (PreparedStatement ps =
-              c.prepareStatement("INSERT INTO fairshare_key_grace (old_token, token, valid_until) VALUES (?,?,?)")) {
+              c.prepareStatement(
+                  "INSERT INTO fairshare_key_grace (old_token, token, valid_until) VALUES (?,?,?)")) {
             ps.setString(1, oldToken);
             ps.setString(2, replacement.token());
             ps.setLong(3, graceUntilMillis);
@@ -269,8 +278,10 @@ public final class JdbcKeyStore implements KeyStore {
   public List<String> delete(List<String> tokens) {
     try (Connection c = dataSource.getConnection()) {
       c.setAutoCommit(false);
-      try (PreparedStatement keys = c.prepareStatement("DELETE FROM fairshare_keys WHERE token = ?");
-          PreparedStatement grace = c.prepareStatement("DELETE FROM fairshare_key_grace WHERE token = ?")) {
+      try (PreparedStatement keys =
+              c.prepareStatement("DELETE FROM fairshare_keys WHERE token = ?");
+          PreparedStatement grace =
+              c.prepareStatement("DELETE FROM fairshare_key_grace WHERE token = ?")) {
         List<String> deleted = new java.util.ArrayList<>();
         for (String token : tokens) {
           keys.setString(1, token);
@@ -294,7 +305,9 @@ public final class JdbcKeyStore implements KeyStore {
   @Override
   public List<ApiKey> list(int offset, int limit, String aliasFilter) {
     String sql =
-        "SELECT " + COLUMNS + " FROM fairshare_keys"
+        "SELECT "
+            + COLUMNS
+            + " FROM fairshare_keys"
             + (aliasFilter == null ? "" : " WHERE key_alias = ?")
             + " ORDER BY created_at, token LIMIT ? OFFSET ?";
     try (Connection c = dataSource.getConnection();
@@ -363,7 +376,8 @@ public final class JdbcKeyStore implements KeyStore {
     return queryOne(c, "SELECT " + COLUMNS + " FROM fairshare_keys WHERE key_alias = ?", alias);
   }
 
-  private static Optional<ApiKey> queryOne(Connection c, String sql, String arg) throws SQLException {
+  private static Optional<ApiKey> queryOne(Connection c, String sql, String arg)
+      throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, arg);
       try (ResultSet rs = ps.executeQuery()) {

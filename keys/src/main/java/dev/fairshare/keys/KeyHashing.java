@@ -63,6 +63,7 @@ public final class KeyHashing {
     }
     // Compare digests so that the length of the secret does not leak either.
     return MessageDigest.isEqual(
-        sha256(a).getBytes(StandardCharsets.US_ASCII), sha256(b).getBytes(StandardCharsets.US_ASCII));
+        sha256(a).getBytes(StandardCharsets.US_ASCII),
+        sha256(b).getBytes(StandardCharsets.US_ASCII));
   }
 }

@@ -10,9 +10,9 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * Generates keys and authenticates them. Lookups are cached for a short TTL so the filter does
- * not query the database per request; a change made through this service invalidates the cached
- * entry at once (other instances see it when their TTL ends).
+ * Generates keys and authenticates them. Lookups are cached for a short TTL so the filter does not
+ * query the database per request; a change made through this service invalidates the cached entry
+ * at once (other instances see it when their TTL ends).
  */
 public final class KeyService implements AutoCloseable {
 
@@ -41,7 +41,10 @@ public final class KeyService implements AutoCloseable {
     return store.count(alias);
   }
 
-  /** A page of keys ({@code offset}, at most {@code limit}), those with {@code alias} only when not null. */
+  /**
+   * A page of keys ({@code offset}, at most {@code limit}), those with {@code alias} only when not
+   * null.
+   */
   public List<ApiKey> list(int offset, int limit, String alias) {
     return store.list(offset, limit, alias);
   }
@@ -155,14 +158,26 @@ public final class KeyService implements AutoCloseable {
    *
    * @return empty when no such key exists
    */
-  public Optional<GeneratedKey> regenerate(ApiKey existing, String newRawKey, Duration gracePeriod) {
+  public Optional<GeneratedKey> regenerate(
+      ApiKey existing, String newRawKey, Duration gracePeriod) {
     String raw = newRawKey != null ? newRawKey : KeyHashing.newKey();
     Instant now = Instant.ofEpochMilli(clock.millis());
     ApiKey replacement =
         new ApiKey(
-            KeyHashing.sha256(raw), KeyHashing.maskedName(raw), existing.keyAlias(), existing.models(),
-            existing.tpmLimit(), existing.rpmLimit(), existing.maxParallelRequests(), existing.metadata(),
-            existing.expires(), existing.blocked(), existing.userId(), existing.teamId(), existing.createdAt(), now);
+            KeyHashing.sha256(raw),
+            KeyHashing.maskedName(raw),
+            existing.keyAlias(),
+            existing.models(),
+            existing.tpmLimit(),
+            existing.rpmLimit(),
+            existing.maxParallelRequests(),
+            existing.metadata(),
+            existing.expires(),
+            existing.blocked(),
+            existing.userId(),
+            existing.teamId(),
+            existing.createdAt(),
+            now);
     Long graceUntil =
         gracePeriod == null || gracePeriod.isZero() ? null : now.plus(gracePeriod).toEpochMilli();
     if (!store.replaceToken(existing.token(), replacement, graceUntil)) {

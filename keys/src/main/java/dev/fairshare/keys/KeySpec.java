@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What a caller asks for when generating a key (LiteLLM's {@code /key/generate} fields). Null
- * means "not given".
+ * What a caller asks for when generating a key (LiteLLM's {@code /key/generate} fields). Null means
+ * "not given".
  *
  * @param customKey a caller-chosen raw key (must start with {@code sk-}), or null to generate one
  * @param keyAlias unique alias

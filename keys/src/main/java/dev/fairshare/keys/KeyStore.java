@@ -3,7 +3,9 @@ package dev.fairshare.keys;
 import java.util.List;
 import java.util.Optional;
 
-/** Persistent storage of {@link ApiKey}s, by their sha256 token. Implementations are thread-safe. */
+/**
+ * Persistent storage of {@link ApiKey}s, by their sha256 token. Implementations are thread-safe.
+ */
 public interface KeyStore extends AutoCloseable {
 
   /**

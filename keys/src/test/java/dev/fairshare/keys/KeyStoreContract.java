@@ -37,8 +37,20 @@ abstract class KeyStoreContract {
     metadata.put("priority", "prod");
     metadata.put("team", Map.of("name", "search", "size", 4));
     return new ApiKey(
-        token, "sk-...abcd", alias, List.of("gpt-4o", "my-fake-model"), 1000L, 20L, 3L, metadata,
-        created.plus(30, ChronoUnit.DAYS), false, "user-1", "team-1", created, created);
+        token,
+        "sk-...abcd",
+        alias,
+        List.of("gpt-4o", "my-fake-model"),
+        1000L,
+        20L,
+        3L,
+        metadata,
+        created.plus(30, ChronoUnit.DAYS),
+        false,
+        "user-1",
+        "team-1",
+        created,
+        created);
   }
 
   static String token(int i) {
@@ -53,7 +65,22 @@ abstract class KeyStoreContract {
     assertThat(store.findByAlias("first")).contains(stored);
     assertThat(store.findByToken(token(2))).isEmpty();
     assertThat(store.findByAlias("nobody")).isEmpty();
-    ApiKey bare = new ApiKey(token(3), "sk-...ffff", null, List.of(), null, null, null, Map.of(), null, true, null, null, T0, T0);
+    ApiKey bare =
+        new ApiKey(
+            token(3),
+            "sk-...ffff",
+            null,
+            List.of(),
+            null,
+            null,
+            null,
+            Map.of(),
+            null,
+            true,
+            null,
+            null,
+            T0,
+            T0);
     store.insert(bare);
     assertThat(store.findByToken(token(3))).contains(bare);
     assertThat(store.isReachable()).isTrue();
@@ -63,11 +90,13 @@ abstract class KeyStoreContract {
   void aTakenTokenOrAliasIsADuplicateNamingTheField() {
     store.insert(key(token(1), "taken", T0));
     DuplicateKeyException sameToken =
-        catchThrowableOfType(DuplicateKeyException.class, () -> store.insert(key(token(1), "other", T0)));
+        catchThrowableOfType(
+            DuplicateKeyException.class, () -> store.insert(key(token(1), "other", T0)));
     assertThat(sameToken).isNotNull();
     assertThat(sameToken.field()).isEqualTo("key");
     DuplicateKeyException sameAlias =
-        catchThrowableOfType(DuplicateKeyException.class, () -> store.insert(key(token(2), "taken", T0)));
+        catchThrowableOfType(
+            DuplicateKeyException.class, () -> store.insert(key(token(2), "taken", T0)));
     assertThat(sameAlias.field()).isEqualTo("key_alias");
     assertThat(store.findByToken(token(2))).isEmpty();
   }
@@ -77,16 +106,47 @@ abstract class KeyStoreContract {
     store.insert(key(token(1), "one", T0));
     store.insert(key(token(2), "two", T0));
     ApiKey changed =
-        new ApiKey(token(1), "sk-...abcd", "uno", List.of(), null, 5L, null, Map.of(), null, true, null, null, T0,
+        new ApiKey(
+            token(1),
+            "sk-...abcd",
+            "uno",
+            List.of(),
+            null,
+            5L,
+            null,
+            Map.of(),
+            null,
+            true,
+            null,
+            null,
+            T0,
             T0.plusSeconds(60));
     assertThat(store.update(changed)).isTrue();
     assertThat(store.findByToken(token(1))).contains(changed);
     assertThat(store.findByAlias("one")).isEmpty();
-    ApiKey missing = new ApiKey(token(9), "x", null, List.of(), null, null, null, Map.of(), null, false, null, null, T0, T0);
+    ApiKey missing =
+        new ApiKey(
+            token(9), "x", null, List.of(), null, null, null, Map.of(), null, false, null, null, T0,
+            T0);
     assertThat(store.update(missing)).isFalse();
     ApiKey clash =
-        new ApiKey(token(1), "sk-...abcd", "two", List.of(), null, null, null, Map.of(), null, false, null, null, T0, T0);
-    assertThat(catchThrowableOfType(DuplicateKeyException.class, () -> store.update(clash)).field()).isEqualTo("key_alias");
+        new ApiKey(
+            token(1),
+            "sk-...abcd",
+            "two",
+            List.of(),
+            null,
+            null,
+            null,
+            Map.of(),
+            null,
+            false,
+            null,
+            null,
+            T0,
+            T0);
+    assertThat(catchThrowableOfType(DuplicateKeyException.class, () -> store.update(clash)).field())
+        .isEqualTo("key_alias");
     assertThat(store.findByToken(token(1))).contains(changed);
   }
 
@@ -96,8 +156,20 @@ abstract class KeyStoreContract {
     ApiKey old = key(token(1), "rotating", T0);
     store.insert(old);
     ApiKey renewed =
-        new ApiKey(token(2), "sk-...9999", old.keyAlias(), old.models(), old.tpmLimit(), old.rpmLimit(),
-            old.maxParallelRequests(), old.metadata(), old.expires(), false, old.userId(), old.teamId(), old.createdAt(),
+        new ApiKey(
+            token(2),
+            "sk-...9999",
+            old.keyAlias(),
+            old.models(),
+            old.tpmLimit(),
+            old.rpmLimit(),
+            old.maxParallelRequests(),
+            old.metadata(),
+            old.expires(),
+            false,
+            old.userId(),
+            old.teamId(),
+            old.createdAt(),
             T0.plusSeconds(10));
     long graceEnd = T0.plusSeconds(3600).toEpochMilli();
     assertThat(store.replaceToken(token(1), renewed, graceEnd)).isTrue();
@@ -106,7 +178,10 @@ abstract class KeyStoreContract {
     assertThat(store.findGrace(token(1), graceEnd - 1)).contains(new GraceToken(renewed, graceEnd));
     assertThat(store.findGrace(token(1), graceEnd)).isEmpty();
     // A token already in use cannot be the new one; a key that does not exist is not replaced
-    assertThat(catchThrowableOfType(DuplicateKeyException.class, () -> store.replaceToken(token(2), renewed, null)).field())
+    assertThat(
+            catchThrowableOfType(
+                    DuplicateKeyException.class, () -> store.replaceToken(token(2), renewed, null))
+                .field())
         .isEqualTo("new_key");
     assertThat(store.replaceToken(token(7), key(token(8), null, T0), null)).isFalse();
     assertThat(store.findByToken(token(8))).isEmpty();
@@ -118,7 +193,8 @@ abstract class KeyStoreContract {
     store.insert(key(token(2), "b", T0));
     ApiKey renewed = key(token(3), "a2", T0);
     store.replaceToken(token(1), renewed, T0.plusSeconds(3600).toEpochMilli());
-    assertThat(store.delete(List.of(token(3), token(2), token(8)))).containsExactly(token(3), token(2));
+    assertThat(store.delete(List.of(token(3), token(2), token(8))))
+        .containsExactly(token(3), token(2));
     assertThat(store.findByToken(token(3))).isEmpty();
     assertThat(store.findGrace(token(1), T0.toEpochMilli())).isEmpty();
     assertThat(store.count(null)).isZero();
@@ -132,7 +208,9 @@ abstract class KeyStoreContract {
     assertThat(store.count(null)).isEqualTo(7);
     assertThat(store.count("alias-3")).isEqualTo(1);
     assertThat(store.count("none")).isZero();
-    assertThat(store.list(0, 3, null)).extracting(ApiKey::token).containsExactly(token(1), token(2), token(3));
+    assertThat(store.list(0, 3, null))
+        .extracting(ApiKey::token)
+        .containsExactly(token(1), token(2), token(3));
     assertThat(store.list(6, 3, null)).extracting(ApiKey::token).containsExactly(token(7));
     assertThat(store.list(0, 10, "alias-5")).extracting(ApiKey::token).containsExactly(token(5));
   }

@@ -11,8 +11,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param message human-readable explanation
  * @param type OpenAI's error type ({@code invalid_request_error}, {@code tokens}, ...)
  * @param param the request field at fault, or null
- * @param code machine-readable code ({@code invalid_api_key}, {@code rate_limit_exceeded}, ...),
- *     or null
+ * @param code machine-readable code ({@code invalid_api_key}, {@code rate_limit_exceeded}, ...), or
+ *     null
  */
 public record ApiError(int status, String message, String type, String param, String code) {
 

@@ -19,13 +19,16 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 public final class CompletionHistory {
 
   static final int MAX_MODELS = 1_000;
+
   /** Weight of the newest observation. */
   static final double ALPHA = 0.1;
 
   private final long initialReserve;
   private final Cache<String, Stats> models = Caffeine.newBuilder().maximumSize(MAX_MODELS).build();
 
-  /** @param initialReserve the reserve for a model that has not answered yet */
+  /**
+   * @param initialReserve the reserve for a model that has not answered yet
+   */
   public CompletionHistory(long initialReserve) {
     this.initialReserve = initialReserve;
   }
@@ -35,7 +38,9 @@ public final class CompletionHistory {
     Stats stats = models.getIfPresent(model);
     // A floor of a sixteenth of the configured reserve: a run of one-word answers cannot make
     // uncapped requests reserve next to nothing.
-    return stats == null ? initialReserve : Math.max(initialReserve / 16, stats.reserve(initialReserve));
+    return stats == null
+        ? initialReserve
+        : Math.max(initialReserve / 16, stats.reserve(initialReserve));
   }
 
   /** Records that a call to {@code model} produced {@code completionTokens}. */

@@ -8,8 +8,8 @@ import java.util.List;
  *
  * @param model the {@code model} field
  * @param stream the {@code stream} field
- * @param maxTokens {@code max_tokens}, {@code max_completion_tokens} or {@code
- *     max_output_tokens}; null when absent
+ * @param maxTokens {@code max_tokens}, {@code max_completion_tokens} or {@code max_output_tokens};
+ *     null when absent
  * @param streamIncludesUsage whether the client set {@code stream_options.include_usage}
  * @param promptTexts strings that make up the prompt, in order
  * @param messageCount chat messages (each costs a few tokens of format overhead)
@@ -37,7 +37,16 @@ public record CompletionRequest(
   /** The same request for {@code model} (a client's name resolved to the configured one). */
   public CompletionRequest withModel(String model) {
     return new CompletionRequest(
-        model, stream, maxTokens, streamIncludesUsage, promptTexts, messageCount, nameCount, imageCount, choices, reasoning,
+        model,
+        stream,
+        maxTokens,
+        streamIncludesUsage,
+        promptTexts,
+        messageCount,
+        nameCount,
+        imageCount,
+        choices,
+        reasoning,
         promptTokenIds);
   }
 }

@@ -28,14 +28,17 @@ public enum Endpoint {
   }
 
   /**
-   * The endpoint a request path ends with, among the configured path suffixes; null when the
-   * path is not limited. {@code /v1/chat/completions} and {@code /chat/completions} both match.
+   * The endpoint a request path ends with, among the configured path suffixes; null when the path
+   * is not limited. {@code /v1/chat/completions} and {@code /chat/completions} both match.
    */
   public static Endpoint match(String requestPath, List<String> configuredPaths) {
     if (requestPath == null) {
       return null;
     }
-    String path = requestPath.endsWith("/") ? requestPath.substring(0, requestPath.length() - 1) : requestPath;
+    String path =
+        requestPath.endsWith("/")
+            ? requestPath.substring(0, requestPath.length() - 1)
+            : requestPath;
     for (String configured : configuredPaths) {
       if (path.equals(configured) || path.equals("/v1" + configured)) {
         return forSuffix(configured);

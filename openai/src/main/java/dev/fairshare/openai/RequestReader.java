@@ -21,7 +21,10 @@ public final class RequestReader {
           // A field given twice could be read one way here and the other way upstream.
           .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
           .streamReadConstraints(
-              StreamReadConstraints.builder().maxNestingDepth(200).maxStringLength(Integer.MAX_VALUE).build())
+              StreamReadConstraints.builder()
+                  .maxNestingDepth(200)
+                  .maxStringLength(Integer.MAX_VALUE)
+                  .build())
           .build();
 
   /** The longest model name accepted. */
@@ -35,8 +38,8 @@ public final class RequestReader {
   /**
    * Parses {@code body}.
    *
-   * @throws InvalidRequestException 400 when the body is not a JSON object or has no string
-   *     {@code model}
+   * @throws InvalidRequestException 400 when the body is not a JSON object or has no string {@code
+   *     model}
    */
   public static CompletionRequest read(byte[] body) throws InvalidRequestException {
     State s = new State();
@@ -60,7 +63,9 @@ public final class RequestReader {
           case "stream" -> {
             // Lenient upstreams stream for "true" or 1 too: only the JSON boolean is accepted, as
             // OpenAI does, so the filter and the upstream agree on whether the answer streams.
-            if (value != JsonToken.VALUE_TRUE && value != JsonToken.VALUE_FALSE && value != JsonToken.VALUE_NULL) {
+            if (value != JsonToken.VALUE_TRUE
+                && value != JsonToken.VALUE_FALSE
+                && value != JsonToken.VALUE_NULL) {
               throw invalidType("stream", "a boolean");
             }
             s.stream = value == JsonToken.VALUE_TRUE;
@@ -69,7 +74,8 @@ public final class RequestReader {
             if (value == JsonToken.VALUE_NUMBER_INT) {
               long choices = p.getLongValue();
               if (choices < 1 || choices > MAX_CHOICES) {
-                throw invalid("'" + field + "' must be an integer from 1 to " + MAX_CHOICES + ".", field);
+                throw invalid(
+                    "'" + field + "' must be an integer from 1 to " + MAX_CHOICES + ".", field);
               }
               s.choices = Math.max(s.choices, (int) choices);
             } else if (value != JsonToken.VALUE_NULL) {
@@ -158,7 +164,8 @@ public final class RequestReader {
     }
   }
 
-  private static void readMessages(JsonParser p, JsonToken value, State s) throws IOException, InvalidRequestException {
+  private static void readMessages(JsonParser p, JsonToken value, State s)
+      throws IOException, InvalidRequestException {
     if (value != JsonToken.START_ARRAY) {
       if (value == JsonToken.VALUE_NULL) {
         return;
@@ -222,7 +229,8 @@ public final class RequestReader {
   }
 
   /** As above; with {@code tokenIds}, every integer inside is also counted as a token id. */
-  private static void collectStrings(JsonParser p, JsonToken value, State s, boolean tokenIds) throws IOException {
+  private static void collectStrings(JsonParser p, JsonToken value, State s, boolean tokenIds)
+      throws IOException {
     if (value == JsonToken.VALUE_STRING) {
       s.texts.add(p.getText());
       return;
@@ -248,7 +256,11 @@ public final class RequestReader {
 
   private static InvalidRequestException invalidType(String param, String expected) {
     return new InvalidRequestException(
-        ApiError.invalidRequest(400, "Invalid type for '" + param + "': expected " + expected + ".", param, "invalid_type"));
+        ApiError.invalidRequest(
+            400,
+            "Invalid type for '" + param + "': expected " + expected + ".",
+            param,
+            "invalid_type"));
   }
 
   private static InvalidRequestException invalid(String message, String param) {

@@ -13,8 +13,8 @@ public final class RequestRewriter {
   private RequestRewriter() {}
 
   /**
-   * The body with {@code stream_options.include_usage = true}, so that the stream ends with a
-   * usage chunk; other fields are kept as they were.
+   * The body with {@code stream_options.include_usage = true}, so that the stream ends with a usage
+   * chunk; other fields are kept as they were.
    */
   public static byte[] withStreamUsage(byte[] body) {
     try {

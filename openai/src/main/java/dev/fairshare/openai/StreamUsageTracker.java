@@ -122,8 +122,8 @@ public final class StreamUsageTracker {
   }
 
   /**
-   * Characters streamed past the {@value #MAX_TEXT_CHARS} kept for counting: charged one token
-   * each (no token is shorter than a character).
+   * Characters streamed past the {@value #MAX_TEXT_CHARS} kept for counting: charged one token each
+   * (no token is shorter than a character).
    */
   public long uncountedChars() {
     return uncountedChars;

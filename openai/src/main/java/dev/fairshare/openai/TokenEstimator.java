@@ -10,12 +10,12 @@ import java.util.Locale;
  * Estimates the tokens a request will use before it runs, with jtokkit (offline BPE).
  *
  * <p>Prompt: the tokens of every prompt string in the model's encoding (o200k_base for gpt-4o,
- * gpt-4.1, gpt-5 and the o-series; cl100k_base otherwise), plus OpenAI's chat format overhead of
- * 3 tokens per message, 1 per {@code name} and 3 to prime the reply. Image parts count {@value
+ * gpt-4.1, gpt-5 and the o-series; cl100k_base otherwise), plus OpenAI's chat format overhead of 3
+ * tokens per message, 1 per {@code name} and 3 to prime the reply. Image parts count {@value
  * #TOKENS_PER_IMAGE} tokens each (OpenAI's high-detail cost of a 1024×1024 image; the real size is
  * not known before the call). Completion: {@code min(max_tokens, completion reserve)}, or the
- * reserve when the request sets no cap; the reserve starts at the configured value and then
- * follows what the model's completions really came to ({@link CompletionHistory}).
+ * reserve when the request sets no cap; the reserve starts at the configured value and then follows
+ * what the model's completions really came to ({@link CompletionHistory}).
  */
 public final class TokenEstimator {
 
@@ -53,9 +53,10 @@ public final class TokenEstimator {
   }
 
   /**
-  /**
-   * @param encodingOverrides encoding per model name, for models whose name does not tell
-   *     ({@code fairshare.models.<model>.encoding})
+   * /**
+   *
+   * @param encodingOverrides encoding per model name, for models whose name does not tell ({@code
+   *     fairshare.models.<model>.encoding})
    * @param minRequestTokens the least any request reserves ({@code fairshare.min-request-tokens})
    */
   public TokenEstimator(
@@ -64,7 +65,8 @@ public final class TokenEstimator {
       java.util.Map<String, EncodingType> encodingOverrides,
       long minRequestTokens) {
     if (minRequestTokens < 1) {
-      throw new IllegalArgumentException("minRequestTokens must be at least 1, was " + minRequestTokens);
+      throw new IllegalArgumentException(
+          "minRequestTokens must be at least 1, was " + minRequestTokens);
     }
     this.completions = new CompletionHistory(completionReserve);
     this.tokenCount = tokenCount;
@@ -107,14 +109,16 @@ public final class TokenEstimator {
    * The most the request can cost as it declares itself: its prompt estimate plus {@code
    * max_tokens} for each choice; null when it sets no cap (then only its estimate is known).
    */
-  public Long declaredCeiling(CompletionRequest request, Endpoint endpoint, TokenEstimate estimate) {
+  public Long declaredCeiling(
+      CompletionRequest request, Endpoint endpoint, TokenEstimate estimate) {
     if (!endpoint.generates()) {
       return estimate.promptTokens();
     }
     if (request.maxTokens() == null) {
       return null;
     }
-    return estimate.promptTokens() + Math.multiplyExact(request.maxTokens(), (long) request.choices());
+    return estimate.promptTokens()
+        + Math.multiplyExact(request.maxTokens(), (long) request.choices());
   }
 
   /** Characters of prompt text, a measure of what tokenising the request costs. */

@@ -1,6 +1,5 @@
 package dev.fairshare.openai;
 
-
 /**
  * Token usage reported by an endpoint ({@code usage} of a response).
  *
@@ -22,7 +21,8 @@ public record TokenUsage(long input, long output, long total) {
       sum = max; // overflowed
     }
     long all = total < 0 ? sum : Math.min(total, max);
-    return new TokenUsage(in, out, Math.max(all, sum)); // a total below input + output is not believed
+    return new TokenUsage(
+        in, out, Math.max(all, sum)); // a total below input + output is not believed
   }
 
   /** The tokens that count under {@code mode}. */

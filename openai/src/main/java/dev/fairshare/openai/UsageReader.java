@@ -7,8 +7,8 @@ import java.io.IOException;
 import java.util.Optional;
 
 /**
- * Finds {@code usage} in a JSON response: chat and text completions ({@code prompt_tokens},
- * {@code completion_tokens}, {@code total_tokens}), embeddings ({@code prompt_tokens}, {@code
+ * Finds {@code usage} in a JSON response: chat and text completions ({@code prompt_tokens}, {@code
+ * completion_tokens}, {@code total_tokens}), embeddings ({@code prompt_tokens}, {@code
  * total_tokens}) and the Responses API ({@code input_tokens}, {@code output_tokens}, also nested
  * under {@code response} in its events).
  */
@@ -31,8 +31,8 @@ public final class UsageReader {
   }
 
   /**
-   * The usage in the last bytes of a body too large to keep whole: the object after its last
-   * {@code "usage":}, where OpenAI-compatible answers put it; empty when there is none.
+   * The usage in the last bytes of a body too large to keep whole: the object after its last {@code
+   * "usage":}, where OpenAI-compatible answers put it; empty when there is none.
    */
   public static Optional<TokenUsage> readTail(byte[] tail) {
     byte[] marker = "\"usage\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
@@ -66,7 +66,8 @@ public final class UsageReader {
   }
 
   private static int skipSpace(byte[] bytes, int i) {
-    while (i < bytes.length && (bytes[i] == ' ' || bytes[i] == '\n' || bytes[i] == '\r' || bytes[i] == '\t')) {
+    while (i < bytes.length
+        && (bytes[i] == ' ' || bytes[i] == '\n' || bytes[i] == '\r' || bytes[i] == '\t')) {
       i++;
     }
     return i;

@@ -29,21 +29,30 @@ class CompletionHistoryTest {
   }
 
   @Test
-  void estimatorUsesTheLearnedReserve_cappedByMaxTokens_andLearnsOnlyFromGeneratingEndpoints() throws Exception {
+  void estimatorUsesTheLearnedReserve_cappedByMaxTokens_andLearnsOnlyFromGeneratingEndpoints()
+      throws Exception {
     TokenEstimator estimator = new TokenEstimator(256, TokenCount.TOTAL);
     CompletionRequest noCap =
-        RequestReader.read("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}]}".getBytes());
+        RequestReader.read(
+            "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}]}"
+                .getBytes());
     CompletionRequest capped =
-        RequestReader.read("{\"model\":\"m\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}".getBytes());
+        RequestReader.read(
+            "{\"model\":\"m\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"
+                .getBytes());
     estimator.observe(noCap, Endpoint.EMBEDDINGS, new TokenUsage(10, 0, 10));
-    assertThat(estimator.estimate(noCap, Endpoint.CHAT_COMPLETIONS).completionTokens()).isEqualTo(256);
+    assertThat(estimator.estimate(noCap, Endpoint.CHAT_COMPLETIONS).completionTokens())
+        .isEqualTo(256);
     estimator.observe(noCap, Endpoint.CHAT_COMPLETIONS, new TokenUsage(10, 20, 30));
-    assertThat(estimator.estimate(noCap, Endpoint.CHAT_COMPLETIONS).completionTokens()).isEqualTo(20);
-    assertThat(estimator.estimate(capped, Endpoint.CHAT_COMPLETIONS).completionTokens()).isEqualTo(5);
+    assertThat(estimator.estimate(noCap, Endpoint.CHAT_COMPLETIONS).completionTokens())
+        .isEqualTo(20);
+    assertThat(estimator.estimate(capped, Endpoint.CHAT_COMPLETIONS).completionTokens())
+        .isEqualTo(5);
     // A capped call teaches nothing: a flood of max_tokens 1 cannot shrink uncapped reservations
     for (int i = 0; i < 100; i++) {
       estimator.observe(capped, Endpoint.CHAT_COMPLETIONS, new TokenUsage(10, 1, 11));
     }
-    assertThat(estimator.estimate(noCap, Endpoint.CHAT_COMPLETIONS).completionTokens()).isEqualTo(20);
+    assertThat(estimator.estimate(noCap, Endpoint.CHAT_COMPLETIONS).completionTokens())
+        .isEqualTo(20);
   }
 }

@@ -15,8 +15,9 @@ class RequestReaderTest {
   @Test
   void readsModelStreamCapAndPrompt() throws Exception {
     CompletionRequest r =
-        read("{\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}],\"stream\":true,"
-            + "\"stream_options\":{\"include_usage\":true},\"max_tokens\":50,\"model\":\"gpt-4o\",\"temperature\":0.2}");
+        read(
+            "{\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}],\"stream\":true,"
+                + "\"stream_options\":{\"include_usage\":true},\"max_tokens\":50,\"model\":\"gpt-4o\",\"temperature\":0.2}");
     assertThat(r.model()).isEqualTo("gpt-4o");
     assertThat(r.stream()).isTrue();
     assertThat(r.streamIncludesUsage()).isTrue();
@@ -28,16 +29,29 @@ class RequestReaderTest {
   @Test
   void contentPartsAndImagesAreCounted() throws Exception {
     CompletionRequest r =
-        read("{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"What is this?\"},"
-            + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,AAAA\"}}]}]}");
+        read(
+            "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"What is this?\"},"
+                + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,AAAA\"}}]}]}");
     assertThat(r.promptTexts()).containsExactly("user", "What is this?");
     assertThat(r.imageCount()).isEqualTo(1);
   }
 
   @Test
   void rejectsWhatIsNotAnObjectWithAModel() {
-    for (String bad : new String[] {"", "nope", "[]", "{\"model\":1}", "{}", "{\"model\":\"\"}", "{\"model\":\"m\"} trailing", "{\"model\":\"m\",\"messages\":5}", "{\"model\":\"m\",\"max_tokens\":\"ten\"}"}) {
-      InvalidRequestException e = catchThrowableOfType(InvalidRequestException.class, () -> read(bad));
+    for (String bad :
+        new String[] {
+          "",
+          "nope",
+          "[]",
+          "{\"model\":1}",
+          "{}",
+          "{\"model\":\"\"}",
+          "{\"model\":\"m\"} trailing",
+          "{\"model\":\"m\",\"messages\":5}",
+          "{\"model\":\"m\",\"max_tokens\":\"ten\"}"
+        }) {
+      InvalidRequestException e =
+          catchThrowableOfType(InvalidRequestException.class, () -> read(bad));
       assertThat(e).as("body %s", bad).isNotNull();
       assertThat(e.error().status()).isEqualTo(400);
       assertThat(e.error().type()).isEqualTo("invalid_request_error");
@@ -64,20 +78,29 @@ class RequestReaderTest {
   @Test
   void estimateAddsTheCompletionReserveCappedByMaxTokens() throws Exception {
     TokenEstimator total = new TokenEstimator(256, TokenCount.TOTAL);
-    CompletionRequest noCap = read("{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}]}");
+    CompletionRequest noCap =
+        read(
+            "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}]}");
     long prompt = total.promptTokens(noCap);
-    assertThat(total.estimate(noCap, Endpoint.CHAT_COMPLETIONS)).isEqualTo(new TokenEstimate(prompt, 256));
-    assertThat(total.reservation(total.estimate(noCap, Endpoint.CHAT_COMPLETIONS))).isEqualTo(prompt + 256);
+    assertThat(total.estimate(noCap, Endpoint.CHAT_COMPLETIONS))
+        .isEqualTo(new TokenEstimate(prompt, 256));
+    assertThat(total.reservation(total.estimate(noCap, Endpoint.CHAT_COMPLETIONS)))
+        .isEqualTo(prompt + 256);
     CompletionRequest capped =
-        read("{\"model\":\"gpt-4o\",\"max_completion_tokens\":40,\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}]}");
-    assertThat(total.reservation(total.estimate(capped, Endpoint.CHAT_COMPLETIONS))).isEqualTo(prompt + 40);
+        read(
+            "{\"model\":\"gpt-4o\",\"max_completion_tokens\":40,\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}]}");
+    assertThat(total.reservation(total.estimate(capped, Endpoint.CHAT_COMPLETIONS)))
+        .isEqualTo(prompt + 40);
     TokenEstimate embedding =
-        total.estimate(read("{\"model\":\"text-embedding-3-small\",\"input\":\"abc\"}"), Endpoint.EMBEDDINGS);
+        total.estimate(
+            read("{\"model\":\"text-embedding-3-small\",\"input\":\"abc\"}"), Endpoint.EMBEDDINGS);
     assertThat(embedding).isEqualTo(new TokenEstimate(1, 0));
     TokenEstimator output = new TokenEstimator(256, TokenCount.OUTPUT);
-    assertThat(output.reservation(output.estimate(capped, Endpoint.CHAT_COMPLETIONS))).isEqualTo(40);
+    assertThat(output.reservation(output.estimate(capped, Endpoint.CHAT_COMPLETIONS)))
+        .isEqualTo(40);
     TokenEstimator input = new TokenEstimator(256, TokenCount.INPUT);
-    assertThat(input.reservation(input.estimate(capped, Endpoint.CHAT_COMPLETIONS))).isEqualTo(prompt);
+    assertThat(input.reservation(input.estimate(capped, Endpoint.CHAT_COMPLETIONS)))
+        .isEqualTo(prompt);
   }
 
   @Test
@@ -92,11 +115,18 @@ class RequestReaderTest {
 
   @Test
   void usageIsReadFromEveryEndpointsShape() {
-    byte[] chat = "{\"id\":\"x\",\"choices\":[{\"message\":{\"content\":\"usage\"}}],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":20,\"total_tokens\":30}}".getBytes(StandardCharsets.UTF_8);
+    byte[] chat =
+        "{\"id\":\"x\",\"choices\":[{\"message\":{\"content\":\"usage\"}}],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":20,\"total_tokens\":30}}"
+            .getBytes(StandardCharsets.UTF_8);
     assertThat(UsageReader.read(chat, 0, chat.length)).contains(new TokenUsage(10, 20, 30));
-    byte[] embeddings = "{\"data\":[],\"usage\":{\"prompt_tokens\":7,\"total_tokens\":7}}".getBytes(StandardCharsets.UTF_8);
-    assertThat(UsageReader.read(embeddings, 0, embeddings.length)).contains(new TokenUsage(7, 0, 7));
-    byte[] responses = "{\"output\":[],\"usage\":{\"input_tokens\":5,\"output_tokens\":9}}".getBytes(StandardCharsets.UTF_8);
+    byte[] embeddings =
+        "{\"data\":[],\"usage\":{\"prompt_tokens\":7,\"total_tokens\":7}}"
+            .getBytes(StandardCharsets.UTF_8);
+    assertThat(UsageReader.read(embeddings, 0, embeddings.length))
+        .contains(new TokenUsage(7, 0, 7));
+    byte[] responses =
+        "{\"output\":[],\"usage\":{\"input_tokens\":5,\"output_tokens\":9}}"
+            .getBytes(StandardCharsets.UTF_8);
     assertThat(UsageReader.read(responses, 0, responses.length)).contains(new TokenUsage(5, 9, 14));
     byte[] none = "{\"choices\":[]}".getBytes(StandardCharsets.UTF_8);
     assertThat(UsageReader.read(none, 0, none.length)).isEmpty();

@@ -29,8 +29,10 @@ class SseEventSplitterTest {
   void eventsComeOutWholeWhateverTheCuts() {
     String stream = "data: {\"a\":1}\n\ndata: {\"b\":2}\r\n\r\ndata: x\r\rdata: [DONE]\n\n";
     for (int piece = 1; piece <= stream.length(); piece++) {
-      assertThat(split(stream, piece)).as("pieces of %d bytes", piece)
-          .containsExactly("data: {\"a\":1}\n\n", "data: {\"b\":2}\r\n\r\n", "data: x\r\r", "data: [DONE]\n\n");
+      assertThat(split(stream, piece))
+          .as("pieces of %d bytes", piece)
+          .containsExactly(
+              "data: {\"a\":1}\n\n", "data: {\"b\":2}\r\n\r\n", "data: x\r\r", "data: [DONE]\n\n");
     }
   }
 

@@ -21,8 +21,11 @@ class FailoverUsageStoreContractTest extends UsageStoreContract {
   @Override
   UsageStore newStore(EngineSettings settings) {
     RedisLink link = RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5));
-    RedisUsageStore redis = new RedisUsageStore(link, settings, "fs-test-" + UUID.randomUUID(), Long.MAX_VALUE / 4);
-    FailoverUsageStore store = new FailoverUsageStore(redis, new MemoryUsageStore(settings), true, e -> e instanceof RedisException);
+    RedisUsageStore redis =
+        new RedisUsageStore(link, settings, "fs-test-" + UUID.randomUUID(), Long.MAX_VALUE / 4);
+    FailoverUsageStore store =
+        new FailoverUsageStore(
+            redis, new MemoryUsageStore(settings), true, e -> e instanceof RedisException);
     stores.add(store);
     return store;
   }

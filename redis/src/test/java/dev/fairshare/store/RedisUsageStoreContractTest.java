@@ -23,8 +23,10 @@ class RedisUsageStoreContractTest extends UsageStoreContract {
   @Override
   UsageStore newStore(EngineSettings settings) {
     RedisLink link = RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5));
-    // In-flight entries never expire here, as in the memory store (timelines run for simulated hours).
-    RedisUsageStore store = new RedisUsageStore(link, settings, "fs-test-" + UUID.randomUUID(), Long.MAX_VALUE / 4);
+    // In-flight entries never expire here, as in the memory store (timelines run for simulated
+    // hours).
+    RedisUsageStore store =
+        new RedisUsageStore(link, settings, "fs-test-" + UUID.randomUUID(), Long.MAX_VALUE / 4);
     stores.add(store);
     return store;
   }
@@ -34,7 +36,9 @@ class RedisUsageStoreContractTest extends UsageStoreContract {
     EngineSettings settings = EngineSettings.DEFAULTS;
     String prefix = "fs-test-" + UUID.randomUUID();
     ModelCapacity tpm1000 = new ModelCapacity(10_000, ModelCapacity.UNLIMITED);
-    RedisUsageStore first = new RedisUsageStore(RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5)), settings, prefix);
+    RedisUsageStore first =
+        new RedisUsageStore(
+            RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5)), settings, prefix);
     List<Reservation> reservations = new ArrayList<>();
     for (int i = 0; i < 500; i++) {
       reservations.add(first.acquire(request("k" + i, tpm1000, 20), T0).reservation());
@@ -43,7 +47,9 @@ class RedisUsageStoreContractTest extends UsageStoreContract {
     reservations.forEach(r -> first.settleWithoutWaiting(r, 2, T0 + 10));
     first.close();
 
-    RedisUsageStore second = new RedisUsageStore(RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5)), settings, prefix);
+    RedisUsageStore second =
+        new RedisUsageStore(
+            RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5)), settings, prefix);
     stores.add(second);
     Decision next = second.acquire(request("k0", tpm1000, 10), T0 + 20);
     assertThat(next.usage().tokens().modelUsed()).isEqualTo(500 * 2 + 10);

@@ -17,8 +17,8 @@ import java.time.Duration;
 /**
  * One multiplexed Lettuce connection, opened on first use. Every command fails after {@code
  * timeout}; while the connection is down commands are rejected at once (not queued), Lettuce
- * reconnects in the background, and a connection that could not be opened is retried at most once
- * a second. Password and TLS come with the URI ({@code rediss://:password@host:6379}).
+ * reconnects in the background, and a connection that could not be opened is retried at most once a
+ * second. Password and TLS come with the URI ({@code rediss://:password@host:6379}).
  */
 public final class RedisLink implements AutoCloseable {
 
@@ -40,7 +40,9 @@ public final class RedisLink implements AutoCloseable {
     redisUri.setTimeout(timeout);
     // Reconnect every half second while Redis is away (Lettuce's default backs off to 30 s).
     ClientResources resources =
-        DefaultClientResources.builder().reconnectDelay(Delay.constant(Duration.ofMillis(500))).build();
+        DefaultClientResources.builder()
+            .reconnectDelay(Delay.constant(Duration.ofMillis(500)))
+            .build();
     RedisClient client = RedisClient.create(resources, redisUri);
     client.setOptions(
         ClientOptions.builder()
@@ -62,9 +64,9 @@ public final class RedisLink implements AutoCloseable {
   }
 
   /**
-   * The asynchronous commands of the same connection: a command is queued on the connection
-   * before the call returns, in order with the synchronous ones, and Redis applies one
-   * connection's commands in the order they were queued.
+   * The asynchronous commands of the same connection: a command is queued on the connection before
+   * the call returns, in order with the synchronous ones, and Redis applies one connection's
+   * commands in the order they were queued.
    *
    * @throws RedisConnectionException when there is no connection (yet)
    */
@@ -81,7 +83,8 @@ public final class RedisLink implements AutoCloseable {
       if (connection == null) {
         long now = System.currentTimeMillis();
         if (now < nextAttemptMillis) {
-          throw new RedisConnectionException("Redis is not connected; next attempt in " + (nextAttemptMillis - now) + " ms");
+          throw new RedisConnectionException(
+              "Redis is not connected; next attempt in " + (nextAttemptMillis - now) + " ms");
         }
         try {
           connection = client.connect();

@@ -44,11 +44,22 @@ final class RedisProtocol {
   /** Lua local name of each argument, per script part: what the test compares. */
   static final Map<String, Integer> COMMON_LUA_NAMES =
       Map.ofEntries(
-          Map.entry("now", NOW), Map.entry("bm", BUCKET_MILLIS), Map.entry("N", BUCKETS), Map.entry("mode", MODE),
-          Map.entry("theta", THRESHOLD), Map.entry("capT", CAPACITY_TOKENS), Map.entry("capR", CAPACITY_REQUESTS),
-          Map.entry("w", WEIGHT), Map.entry("kT", KEY_TOKENS), Map.entry("kR", KEY_REQUESTS),
-          Map.entry("kP", KEY_PARALLEL), Map.entry("ttl", TTL), Map.entry("resBucket", RESERVATION_BUCKET),
-          Map.entry("reserved", RESERVED), Map.entry("actual", ACTUAL), Map.entry("rid", SETTLE_ID),
+          Map.entry("now", NOW),
+          Map.entry("bm", BUCKET_MILLIS),
+          Map.entry("N", BUCKETS),
+          Map.entry("mode", MODE),
+          Map.entry("theta", THRESHOLD),
+          Map.entry("capT", CAPACITY_TOKENS),
+          Map.entry("capR", CAPACITY_REQUESTS),
+          Map.entry("w", WEIGHT),
+          Map.entry("kT", KEY_TOKENS),
+          Map.entry("kR", KEY_REQUESTS),
+          Map.entry("kP", KEY_PARALLEL),
+          Map.entry("ttl", TTL),
+          Map.entry("resBucket", RESERVATION_BUCKET),
+          Map.entry("reserved", RESERVED),
+          Map.entry("actual", ACTUAL),
+          Map.entry("rid", SETTLE_ID),
           Map.entry("release", RELEASE));
 
   static final Map<String, Integer> ACQUIRE_LUA_NAMES =

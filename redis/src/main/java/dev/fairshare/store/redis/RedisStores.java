@@ -17,15 +17,15 @@ public final class RedisStores {
   private RedisStores() {}
 
   /**
-   * Opens the shared store. The connection is made in the background; until it is up, requests
-   * go the way {@code failOpen} says.
+   * Opens the shared store. The connection is made in the background; until it is up, requests go
+   * the way {@code failOpen} says.
    *
    * @param uri {@code redis://host:port} or {@code rediss://:password@host:port}
    * @param timeout how long one command may take
    * @param engine the engine's settings, the same on every instance
    * @param keyPrefix the prefix of every Redis key this store writes
-   * @param failOpen true to admit on this instance's own memory store while Redis is away, false
-   *     to refuse with 503
+   * @param failOpen true to admit on this instance's own memory store while Redis is away, false to
+   *     refuse with 503
    */
   public static UsageStore open(
       String uri, Duration timeout, EngineSettings engine, String keyPrefix, boolean failOpen) {

@@ -1,8 +1,8 @@
 package dev.fairshare.store.redis;
 
 import dev.fairshare.core.AdmissionRequest;
-import dev.fairshare.core.Allowance;
 import dev.fairshare.core.AllocationMode;
+import dev.fairshare.core.Allowance;
 import dev.fairshare.core.Decision;
 import dev.fairshare.core.EngineSettings;
 import dev.fairshare.core.KeyLimits;
@@ -26,13 +26,13 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Usage shared by every instance through Redis: one Lua script checks and reserves atomically
- * (one round trip per admission), one settles (one per settlement). The scripts mirror {@link
+ * Usage shared by every instance through Redis: one Lua script checks and reserves atomically (one
+ * round trip per admission), one settles (one per settlement). The scripts mirror {@link
  * dev.fairshare.core.ModelWindow}; the contract test holds both to the same timelines.
  *
  * <p>Every Redis key is hash-tagged by model ({@code fs:{model}:...}), so all keys one script
- * touches live in one Redis Cluster slot, and carries a TTL of two windows, so idle models and
- * keys leave nothing behind. The caller's wall clock is passed in: instances must be NTP-synced.
+ * touches live in one Redis Cluster slot, and carries a TTL of two windows, so idle models and keys
+ * leave nothing behind. The caller's wall clock is passed in: instances must be NTP-synced.
  */
 public final class RedisUsageStore implements UsageStore {
 
@@ -76,7 +76,8 @@ public final class RedisUsageStore implements UsageStore {
   }
 
   /** As above, with the lifetime of in-flight entries of crashed instances. */
-  public RedisUsageStore(RedisLink link, EngineSettings settings, String prefix, long inFlightLifetimeMillis) {
+  public RedisUsageStore(
+      RedisLink link, EngineSettings settings, String prefix, long inFlightLifetimeMillis) {
     this.inFlightLifetimeMillis = inFlightLifetimeMillis;
     this.link = link;
     this.settings = settings;
@@ -91,7 +92,8 @@ public final class RedisUsageStore implements UsageStore {
     String[] args = args(request, nowMillis, RedisProtocol.ACQUIRE_ARGS);
     RedisProtocol.set(args, RedisProtocol.ESTIMATE, Long.toString(request.estimatedTokens()));
     RedisProtocol.set(args, RedisProtocol.ACQUIRE_ID, Long.toString(id));
-    RedisProtocol.set(args, RedisProtocol.IN_FLIGHT_LIFETIME, Long.toString(inFlightLifetimeMillis));
+    RedisProtocol.set(
+        args, RedisProtocol.IN_FLIGHT_LIFETIME, Long.toString(inFlightLifetimeMillis));
     List<Long> r = run(acquire, keys(request), args);
     Verdict verdict = RedisProtocol.verdict(r.get(0));
     UsageSnapshot usage = snapshot(r, 4, r.get(4).intValue());
@@ -103,16 +105,18 @@ public final class RedisUsageStore implements UsageStore {
 
   @Override
   public UsageSnapshot settle(Reservation reservation, long actualTokens, long nowMillis) {
-    List<Long> r = run(settle, keys(reservation.request()), settleArgs(reservation, actualTokens, nowMillis));
+    List<Long> r =
+        run(settle, keys(reservation.request()), settleArgs(reservation, actualTokens, nowMillis));
     return snapshot(r, 0, r.get(0).intValue());
   }
 
   /**
-   * Queues the settlement on the connection and returns without waiting for Redis: Redis applies
-   * it before any later command of this instance, since they share the connection.
+   * Queues the settlement on the connection and returns without waiting for Redis: Redis applies it
+   * before any later command of this instance, since they share the connection.
    */
   @Override
-  public CompletionStage<Void> settleWithoutWaiting(Reservation reservation, long actualTokens, long nowMillis) {
+  public CompletionStage<Void> settleWithoutWaiting(
+      Reservation reservation, long actualTokens, long nowMillis) {
     return sendQuietly(reservation, settleArgs(reservation, actualTokens, nowMillis));
   }
 
@@ -131,17 +135,25 @@ public final class RedisUsageStore implements UsageStore {
     if (sha == null) {
       sha = load(link.commands(), settleQuietly);
     }
-    return redis.<Long>evalsha(sha, ScriptOutputType.INTEGER, keys, args)
+    return redis
+        .<Long>evalsha(sha, ScriptOutputType.INTEGER, keys, args)
         .thenApply(ok -> (Void) null)
-        .exceptionallyCompose(failure -> {
-          Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-          if (cause instanceof RedisNoScriptException) {
-            // Redis forgot the script: send it whole this once; the next synchronous call reloads it.
-            settleQuietly.sha = null;
-            return redis.<Long>eval(settleQuietly.source, ScriptOutputType.INTEGER, keys, args).thenApply(ok -> (Void) null);
-          }
-          return CompletableFuture.<Void>failedFuture(cause);
-        });
+        .exceptionallyCompose(
+            failure -> {
+              Throwable cause =
+                  failure instanceof CompletionException && failure.getCause() != null
+                      ? failure.getCause()
+                      : failure;
+              if (cause instanceof RedisNoScriptException) {
+                // Redis forgot the script: send it whole this once; the next synchronous call
+                // reloads it.
+                settleQuietly.sha = null;
+                return redis
+                    .<Long>eval(settleQuietly.source, ScriptOutputType.INTEGER, keys, args)
+                    .thenApply(ok -> (Void) null);
+              }
+              return CompletableFuture.<Void>failedFuture(cause);
+            });
   }
 
   private String[] settleArgs(Reservation reservation, long actualTokens, long nowMillis) {
@@ -158,8 +170,16 @@ public final class RedisUsageStore implements UsageStore {
     String model = prefix + ":{" + request.model().replace('{', '(').replace('}', ')') + "}:";
     String key = model + "k:" + request.keyId() + ":";
     return new String[] {
-      model + "t", model + "r", model + "aw", model + "ac", key + "t", key + "r", key + "meta", key + "flight",
-      model + "st", model + "tot"
+      model + "t",
+      model + "r",
+      model + "aw",
+      model + "ac",
+      key + "t",
+      key + "r",
+      key + "meta",
+      key + "flight",
+      model + "st",
+      model + "tot"
     };
   }
 
@@ -170,15 +190,18 @@ public final class RedisUsageStore implements UsageStore {
     RedisProtocol.set(args, RedisProtocol.NOW, Long.toString(nowMillis));
     RedisProtocol.set(args, RedisProtocol.BUCKET_MILLIS, Long.toString(settings.bucketMillis()));
     RedisProtocol.set(args, RedisProtocol.BUCKETS, Integer.toString(settings.bucketsPerWindow()));
-    RedisProtocol.set(args, RedisProtocol.MODE, settings.mode() == AllocationMode.LITELLM_V1 ? "1" : "0");
+    RedisProtocol.set(
+        args, RedisProtocol.MODE, settings.mode() == AllocationMode.LITELLM_V1 ? "1" : "0");
     RedisProtocol.set(args, RedisProtocol.THRESHOLD, saturationThreshold);
     RedisProtocol.set(args, RedisProtocol.CAPACITY_TOKENS, Long.toString(capacity.tokens()));
     RedisProtocol.set(args, RedisProtocol.CAPACITY_REQUESTS, Long.toString(capacity.requests()));
     RedisProtocol.set(args, RedisProtocol.WEIGHT, number(request.weight()));
     RedisProtocol.set(args, RedisProtocol.KEY_TOKENS, Long.toString(limits.tokensPerWindow()));
     RedisProtocol.set(args, RedisProtocol.KEY_REQUESTS, Long.toString(limits.requestsPerWindow()));
-    RedisProtocol.set(args, RedisProtocol.KEY_PARALLEL, Long.toString(limits.maxParallelRequests()));
-    RedisProtocol.set(args, RedisProtocol.TTL, Long.toString(2 * settings.effectiveWindowMillis() + 10_000));
+    RedisProtocol.set(
+        args, RedisProtocol.KEY_PARALLEL, Long.toString(limits.maxParallelRequests()));
+    RedisProtocol.set(
+        args, RedisProtocol.TTL, Long.toString(2 * settings.effectiveWindowMillis() + 10_000));
     return args;
   }
 
@@ -213,7 +236,14 @@ public final class RedisUsageStore implements UsageStore {
   }
 
   private static Allowance allowance(List<Long> r, int at) {
-    return new Allowance(r.get(at), r.get(at + 1), r.get(at + 2), r.get(at + 3), r.get(at + 4), r.get(at + 5), r.get(at + 6));
+    return new Allowance(
+        r.get(at),
+        r.get(at + 1),
+        r.get(at + 2),
+        r.get(at + 3),
+        r.get(at + 4),
+        r.get(at + 5),
+        r.get(at + 6));
   }
 
   /** A double as Lua's {@code tonumber} reads it back exactly (the shortest round-trip form). */

@@ -17,8 +17,10 @@ import org.junit.jupiter.api.Test;
 /** The Lua scripts and {@link RedisProtocol} name the same arguments and verdict codes. */
 class RedisProtocolTest {
 
-  private static final Pattern ARGUMENT = Pattern.compile("local (\\w+) = (?:tonumber\\()?ARGV\\[(\\d+)\\]");
-  private static final Pattern VERDICTS = Pattern.compile("(?m)^local (ADMITTED(?:, \\w+)*) = ([\\d, ]+)$");
+  private static final Pattern ARGUMENT =
+      Pattern.compile("local (\\w+) = (?:tonumber\\()?ARGV\\[(\\d+)\\]");
+  private static final Pattern VERDICTS =
+      Pattern.compile("(?m)^local (ADMITTED(?:, \\w+)*) = ([\\d, ]+)$");
 
   static String script(String name) throws IOException {
     try (InputStream in = RedisUsageStore.class.getResourceAsStream(name)) {
@@ -62,13 +64,16 @@ class RedisProtocolTest {
     assertThat(byCode).isEqualTo(RedisProtocol.VERDICTS.stream().map(Verdict::name).toList());
     // No bare verdict number left in the scripts' comparisons
     for (String name : List.of("common.lua", "acquire.lua")) {
-      assertThat(script(name)).doesNotContainPattern("verdict [=~<>]+ \\d").doesNotContainPattern("return [1-7] end");
+      assertThat(script(name))
+          .doesNotContainPattern("verdict [=~<>]+ \\d")
+          .doesNotContainPattern("return [1-7] end");
     }
   }
 
   @Test
   void anUnknownCodeIsAnErrorNotAnotherVerdict() {
     assertThat(RedisProtocol.verdict(4)).isEqualTo(Verdict.MODEL_TOKENS);
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> RedisProtocol.verdict(8)).isInstanceOf(IllegalStateException.class);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> RedisProtocol.verdict(8))
+        .isInstanceOf(IllegalStateException.class);
   }
 }
