@@ -1,0 +1,35 @@
+package dev.fairshare.keys;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+
+/** The HikariCP pool for a key database named by a JDBC URL. */
+final class KeyPool {
+
+  private KeyPool() {}
+
+  /** A pool on {@code jdbcUrl}; connections wait at most 5 s. */
+  static HikariDataSource open(String jdbcUrl, String user, String password) {
+    HikariConfig hikari = new HikariConfig();
+    hikari.setJdbcUrl(jdbcUrl);
+    // Name the driver class so Hikari loads it from our class loader instead of asking
+    // DriverManager, which refuses drivers registered by another web application's loader.
+    if (jdbcUrl.startsWith("jdbc:h2:")) {
+      hikari.setDriverClassName("org.h2.Driver");
+    } else if (jdbcUrl.startsWith("jdbc:postgresql:")) {
+      hikari.setDriverClassName("org.postgresql.Driver");
+    }
+    if (user != null && !user.isEmpty()) {
+      hikari.setUsername(user);
+    }
+    if (password != null && !password.isEmpty()) {
+      hikari.setPassword(password);
+    }
+    hikari.setPoolName("fairshare-keys");
+    hikari.setMaximumPoolSize(8);
+    hikari.setMinimumIdle(1);
+    hikari.setInitializationFailTimeout(-1);
+    hikari.setConnectionTimeout(5_000);
+    return new HikariDataSource(hikari);
+  }
+}

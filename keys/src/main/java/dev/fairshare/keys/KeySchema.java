@@ -1,0 +1,66 @@
+package dev.fairshare.keys;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import javax.sql.DataSource;
+
+/**
+ * The key database's schema: created and migrated on start, idempotently, one step at a time;
+ * {@code fairshare_schema} records the version reached.
+ */
+final class KeySchema {
+
+  /** Schema versions, applied in order; never edit a released step, add a new one. */
+  static final List<String> MIGRATIONS =
+      List.of(
+          "CREATE TABLE fairshare_keys ("
+              + " token VARCHAR(64) NOT NULL PRIMARY KEY,"
+              + " key_name VARCHAR(64) NOT NULL,"
+              + " key_alias VARCHAR(255) UNIQUE,"
+              + " models VARCHAR(65535) NOT NULL,"
+              + " tpm_limit BIGINT,"
+              + " rpm_limit BIGINT,"
+              + " max_parallel_requests BIGINT,"
+              + " metadata VARCHAR(65535) NOT NULL,"
+              + " expires_at BIGINT,"
+              + " blocked BOOLEAN NOT NULL,"
+              + " user_id VARCHAR(255),"
+              + " team_id VARCHAR(255),"
+              + " created_at BIGINT NOT NULL,"
+              + " updated_at BIGINT NOT NULL)",
+          "CREATE TABLE fairshare_key_grace ("
+              + " old_token VARCHAR(64) NOT NULL PRIMARY KEY,"
+              + " token VARCHAR(64) NOT NULL,"
+              + " valid_until BIGINT NOT NULL)");
+
+  private KeySchema() {}
+
+  static void migrate(DataSource dataSource) {
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(false);
+      try (Statement s = c.createStatement()) {
+        s.executeUpdate("CREATE TABLE IF NOT EXISTS fairshare_schema (version INT NOT NULL)");
+        c.commit();
+        int version = 0;
+        try (ResultSet rs = s.executeQuery("SELECT MAX(version) FROM fairshare_schema")) {
+          if (rs.next()) {
+            version = rs.getInt(1);
+          }
+        }
+        for (int step = version; step < MIGRATIONS.size(); step++) {
+          s.executeUpdate(MIGRATIONS.get(step));
+          s.executeUpdate("INSERT INTO fairshare_schema (version) VALUES (" + (step + 1) + ")");
+          c.commit();
+        }
+      } catch (SQLException e) {
+        c.rollback();
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot prepare the key database schema: " + e.getMessage(), e);
+    }
+  }
+}
