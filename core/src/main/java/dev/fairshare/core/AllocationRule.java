@@ -70,6 +70,45 @@ public sealed interface AllocationRule permits FairRule, LiteLlmV1Rule {
    */
   long fixedRetryAfter(long nowMillis);
 
+  /**
+   * The rule's verdict on the model for a request estimated at {@code estimate} tokens: each
+   * limited dimension must {@link #fits fit} the model's room, then the key must be allowed to
+   * {@link #mayTake take} it; tokens first, then the request itself.
+   */
+  default Verdict judge(ModelCapacity capacity, long estimate, double weight, WindowTotals t) {
+    if (capacity.limitsTokens()) {
+      long cost = cost(capacity.tokens(), estimate, weight, t);
+      if (!fits(capacity.tokens(), t.modelTokens(), cost)) {
+        return Verdict.MODEL_TOKENS;
+      }
+      if (!mayTake(capacity.tokens(), t.modelTokens(), t.keyTokens(), cost, weight, t)) {
+        return Verdict.SHARE_TOKENS;
+      }
+    }
+    if (capacity.limitsRequests()) {
+      if (!fits(capacity.requests(), t.modelRequests(), 1)) {
+        return Verdict.MODEL_REQUESTS;
+      }
+      if (!mayTake(capacity.requests(), t.modelRequests(), t.keyRequests(), 1, weight, t)) {
+        return Verdict.SHARE_REQUESTS;
+      }
+    }
+    return Verdict.ADMITTED;
+  }
+
+  /** Whether {@code verdict}, a refusal by the model, turned away a key that was owed capacity. */
+  default boolean owedCapacity(
+      Verdict verdict, ModelCapacity capacity, long estimate, double weight, WindowTotals t) {
+    if (verdict == Verdict.MODEL_TOKENS) {
+      long cost = cost(capacity.tokens(), estimate, weight, t);
+      return owedCapacity(capacity.tokens(), t.keyTokens(), cost, weight, t);
+    }
+    if (verdict == Verdict.MODEL_REQUESTS) {
+      return owedCapacity(capacity.requests(), t.keyRequests(), 1, weight, t);
+    }
+    return false;
+  }
+
   /** The end of the calendar minute holding {@code nowMillis}. */
   static long minuteEnd(long nowMillis) {
     return (Math.floorDiv(nowMillis, 60_000L) + 1) * 60_000L;

@@ -56,7 +56,8 @@ public final class ModelWindow {
     WindowTotals totals = ring.totals(key, start);
     Verdict verdict = evaluate(request, totals, key == null ? 0 : key.inFlight);
     if (!verdict.admitted()) {
-      if (starvedBy(verdict, request, totals)) {
+      if (rule.owedCapacity(
+          verdict, request.capacity(), request.estimatedTokens(), request.weight(), totals)) {
         ring.starve(bucket);
       }
       long retryAfter = retryAfter(request, key, totals, verdict, nowMillis, bucket, start);
@@ -230,40 +231,7 @@ public final class ModelWindow {
         && t.keyTokens() >= limits.tokensPerWindow()) {
       return Verdict.KEY_TOKEN_LIMIT;
     }
-    ModelCapacity capacity = request.capacity();
-    double weight = request.weight();
-    if (capacity.limitsTokens()) {
-      long cost = rule.cost(capacity.tokens(), request.estimatedTokens(), weight, t);
-      if (!rule.fits(capacity.tokens(), t.modelTokens(), cost)) {
-        return Verdict.MODEL_TOKENS;
-      }
-      if (!rule.mayTake(capacity.tokens(), t.modelTokens(), t.keyTokens(), cost, weight, t)) {
-        return Verdict.SHARE_TOKENS;
-      }
-    }
-    if (capacity.limitsRequests()) {
-      if (!rule.fits(capacity.requests(), t.modelRequests(), 1)) {
-        return Verdict.MODEL_REQUESTS;
-      }
-      if (!rule.mayTake(capacity.requests(), t.modelRequests(), t.keyRequests(), 1, weight, t)) {
-        return Verdict.SHARE_REQUESTS;
-      }
-    }
-    return Verdict.ADMITTED;
-  }
-
-  /** A rejection for want of model capacity while the request was within the key's share. */
-  private boolean starvedBy(Verdict verdict, AdmissionRequest request, WindowTotals t) {
-    if (verdict == Verdict.MODEL_TOKENS) {
-      long capacity = request.capacity().tokens();
-      long cost = rule.cost(capacity, request.estimatedTokens(), request.weight(), t);
-      return rule.owedCapacity(capacity, t.keyTokens(), cost, request.weight(), t);
-    }
-    if (verdict == Verdict.MODEL_REQUESTS) {
-      return rule.owedCapacity(
-          request.capacity().requests(), t.keyRequests(), 1, request.weight(), t);
-    }
-    return false;
+    return rule.judge(request.capacity(), request.estimatedTokens(), request.weight(), t);
   }
 
   /**

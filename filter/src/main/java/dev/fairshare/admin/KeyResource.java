@@ -5,10 +5,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fairshare.FairShare;
 import dev.fairshare.keys.ApiKey;
-import dev.fairshare.keys.Credentials;
 import dev.fairshare.keys.DuplicateKeyException;
 import dev.fairshare.keys.GeneratedKey;
-import dev.fairshare.keys.KeyCheck;
 import dev.fairshare.keys.KeyHashing;
 import dev.fairshare.keys.KeySpec;
 import dev.fairshare.keys.KeyStoreException;
@@ -60,12 +58,12 @@ public final class KeyResource {
   public Response generate(@Context HttpHeaders headers, String body) {
     return respond(
         () -> {
-          requireAdmin(headers);
+          Caller.requireAdmin(headers, fairShare);
           ObjectNode request = KeyJson.parseObject(body);
           KeySpec spec = KeyJson.spec(request);
           GeneratedKey generated = fairShare.keys().generate(spec);
           return KeyJson.render(
-              generated.stored(), generated.rawKey(), KeyJson.text(request, "duration"));
+              generated.stored(), generated.rawKey(), KeyFields.text(request, "duration"));
         });
   }
 
@@ -78,7 +76,7 @@ public final class KeyResource {
   public Response info(@Context HttpHeaders headers, @QueryParam("key") String key) {
     return respond(
         () -> {
-          Caller caller = caller(headers);
+          Caller caller = Caller.of(headers, fairShare);
           ApiKey found;
           if (key == null || key.isBlank()) {
             if (caller.key() == null) {
@@ -108,14 +106,14 @@ public final class KeyResource {
   public Response update(@Context HttpHeaders headers, String body) {
     return respond(
         () -> {
-          requireAdmin(headers);
+          Caller.requireAdmin(headers, fairShare);
           ObjectNode request = KeyJson.parseObject(body);
           ApiKey key = existing(requiredKey(request));
           ApiKey changed = KeyJson.update(key, request, fairShare.keys().now());
           if (!fairShare.keys().update(changed)) {
             throw notFound(requiredKey(request));
           }
-          return KeyJson.render(changed, null, KeyJson.text(request, "duration"));
+          return KeyJson.render(changed, null, KeyFields.text(request, "duration"));
         });
   }
 
@@ -125,17 +123,17 @@ public final class KeyResource {
   public Response delete(@Context HttpHeaders headers, String body) {
     return respond(
         () -> {
-          requireAdmin(headers);
+          Caller.requireAdmin(headers, fairShare);
           ObjectNode request = KeyJson.parseObject(body);
           List<String> named;
           List<String> tokens = new ArrayList<>();
           if (request.has("keys")) {
-            named = KeyJson.stringList(request, "keys");
+            named = KeyFields.stringList(request, "keys");
             for (String ref : named) {
               tokens.add(existing(ref).token());
             }
           } else if (request.has("key_aliases")) {
-            named = KeyJson.stringList(request, "key_aliases");
+            named = KeyFields.stringList(request, "key_aliases");
             for (String alias : named) {
               tokens.add(
                   fairShare
@@ -146,7 +144,7 @@ public final class KeyResource {
                       .token());
             }
           } else {
-            throw KeyJson.invalid("Name the keys to delete in 'keys' or 'key_aliases'.", "keys");
+            throw KeyFields.invalid("Name the keys to delete in 'keys' or 'key_aliases'.", "keys");
           }
           fairShare.keys().delete(tokens);
           ObjectNode answer = KeyJson.JSON.createObjectNode();
@@ -170,9 +168,9 @@ public final class KeyResource {
       @QueryParam("return_full_object") String fullText) {
     return respond(
         () -> {
-          requireAdmin(headers);
-          int page = positive(pageText, "page", 1, Integer.MAX_VALUE);
-          int size = positive(sizeText, "size", 10, MAX_PAGE_SIZE);
+          Caller.requireAdmin(headers, fairShare);
+          int page = KeyFields.wholeNumber(pageText, "page", 1, Integer.MAX_VALUE);
+          int size = KeyFields.wholeNumber(sizeText, "size", 10, MAX_PAGE_SIZE);
           boolean full = "true".equalsIgnoreCase(fullText);
           String filter = alias == null || alias.isBlank() ? null : alias;
           long total = fairShare.keys().count(filter);
@@ -202,7 +200,7 @@ public final class KeyResource {
   public Response regenerate(@Context HttpHeaders headers, String body) {
     return respond(
         () -> {
-          requireAdmin(headers);
+          Caller.requireAdmin(headers, fairShare);
           ObjectNode request = KeyJson.parseObject(body);
           return regenerate(requiredKey(request), request);
         });
@@ -215,7 +213,7 @@ public final class KeyResource {
       @Context HttpHeaders headers, @PathParam("key") String key, String body) {
     return respond(
         () -> {
-          requireAdmin(headers);
+          Caller.requireAdmin(headers, fairShare);
           return regenerate(key, KeyJson.parseObject(body));
         });
   }
@@ -237,25 +235,10 @@ public final class KeyResource {
   private Response setBlocked(HttpHeaders headers, String body, boolean blocked) {
     return respond(
         () -> {
-          requireAdmin(headers);
+          Caller.requireAdmin(headers, fairShare);
           ObjectNode request = KeyJson.parseObject(body);
           ApiKey key = existing(requiredKey(request));
-          ApiKey changed =
-              new ApiKey(
-                  key.token(),
-                  key.keyName(),
-                  key.keyAlias(),
-                  key.models(),
-                  key.tpmLimit(),
-                  key.rpmLimit(),
-                  key.maxParallelRequests(),
-                  key.metadata(),
-                  key.expires(),
-                  blocked,
-                  key.userId(),
-                  key.teamId(),
-                  key.createdAt(),
-                  fairShare.keys().now());
+          ApiKey changed = key.withBlocked(blocked, fairShare.keys().now());
           fairShare.keys().update(changed);
           return KeyJson.render(changed, null, null);
         });
@@ -263,8 +246,8 @@ public final class KeyResource {
 
   private JsonNode regenerate(String ref, ObjectNode request) throws InvalidRequestException {
     ApiKey key = existing(ref);
-    String newKey = KeyJson.customKey(request, "new_key");
-    Duration grace = KeyJson.durationField(request, "grace_period");
+    String newKey = KeyFields.customKey(request, "new_key");
+    Duration grace = KeyFields.durationField(request, "grace_period");
     GeneratedKey regenerated =
         fairShare.keys().regenerate(key, newKey, grace).orElseThrow(() -> notFound(ref));
     return KeyJson.render(regenerated.stored(), regenerated.rawKey(), null);
@@ -272,51 +255,10 @@ public final class KeyResource {
 
   // ---------------------------------------------------------------- helpers
 
-  /** Who is calling: the admin (master key) or an ordinary key. */
-  private record Caller(boolean admin, ApiKey key) {}
-
-  private Caller caller(HttpHeaders headers) throws InvalidRequestException {
-    String presented = Credentials.from(headers::getHeaderString);
-    if (presented == null) {
-      throw new InvalidRequestException(
-          ApiError.invalidApiKey(
-              "You didn't provide a key. Send the master key as Authorization: Bearer <master key>."));
-    }
-    String master = fairShare.config().masterKey().orElse(null);
-    if (master != null && KeyHashing.constantTimeEquals(presented, master)) {
-      return new Caller(true, null);
-    }
-    KeyCheck check = fairShare.keys().authenticate(presented);
-    if (check.valid()) {
-      return new Caller(false, check.key());
-    }
-    if (check.status() == KeyCheck.Status.BLOCKED) {
-      throw new InvalidRequestException(
-          ApiError.invalidApiKey("Key is blocked: '" + check.key().displayName() + "'."));
-    }
-    throw new InvalidRequestException(ApiError.invalidApiKey("Invalid master key or API key."));
-  }
-
-  /** 401 without a key or with an unknown one, 403 with a valid ordinary key. */
-  private void requireAdmin(HttpHeaders headers) throws InvalidRequestException {
-    Caller caller = caller(headers);
-    if (!caller.admin()) {
-      throw forbidden(caller);
-    }
-  }
-
-  private static InvalidRequestException forbidden(Caller caller) {
-    return new InvalidRequestException(
-        ApiError.permissionDenied(
-            "Key '"
-                + caller.key().displayName()
-                + "' is not the master key; only the admin may do this."));
-  }
-
   private static String requiredKey(ObjectNode request) throws InvalidRequestException {
-    String key = KeyJson.text(request, "key");
+    String key = KeyFields.text(request, "key");
     if (key == null || key.isBlank()) {
-      throw KeyJson.invalid("'key' is required: the key or its sha256 hash.", "key");
+      throw KeyFields.invalid("'key' is required: the key or its sha256 hash.", "key");
     }
     return key;
   }
@@ -337,22 +279,6 @@ public final class KeyResource {
   private static InvalidRequestException notFound(String param, String message) {
     return new InvalidRequestException(
         new ApiError(404, message, "not_found_error", param, "not_found"));
-  }
-
-  private static int positive(String text, String param, int defaultValue, int max)
-      throws InvalidRequestException {
-    if (text == null || text.isBlank()) {
-      return defaultValue;
-    }
-    try {
-      int value = Integer.parseInt(text.trim());
-      if (value >= 1 && value <= max) {
-        return value;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
-    }
-    throw KeyJson.invalid("'" + param + "' must be a whole number from 1 to " + max + ".", param);
   }
 
   /** One admin operation: its JSON answer, or an error. */

@@ -47,6 +47,25 @@ public record ApiKey(
             : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
   }
 
+  /** This key, blocked or unblocked at {@code now}. */
+  public ApiKey withBlocked(boolean nowBlocked, Instant now) {
+    return new ApiKey(
+        token,
+        keyName,
+        keyAlias,
+        models,
+        tpmLimit,
+        rpmLimit,
+        maxParallelRequests,
+        metadata,
+        expires,
+        nowBlocked,
+        userId,
+        teamId,
+        createdAt,
+        now);
+  }
+
   /** The priority name from {@code metadata.priority}, or null. */
   public String priority() {
     Object p = metadata.get("priority");
