@@ -117,8 +117,14 @@ public final class OverheadBenchmark {
   }
 
   static Server bareJetty() throws Exception {
+    return bareJetty(0);
+  }
+
+  /** Jetty 12 and the mock model servlet on {@code port} (0: any free port), without FairShare. */
+  static Server bareJetty(int port) throws Exception {
     Server server = new Server();
     ServerConnector connector = new ServerConnector(server);
+    connector.setPort(port);
     connector.setHost("127.0.0.1");
     server.addConnector(connector);
     ServletContextHandler context = new ServletContextHandler("/");
