@@ -28,7 +28,9 @@ class WarContentsIT {
         .noneMatch(l -> l.startsWith("fairshare-redis-"))
         .noneMatch(l -> l.startsWith("lettuce-"))
         .noneMatch(l -> l.startsWith("netty-"))
-        .noneMatch(l -> l.startsWith("reactor-core-"));
+        .noneMatch(l -> l.startsWith("reactor-core-"))
+        .noneMatch(l -> l.matches(".*-RC\\d*\\.jar"))
+        .contains("microprofile-config-api-3.1.jar");
   }
 
   @Test
