@@ -1,14 +1,65 @@
 package dev.fairshare.servlet;
 
 import dev.fairshare.FairShare;
+import dev.fairshare.config.ConfigurationException;
+import jakarta.servlet.FilterRegistration;
+import jakarta.servlet.ServletContext;
 import jakarta.servlet.ServletContextEvent;
 import jakarta.servlet.ServletContextListener;
+import java.util.Set;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
- * Closes the shared {@link FairShare} instance (key database pool, stores) when the web application
- * is undeployed. Register it in {@code web.xml} next to {@link RateLimitFilter}.
+ * The shared {@link FairShare} instance's life in a web application: built and validated when the
+ * application starts, so a configuration error fails that deployment with the one report naming
+ * every bad key (never a half-configured filter answering requests), and closed when it stops (key
+ * database pool, stores).
+ *
+ * <p>The filter JAR's {@code META-INF/web-fragment.xml} registers it in every application that
+ * carries the JAR; naming it in {@code web.xml} as well does no harm. It builds the instance only
+ * when the application registers one of FairShare's filters from {@code web.xml} (they use the
+ * shared instance); an application that gives its filters an instance of its own can say so with
+ * the context parameter {@value #SHARED_INSTANCE} = {@code false}.
  */
 public final class FairShareLifecycle implements ServletContextListener {
+
+  /** Context parameter: {@code false} when the application builds its own instance. */
+  public static final String SHARED_INSTANCE = "fairshare.shared-instance";
+
+  private static final Logger LOG = Logger.getLogger(FairShareLifecycle.class.getName());
+
+  /** The filters that work on the shared instance when registered by class name. */
+  private static final Set<String> FILTERS =
+      Set.of(RateLimitFilter.class.getName(), KeyApiGuardFilter.class.getName());
+
+  @Override
+  public void contextInitialized(ServletContextEvent event) {
+    ServletContext context = event.getServletContext();
+    if ("false".equalsIgnoreCase(context.getInitParameter(SHARED_INSTANCE))
+        || !usesFairShare(context)) {
+      return;
+    }
+    try {
+      FairShare.shared();
+    } catch (ConfigurationException e) {
+      LOG.log(
+          Level.SEVERE,
+          "FairShare is not configured correctly; the application {0} does not start.\n{1}",
+          new Object[] {context.getContextPath(), e.getMessage()});
+      // Thrown from a listener, this fails the deployment on Tomcat, Jetty, WildFly and Payara.
+      throw new IllegalStateException(e.getMessage(), e);
+    }
+  }
+
+  private static boolean usesFairShare(ServletContext context) {
+    for (FilterRegistration registration : context.getFilterRegistrations().values()) {
+      if (FILTERS.contains(registration.getClassName())) {
+        return true;
+      }
+    }
+    return false;
+  }
 
   @Override
   public void contextDestroyed(ServletContextEvent event) {

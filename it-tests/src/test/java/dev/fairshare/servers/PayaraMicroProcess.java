@@ -21,6 +21,9 @@ final class PayaraMicroProcess extends ServerProcess {
     // The context root is the file name.
     copy(adminWar, work.resolve("deploy/fairshare-admin.war"));
     copy(sampleWar, work.resolve("deploy/sample.war"));
+    for (Path war : extraWars()) {
+      copy(war, work.resolve("deploy").resolve(war.getFileName()));
+    }
   }
 
   @Override
@@ -41,6 +44,10 @@ final class PayaraMicroProcess extends ServerProcess {
             work.resolve("deploy/fairshare-admin.war").toString(),
             "--deploy",
             work.resolve("deploy/sample.war").toString()));
+    for (Path war : extraWars()) {
+      command.addAll(
+          List.of("--deploy", work.resolve("deploy").resolve(war.getFileName()).toString()));
+    }
     return command;
   }
 }

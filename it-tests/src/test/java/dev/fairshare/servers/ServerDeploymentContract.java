@@ -12,6 +12,7 @@ import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import dev.fairshare.it.Fuzz;
 import dev.fairshare.it.PathTricks;
 import dev.fairshare.it.RawHttp;
+import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -73,6 +74,13 @@ abstract class ServerDeploymentContract {
     config.put("fairshare.models.my-fake-model.tpm", "60");
     try (ServerProcess server = server(dir.resolve("server"))) {
       prepare(server, schema);
+      // A third application whose own configuration has a bad value: it must not start, and the
+      // other two must not notice.
+      server.alsoDeploy(
+          withOwnConfiguration(
+              ServerProcess.WARS.resolve("fairshare-sample-app" + flavour() + ".war"),
+              dir.resolve("badconfig.war"),
+              "fairshare.models.bad-model.tpm=sixty\n"));
       server.start(
           ServerProcess.WARS.resolve("fairshare-admin" + flavour() + ".war"),
           ServerProcess.WARS.resolve("fairshare-sample-app" + flavour() + ".war"),
@@ -123,6 +131,7 @@ abstract class ServerDeploymentContract {
       System.out.println(
           "Path tricks on " + getClass().getSimpleName() + ":\n  " + String.join("\n  ", tricks));
       slowBodiesDoNotStarve(server);
+      aBadSettingFailsItsOwnDeployment(server, key1, chat);
       if (fuzzes()) {
         String log = fuzz(server, key1);
         assertThat(log).doesNotContain(key1.substring(3)).doesNotContain(key2.substring(3));
@@ -232,5 +241,30 @@ abstract class ServerDeploymentContract {
                 HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     return JSON.readTree(r.body()).get("key").asText();
+  }
+
+  /**
+   * The application with a bad setting never answers as if configured: no 200, no 401 from a
+   * half-built filter, no 500 with a stack trace; the server log names the key.
+   */
+  private static void aBadSettingFailsItsOwnDeployment(
+      ServerProcess server, String key, String chat) throws Exception {
+    try (RawHttp connection = new RawHttp(server.base())) {
+      int status = connection.post("/badconfig/chat/completions", key, chat).status();
+      assertThat(status).as("the misconfigured application answers").isIn(404, 503);
+    }
+    assertThat(Files.readString(server.work.resolve("server.log")))
+        .contains("fairshare.models.bad-model.tpm: 'sixty' is not a whole number");
+  }
+
+  /** A copy of {@code war} with {@code properties} as its own MicroProfile Config file. */
+  static Path withOwnConfiguration(Path war, Path copy, String properties) throws IOException {
+    Files.copy(war, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    try (java.nio.file.FileSystem zip = java.nio.file.FileSystems.newFileSystem(copy)) {
+      Path file = zip.getPath("WEB-INF/classes/META-INF/microprofile-config.properties");
+      Files.createDirectories(file.getParent());
+      Files.writeString(file, properties);
+    }
+    return copy;
   }
 }

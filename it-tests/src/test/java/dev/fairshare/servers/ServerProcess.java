@@ -23,6 +23,7 @@ abstract class ServerProcess implements AutoCloseable {
 
   protected final Path work;
   protected final int port;
+  private final List<Path> extraWars = new ArrayList<>();
   private Process process;
 
   ServerProcess(Path work) throws IOException {
@@ -40,6 +41,16 @@ abstract class ServerProcess implements AutoCloseable {
 
   /** Puts the admin WAR at {@code /fairshare-admin} and the sample WAR at {@code /sample}. */
   abstract void deploy(Path adminWar, Path sampleWar) throws IOException;
+
+  /** Deploys {@code war} too, at the context its file name says; before {@link #start}. */
+  void alsoDeploy(Path war) {
+    extraWars.add(war);
+  }
+
+  /** The WARs given to {@link #alsoDeploy}. */
+  List<Path> extraWars() {
+    return extraWars;
+  }
 
   /** How long the server may take to start and deploy. */
   Duration startTimeout() {

@@ -26,6 +26,9 @@ final class TomcatProcess extends ServerProcess {
   void deploy(Path adminWar, Path sampleWar) throws IOException {
     copy(adminWar, work.resolve("webapps/fairshare-admin.war"));
     copy(sampleWar, work.resolve("webapps/sample.war"));
+    for (Path war : extraWars()) {
+      copy(war, work.resolve("webapps").resolve(war.getFileName()));
+    }
   }
 
   @Override

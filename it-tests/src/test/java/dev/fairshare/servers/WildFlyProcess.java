@@ -45,6 +45,9 @@ final class WildFlyProcess extends ServerProcess {
   void deploy(Path adminWar, Path sampleWar) throws IOException {
     copy(adminWar, work.resolve("standalone/deployments/fairshare-admin.war"));
     copy(sampleWar, work.resolve("standalone/deployments/sample.war"));
+    for (Path war : extraWars()) {
+      copy(war, work.resolve("standalone/deployments").resolve(war.getFileName()));
+    }
   }
 
   @Override
