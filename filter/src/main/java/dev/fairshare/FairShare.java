@@ -156,6 +156,28 @@ public final class FairShare implements AutoCloseable {
     return estimator;
   }
 
+  /**
+   * Whether the parts that requests need answer now: a real query on the key database and a round
+   * trip to the usage store. For health checks; never on a request's path.
+   */
+  public Health health() {
+    return new Health(keys.isReachable(), usageStore.isReachable());
+  }
+
+  /**
+   * What {@link #health()} found.
+   *
+   * @param keyStore the key database served a query
+   * @param usageStore the usage store answered (always, for the memory store)
+   */
+  public record Health(boolean keyStore, boolean usageStore) {
+
+    /** Both answered. */
+    public boolean healthy() {
+      return keyStore && usageStore;
+    }
+  }
+
   @Override
   public void close() {
     usageStore.close();

@@ -30,6 +30,7 @@ final class SharedStore {
     RedisSettings redis = config.redis();
     return RedisStores.open(
         redis.uri(),
+        redis.connectTimeout(),
         redis.timeout(),
         config.engine(),
         redis.keyPrefix(),

@@ -32,4 +32,20 @@ public record AdmissionRequest(
       throw new IllegalArgumentException("estimatedTokens must be >= 0, was " + estimatedTokens);
     }
   }
+
+  /**
+   * This request against this instance's part of every limit, when {@code instances} share them.
+   */
+  public AdmissionRequest sharedBy(int instances) {
+    if (instances <= 1) {
+      return this;
+    }
+    return new AdmissionRequest(
+        keyId,
+        model,
+        capacity.sharedBy(instances),
+        weight,
+        estimatedTokens,
+        keyLimits.sharedBy(instances));
+  }
 }

@@ -21,4 +21,18 @@ public record KeyLimits(long tokensPerWindow, long requestsPerWindow, long maxPa
       throw new IllegalArgumentException("key limits must be >= 0 or UNLIMITED");
     }
   }
+
+  /**
+   * This instance's part of the limits when {@code instances} share them ({@link
+   * ModelCapacity#sharedBy}).
+   */
+  public KeyLimits sharedBy(int instances) {
+    if (instances <= 1 || equals(NONE)) {
+      return this;
+    }
+    return new KeyLimits(
+        ModelCapacity.part(tokensPerWindow, instances),
+        ModelCapacity.part(requestsPerWindow, instances),
+        ModelCapacity.part(maxParallelRequests, instances));
+  }
 }

@@ -30,4 +30,23 @@ public record ModelCapacity(long tokens, long requests) {
   public boolean limitsRequests() {
     return requests != UNLIMITED;
   }
+
+  /**
+   * This instance's part of the capacity when {@code instances} share it without a shared store:
+   * each limited dimension divided by {@code instances}, rounded down but at least 1 (a zero stays
+   * zero).
+   */
+  public ModelCapacity sharedBy(int instances) {
+    return instances <= 1
+        ? this
+        : new ModelCapacity(part(tokens, instances), part(requests, instances));
+  }
+
+  /** {@code limit / instances}, at least 1 unless {@code limit} is 0 or unlimited. */
+  static long part(long limit, int instances) {
+    if (limit == UNLIMITED || limit == 0 || instances <= 1) {
+      return limit;
+    }
+    return Math.max(1, limit / instances);
+  }
 }

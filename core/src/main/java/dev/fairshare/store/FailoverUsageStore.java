@@ -12,6 +12,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntSupplier;
 import java.util.function.Predicate;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -40,6 +41,7 @@ public final class FailoverUsageStore implements UsageStore {
   private final MemoryUsageStore local;
   private final boolean failOpen;
   private final Predicate<RuntimeException> isStoreFailure;
+  private final IntSupplier instances;
   private final Set<Reservation> localReservations = ConcurrentHashMap.newKeySet();
   private final AtomicLong lastLogMillis = new AtomicLong(Long.MIN_VALUE / 2);
   private final AtomicLong failures = new AtomicLong();
@@ -55,10 +57,27 @@ public final class FailoverUsageStore implements UsageStore {
       MemoryUsageStore local,
       boolean failOpen,
       Predicate<RuntimeException> isStoreFailure) {
+    this(shared, local, failOpen, isStoreFailure, () -> 1);
+  }
+
+  /**
+   * As above, for a shared store several instances use.
+   *
+   * @param instances how many instances share the store, as last seen (at least 1): while it is
+   *     away, this instance admits against its part of every limit only ({@link
+   *     AdmissionRequest#sharedBy}), so that together they stay within the budget
+   */
+  public FailoverUsageStore(
+      UsageStore shared,
+      MemoryUsageStore local,
+      boolean failOpen,
+      Predicate<RuntimeException> isStoreFailure,
+      IntSupplier instances) {
     this.shared = shared;
     this.local = local;
     this.failOpen = failOpen;
     this.isStoreFailure = isStoreFailure;
+    this.instances = instances;
   }
 
   @Override
@@ -73,7 +92,8 @@ public final class FailoverUsageStore implements UsageStore {
       if (!failOpen) {
         throw new UsageStoreUnavailableException("the shared usage store is unavailable", e);
       }
-      Decision decision = local.acquire(request, nowMillis);
+      Decision decision =
+          local.acquire(request.sharedBy(Math.max(1, instances.getAsInt())), nowMillis);
       if (decision.admitted()) {
         localReservations.add(decision.reservation());
       }
@@ -158,8 +178,27 @@ public final class FailoverUsageStore implements UsageStore {
               + ": "
               + e.getMessage()
               + "); failure mode "
-              + (failOpen ? "open: counting locally" : "closed: answering 503")
+              + (failOpen
+                  ? "open: counting locally, against 1/"
+                      + Math.max(1, instances.getAsInt())
+                      + " of every limit (the instances last seen sharing it)"
+                  : "closed: answering 503")
               + ". Logged at most once a minute.");
+    }
+  }
+
+  /** The instances last seen sharing the shared store, this one included (at least 1). */
+  public int sharingInstances() {
+    return Math.max(1, instances.getAsInt());
+  }
+
+  /** Whether the shared store answers (the local one always does). */
+  @Override
+  public boolean isReachable() {
+    try {
+      return shared.isReachable();
+    } catch (RuntimeException e) {
+      return false;
     }
   }
 

@@ -199,6 +199,11 @@ public final class KeyLimitedUsageStore implements UsageStore {
 
   /** Closes the store it limits on. */
   @Override
+  public boolean isReachable() {
+    return store.isReachable();
+  }
+
+  @Override
   public void close() {
     store.close();
   }

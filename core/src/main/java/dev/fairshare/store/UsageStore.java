@@ -54,6 +54,14 @@ public interface UsageStore extends AutoCloseable {
    */
   CompletionStage<Void> release(Reservation reservation, long nowMillis);
 
+  /**
+   * Whether the store answers a round trip now (for health checks; never on a request's path). The
+   * default, for stores in this JVM, is true.
+   */
+  default boolean isReachable() {
+    return true;
+  }
+
   /** Releases resources (connections, threads). The default does nothing. */
   @Override
   default void close() {}

@@ -9,7 +9,10 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
-/** {@code GET /health}: 200 when the key store answers, 503 when it does not. No secrets. */
+/**
+ * {@code GET /health}: a real query on the key database and a round trip to the usage store (a
+ * {@code PING} for Redis); 200 when both answer, 503 naming the part that does not. No secrets.
+ */
 @Path("health")
 @Produces(MediaType.APPLICATION_JSON)
 public final class HealthResource {
@@ -22,12 +25,15 @@ public final class HealthResource {
 
   @GET
   public Response health() {
-    boolean keys = fairShare.keys().isReachable();
+    FairShare.Health health = fairShare.health();
+    boolean keys = health.keyStore();
+    boolean usage = health.usageStore();
     ObjectNode body = KeyJson.JSON.createObjectNode();
-    body.put("status", keys ? "healthy" : "unhealthy");
+    body.put("status", keys && usage ? "healthy" : "unhealthy");
     body.put("key_store", keys ? "reachable" : "unreachable");
-    body.put("usage_store", ConfigValues.configName(fairShare.config().store()));
-    return Response.status(keys ? 200 : 503)
+    body.put("usage_store", usage ? "reachable" : "unreachable");
+    body.put("usage_store_kind", ConfigValues.configName(fairShare.config().store()));
+    return Response.status(keys && usage ? 200 : 503)
         .entity(body.toString())
         .type(MediaType.APPLICATION_JSON)
         .build();

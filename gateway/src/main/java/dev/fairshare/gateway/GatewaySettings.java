@@ -33,15 +33,18 @@ public record GatewaySettings(
    *
    * @param idleTimeout longest silence on a connection ({@code fairshare.gateway.idle-timeout},
    *     default 120 s: a model may think a long time before its first byte)
-   * @param minRequestDataRate bytes per second a request body must at least arrive at ({@code
-   *     fairshare.gateway.min-request-data-rate}, default 1 KiB/s; 0 turns it off): a body sent
-   *     byte by byte cannot hold a thread
+   * @param minRequestDataRate bytes per second a request body must at least be read at ({@code
+   *     fairshare.gateway.min-request-data-rate}, default 0: off). Jetty measures the bytes the
+   *     application has read since the request began, not those that arrived: on a busy server a
+   *     well-behaved client's small body, read a few milliseconds late, fails with 408 (a 2-byte
+   *     {@code /key/generate} did, under a 32-client burst). Callers without a key never have their
+   *     body read; a key holder's slow body holds a thread until the idle timeout
    */
   public record ConnectionLimits(Duration idleTimeout, long minRequestDataRate) {
 
     /** The defaults. */
     public static final ConnectionLimits DEFAULTS =
-        new ConnectionLimits(Duration.ofSeconds(120), 1024);
+        new ConnectionLimits(Duration.ofSeconds(120), 0);
   }
 
   /** The model the gateway limits to 60 TPM when nothing is configured. */

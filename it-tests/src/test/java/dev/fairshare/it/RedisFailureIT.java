@@ -57,8 +57,16 @@ class RedisFailureIT {
       assertThat(call(gateway, key).statusCode()).isEqualTo(200);
       assertThat(store.failures()).isZero();
 
+      assertThat(health(gateway).statusCode()).isEqualTo(200);
       redis.freeze();
       assertWhileAway(gateway, key, statusWhileAway);
+      // Whatever the failure mode, health says Redis is not answering.
+      HttpResponse<String> health = health(gateway);
+      assertThat(health.statusCode()).isEqualTo(503);
+      assertThat(TestGateway.JSON.readTree(health.body()).get("usage_store").asText())
+          .isEqualTo("unreachable");
+      assertThat(TestGateway.JSON.readTree(health.body()).get("key_store").asText())
+          .isEqualTo("reachable");
       long failuresWhileFrozen = store.failures();
       assertThat(failuresWhileFrozen).isGreaterThanOrEqualTo(10);
       redis.thaw();
@@ -102,6 +110,12 @@ class RedisFailureIT {
               int status = call(gateway, key).statusCode();
               return status == 200 && store.failures() == before;
             });
+  }
+
+  private static HttpResponse<String> health(TestGateway gateway) throws Exception {
+    return gateway.http.send(
+        java.net.http.HttpRequest.newBuilder(gateway.base().resolve("/health")).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private static HttpResponse<String> call(TestGateway gateway, String key) throws Exception {

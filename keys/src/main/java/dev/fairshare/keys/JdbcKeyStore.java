@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.List;
 import java.util.Optional;
 import javax.sql.DataSource;
@@ -252,9 +253,16 @@ public final class JdbcKeyStore implements KeyStore {
 
   @Override
   public boolean isReachable() {
-    try (Connection c = dataSource.getConnection()) {
-      return c.isValid(2);
-    } catch (SQLException e) {
+    // A query on FairShare's own table, not just a valid connection: a database that accepts
+    // connections but cannot serve the keys (a dropped schema, a closed embedded engine) is not
+    // reachable for what matters.
+    try (Connection c = dataSource.getConnection();
+        Statement s = c.createStatement()) {
+      s.setQueryTimeout(2);
+      try (ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM fairshare_keys WHERE token = ''")) {
+        return rs.next();
+      }
+    } catch (SQLException | RuntimeException e) {
       return false;
     }
   }

@@ -15,10 +15,11 @@ import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 
 /**
- * One multiplexed Lettuce connection, opened on first use. Every command fails after {@code
- * timeout}; while the connection is down commands are rejected at once (not queued), Lettuce
- * reconnects in the background, and a connection that could not be opened is retried at most once a
- * second. Password and TLS come with the URI ({@code rediss://:password@host:6379}).
+ * One multiplexed Lettuce connection, opened at start ({@link #connectNow}) or on first use.
+ * Connecting has a timeout of its own, longer than a command's; while the connection is down
+ * commands are rejected at once (not queued), Lettuce reconnects in the background, and a
+ * connection that could not be opened is retried at most once a second. Password and TLS come with
+ * the URI ({@code rediss://:password@host:6379}).
  */
 public final class RedisLink implements AutoCloseable {
 
@@ -34,10 +35,20 @@ public final class RedisLink implements AutoCloseable {
     this.resources = resources;
   }
 
-  /** A link to {@code uri} whose commands time out after {@code timeout}. */
+  /** A link to {@code uri} whose connection and commands time out after {@code timeout}. */
   public static RedisLink create(String uri, Duration timeout) {
+    return create(uri, timeout.multipliedBy(4), timeout);
+  }
+
+  /**
+   * A link to {@code uri}: connecting (socket and handshake) may take {@code connectTimeout}, a
+   * command {@code commandTimeout}. Under a burst of load a connection's handshake can take far
+   * longer than a command should: with one timeout for both, a busy instance never connects and
+   * fails open.
+   */
+  public static RedisLink create(String uri, Duration connectTimeout, Duration commandTimeout) {
     RedisURI redisUri = RedisURI.create(uri);
-    redisUri.setTimeout(timeout);
+    redisUri.setTimeout(connectTimeout); // the handshake's commands (HELLO, AUTH, SELECT)
     // Reconnect every half second while Redis is away (Lettuce's default backs off to 30 s).
     ClientResources resources =
         DefaultClientResources.builder()
@@ -48,10 +59,22 @@ public final class RedisLink implements AutoCloseable {
         ClientOptions.builder()
             .autoReconnect(true)
             .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-            .timeoutOptions(TimeoutOptions.enabled(timeout))
-            .socketOptions(SocketOptions.builder().connectTimeout(timeout.multipliedBy(4)).build())
+            .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
+            .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout).build())
             .build());
     return new RedisLink(client, resources);
+  }
+
+  /**
+   * Connects now rather than on the first request (which may come in a burst); a Redis that is down
+   * is retried on use, at most once a second, and Lettuce reconnects a lost connection itself.
+   */
+  public void connectNow() {
+    try {
+      connection();
+    } catch (RuntimeException e) {
+      // Not up yet: the first use tries again.
+    }
   }
 
   /**

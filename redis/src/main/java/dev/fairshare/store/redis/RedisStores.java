@@ -17,23 +17,34 @@ public final class RedisStores {
   private RedisStores() {}
 
   /**
-   * Opens the shared store. The connection is made in the background; until it is up, requests go
-   * the way {@code failOpen} says.
+   * Opens the shared store and connects at once (a Redis that is down at start is retried in the
+   * background; requests meanwhile go the way {@code failOpen} says).
    *
    * @param uri {@code redis://host:port} or {@code rediss://:password@host:port}
-   * @param timeout how long one command may take
+   * @param connectTimeout how long connecting (and the connection's handshake) may take
+   * @param commandTimeout how long one command may take
    * @param engine the engine's settings, the same on every instance
    * @param keyPrefix the prefix of every Redis key this store writes
-   * @param failOpen true to admit on this instance's own memory store while Redis is away, false to
-   *     refuse with 503
+   * @param failOpen true to admit on this instance's own memory store while Redis is away, against
+   *     this instance's part of every limit (the instances sharing Redis announce themselves),
+   *     false to refuse with 503
    */
   public static UsageStore open(
-      String uri, Duration timeout, EngineSettings engine, String keyPrefix, boolean failOpen) {
-    RedisLink link = RedisLink.create(uri, timeout);
+      String uri,
+      Duration connectTimeout,
+      Duration commandTimeout,
+      EngineSettings engine,
+      String keyPrefix,
+      boolean failOpen) {
+    RedisLink link = RedisLink.create(uri, connectTimeout, commandTimeout);
+    link.connectNow();
+    RedisPresence presence = new RedisPresence(link, keyPrefix).start();
     return new FailoverUsageStore(
-        new RedisUsageStore(link, engine, keyPrefix),
+        new RedisUsageStore(
+            link, engine, keyPrefix, RedisUsageStore.DEFAULT_IN_FLIGHT_LIFETIME_MILLIS, presence),
         new MemoryUsageStore(engine),
         failOpen,
-        e -> e instanceof RedisException);
+        e -> e instanceof RedisException,
+        presence::instances);
   }
 }

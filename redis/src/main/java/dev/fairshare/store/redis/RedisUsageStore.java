@@ -57,6 +57,9 @@ public final class RedisUsageStore implements UsageStore {
   private final Script settleQuietly = new Script(COMMON + resource("settle-quiet.lua"));
 
   /** A script and its SHA once loaded (Redis may forget it: SCRIPT FLUSH, a restart). */
+  /** This instance's announcement to the others, or null. */
+  private final RedisPresence presence;
+
   private static final class Script {
     final String source;
     volatile String sha;
@@ -78,6 +81,17 @@ public final class RedisUsageStore implements UsageStore {
   /** As above, with the lifetime of in-flight entries of crashed instances. */
   public RedisUsageStore(
       RedisLink link, EngineSettings settings, String prefix, long inFlightLifetimeMillis) {
+    this(link, settings, prefix, inFlightLifetimeMillis, null);
+  }
+
+  /** As above, announcing this instance through {@code presence} (closed with the store). */
+  RedisUsageStore(
+      RedisLink link,
+      EngineSettings settings,
+      String prefix,
+      long inFlightLifetimeMillis,
+      RedisPresence presence) {
+    this.presence = presence;
     this.inFlightLifetimeMillis = inFlightLifetimeMillis;
     this.link = link;
     this.settings = settings;
@@ -225,8 +239,21 @@ public final class RedisUsageStore implements UsageStore {
     return sha;
   }
 
+  /** A {@code PING} within the command timeout. */
+  @Override
+  public boolean isReachable() {
+    try {
+      return "PONG".equals(link.commands().ping());
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
   @Override
   public void close() {
+    if (presence != null) {
+      presence.close(); // needs the link
+    }
     link.close();
   }
 
