@@ -73,23 +73,35 @@ abstract class ServerProcess implements AutoCloseable {
             .redirectOutput(work.resolve("server.log").toFile())
             .start();
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    Awaitility.await(
-            "both applications deployed on "
-                + getClass().getSimpleName()
-                + " (log: "
-                + work.resolve("server.log")
-                + ")")
-        .atMost(startTimeout())
-        .pollInterval(Duration.ofMillis(500))
-        .until(
-            () -> {
-              if (!process.isAlive()) {
-                throw new IllegalStateException(
-                    "server exited: " + Files.readString(work.resolve("server.log")));
-              }
-              return status(http, "/fairshare-admin/health") == 200
-                  && status(http, "/sample/chat/completions") == 401;
-            });
+    try {
+      Awaitility.await(
+              "both applications deployed on "
+                  + getClass().getSimpleName()
+                  + " (log: "
+                  + work.resolve("server.log")
+                  + ")")
+          .atMost(startTimeout())
+          .pollInterval(Duration.ofMillis(500))
+          .until(
+              () -> {
+                if (!process.isAlive()) {
+                  throw new IllegalStateException(
+                      "server exited: " + Files.readString(work.resolve("server.log")));
+                }
+                return status(http, "/fairshare-admin/health") == 200
+                    && status(http, "/sample/chat/completions") == 401;
+              });
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      List<String> lines =
+          Files.readString(work.resolve("server.log"), java.nio.charset.StandardCharsets.ISO_8859_1)
+              .lines()
+              .toList();
+      throw new IllegalStateException(
+          e.getMessage()
+              + "\n--- the last 150 lines of the server's log ---\n"
+              + String.join("\n", lines.subList(Math.max(0, lines.size() - 150), lines.size())),
+          e);
+    }
   }
 
   private int status(HttpClient http, String path) {
