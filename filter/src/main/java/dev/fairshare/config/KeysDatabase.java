@@ -15,8 +15,33 @@ import java.time.Duration;
 public record KeysDatabase(
     String dataSource, String jdbcUrl, String user, String password, Duration cacheTtl) {
 
-  /** The key database when nothing is configured: an H2 file in the user's home. */
-  public static final String DEFAULT_JDBC_URL = "jdbc:h2:file:~/.fairshare/keys;AUTO_SERVER=TRUE";
+  /**
+   * The key database when nothing is configured: an H2 file in the server's own folder when this
+   * runs in a known container (Tomcat's {@code ${catalina.base}/work}, WildFly's {@code
+   * ${jboss.server.data.dir}}, Payara's {@code ${com.sun.aas.instanceRoot}}), else under {@code
+   * ~/.fairshare}; shared by the server's applications (the admin WAR and yours) through H2's
+   * AUTO_SERVER, which FairShare binds to the loopback interface.
+   */
+  public static String defaultJdbcUrl() {
+    return "jdbc:h2:file:" + defaultFolder() + "/keys;AUTO_SERVER=TRUE";
+  }
+
+  /** Where {@link #defaultJdbcUrl()} keeps the database. */
+  static String defaultFolder() {
+    String tomcat = System.getProperty("catalina.base");
+    if (tomcat != null) {
+      return tomcat + "/work/fairshare";
+    }
+    String wildfly = System.getProperty("jboss.server.data.dir");
+    if (wildfly != null) {
+      return wildfly + "/fairshare";
+    }
+    String payara = System.getProperty("com.sun.aas.instanceRoot");
+    if (payara != null) {
+      return payara + "/fairshare";
+    }
+    return "~/.fairshare";
+  }
 
   /** True when the keys live in a container-managed {@code DataSource}. */
   public boolean usesDataSource() {
@@ -24,7 +49,7 @@ public record KeysDatabase(
   }
 
   static KeysDatabase read(ConfigValues v) {
-    String jdbcUrl = v.string("fairshare.keys.jdbc-url", DEFAULT_JDBC_URL);
+    String jdbcUrl = v.string("fairshare.keys.jdbc-url", defaultJdbcUrl());
     if (!jdbcUrl.startsWith("jdbc:")) {
       v.problem(
           "fairshare.keys.jdbc-url",

@@ -6,6 +6,10 @@ import jakarta.servlet.FilterRegistration;
 import jakarta.servlet.ServletContext;
 import jakarta.servlet.ServletContextEvent;
 import jakarta.servlet.ServletContextListener;
+import java.sql.Driver;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.Collections;
 import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -64,5 +68,24 @@ public final class FairShareLifecycle implements ServletContextListener {
   @Override
   public void contextDestroyed(ServletContextEvent event) {
     FairShare.closeShared();
+    deregisterDrivers();
+  }
+
+  /**
+   * Deregisters the JDBC drivers this application's class loader registered (H2, PostgreSQL from
+   * {@code WEB-INF/lib}): left registered, they pin the undeployed application's class loader, and
+   * Tomcat warns about each.
+   */
+  private static void deregisterDrivers() {
+    ClassLoader ours = FairShareLifecycle.class.getClassLoader();
+    for (Driver driver : Collections.list(DriverManager.getDrivers())) {
+      if (driver.getClass().getClassLoader() == ours) {
+        try {
+          DriverManager.deregisterDriver(driver);
+        } catch (SQLException | SecurityException e) {
+          LOG.log(Level.FINE, "could not deregister " + driver.getClass().getName(), e);
+        }
+      }
+    }
   }
 }

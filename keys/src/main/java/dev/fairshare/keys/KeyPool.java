@@ -15,6 +15,11 @@ final class KeyPool {
     // Name the driver class so Hikari loads it from our class loader instead of asking
     // DriverManager, which refuses drivers registered by another web application's loader.
     if (jdbcUrl.startsWith("jdbc:h2:")) {
+      // H2's AUTO_SERVER listens on all interfaces unless told otherwise; read once, when H2's
+      // settings are first loaded in this class loader, so set before the first connection.
+      if (System.getProperty("h2.bindAddress") == null) {
+        System.setProperty("h2.bindAddress", "127.0.0.1");
+      }
       hikari.setDriverClassName("org.h2.Driver");
     } else if (jdbcUrl.startsWith("jdbc:postgresql:")) {
       hikari.setDriverClassName("org.postgresql.Driver");

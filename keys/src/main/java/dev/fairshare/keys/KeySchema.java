@@ -13,10 +13,14 @@ import javax.sql.DataSource;
  */
 final class KeySchema {
 
-  /** Schema versions, applied in order; never edit a released step, add a new one. */
+  /**
+   * Schema versions, applied in order; never change what a released step creates, add a new one.
+   * Each step is idempotent ({@code IF NOT EXISTS}): applications that start together on a new
+   * database (the admin WAR and yours, the instances of a cluster) may all run it.
+   */
   static final List<String> MIGRATIONS =
       List.of(
-          "CREATE TABLE fairshare_keys ("
+          "CREATE TABLE IF NOT EXISTS fairshare_keys ("
               + " token VARCHAR(64) NOT NULL PRIMARY KEY,"
               + " key_name VARCHAR(64) NOT NULL,"
               + " key_alias VARCHAR(255) UNIQUE,"
@@ -31,14 +35,36 @@ final class KeySchema {
               + " team_id VARCHAR(255),"
               + " created_at BIGINT NOT NULL,"
               + " updated_at BIGINT NOT NULL)",
-          "CREATE TABLE fairshare_key_grace ("
+          "CREATE TABLE IF NOT EXISTS fairshare_key_grace ("
               + " old_token VARCHAR(64) NOT NULL PRIMARY KEY,"
               + " token VARCHAR(64) NOT NULL,"
               + " valid_until BIGINT NOT NULL)");
 
   private KeySchema() {}
 
+  /** How often a migration that lost a race with another starting application is retried. */
+  static final int ATTEMPTS = 5;
+
+  /**
+   * Brings the schema to the latest version. Applications starting at the same moment race here; a
+   * step that fails because another one ran it concurrently (PostgreSQL can report a duplicate even
+   * for {@code IF NOT EXISTS}) is rolled back, and the version is read again.
+   */
   static void migrate(DataSource dataSource) {
+    SQLException last = null;
+    for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      try {
+        migrateOnce(dataSource);
+        return;
+      } catch (SQLException e) {
+        last = e;
+      }
+    }
+    throw new KeyStoreException(
+        "cannot prepare the key database schema: " + last.getMessage(), last);
+  }
+
+  private static void migrateOnce(DataSource dataSource) throws SQLException {
     try (Connection c = dataSource.getConnection()) {
       c.setAutoCommit(false);
       try (Statement s = c.createStatement()) {
@@ -59,8 +85,6 @@ final class KeySchema {
         c.rollback();
         throw e;
       }
-    } catch (SQLException e) {
-      throw new KeyStoreException("cannot prepare the key database schema: " + e.getMessage(), e);
     }
   }
 }
