@@ -30,7 +30,7 @@ import javax.sql.DataSource;
  */
 public final class FairShare implements AutoCloseable {
 
-  private static FairShare shared;
+  private static volatile FairShare shared;
 
   private final FairShareConfig config;
   private final Clock clock;
@@ -81,18 +81,26 @@ public final class FairShare implements AutoCloseable {
    * The instance shared by the filter and the admin resources of this class loader, built on first
    * use from MicroProfile Config with the system clock.
    */
-  public static synchronized FairShare shared() {
-    if (shared == null) {
-      shared = create(MicroProfileConfigSource.read(), Clock.system());
+  public static FairShare shared() {
+    FairShare instance = shared;
+    if (instance != null) {
+      return instance;
     }
-    return shared;
+    synchronized (FairShare.class) {
+      if (shared == null) {
+        shared = create(MicroProfileConfigSource.read(), Clock.system());
+      }
+      return shared;
+    }
   }
 
   /** Closes and forgets the shared instance (on undeploy). */
-  public static synchronized void closeShared() {
-    if (shared != null) {
-      shared.close();
-      shared = null;
+  public static void closeShared() {
+    synchronized (FairShare.class) {
+      if (shared != null) {
+        shared.close();
+        shared = null;
+      }
     }
   }
 

@@ -1,11 +1,11 @@
 package dev.fairshare.adminwar;
 
-import dev.fairshare.FairShare;
 import dev.fairshare.admin.HealthResource;
 import dev.fairshare.admin.InternalErrorMapper;
 import dev.fairshare.admin.KeyResource;
 import dev.fairshare.admin.WebErrorMapper;
 import jakarta.ws.rs.core.Application;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -14,13 +14,27 @@ import java.util.Set;
  */
 public final class AdminApplication extends Application {
 
+  /**
+   * Classes, not instances: Jersey warns about every resource instance it is given ("does not
+   * implement any provider interfaces"). Each resource works on the shared instance.
+   */
   @Override
-  public Set<Object> getSingletons() {
-    FairShare fairShare = FairShare.shared();
+  public Set<Class<?>> getClasses() {
     return Set.of(
-        new KeyResource(fairShare),
-        new HealthResource(fairShare),
-        new WebErrorMapper(),
-        new InternalErrorMapper());
+        KeyResource.class, HealthResource.class, WebErrorMapper.class, InternalErrorMapper.class);
+  }
+
+  /**
+   * Jersey's optional features this application does not use, off, so that Jersey does not warn
+   * that their APIs are missing (JAXB for WADL, Jakarta Activation for DataSource bodies). Other
+   * JAX-RS implementations ignore these properties.
+   */
+  @Override
+  public Map<String, Object> getProperties() {
+    return Map.of(
+        "jersey.config.server.wadl.disableWadl",
+        true,
+        "jersey.config.disableDefaultProvider",
+        "DATASOURCE,DOMSOURCE,RENDEREDIMAGE,SAXSOURCE,STREAMSOURCE");
   }
 }

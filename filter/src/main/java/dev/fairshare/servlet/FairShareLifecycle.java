@@ -51,6 +51,8 @@ public final class FairShareLifecycle implements ServletContextListener {
           Level.SEVERE,
           "FairShare is not configured correctly; the application {0} does not start.\n{1}",
           new Object[] {context.getContextPath(), e.getMessage()});
+      // The application will not stop normally: let go of what its start registered.
+      deregisterDrivers();
       // Thrown from a listener, this fails the deployment on Tomcat, Jetty, WildFly and Payara.
       throw new IllegalStateException(e.getMessage(), e);
     }

@@ -196,34 +196,60 @@ final class Settlement {
     request
         .getAsyncContext()
         .addListener(
-            new AsyncListener() {
-              @Override
-              public void onComplete(AsyncEvent event) {
-                if (done.compareAndSet(false, true)) {
-                  settle(safely(completed));
-                }
-              }
-
-              @Override
-              public void onTimeout(AsyncEvent event) {
-                if (done.compareAndSet(false, true)) {
-                  settle(safely(failed));
-                }
-              }
-
-              @Override
-              public void onError(AsyncEvent event) {
-                if (done.compareAndSet(false, true)) {
-                  settle(safely(failed));
-                }
-              }
-
-              @Override
-              public void onStartAsync(AsyncEvent event) {
-                event.getAsyncContext().addListener(this);
-              }
-            });
+            new CompletionListener(
+                () -> {
+                  if (done.compareAndSet(false, true)) {
+                    settle(safely(completed));
+                  }
+                },
+                () -> {
+                  if (done.compareAndSet(false, true)) {
+                    settle(safely(failed));
+                  }
+                }));
     return done;
+  }
+
+  /**
+   * Runs one action when an asynchronous call completes and another when it errs or times out;
+   * follows the call into a new async cycle. Public with a public no-argument constructor because
+   * WildFly tries to install every {@link AsyncListener} it finds as an EE component and warns
+   * ({@code WFLYEE0007}) about one it cannot instantiate; one built that way does nothing.
+   */
+  public static final class CompletionListener implements AsyncListener {
+
+    private final Runnable completed;
+    private final Runnable failed;
+
+    /** For containers that instantiate listeners themselves: does nothing. */
+    public CompletionListener() {
+      this(() -> {}, () -> {});
+    }
+
+    CompletionListener(Runnable completed, Runnable failed) {
+      this.completed = completed;
+      this.failed = failed;
+    }
+
+    @Override
+    public void onComplete(AsyncEvent event) {
+      completed.run();
+    }
+
+    @Override
+    public void onTimeout(AsyncEvent event) {
+      failed.run();
+    }
+
+    @Override
+    public void onError(AsyncEvent event) {
+      failed.run();
+    }
+
+    @Override
+    public void onStartAsync(AsyncEvent event) {
+      event.getAsyncContext().addListener(this);
+    }
   }
 
   /** What {@code amount} says, or the reservation if working it out fails: settled either way. */

@@ -132,6 +132,7 @@ abstract class ServerDeploymentContract {
           "Path tricks on " + getClass().getSimpleName() + ":\n  " + String.join("\n  ", tricks));
       slowBodiesDoNotStarve(server);
       aBadSettingFailsItsOwnDeployment(server, key1, chat);
+      warningsOfANormalRun(server);
       if (fuzzes()) {
         String log = fuzz(server, key1);
         assertThat(log).doesNotContain(key1.substring(3)).doesNotContain(key2.substring(3));
@@ -266,5 +267,26 @@ abstract class ServerDeploymentContract {
       Files.writeString(file, properties);
     }
     return copy;
+  }
+
+  /** Warnings this server must not log for FairShare's WARs on a normal start and scenario. */
+  List<String> forbiddenWarnings() {
+    return List.of();
+  }
+
+  private void warningsOfANormalRun(ServerProcess server) throws IOException {
+    List<String> warnings =
+        Files.readString(
+                server.work.resolve("server.log"), java.nio.charset.StandardCharsets.ISO_8859_1)
+            .lines()
+            .filter(l -> l.contains(" WARN ") || l.contains("WARNING") || l.contains(" WARN["))
+            .toList();
+    System.out.println(
+        "Warnings on " + getClass().getSimpleName() + ":\n  " + String.join("\n  ", warnings));
+    for (String forbidden : forbiddenWarnings()) {
+      assertThat(warnings)
+          .as("warnings on %s", getClass().getSimpleName())
+          .noneMatch(w -> w.contains(forbidden));
+    }
   }
 }

@@ -34,6 +34,14 @@ final class TomcatProcess extends ServerProcess {
   @Override
   List<String> command(Map<String, String> systemProperties) {
     List<String> command = new ArrayList<>(List.of(java(), "-Xmx512m"));
+    // What catalina.sh adds, so that Tomcat's leak detection works as on a real start.
+    command.addAll(
+        List.of(
+            "--add-opens=java.base/java.lang=ALL-UNNAMED",
+            "--add-opens=java.base/java.io=ALL-UNNAMED",
+            "--add-opens=java.base/java.util=ALL-UNNAMED",
+            "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+            "--add-opens=java.rmi/sun.rmi.transport=ALL-UNNAMED"));
     command.add("-Dcatalina.home=" + home);
     command.add("-Dcatalina.base=" + work);
     command.add("-Djava.io.tmpdir=" + work.resolve("temp"));

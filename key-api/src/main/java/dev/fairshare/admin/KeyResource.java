@@ -48,6 +48,12 @@ public final class KeyResource {
 
   private final FairShare fairShare;
 
+  /** On the shared instance, for a JAX-RS application that lists this class. */
+  public KeyResource() {
+    this(FairShare.shared());
+  }
+
+  /** On {@code fairShare}. */
   public KeyResource(FairShare fairShare) {
     this.fairShare = fairShare;
   }

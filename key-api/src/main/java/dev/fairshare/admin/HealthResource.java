@@ -19,6 +19,12 @@ public final class HealthResource {
 
   private final FairShare fairShare;
 
+  /** On the shared instance, for a JAX-RS application that lists this class. */
+  public HealthResource() {
+    this(FairShare.shared());
+  }
+
+  /** On {@code fairShare}. */
   public HealthResource(FairShare fairShare) {
     this.fairShare = fairShare;
   }
