@@ -108,6 +108,38 @@ class FairShareConfigTest {
   }
 
   @Test
+  void aPropertiesFileNamedInTheEnvironment_holdsWhatShellsWouldSplit_andTheEnvironmentWins(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path file = dir.resolve("fairshare.properties");
+    java.nio.file.Files.writeString(
+        file,
+        "fairshare.keys.jdbc-url=jdbc:postgresql://db:5432/keys?currentSchema=fs&ssl=true;x=1\n"
+            + "fairshare.models.gpt-4o.tpm=30000\n"
+            + "fairshare.models.gpt-4o.rpm=500\n");
+    SmallRyeConfig mp =
+        environment(
+            Map.of(
+                "FAIRSHARE_CONFIG_FILE", file.toString(),
+                "FAIRSHARE_MODEL_NAMES", "gpt-4o",
+                "FAIRSHARE_MODELS_GPT_4O_RPM", "700"));
+    FairShareConfig c = MicroProfileConfigSource.read(mp);
+    assertThat(c.keys().jdbcUrl())
+        .isEqualTo("jdbc:postgresql://db:5432/keys?currentSchema=fs&ssl=true;x=1");
+    assertThat(c.capacityOf("gpt-4o")).isEqualTo(new ModelCapacity(30_000, 700));
+
+    ConfigurationException missing =
+        catchThrowableOfType(
+            ConfigurationException.class,
+            () ->
+                MicroProfileConfigSource.read(
+                    environment(Map.of("FAIRSHARE_CONFIG_FILE", dir.resolve("nope").toString()))));
+    assertThat(missing.problems())
+        .singleElement()
+        .asString()
+        .startsWith("fairshare.config-file: cannot read");
+  }
+
+  @Test
   void anEnvironmentVariableForAnUnlistedModel_isAnErrorNotAnUnlimitedModel() {
     SmallRyeConfig mp =
         environment(
