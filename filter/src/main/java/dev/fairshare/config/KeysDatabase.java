@@ -23,7 +23,9 @@ public record KeysDatabase(
    * AUTO_SERVER, which FairShare binds to the loopback interface.
    */
   public static String defaultJdbcUrl() {
-    return "jdbc:h2:file:" + defaultFolder() + "/keys;AUTO_SERVER=TRUE";
+    // AUTO_RECONNECT: when the application whose H2 engine serves the file stops, the others'
+    // connections reconnect (one of them then opens the file and serves it) instead of failing.
+    return "jdbc:h2:file:" + defaultFolder() + "/keys;AUTO_SERVER=TRUE;AUTO_RECONNECT=TRUE";
   }
 
   /** Where {@link #defaultJdbcUrl()} keeps the database. */

@@ -230,7 +230,7 @@ abstract class ServerDeploymentContract {
     }
   }
 
-  private static String mint(ServerProcess server) throws Exception {
+  static String mint(ServerProcess server) throws Exception {
     HttpResponse<String> r =
         HttpClient.newHttpClient()
             .send(

@@ -22,6 +22,22 @@ final class TomcatProcess extends ServerProcess {
     }
   }
 
+  /**
+   * Deploys and undeploys WARs as they appear in and leave {@code webapps}, checked every second
+   * (for the redeploy test; the other tests deploy once).
+   */
+  TomcatProcess autoDeploy() throws IOException {
+    Path serverXml = work.resolve("conf/server.xml");
+    String xml = Files.readString(serverXml);
+    Files.writeString(
+        serverXml,
+        xml.replace("autoDeploy=\"false\"", "autoDeploy=\"true\"")
+            .replace(
+                "<Engine name=\"Catalina\"",
+                "<Engine backgroundProcessorDelay=\"1\" name=\"Catalina\""));
+    return this;
+  }
+
   @Override
   void deploy(Path adminWar, Path sampleWar) throws IOException {
     copy(adminWar, work.resolve("webapps/fairshare-admin.war"));
