@@ -282,7 +282,7 @@ public final class JdbcKeyStore implements KeyStore {
   @Override
   public void close() {
     if (owned != null && h2File != null) {
-      shutDownEmbeddedH2();
+      H2Shutdown.ifServedHere(h2File.url(), h2File.user(), h2File.password());
     }
     if (owned != null) {
       try {
@@ -315,58 +315,5 @@ public final class JdbcKeyStore implements KeyStore {
   private static boolean isUniqueViolation(SQLException e) {
     // SQLSTATE 23505: unique violation (PostgreSQL and H2 both use it)
     return "23505".equals(e.getSQLState());
-  }
-
-  /**
-   * Closes the H2 database when this class loader's H2 engine holds it: otherwise its threads (the
-   * AUTO_SERVER listener, the file lock watchdog, the writer) outlive an undeployed application,
-   * pin its class loader, and the server's other applications, connected to that listener, lose the
-   * key database. After {@code SHUTDOWN} their pools reconnect and one of them opens the file
-   * itself. A store that is only another engine's AUTO_SERVER client leaves the database alone.
-   */
-  private void shutDownEmbeddedH2() {
-    // Whether this engine holds the file is asked of H2 itself: a new connection through this
-    // class loader's driver is embedded when this engine has the file open (or nobody has), and
-    // remote when another engine serves it, which is then left alone.
-    java.util.Properties credentials = new java.util.Properties();
-    if (h2File.user() != null && !h2File.user().isEmpty()) {
-      credentials.setProperty("user", h2File.user());
-    }
-    if (h2File.password() != null && !h2File.password().isEmpty()) {
-      credentials.setProperty("password", h2File.password());
-    }
-    try (Connection c = new org.h2.Driver().connect(h2File.url(), credentials)) {
-      if (c.unwrap(org.h2.jdbc.JdbcConnection.class).getSession()
-          instanceof org.h2.engine.SessionLocal) {
-        try (Statement s = c.createStatement()) {
-          s.execute("SHUTDOWN");
-        }
-        awaitH2Threads();
-      }
-    } catch (SQLException | RuntimeException e) {
-      // Closing on undeploy: the pool is closed next either way.
-    }
-  }
-
-  /**
-   * H2's threads (the TCP server's, the file lock watchdog, the store's writer) end shortly after
-   * {@code SHUTDOWN}; a container checks for leftover threads right after the application stops, so
-   * wait for those of this class loader, two seconds at most.
-   */
-  private static void awaitH2Threads() {
-    ClassLoader ours = JdbcKeyStore.class.getClassLoader();
-    long deadline = System.nanoTime() + 2_000_000_000L;
-    for (Thread t : Thread.getAllStackTraces().keySet()) {
-      String name = t.getName();
-      boolean h2 = name.startsWith("H2 ") || name.startsWith("MVStore");
-      if (h2 && t.getContextClassLoader() == ours && t != Thread.currentThread()) {
-        try {
-          t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-      }
-    }
   }
 }
