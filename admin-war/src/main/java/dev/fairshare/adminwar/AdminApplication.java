@@ -2,6 +2,7 @@ package dev.fairshare.adminwar;
 
 import dev.fairshare.admin.HealthResource;
 import dev.fairshare.admin.InternalErrorMapper;
+import dev.fairshare.admin.JerseySettings;
 import dev.fairshare.admin.KeyResource;
 import dev.fairshare.admin.WebErrorMapper;
 import jakarta.ws.rs.core.Application;
@@ -24,17 +25,9 @@ public final class AdminApplication extends Application {
         KeyResource.class, HealthResource.class, WebErrorMapper.class, InternalErrorMapper.class);
   }
 
-  /**
-   * Jersey's optional features this application does not use, off, so that Jersey does not warn
-   * that their APIs are missing (JAXB for WADL, Jakarta Activation for DataSource bodies). Other
-   * JAX-RS implementations ignore these properties.
-   */
+  /** {@link JerseySettings#QUIET}. */
   @Override
   public Map<String, Object> getProperties() {
-    return Map.of(
-        "jersey.config.server.wadl.disableWadl",
-        true,
-        "jersey.config.disableDefaultProvider",
-        "DATASOURCE,DOMSOURCE,RENDEREDIMAGE,SAXSOURCE,STREAMSOURCE");
+    return JerseySettings.QUIET;
   }
 }

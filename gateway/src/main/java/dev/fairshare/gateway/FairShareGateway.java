@@ -3,6 +3,7 @@ package dev.fairshare.gateway;
 import dev.fairshare.FairShare;
 import dev.fairshare.admin.HealthResource;
 import dev.fairshare.admin.InternalErrorMapper;
+import dev.fairshare.admin.JerseySettings;
 import dev.fairshare.admin.KeyResource;
 import dev.fairshare.admin.WebErrorMapper;
 import dev.fairshare.core.Clock;
@@ -107,6 +108,7 @@ public final class FairShareGateway implements AutoCloseable {
     }
     ResourceConfig admin =
         new ResourceConfig()
+            .addProperties(JerseySettings.QUIET)
             .register(new KeyResource(fairShare))
             .register(new HealthResource(fairShare))
             .register(WebErrorMapper.class)
