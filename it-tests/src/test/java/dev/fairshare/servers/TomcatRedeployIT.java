@@ -89,15 +89,6 @@ class TomcatRedeployIT {
           Files.readString(server.work.resolve("server.log"), StandardCharsets.ISO_8859_1)
               .lines()
               .filter(l -> l.contains("WARNING"))
-              // Known, open (issue 13): when the application whose H2 engine serves the file
-              // stops, H2's threads sometimes outlive the SHUTDOWN wait (2 of 6 runs under the
-              // full suite's load). Every other warning fails the test.
-              .filter(
-                  l -> !(l.contains("clearReferencesThreads") && l.contains("thread named [H2 ")))
-              .filter(
-                  l ->
-                      !(l.contains("clearReferencesThreads")
-                          && l.contains("thread named [MVStore ")))
               .toList();
       assertThat(warnings).as("Tomcat's warnings over two undeploys and redeploys").isEmpty();
     }

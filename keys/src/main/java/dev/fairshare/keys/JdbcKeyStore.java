@@ -281,15 +281,18 @@ public final class JdbcKeyStore implements KeyStore {
 
   @Override
   public void close() {
-    if (owned != null && h2File != null) {
-      H2Shutdown.ifServedHere(h2File.url(), h2File.user(), h2File.password());
+    if (owned == null) {
+      return;
     }
-    if (owned != null) {
-      try {
-        owned.close();
-      } catch (Exception e) {
-        // closing a pool on shutdown: nothing useful to do
-      }
+    // The pool first: closed after SHUTDOWN, it would refill itself (its minimum idle
+    // connection) and so open the database again in this engine, with new H2 threads.
+    try {
+      owned.close();
+    } catch (Exception e) {
+      // closing a pool on shutdown: nothing useful to do
+    }
+    if (h2File != null) {
+      H2Shutdown.ifServedHere(h2File.url(), h2File.user(), h2File.password());
     }
   }
 

@@ -68,6 +68,7 @@ final class KeySchema {
     try (Connection c = dataSource.getConnection()) {
       c.setAutoCommit(false);
       try (Statement s = c.createStatement()) {
+        createNamedSchema(c, s);
         s.executeUpdate("CREATE TABLE IF NOT EXISTS fairshare_schema (version INT NOT NULL)");
         c.commit();
         int version = 0;
@@ -85,6 +86,51 @@ final class KeySchema {
         c.rollback();
         throw e;
       }
+    }
+  }
+
+  /**
+   * On PostgreSQL, creates the schema the connection's search path names first (a JDBC URL's {@code
+   * currentSchema=fairshare}) when it does not exist yet: PostgreSQL accepts such a URL but then
+   * has no schema to create tables in. A user without the right to create it gets an error that
+   * says what to run.
+   */
+  private static void createNamedSchema(Connection c, Statement s) throws SQLException {
+    if (!"PostgreSQL".equals(c.getMetaData().getDatabaseProductName())) {
+      return;
+    }
+    String searchPath;
+    try (ResultSet rs = s.executeQuery("SELECT current_schema(), current_setting('search_path')")) {
+      rs.next();
+      if (rs.getString(1) != null) {
+        return; // the first schema of the path that exists: tables go there
+      }
+      searchPath = rs.getString(2);
+    }
+    String first = searchPath.split(",")[0].trim();
+    if (first.isEmpty() || first.equals("\"$user\"")) {
+      return; // nothing named; PostgreSQL's own error says what is missing
+    }
+    String schema =
+        first.startsWith("\"") && first.endsWith("\"") && first.length() > 1
+            ? first.substring(1, first.length() - 1).replace("\"\"", "\"")
+            : first;
+    String create = "CREATE SCHEMA IF NOT EXISTS \"" + schema.replace("\"", "\"\"") + "\"";
+    try {
+      s.executeUpdate(create);
+      c.commit();
+    } catch (SQLException e) {
+      c.rollback();
+      if ("42501".equals(e.getSQLState())) { // insufficient_privilege
+        throw new KeyStoreException(
+            "the key database's schema '"
+                + schema
+                + "' does not exist and this user may not create it; run: "
+                + create
+                + " AUTHORIZATION <the fairshare.keys.jdbc-user>",
+            e);
+      }
+      throw e;
     }
   }
 }

@@ -1,0 +1,66 @@
+package dev.fairshare.keys;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A PostgreSQL URL naming a schema that does not exist ({@code currentSchema=fairshare}): the store
+ * creates it, or says what to run when its user may not.
+ */
+class NamedSchemaTest {
+
+  static final String SERVER = "jdbc:postgresql://127.0.0.1:5432/test?user=postgres";
+
+  @Test
+  void aMissingSchemaIsCreated_andTheKeysLiveInIt() throws Exception {
+    String schema = unique("fairshare_new_");
+    String url = "jdbc:postgresql://127.0.0.1:5432/test?currentSchema=" + schema;
+    try (JdbcKeyStore store = JdbcKeyStore.open(url, "postgres", "")) {
+      assertThat(store.isReachable()).isTrue();
+    }
+    try (Connection c = DriverManager.getConnection(SERVER);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT MAX(version) FROM " + schema + ".fairshare_schema")) {
+      assertThat(rs.next()).isTrue();
+      assertThat(rs.getInt(1)).isEqualTo(KeySchema.MIGRATIONS.size());
+    }
+  }
+
+  @Test
+  void aUserWhoMayNotCreateIt_isToldWhatToRun() throws Exception {
+    String schema = unique("fairshare_denied_");
+    String role = unique("fairshare_role_");
+    try (Connection c = DriverManager.getConnection(SERVER);
+        Statement s = c.createStatement()) {
+      s.executeUpdate("CREATE ROLE " + role + " LOGIN");
+    }
+    try {
+      String url = "jdbc:postgresql://127.0.0.1:5432/test?currentSchema=" + schema;
+      assertThatThrownBy(() -> JdbcKeyStore.open(url, role, "").close())
+          .isInstanceOf(KeyStoreException.class)
+          .hasMessage(
+              "the key database's schema '"
+                  + schema
+                  + "' does not exist and this user may not create it; run: CREATE SCHEMA IF NOT"
+                  + " EXISTS \""
+                  + schema
+                  + "\" AUTHORIZATION <the fairshare.keys.jdbc-user>");
+    } finally {
+      try (Connection c = DriverManager.getConnection(SERVER);
+          Statement s = c.createStatement()) {
+        s.executeUpdate("DROP ROLE " + role);
+      }
+    }
+  }
+
+  private static String unique(String prefix) {
+    return prefix + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+  }
+}
