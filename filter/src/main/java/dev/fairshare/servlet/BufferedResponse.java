@@ -174,6 +174,18 @@ final class BufferedResponse extends HttpServletResponseWrapper {
     super.addHeader(name, value);
   }
 
+  @Override
+  public void setIntHeader(String name, int value) {
+    noteLength(name, Integer.toString(value));
+    super.setIntHeader(name, value);
+  }
+
+  @Override
+  public void addIntHeader(String name, int value) {
+    noteLength(name, Integer.toString(value));
+    super.addIntHeader(name, value);
+  }
+
   private synchronized void noteLength(String name, String value) {
     if ("Content-Length".equalsIgnoreCase(name) && value != null) {
       try {

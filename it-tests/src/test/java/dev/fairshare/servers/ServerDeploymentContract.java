@@ -13,6 +13,7 @@ import dev.fairshare.it.Fuzz;
 import dev.fairshare.it.PathTricks;
 import dev.fairshare.it.RawHttp;
 import java.io.IOException;
+import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -129,6 +130,7 @@ abstract class ServerDeploymentContract {
       slowBodiesDoNotStarve(server);
       aBadSettingFailsItsOwnDeployment(server, key1, chat);
       warningsOfANormalRun(server);
+      healthNamesTheKeyDatabaseWhileItIsGone(server, schema);
       if (fuzzes()) {
         String log = fuzz(server, key1);
         assertThat(log).doesNotContain(key1.substring(3)).doesNotContain(key2.substring(3));
@@ -142,6 +144,33 @@ abstract class ServerDeploymentContract {
       assertThat(rows.next()).isTrue();
       assertThat(rows.getInt(1)).isEqualTo(2);
     }
+  }
+
+  /**
+   * {@code /health} runs a real query: with the key tables gone (their schema renamed away) it is
+   * 503 and names the key store, and 200 again once they are back.
+   */
+  private static void healthNamesTheKeyDatabaseWhileItIsGone(ServerProcess server, String schema)
+      throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    URI health = server.base().resolve("/fairshare-admin/health");
+    try (Connection c =
+            DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
+        Statement s = c.createStatement()) {
+      s.executeUpdate("ALTER SCHEMA " + schema + " RENAME TO " + schema + "_gone");
+      try {
+        HttpResponse<String> gone =
+            http.send(HttpRequest.newBuilder(health).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(gone.statusCode()).as(gone.body()).isEqualTo(503);
+        assertThat(JSON.readTree(gone.body()).get("key_store").asText()).isEqualTo("unreachable");
+        assertThat(JSON.readTree(gone.body()).get("usage_store").asText()).isEqualTo("reachable");
+      } finally {
+        s.executeUpdate("ALTER SCHEMA " + schema + "_gone RENAME TO " + schema);
+      }
+    }
+    HttpResponse<String> back =
+        http.send(HttpRequest.newBuilder(health).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(back.statusCode()).as(back.body()).isEqualTo(200);
   }
 
   /** Whether this server also takes the fuzz run (one server is enough: it is the filter's). */

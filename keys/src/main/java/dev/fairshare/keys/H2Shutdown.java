@@ -33,44 +33,12 @@ final class H2Shutdown {
         try (Statement s = c.createStatement()) {
           s.execute("SHUTDOWN");
         }
-        awaitH2Threads();
+        // H2's threads (the TCP server's, the file lock watchdog, the store's writer) end shortly
+        // after SHUTDOWN.
+        LoaderThreads.awaitEnd(name -> name.startsWith("H2 ") || name.startsWith("MVStore"));
       }
     } catch (SQLException | RuntimeException e) {
       // Closing on undeploy: the pool is closed next either way.
     }
-  }
-
-  /**
-   * H2's threads (the TCP server's, the file lock watchdog, the store's writer) end shortly after
-   * {@code SHUTDOWN}; a container checks for leftover threads right after the application stops, so
-   * wait until none of this class loader's is left, five seconds at most. The threads are listed
-   * anew on each round: one may have started after the first look.
-   */
-  private static void awaitH2Threads() {
-    long deadline = System.nanoTime() + 5_000_000_000L;
-    for (Thread t = anyH2Thread(); t != null; t = anyH2Thread()) {
-      long leftMillis = (deadline - System.nanoTime()) / 1_000_000;
-      if (leftMillis <= 0) {
-        return;
-      }
-      try {
-        t.join(Math.min(leftMillis, 100));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
-  }
-
-  private static Thread anyH2Thread() {
-    ClassLoader ours = H2Shutdown.class.getClassLoader();
-    for (Thread t : Thread.getAllStackTraces().keySet()) {
-      String name = t.getName();
-      boolean h2 = name.startsWith("H2 ") || name.startsWith("MVStore");
-      if (h2 && t.isAlive() && t.getContextClassLoader() == ours && t != Thread.currentThread()) {
-        return t;
-      }
-    }
-    return null;
   }
 }

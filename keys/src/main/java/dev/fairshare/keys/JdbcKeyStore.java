@@ -291,6 +291,7 @@ public final class JdbcKeyStore implements KeyStore {
     } catch (Exception e) {
       // closing a pool on shutdown: nothing useful to do
     }
+    LoaderThreads.awaitEnd(name -> name.startsWith(KeyPool.NAME + ":"));
     if (h2File != null) {
       H2Shutdown.ifServedHere(h2File.url(), h2File.user(), h2File.password());
     }

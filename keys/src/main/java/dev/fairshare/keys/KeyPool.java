@@ -6,6 +6,9 @@ import com.zaxxer.hikari.HikariDataSource;
 /** The HikariCP pool for a key database named by a JDBC URL. */
 final class KeyPool {
 
+  /** The pool's name, which HikariCP's threads carry ({@code fairshare-keys:housekeeper}). */
+  static final String NAME = "fairshare-keys";
+
   private KeyPool() {}
 
   /** A pool on {@code jdbcUrl}; connections wait at most 5 s. */
@@ -30,7 +33,7 @@ final class KeyPool {
     if (password != null && !password.isEmpty()) {
       hikari.setPassword(password);
     }
-    hikari.setPoolName("fairshare-keys");
+    hikari.setPoolName(NAME);
     hikari.setMaximumPoolSize(8);
     hikari.setMinimumIdle(1);
     hikari.setInitializationFailTimeout(-1);
