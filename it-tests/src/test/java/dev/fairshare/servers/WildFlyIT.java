@@ -1,5 +1,7 @@
 package dev.fairshare.servers;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.nio.file.Path;
 import java.util.List;
 
@@ -20,5 +22,13 @@ class WildFlyIT extends ServerDeploymentContract {
   List<String> serverOwnWarnings() {
     // A fresh standalone.xml: the default transaction node id, the generated TLS key store.
     return List.of("WFLYTX0013", "WFLYELY00023", "WFLYELY01084");
+  }
+
+  /** Through the management interface: {@code /deployment=sample.war:redeploy}. */
+  @Override
+  boolean redeployTheApplication(ServerProcess server) throws Exception {
+    String out = ((WildFlyProcess) server).cli("/deployment=sample.war:redeploy");
+    assertThat(out).contains("\"outcome\" => \"success\"");
+    return true;
   }
 }

@@ -61,4 +61,24 @@ final class WildFlyProcess extends ServerProcess {
     command.addAll(systemArgs(systemProperties));
     return command;
   }
+
+  /** Runs one management command through {@code jboss-cli.sh}; returns its output. */
+  String cli(String command) throws IOException, InterruptedException {
+    Process p =
+        new ProcessBuilder(
+                "bash",
+                home.resolve("bin/jboss-cli.sh").toString(),
+                "--connect",
+                "--controller=127.0.0.1:" + (9990 + offset),
+                "--command=" + command)
+            .redirectErrorStream(true)
+            .start();
+    p.getOutputStream().close();
+    String out =
+        new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    if (p.waitFor() != 0) {
+      throw new IOException("jboss-cli " + command + ": " + out);
+    }
+    return out;
+  }
 }
