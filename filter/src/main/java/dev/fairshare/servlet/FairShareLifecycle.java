@@ -80,13 +80,24 @@ public final class FairShareLifecycle implements ServletContextListener {
    */
   private static void deregisterDrivers() {
     ClassLoader ours = FairShareLifecycle.class.getClassLoader();
-    for (Driver driver : Collections.list(DriverManager.getDrivers())) {
-      if (driver.getClass().getClassLoader() == ours) {
-        try {
-          DriverManager.deregisterDriver(driver);
-        } catch (SQLException | SecurityException e) {
-          LOG.log(Level.FINE, "could not deregister " + driver.getClass().getName(), e);
+    // Listing the drivers registers some: to decide whether this loader may see a driver
+    // registered by another (the server's copy of PostgreSQL's, for a container DataSource),
+    // DriverManager initialises that class through this loader, and our own copy's static
+    // initialiser registers it then. A second look finds it; a third finds nothing new.
+    for (int pass = 0; pass < 3; pass++) {
+      boolean found = false;
+      for (Driver driver : Collections.list(DriverManager.getDrivers())) {
+        if (driver.getClass().getClassLoader() == ours) {
+          found = true;
+          try {
+            DriverManager.deregisterDriver(driver);
+          } catch (SQLException | SecurityException e) {
+            LOG.log(Level.FINE, "could not deregister " + driver.getClass().getName(), e);
+          }
         }
+      }
+      if (!found && pass > 0) {
+        return;
       }
     }
   }

@@ -347,7 +347,7 @@ abstract class ServerDeploymentContract {
     if (keyDatabase("x").containsKey("fairshare.keys.jdbc-url")) {
       // HikariCP logs through SLF4J, which FairShare's provider hands to java.util.logging: its
       // errors would show in the server's log as its start does.
-      assertThat(lines).anyMatch(l -> l.contains("fairshare-keys - Start completed."));
+      assertThat(lines).anyMatch(l -> l.matches(".*fairshare-keys-[0-9]+ - Start completed.*"));
     }
     System.out.println(
         "Warnings on " + getClass().getSimpleName() + ":\n  " + String.join("\n  ", warnings));

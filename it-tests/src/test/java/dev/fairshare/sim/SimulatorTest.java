@@ -123,4 +123,64 @@ class SimulatorTest {
     }
     assertThat(checked).as("polite keys turned away after a window of activity").isPositive();
   }
+
+  @Test
+  void clientSimulator_sameSeedSameRun_andEveryLogicalRequestEndsOnceWithinTheSdksCalls() {
+    for (Scenario scenario : FairnessReport.standardScenarios()) {
+      ClientSimulator.ClientRun run =
+          ClientSimulator.run(
+              scenario,
+              Simulator.settings(AllocationMode.FAIR),
+              ClientSimulator.Clients.SDK_STREAMING,
+              3);
+      assertThat(
+              ClientSimulator.run(
+                  scenario,
+                  Simulator.settings(AllocationMode.FAIR),
+                  ClientSimulator.Clients.SDK_STREAMING,
+                  3))
+          .as(scenario.name())
+          .isEqualTo(run);
+      int calls = 0;
+      for (ClientSimulator.Logical l : run.logical()) {
+        assertThat(l.calls()).isBetween(1, 1 + ClientSimulator.Clients.SDK_RETRIES);
+        calls += l.calls();
+        if (l.succeeded()) {
+          assertThat(l.addedDelay()).isNotNegative();
+        }
+      }
+      // Every call belongs to one logical request; those still waiting for a retry at the end
+      // of the run are the only calls not counted.
+      assertThat(calls).isLessThanOrEqualTo(run.calls().requests().size());
+      long admitted = run.calls().requests().stream().filter(Simulator.Request::admitted).count();
+      assertThat(run.logical().stream().filter(ClientSimulator.Logical::succeeded).count())
+          .isEqualTo(admitted);
+    }
+  }
+
+  @Test
+  void clientSimulator_twoEqualKeysBelowNoShare_andADroppingClientNeverRetries() {
+    Scenario two = FairnessReport.standardScenarios().get(0);
+    ClientSimulator.Clients dropping =
+        new ClientSimulator.Clients(ClientSimulator.ClientKind.DROP, 2_000, 30_000, 5_000);
+    ClientSimulator.ClientRun run =
+        ClientSimulator.run(two, Simulator.settings(AllocationMode.FAIR), dropping, 1);
+    assertThat(run.logical()).allMatch(l -> l.calls() == 1);
+    ClientMetrics m = ClientMetrics.of(run);
+    // Each key asks three times the capacity: none is ever below its share, none light, and the
+    // model is full in every window after the first.
+    assertThat(m.belowShareRequests()).isZero();
+    assertThat(m.retries()).isZero();
+    assertThat(m.utilizationMin()).isGreaterThanOrEqualTo(0.95);
+    assertThat(m.overAdmission()).isZero();
+  }
+
+  @Test
+  void percentile_isTheNearestRank() {
+    List<Double> values = List.of(5.0, 1.0, 4.0, 2.0, 3.0);
+    assertThat(ClientMetrics.percentile(values, 0.2)).isEqualTo(1.0);
+    assertThat(ClientMetrics.percentile(values, 0.5)).isEqualTo(3.0);
+    assertThat(ClientMetrics.percentile(values, 0.99)).isEqualTo(5.0);
+    assertThat(ClientMetrics.percentile(List.of(), 0.99)).isZero();
+  }
 }

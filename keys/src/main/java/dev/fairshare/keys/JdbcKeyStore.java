@@ -286,12 +286,14 @@ public final class JdbcKeyStore implements KeyStore {
     }
     // The pool first: closed after SHUTDOWN, it would refill itself (its minimum idle
     // connection) and so open the database again in this engine, with new H2 threads.
+    String threads =
+        owned instanceof HikariDataSource pool ? pool.getPoolName() + ":" : "no pool of ours";
     try {
       owned.close();
     } catch (Exception e) {
       // closing a pool on shutdown: nothing useful to do
     }
-    LoaderThreads.awaitEnd(name -> name.startsWith(KeyPool.NAME + ":"));
+    LoaderThreads.awaitEnd(name -> name.startsWith(threads));
     if (h2File != null) {
       H2Shutdown.ifServedHere(h2File.url(), h2File.user(), h2File.password());
     }

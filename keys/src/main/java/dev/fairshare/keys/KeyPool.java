@@ -6,8 +6,9 @@ import com.zaxxer.hikari.HikariDataSource;
 /** The HikariCP pool for a key database named by a JDBC URL. */
 final class KeyPool {
 
-  /** The pool's name, which HikariCP's threads carry ({@code fairshare-keys:housekeeper}). */
-  static final String NAME = "fairshare-keys";
+  /** Numbers the pools of this class loader, so that each one's threads can be told apart. */
+  private static final java.util.concurrent.atomic.AtomicInteger POOLS =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   private KeyPool() {}
 
@@ -33,7 +34,8 @@ final class KeyPool {
     if (password != null && !password.isEmpty()) {
       hikari.setPassword(password);
     }
-    hikari.setPoolName(NAME);
+    // HikariCP's threads carry the name: fairshare-keys-1:housekeeper.
+    hikari.setPoolName("fairshare-keys-" + POOLS.incrementAndGet());
     hikari.setMaximumPoolSize(8);
     hikari.setMinimumIdle(1);
     hikari.setInitializationFailTimeout(-1);

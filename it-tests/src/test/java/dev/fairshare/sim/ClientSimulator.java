@@ -1,0 +1,196 @@
+package dev.fairshare.sim;
+
+import dev.fairshare.core.AdmissionRequest;
+import dev.fairshare.core.Decision;
+import dev.fairshare.core.EngineSettings;
+import dev.fairshare.core.KeyLimits;
+import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.core.Reservation;
+import dev.fairshare.store.MemoryUsageStore;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.Random;
+
+/**
+ * A {@link Scenario} seen from the clients' side: each key's arrivals are <em>logical</em>
+ * requests, which a client model turns into one or more calls. An admitted call settles after a
+ * latency drawn per call; a refused one is retried or given up as the client model says. Simulated
+ * time, one seed one result, like {@link Simulator}.
+ */
+public final class ClientSimulator {
+
+  /** How a client treats a 429. */
+  public enum ClientKind {
+    /**
+     * The official OpenAI SDKs: two retries, each after the answer's {@code retry-after-ms}, unless
+     * the answer says {@code x-should-retry: false} (FairShare does when the wait is longer than
+     * {@code fairshare.client-retry-max-wait}).
+     */
+    SDK,
+    /** Gives the call up at the first 429. */
+    DROP
+  }
+
+  /**
+   * The clients of a run.
+   *
+   * @param kind every key's client
+   * @param minLatencyMillis shortest time from admission to settlement
+   * @param maxLatencyMillis longest (drawn uniformly in between: streamed answers take seconds)
+   * @param retryMaxWaitMillis FairShare's {@code client-retry-max-wait}: longer waits are answered
+   *     {@code x-should-retry: false}
+   */
+  public record Clients(
+      ClientKind kind, long minLatencyMillis, long maxLatencyMillis, long retryMaxWaitMillis) {
+
+    /** SDK clients, streamed answers of 2 to 30 s, FairShare's default 5 s retry bound. */
+    public static final Clients SDK_STREAMING = new Clients(ClientKind.SDK, 2_000, 30_000, 5_000);
+
+    /** The SDKs' retries: two after the first call. */
+    static final int SDK_RETRIES = 2;
+  }
+
+  /**
+   * One logical request.
+   *
+   * @param key index of the key in the scenario
+   * @param at when the client first called
+   * @param estimate its reservation
+   * @param actual the tokens it uses once admitted
+   * @param calls how many calls it took (1 when admitted or given up at once)
+   * @param admittedAt when a call was admitted, or -1 when it failed
+   */
+  public record Logical(int key, long at, long estimate, long actual, int calls, long admittedAt) {
+
+    /** True when a call was admitted. */
+    public boolean succeeded() {
+      return admittedAt >= 0;
+    }
+
+    /** How much later than the first call it was admitted. */
+    public long addedDelay() {
+      return admittedAt - at;
+    }
+  }
+
+  /** Everything that happened: the calls as the engine saw them, and the logical requests. */
+  public record ClientRun(Simulator.Run calls, List<Logical> logical) {}
+
+  private ClientSimulator() {}
+
+  /** Runs {@code scenario} with {@code clients} on the engine with {@code settings}. */
+  public static ClientRun run(
+      Scenario scenario, EngineSettings settings, Clients clients, long seed) {
+    MemoryUsageStore store = new MemoryUsageStore(settings);
+    ModelCapacity capacity = new ModelCapacity(scenario.capacity(), ModelCapacity.UNLIMITED);
+    Random random = new Random(seed);
+    long end = scenario.minutes() * 60_000L;
+    List<Traffic> keys = scenario.keys();
+    // Events by time; at one instant settlements first, then calls in the order they were made.
+    PriorityQueue<Event> events = new PriorityQueue<>();
+    long[] order = {0};
+    for (int k = 0; k < keys.size(); k++) {
+      events.add(new Event(keys.get(k).joinMillis(), 1, order[0]++, k, null, null));
+    }
+    List<Simulator.Request> calls = new ArrayList<>();
+    List<Logical> logical = new ArrayList<>();
+    while (!events.isEmpty()) {
+      Event e = events.poll();
+      long now = e.at;
+      if (now >= end) {
+        break;
+      }
+      if (e.kind == 0) {
+        store.settle(e.reservation, e.pending.actual, Simulator.T0 + now);
+        continue;
+      }
+      int k = e.key;
+      Traffic traffic = keys.get(k);
+      Pending p = e.pending;
+      if (p == null) { // a new logical request, and the next one's arrival
+        if (now >= traffic.leaveMillis()) {
+          continue;
+        }
+        long estimate = traffic.sizes().next(random);
+        double u = random.nextDouble() * 2 - 1;
+        long actual = Math.max(1, Math.round(estimate * (1 + scenario.estimateError() * u)));
+        p = new Pending(k, now, estimate, actual);
+        events.add(
+            new Event(now + traffic.arrivals().nextGap(now, random), 1, order[0]++, k, null, null));
+      }
+      p.calls++;
+      Decision d =
+          store.acquire(
+              new AdmissionRequest(
+                  traffic.key(),
+                  "sim-model",
+                  capacity,
+                  traffic.weight(),
+                  p.estimate,
+                  KeyLimits.NONE),
+              Simulator.T0 + now);
+      calls.add(
+          new Simulator.Request(
+              k,
+              now,
+              p.estimate,
+              p.actual,
+              d.admitted() ? d.reservation().tokens() : 0,
+              d.admitted()));
+      if (d.admitted()) {
+        long latency =
+            clients.minLatencyMillis()
+                + (long)
+                    (random.nextDouble()
+                        * (clients.maxLatencyMillis() - clients.minLatencyMillis()));
+        events.add(new Event(now + latency, 0, order[0]++, k, d.reservation(), p));
+        logical.add(new Logical(k, p.at, p.estimate, p.actual, p.calls, now));
+        continue;
+      }
+      boolean retries =
+          clients.kind() == ClientKind.SDK
+              && p.calls <= Clients.SDK_RETRIES
+              && d.retryAfterMillis() <= clients.retryMaxWaitMillis();
+      if (retries) {
+        events.add(new Event(now + Math.max(1, d.retryAfterMillis()), 1, order[0]++, k, null, p));
+      } else {
+        logical.add(new Logical(k, p.at, p.estimate, p.actual, p.calls, -1));
+      }
+    }
+    return new ClientRun(new Simulator.Run(scenario, settings, calls), logical);
+  }
+
+  /** A logical request between its calls. */
+  private static final class Pending {
+    final int key;
+    final long at;
+    final long estimate;
+    final long actual;
+    int calls;
+
+    Pending(int key, long at, long estimate, long actual) {
+      this.key = key;
+      this.at = at;
+      this.estimate = estimate;
+      this.actual = actual;
+    }
+  }
+
+  /** kind 0: a settlement; kind 1: a call (of {@code pending}, or of a new logical request). */
+  private record Event(
+      long at, int kind, long order, int key, Reservation reservation, Pending pending)
+      implements Comparable<Event> {
+
+    @Override
+    public int compareTo(Event o) {
+      if (at != o.at) {
+        return Long.compare(at, o.at);
+      }
+      if (kind != o.kind) {
+        return Integer.compare(kind, o.kind);
+      }
+      return Long.compare(order, o.order);
+    }
+  }
+}
