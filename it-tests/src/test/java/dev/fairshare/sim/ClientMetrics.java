@@ -168,12 +168,17 @@ public record ClientMetrics(
 
   /**
    * The worst of several runs' criteria, each figure on its own (the run with the most failures
-   * need not be the one with the lowest utilization).
+   * need not be the one with the lowest utilization); the below-share count is the one of the run
+   * with the most below-share failures.
    */
   static ClientMetrics worst(List<ClientMetrics> runs) {
+    ClientMetrics mostFailed =
+        runs.stream()
+            .max(java.util.Comparator.comparingInt(ClientMetrics::belowShareFailed))
+            .orElseThrow();
     return new ClientMetrics(
-        runs.stream().mapToInt(ClientMetrics::belowShareRequests).min().orElse(0),
-        runs.stream().mapToInt(ClientMetrics::belowShareFailed).max().orElse(0),
+        mostFailed.belowShareRequests(),
+        mostFailed.belowShareFailed(),
         runs.stream().mapToDouble(ClientMetrics::belowShareDelayP99).max().orElse(0),
         runs.stream().mapToDouble(ClientMetrics::belowShareDelayMax).max().orElse(0),
         runs.stream().mapToDouble(ClientMetrics::lightGoodput).min().orElse(1),

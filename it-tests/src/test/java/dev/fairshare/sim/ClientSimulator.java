@@ -14,9 +14,11 @@ import java.util.Random;
 
 /**
  * A {@link Scenario} seen from the clients' side: each key's arrivals are <em>logical</em>
- * requests, which a client model turns into one or more calls. An admitted call settles after a
- * latency drawn per call; a refused one is retried or given up as the client model says. Simulated
- * time, one seed one result, like {@link Simulator}.
+ * requests, which a client model turns into one or more calls; a key whose arrivals are {@link
+ * Traffic.Arrivals#batch} is a closed loop of workers instead, each calling when its last call ends
+ * (or a second after it gave one up). An admitted call settles after a latency drawn per call; a
+ * refused one is retried or given up as the client model says. Simulated time, one seed one result,
+ * like {@link Simulator}.
  */
 public final class ClientSimulator {
 
@@ -91,7 +93,10 @@ public final class ClientSimulator {
     PriorityQueue<Event> events = new PriorityQueue<>();
     long[] order = {0};
     for (int k = 0; k < keys.size(); k++) {
-      events.add(new Event(keys.get(k).joinMillis(), 1, order[0]++, k, null, null));
+      int workers = keys.get(k).arrivals() instanceof Traffic.Batch b ? b.workers() : 1;
+      for (int w = 0; w < workers; w++) {
+        events.add(new Event(keys.get(k).joinMillis(), 1, order[0]++, k, null, null));
+      }
     }
     List<Simulator.Request> calls = new ArrayList<>();
     List<Logical> logical = new ArrayList<>();
@@ -103,10 +108,14 @@ public final class ClientSimulator {
       }
       if (e.kind == 0) {
         store.settle(e.reservation, e.pending.actual, Simulator.T0 + now);
+        if (keys.get(e.key).arrivals() instanceof Traffic.Batch) { // the worker's next call
+          events.add(new Event(now, 1, order[0]++, e.key, null, null));
+        }
         continue;
       }
       int k = e.key;
       Traffic traffic = keys.get(k);
+      boolean batch = traffic.arrivals() instanceof Traffic.Batch;
       Pending p = e.pending;
       if (p == null) { // a new logical request, and the next one's arrival
         if (now >= traffic.leaveMillis()) {
@@ -116,8 +125,11 @@ public final class ClientSimulator {
         double u = random.nextDouble() * 2 - 1;
         long actual = Math.max(1, Math.round(estimate * (1 + scenario.estimateError() * u)));
         p = new Pending(k, now, estimate, actual);
-        events.add(
-            new Event(now + traffic.arrivals().nextGap(now, random), 1, order[0]++, k, null, null));
+        if (!batch) {
+          events.add(
+              new Event(
+                  now + traffic.arrivals().nextGap(now, random), 1, order[0]++, k, null, null));
+        }
       }
       p.calls++;
       Decision d =
@@ -156,6 +168,9 @@ public final class ClientSimulator {
         events.add(new Event(now + Math.max(1, d.retryAfterMillis()), 1, order[0]++, k, null, p));
       } else {
         logical.add(new Logical(k, p.at, p.estimate, p.actual, p.calls, -1));
+        if (batch) { // a batch job goes on with its next item, a second later
+          events.add(new Event(now + 1_000, 1, order[0]++, k, null, null));
+        }
       }
     }
     return new ClientRun(new Simulator.Run(scenario, settings, calls), logical);

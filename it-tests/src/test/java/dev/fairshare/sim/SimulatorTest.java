@@ -126,7 +126,7 @@ class SimulatorTest {
 
   @Test
   void clientSimulator_sameSeedSameRun_andEveryLogicalRequestEndsOnceWithinTheSdksCalls() {
-    for (Scenario scenario : FairnessReport.standardScenarios()) {
+    for (Scenario scenario : FairnessReport.clientScenarios()) {
       ClientSimulator.ClientRun run =
           ClientSimulator.run(
               scenario,

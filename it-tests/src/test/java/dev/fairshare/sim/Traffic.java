@@ -12,6 +12,14 @@ public record Traffic(
     /** Milliseconds from {@code now} to the next request. */
     long nextGap(long now, Random random);
 
+    /**
+     * A closed-loop batch client ({@link ClientSimulator} only): {@code workers} calls at a time,
+     * each worker's next one when its last one ends.
+     */
+    static Arrivals batch(int workers) {
+      return new Batch(workers);
+    }
+
     /** A request every {@code millis}. */
     static Arrivals every(long millis) {
       return (now, random) -> millis;
@@ -34,6 +42,14 @@ public record Traffic(
         long at = Math.floorMod(next - phase, period);
         return at < onMillis ? millis : millis + (period - at);
       };
+    }
+  }
+
+  /** {@link Arrivals#batch}: no arrivals of its own, the workers' calls follow each other. */
+  public record Batch(int workers) implements Arrivals {
+    @Override
+    public long nextGap(long now, Random random) {
+      throw new UnsupportedOperationException("a batch client calls when a call ends");
     }
   }
 
