@@ -9,9 +9,36 @@ package dev.fairshare.core;
  * @param bucketMillis granularity of the window; must divide the window (and the minute)
  * @param saturationThreshold fraction of a model's capacity in use above which keys are held to
  *     their fair share; below it a key may borrow idle capacity
+ * @param owedCapacity how capacity owed to a key turned away within its share is kept for it
  */
 public record EngineSettings(
-    AllocationMode mode, long windowMillis, long bucketMillis, double saturationThreshold) {
+    AllocationMode mode,
+    long windowMillis,
+    long bucketMillis,
+    double saturationThreshold,
+    OwedCapacity owedCapacity) {
+
+  /**
+   * How the fair rule keeps capacity for a key that was turned away within its share, for want of
+   * model capacity.
+   */
+  public enum OwedCapacity {
+    /** No key borrows past its share while such a turn-away is in the window (the default). */
+    WINDOW,
+    /**
+     * Experimental, memory store only (issue 14): the key holds a ticket for the room it needs,
+     * first come first served, until its retry time (at most {@link
+     * ModelWindow#TICKET_MAX_WAIT_MILLIS}) plus a bucket; freed room goes to tickets first, and
+     * nobody borrows past its share only while a ticket of another key is held.
+     */
+    TICKETS
+  }
+
+  /** Settings that keep owed capacity for a window ({@link OwedCapacity#WINDOW}). */
+  public EngineSettings(
+      AllocationMode mode, long windowMillis, long bucketMillis, double saturationThreshold) {
+    this(mode, windowMillis, bucketMillis, saturationThreshold, OwedCapacity.WINDOW);
+  }
 
   public static final long DEFAULT_WINDOW_MILLIS = 60_000;
   public static final long DEFAULT_BUCKET_MILLIS = 1_000;
@@ -28,6 +55,9 @@ public record EngineSettings(
   public EngineSettings {
     if (mode == null) {
       throw new IllegalArgumentException("mode must not be null");
+    }
+    if (owedCapacity == null) {
+      throw new IllegalArgumentException("owedCapacity must not be null");
     }
     if (bucketMillis <= 0) {
       throw new IllegalArgumentException("bucket must be positive, was " + bucketMillis + " ms");
@@ -58,7 +88,14 @@ public record EngineSettings(
 
   /** Same settings with another mode. */
   public EngineSettings withMode(AllocationMode newMode) {
-    return new EngineSettings(newMode, windowMillis, bucketMillis, saturationThreshold);
+    return new EngineSettings(
+        newMode, windowMillis, bucketMillis, saturationThreshold, owedCapacity);
+  }
+
+  /** Same settings with another way of keeping owed capacity. */
+  public EngineSettings withOwedCapacity(OwedCapacity newOwedCapacity) {
+    return new EngineSettings(
+        mode, windowMillis, bucketMillis, saturationThreshold, newOwedCapacity);
   }
 
   /** The allocation rule these settings name. */

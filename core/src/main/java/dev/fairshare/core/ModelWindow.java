@@ -2,6 +2,7 @@ package dev.fairshare.core;
 
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -32,12 +33,32 @@ public final class ModelWindow {
   private int inFlight;
   private long reservations;
 
+  /**
+   * The longest a ticket is held: a client told to wait longer is told not to retry (the filter's
+   * default {@code fairshare.client-retry-max-wait}), so room kept longer would be kept for nobody.
+   */
+  public static final long TICKET_MAX_WAIT_MILLIS = 5_000;
+
+  /** With {@link EngineSettings.OwedCapacity#TICKETS}: keys owed room, first come first served. */
+  private final boolean ticketing;
+
+  /**
+   * The tickets in the order they were taken; a key keeps its place when it is turned away again.
+   */
+  private final LinkedHashMap<String, Ticket> tickets = new LinkedHashMap<>();
+
+  /** Room a key within its share is owed, until {@code expiresAt}. */
+  private record Ticket(long tokens, long expiresAt) {}
+
   public ModelWindow(EngineSettings settings) {
     this.settings = settings;
     this.rule = settings.rule();
     this.slots = settings.bucketsPerWindow();
     this.ring = new UsageRing(slots);
     this.bucketMillis = settings.bucketMillis();
+    this.ticketing =
+        settings.owedCapacity() == EngineSettings.OwedCapacity.TICKETS
+            && settings.mode() == AllocationMode.FAIR;
   }
 
   /**
@@ -54,13 +75,33 @@ public final class ModelWindow {
       key.prune(start);
     }
     WindowTotals totals = ring.totals(key, start);
+    if (ticketing) {
+      totals = withTicketsAhead(totals, request.keyId(), nowMillis);
+    }
     Verdict verdict = evaluate(request, totals, key == null ? 0 : key.inFlight);
     if (!verdict.admitted()) {
-      if (rule.owedCapacity(
-          verdict, request.capacity(), request.estimatedTokens(), request.weight(), totals)) {
+      boolean owed =
+          rule.owedCapacity(
+              verdict, request.capacity(), request.estimatedTokens(), request.weight(), totals);
+      if (owed && !ticketing) {
         ring.starve(bucket);
       }
       long retryAfter = retryAfter(request, key, totals, verdict, nowMillis, bucket, start);
+      if (owed && ticketing) {
+        long tokens =
+            request.capacity().limitsTokens()
+                ? rule.cost(
+                    request.capacity().tokens(),
+                    request.estimatedTokens(),
+                    request.weight(),
+                    totals)
+                : 0;
+        // A key turned away again keeps its place in the order (LinkedHashMap.put).
+        tickets.put(
+            request.keyId(),
+            new Ticket(
+                tokens, nowMillis + Math.min(retryAfter, TICKET_MAX_WAIT_MILLIS) + bucketMillis));
+      }
       UsageSnapshot standing = snapshot(request, key, totals, nowMillis);
       if (rule.turnedAwayKeysStayActive() && !verdict.isKeyLimit()) {
         // A key turned away by the model still wants its share: it counts as active from now on,
@@ -77,6 +118,7 @@ public final class ModelWindow {
     }
 
     long reserved = reservation(request, totals);
+    tickets.remove(request.keyId());
     if (key == null) {
       key = new KeyUsage();
       keys.put(request.keyId(), key);
@@ -213,6 +255,38 @@ public final class ModelWindow {
     long bucket = Math.floorDiv(nowMillis, bucketMillis);
     lastSweepBucket = KeyUsage.NEVER;
     sweepIfDue(bucket, windowStart(nowMillis, bucket));
+  }
+
+  // ---------------------------------------------------------------- tickets
+
+  /**
+   * {@code t} with the room owed to the tickets ahead of {@code keyId}'s (all of them when it holds
+   * none) counted as used, and "starved" (nobody borrows) while another key holds a ticket. Expired
+   * tickets are dropped first.
+   */
+  private WindowTotals withTicketsAhead(WindowTotals t, String keyId, long nowMillis) {
+    tickets.values().removeIf(ticket -> ticket.expiresAt() <= nowMillis);
+    long ahead = 0;
+    boolean others = false;
+    for (Map.Entry<String, Ticket> e : tickets.entrySet()) {
+      if (e.getKey().equals(keyId)) {
+        break;
+      }
+      ahead += e.getValue().tokens();
+      others = true;
+    }
+    if (!others && tickets.size() > (tickets.containsKey(keyId) ? 1 : 0)) {
+      others = true; // tickets behind this key's own still stop borrowing
+    }
+    return new WindowTotals(
+        t.modelTokens() + ahead,
+        t.modelRequests(),
+        t.keyTokens(),
+        t.keyRequests(),
+        t.othersWeight(),
+        t.othersCount(),
+        t.requesterActive(),
+        others);
   }
 
   // ---------------------------------------------------------------- the rule's application

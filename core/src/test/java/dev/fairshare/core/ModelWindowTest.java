@@ -328,4 +328,51 @@ class ModelWindowTest {
       assertThat(window.peek(weighted("a", c100, 0.5, 1), T0).tokens().remaining()).isEqualTo(16);
     }
   }
+
+  /**
+   * a fills a 90-token model; b, within its share, is turned away; a's settlement refunds 40; then
+   * c (within its share, never turned away) asks for 30, and b for its 20 again.
+   */
+  @Nested
+  class OwedCapacityTickets {
+
+    final ModelCapacity tpm90 = new ModelCapacity(90, ModelCapacity.UNLIMITED);
+
+    ModelWindow refunded(EngineSettings settings) {
+      ModelWindow window = new ModelWindow(settings);
+      Decision a = window.decide(request("a", tpm90, 90), T0);
+      assertThat(a.reservation().tokens()).isEqualTo(90);
+      assertThat(window.decide(request("b", tpm90, 20), T0 + 100).verdict())
+          .isEqualTo(Verdict.MODEL_TOKENS);
+      window.settle(a.reservation(), 50, T0 + 200);
+      return window;
+    }
+
+    @Test
+    void withTickets_theFreedRoomGoesToTheKeyTurnedAwayFirst() {
+      ModelWindow window =
+          refunded(EngineSettings.DEFAULTS.withOwedCapacity(EngineSettings.OwedCapacity.TICKETS));
+      // 40 free, 20 of them b's: c's 30 do not fit in the 20 left
+      assertThat(window.decide(request("c", tpm90, 30), T0 + 300).verdict())
+          .isEqualTo(Verdict.MODEL_TOKENS);
+      assertThat(window.decide(request("b", tpm90, 20), T0 + 400).admitted()).isTrue();
+    }
+
+    @Test
+    void withoutTickets_theFreedRoomGoesToWhoeverAsksFirst() {
+      ModelWindow window = refunded(EngineSettings.DEFAULTS);
+      assertThat(window.decide(request("c", tpm90, 30), T0 + 300).admitted()).isTrue();
+      assertThat(window.decide(request("b", tpm90, 20), T0 + 400).verdict())
+          .isEqualTo(Verdict.MODEL_TOKENS);
+    }
+
+    @Test
+    void anExpiredTicketKeepsNothing() {
+      ModelWindow window =
+          refunded(EngineSettings.DEFAULTS.withOwedCapacity(EngineSettings.OwedCapacity.TICKETS));
+      // A ticket lives at most TICKET_MAX_WAIT_MILLIS plus a bucket after the turn-away.
+      long later = T0 + 100 + ModelWindow.TICKET_MAX_WAIT_MILLIS + 1_000;
+      assertThat(window.decide(request("c", tpm90, 30), later).admitted()).isTrue();
+    }
+  }
 }

@@ -91,6 +91,12 @@ public final class RedisUsageStore implements UsageStore {
       String prefix,
       long inFlightLifetimeMillis,
       RedisPresence presence) {
+    if (settings.owedCapacity() != EngineSettings.OwedCapacity.WINDOW) {
+      // The Lua scripts keep owed capacity for a window only; tickets are an experiment of the
+      // memory store's (issue 14).
+      throw new IllegalArgumentException(
+          "the Redis store keeps owed capacity for a window only, not " + settings.owedCapacity());
+    }
     this.presence = presence;
     this.inFlightLifetimeMillis = inFlightLifetimeMillis;
     this.link = link;
