@@ -79,8 +79,8 @@ public final class JdbcKeyStore implements KeyStore {
 
   @Override
   public Optional<ApiKey> findByToken(String token) {
-    try (Connection c = dataSource.getConnection()) {
-      return findByToken(c, token);
+    try {
+      return read(c -> findByToken(c, token));
     } catch (SQLException e) {
       throw new KeyStoreException("cannot read the key database: " + e.getMessage(), e);
     }
@@ -88,8 +88,8 @@ public final class JdbcKeyStore implements KeyStore {
 
   @Override
   public Optional<ApiKey> findByAlias(String alias) {
-    try (Connection c = dataSource.getConnection()) {
-      return findByAlias(c, alias);
+    try {
+      return read(c -> findByAlias(c, alias));
     } catch (SQLException e) {
       throw new KeyStoreException("cannot read the key database: " + e.getMessage(), e);
     }
@@ -102,15 +102,19 @@ public final class JdbcKeyStore implements KeyStore {
             + KeyRows.COLUMNS.replace(", ", ", k.")
             + ", g.valid_until FROM fairshare_key_grace g"
             + " JOIN fairshare_keys k ON k.token = g.token WHERE g.old_token = ? AND g.valid_until > ?";
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setString(1, oldToken);
-      ps.setLong(2, nowMillis);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next()
-            ? Optional.of(new GraceToken(KeyRows.read(rs), rs.getLong(15)))
-            : Optional.empty();
-      }
+    try {
+      return read(
+          c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+              ps.setString(1, oldToken);
+              ps.setLong(2, nowMillis);
+              try (ResultSet rs = ps.executeQuery()) {
+                return rs.next()
+                    ? Optional.of(new GraceToken(KeyRows.read(rs), rs.getLong(15)))
+                    : Optional.<GraceToken>empty();
+              }
+            }
+          });
     } catch (SQLException e) {
       throw new KeyStoreException("cannot read the key database: " + e.getMessage(), e);
     }
@@ -225,21 +229,25 @@ public final class JdbcKeyStore implements KeyStore {
             + " FROM fairshare_keys"
             + (aliasFilter == null ? "" : " WHERE key_alias = ?")
             + " ORDER BY created_at, token LIMIT ? OFFSET ?";
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
-      int i = 1;
-      if (aliasFilter != null) {
-        ps.setString(i++, aliasFilter);
-      }
-      ps.setInt(i++, limit);
-      ps.setInt(i, offset);
-      List<ApiKey> keys = new java.util.ArrayList<>();
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          keys.add(KeyRows.read(rs));
-        }
-      }
-      return keys;
+    try {
+      return read(
+          c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+              int i = 1;
+              if (aliasFilter != null) {
+                ps.setString(i++, aliasFilter);
+              }
+              ps.setInt(i++, limit);
+              ps.setInt(i, offset);
+              List<ApiKey> keys = new java.util.ArrayList<>();
+              try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                  keys.add(KeyRows.read(rs));
+                }
+              }
+              return keys;
+            }
+          });
     } catch (SQLException e) {
       throw new KeyStoreException("cannot list keys: " + e.getMessage(), e);
     }
@@ -249,15 +257,19 @@ public final class JdbcKeyStore implements KeyStore {
   public long count(String aliasFilter) {
     String sql =
         "SELECT COUNT(*) FROM fairshare_keys" + (aliasFilter == null ? "" : " WHERE key_alias = ?");
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
-      if (aliasFilter != null) {
-        ps.setString(1, aliasFilter);
-      }
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getLong(1);
-      }
+    try {
+      return read(
+          c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+              if (aliasFilter != null) {
+                ps.setString(1, aliasFilter);
+              }
+              try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+              }
+            }
+          });
     } catch (SQLException e) {
       throw new KeyStoreException("cannot count keys: " + e.getMessage(), e);
     }
@@ -268,15 +280,66 @@ public final class JdbcKeyStore implements KeyStore {
     // A query on FairShare's own table, not just a valid connection: a database that accepts
     // connections but cannot serve the keys (a dropped schema, a closed embedded engine) is not
     // reachable for what matters.
-    try (Connection c = dataSource.getConnection();
-        Statement s = c.createStatement()) {
-      s.setQueryTimeout(2);
-      try (ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM fairshare_keys WHERE token = ''")) {
-        return rs.next();
-      }
+    try {
+      return read(
+          c -> {
+            try (Statement s = c.createStatement()) {
+              s.setQueryTimeout(2);
+              try (ResultSet rs =
+                  s.executeQuery("SELECT COUNT(*) FROM fairshare_keys WHERE token = ''")) {
+                return rs.next();
+              }
+            }
+          });
     } catch (SQLException | RuntimeException e) {
       return false;
     }
+  }
+
+  /** A read of the key database: safe to run again on a new connection. */
+  @FunctionalInterface
+  private interface Read<T> {
+    T on(Connection c) throws SQLException;
+  }
+
+  /** Reads tried at most this often when the connection is lost under them. */
+  static final int READ_ATTEMPTS = 3;
+
+  /**
+   * Runs {@code read}, again (after 100 ms, then 300 ms) when the connection broke under it: while
+   * the embedded H2 database passes from an undeployed application's engine to another's, its
+   * clients' connections break once and reconnect (AUTO_RECONNECT); a key lookup or a health check
+   * in that moment must not fail. Writes are not retried: one may have been applied.
+   */
+  private <T> T read(Read<T> read) throws SQLException {
+    for (int attempt = 1; ; attempt++) {
+      try (Connection c = dataSource.getConnection()) {
+        return read.on(c);
+      } catch (SQLException e) {
+        if (attempt >= READ_ATTEMPTS || !connectionLost(e)) {
+          throw e;
+        }
+        try {
+          Thread.sleep(attempt == 1 ? 100 : 300);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
+  }
+
+  /**
+   * A lost connection: SQL state class 08, or H2's "connection broken", "database closed" and
+   * "database called at shutdown".
+   */
+  static boolean connectionLost(SQLException e) {
+    String state = e.getSQLState();
+    if (state != null && state.startsWith("08")) {
+      return true;
+    }
+    int code = e.getErrorCode();
+    return code == 90067 || code == 90098 || code == 90121;
   }
 
   @Override
