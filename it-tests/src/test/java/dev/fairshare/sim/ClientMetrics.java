@@ -6,7 +6,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Issue 14's criteria, judged per logical request ({@link ClientSimulator}).
+ * Issue 14's criteria, judged per logical request ({@link ClientSimulator}), in tokens, or in
+ * requests for a scenario with a request capacity.
  *
  * @param belowShareRequests logical requests of keys below their guaranteed share: the key had been
  *     requesting for a whole window, and its admitted tokens in the trailing window plus the
@@ -48,6 +49,9 @@ public record ClientMetrics(
     int keys = s.keys().size();
     int windows = (int) (s.minutes() * 60_000L / window);
     double[] weights = s.keys().stream().mapToDouble(Traffic::weight).toArray();
+    // A scenario bound by requests is judged in requests: each counts 1, against the RPM.
+    boolean byRequests = s.requestCapacity() != dev.fairshare.core.ModelCapacity.UNLIMITED;
+    double capacity = byRequests ? s.requestCapacity() : s.capacity();
     List<ClientSimulator.Logical> logical = new ArrayList<>(run.logical());
     logical.sort((a, b) -> Long.compare(a.at(), b.at()));
 
@@ -55,20 +59,20 @@ public record ClientMetrics(
     double[][] demand = new double[windows + 1][keys];
     double[] admitted = new double[windows + 1];
     for (ClientSimulator.Logical l : logical) {
-      demand[(int) (l.at() / window)][l.key()] += l.actual();
+      demand[(int) (l.at() / window)][l.key()] += byRequests ? 1 : l.actual();
     }
     for (Simulator.Request c : run.calls().requests()) {
       if (c.admitted()) {
-        admitted[(int) (c.at() / window)] += c.actual();
+        admitted[(int) (c.at() / window)] += byRequests ? 1 : c.actual();
       }
     }
     double[][] ideal = new double[windows][];
     List<Double> utilization = new ArrayList<>();
     for (int w = 0; w < windows; w++) {
-      ideal[w] = WaterFilling.allocate(s.capacity(), demand[w], weights);
+      ideal[w] = WaterFilling.allocate(capacity, demand[w], weights);
       double total = Arrays.stream(demand[w]).sum();
       if (w > 0 && total > 0) {
-        utilization.add(Math.min(1.0, admitted[w] / Math.min(s.capacity(), total)));
+        utilization.add(Math.min(1.0, admitted[w] / Math.min(capacity, total)));
       }
     }
 
@@ -102,8 +106,9 @@ public record ClientMetrics(
       long t = l.at();
       while (next < admittedInOrder.size() && admittedInOrder.get(next).admittedAt() <= t) {
         ClientSimulator.Logical a = admittedInOrder.get(next++);
-        used.get(a.key()).addLast(new long[] {a.admittedAt(), a.actual()});
-        usedSum[a.key()] += a.actual();
+        long amount = byRequests ? 1 : a.actual();
+        used.get(a.key()).addLast(new long[] {a.admittedAt(), amount});
+        usedSum[a.key()] += amount;
       }
       double requestingWeight = 0;
       for (int k = 0; k < keys; k++) {
@@ -120,8 +125,9 @@ public record ClientMetrics(
         activeSince[k] = t;
       }
       lastAt[k] = t;
-      double guaranteed = s.capacity() * weights[k] / requestingWeight;
-      if (t - activeSince[k] >= window && usedSum[k] + l.estimate() <= guaranteed) {
+      double guaranteed = capacity * weights[k] / requestingWeight;
+      long asked = byRequests ? 1 : l.estimate();
+      if (t - activeSince[k] >= window && usedSum[k] + asked <= guaranteed) {
         below++;
         retries += l.calls() - 1;
         if (l.succeeded()) {

@@ -85,7 +85,7 @@ public final class ClientSimulator {
   public static ClientRun run(
       Scenario scenario, EngineSettings settings, Clients clients, long seed) {
     MemoryUsageStore store = new MemoryUsageStore(settings);
-    ModelCapacity capacity = new ModelCapacity(scenario.capacity(), ModelCapacity.UNLIMITED);
+    ModelCapacity capacity = scenario.modelCapacity();
     Random random = new Random(seed);
     long end = scenario.minutes() * 60_000L;
     List<Traffic> keys = scenario.keys();
@@ -122,8 +122,14 @@ public final class ClientSimulator {
           continue;
         }
         long estimate = traffic.sizes().next(random);
-        double u = random.nextDouble() * 2 - 1;
-        long actual = Math.max(1, Math.round(estimate * (1 + scenario.estimateError() * u)));
+        long actual;
+        if (scenario.maxTokens() > 0) {
+          actual = estimate + 10 + (long) (random.nextDouble() * (scenario.maxTokens() - 10));
+          estimate += scenario.maxTokens();
+        } else {
+          double u = random.nextDouble() * 2 - 1;
+          actual = Math.max(1, Math.round(estimate * (1 + scenario.estimateError() * u)));
+        }
         p = new Pending(k, now, estimate, actual);
         if (!batch) {
           events.add(

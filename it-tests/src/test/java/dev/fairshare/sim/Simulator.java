@@ -34,7 +34,7 @@ public final class Simulator {
 
   public static Run run(Scenario scenario, EngineSettings settings, long seed) {
     MemoryUsageStore store = new MemoryUsageStore(settings);
-    ModelCapacity capacity = new ModelCapacity(scenario.capacity(), ModelCapacity.UNLIMITED);
+    ModelCapacity capacity = scenario.modelCapacity();
     Random random = new Random(seed);
     long end = scenario.minutes() * 60_000L;
     List<Traffic> keys = scenario.keys();
