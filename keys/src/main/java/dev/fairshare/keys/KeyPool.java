@@ -12,6 +12,16 @@ final class KeyPool {
 
   private KeyPool() {}
 
+  /**
+   * H2's AUTO_SERVER listens on all interfaces unless told otherwise. H2 reads the setting once,
+   * when its settings are first loaded in a class loader: this must run before any use of H2 there.
+   */
+  static void bindH2ToLoopback() {
+    if (System.getProperty("h2.bindAddress") == null) {
+      System.setProperty("h2.bindAddress", "127.0.0.1");
+    }
+  }
+
   /** A pool on {@code jdbcUrl}; connections wait at most 5 s. */
   static HikariDataSource open(String jdbcUrl, String user, String password) {
     HikariConfig hikari = new HikariConfig();
@@ -19,11 +29,7 @@ final class KeyPool {
     // Name the driver class so Hikari loads it from our class loader instead of asking
     // DriverManager, which refuses drivers registered by another web application's loader.
     if (jdbcUrl.startsWith("jdbc:h2:")) {
-      // H2's AUTO_SERVER listens on all interfaces unless told otherwise; read once, when H2's
-      // settings are first loaded in this class loader, so set before the first connection.
-      if (System.getProperty("h2.bindAddress") == null) {
-        System.setProperty("h2.bindAddress", "127.0.0.1");
-      }
+      bindH2ToLoopback();
       hikari.setDriverClassName("org.h2.Driver");
     } else if (jdbcUrl.startsWith("jdbc:postgresql:")) {
       hikari.setDriverClassName("org.postgresql.Driver");

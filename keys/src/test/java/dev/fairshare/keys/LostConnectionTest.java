@@ -22,12 +22,15 @@ class LostConnectionTest {
 
   /** An H2 database whose next {@code failures} connections fail with {@code sqlState}. */
   static final class Flaky implements DataSource {
-    final JdbcDataSource h2 = new JdbcDataSource();
+    final JdbcDataSource h2;
     final AtomicInteger failures = new AtomicInteger();
     final AtomicInteger asked = new AtomicInteger();
     volatile String sqlState = "08006";
 
     Flaky() {
+      // Before H2 loads its settings in this JVM: H2AutoServerTest relies on them.
+      KeyPool.bindH2ToLoopback();
+      h2 = new JdbcDataSource();
       h2.setURL("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
     }
 
