@@ -42,9 +42,27 @@ public final class ClientSimulator {
    * @param maxLatencyMillis longest (drawn uniformly in between: streamed answers take seconds)
    * @param retryMaxWaitMillis FairShare's {@code client-retry-max-wait}: longer waits are answered
    *     {@code x-should-retry: false}
+   * @param serverWaitMillis a model of issue 14's queue (0: none): a call that would be refused
+   *     with a retry-after within what is left of this wait since the call came is held by the
+   *     server and tried again at that time, and answered 429 only when the wait would run past it
    */
   public record Clients(
-      ClientKind kind, long minLatencyMillis, long maxLatencyMillis, long retryMaxWaitMillis) {
+      ClientKind kind,
+      long minLatencyMillis,
+      long maxLatencyMillis,
+      long retryMaxWaitMillis,
+      long serverWaitMillis) {
+
+    /** Clients of a server that answers every refusal at once. */
+    public Clients(
+        ClientKind kind, long minLatencyMillis, long maxLatencyMillis, long retryMaxWaitMillis) {
+      this(kind, minLatencyMillis, maxLatencyMillis, retryMaxWaitMillis, 0);
+    }
+
+    /** The same clients, of a server that holds a call up to {@code millis} before a 429. */
+    public Clients withServerWait(long millis) {
+      return new Clients(kind, minLatencyMillis, maxLatencyMillis, retryMaxWaitMillis, millis);
+    }
 
     /** SDK clients, streamed answers of 2 to 30 s, FairShare's default 5 s retry bound. */
     public static final Clients SDK_STREAMING = new Clients(ClientKind.SDK, 2_000, 30_000, 5_000);
@@ -137,7 +155,10 @@ public final class ClientSimulator {
                   now + traffic.arrivals().nextGap(now, random), 1, order[0]++, k, null, null));
         }
       }
-      p.calls++;
+      if (!e.held) {
+        p.calls++;
+        p.calledAt = now;
+      }
       Decision d =
           store.acquire(
               new AdmissionRequest(
@@ -166,6 +187,12 @@ public final class ClientSimulator {
         logical.add(new Logical(k, p.at, p.estimate, p.actual, p.calls, now));
         continue;
       }
+      long waitLeft = p.calledAt + clients.serverWaitMillis() - now;
+      if (d.retryAfterMillis() <= waitLeft) { // held by the server, tried again then
+        events.add(
+            new Event(now + Math.max(1, d.retryAfterMillis()), 1, order[0]++, k, null, p, true));
+        continue;
+      }
       boolean retries =
           clients.kind() == ClientKind.SDK
               && p.calls <= Clients.SDK_RETRIES
@@ -189,6 +216,7 @@ public final class ClientSimulator {
     final long estimate;
     final long actual;
     int calls;
+    long calledAt;
 
     Pending(int key, long at, long estimate, long actual) {
       this.key = key;
@@ -200,8 +228,18 @@ public final class ClientSimulator {
 
   /** kind 0: a settlement; kind 1: a call (of {@code pending}, or of a new logical request). */
   private record Event(
-      long at, int kind, long order, int key, Reservation reservation, Pending pending)
+      long at,
+      int kind,
+      long order,
+      int key,
+      Reservation reservation,
+      Pending pending,
+      boolean held)
       implements Comparable<Event> {
+
+    Event(long at, int kind, long order, int key, Reservation reservation, Pending pending) {
+      this(at, kind, order, key, reservation, pending, false);
+    }
 
     @Override
     public int compareTo(Event o) {

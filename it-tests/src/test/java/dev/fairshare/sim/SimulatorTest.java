@@ -183,4 +183,19 @@ class SimulatorTest {
     assertThat(ClientMetrics.percentile(values, 0.99)).isEqualTo(5.0);
     assertThat(ClientMetrics.percentile(List.of(), 0.99)).isZero();
   }
+
+  @Test
+  void clientSimulator_aServerWaitHoldsACallAtMostThatLong_insteadOfAnswering429() {
+    Scenario priorities = FairnessReport.standardScenarios().get(1);
+    ClientSimulator.Clients held = ClientSimulator.Clients.SDK_STREAMING.withServerWait(5_000);
+    ClientSimulator.ClientRun run =
+        ClientSimulator.run(priorities, Simulator.settings(AllocationMode.FAIR), held, 1);
+    List<ClientSimulator.Logical> firstCall =
+        run.logical().stream().filter(l -> l.succeeded() && l.calls() == 1).toList();
+    assertThat(firstCall).allMatch(l -> l.addedDelay() <= 5_000);
+    assertThat(firstCall).anyMatch(l -> l.addedDelay() > 0);
+    // Held calls are tried again by the server: more engine decisions than client calls.
+    int clientCalls = run.logical().stream().mapToInt(ClientSimulator.Logical::calls).sum();
+    assertThat(run.calls().requests().size()).isGreaterThan(clientCalls);
+  }
 }
