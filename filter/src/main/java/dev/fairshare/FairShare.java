@@ -166,11 +166,44 @@ public final class FairShare implements AutoCloseable {
 
   /**
    * Whether the parts that requests need answer now: a real query on the key database and a round
-   * trip to the usage store. For health checks; never on a request's path.
+   * trip to the usage store, at most four times a second (a result is given again for 250 ms, and
+   * while a check runs). For health checks; never on a request's path.
    */
   public Health health() {
-    return new Health(keys.isReachable(), usageStore.isReachable());
+    Checked last = lastHealth;
+    long now = System.nanoTime();
+    if (last != null && now - last.atNanos() < HEALTH_REUSE_NANOS) {
+      return last.health();
+    }
+    if (!healthCheckRunning.compareAndSet(false, true)) {
+      // Another caller is checking: callers do not queue up behind a slow database.
+      if (last != null) {
+        return last.health();
+      }
+      return new Health(keys.isReachable(), usageStore.isReachable());
+    }
+    try {
+      Health health = new Health(keys.isReachable(), usageStore.isReachable());
+      lastHealth = new Checked(health, System.nanoTime());
+      return health;
+    } finally {
+      healthCheckRunning.set(false);
+    }
   }
+
+  /**
+   * How long a health check's result is given again: {@code /health} is unauthenticated, and each
+   * check is a database query and a store round trip, so a flood of calls costs at most four checks
+   * a second.
+   */
+  static final long HEALTH_REUSE_NANOS = 250_000_000L;
+
+  private final java.util.concurrent.atomic.AtomicBoolean healthCheckRunning =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  private volatile Checked lastHealth;
+
+  private record Checked(Health health, long atNanos) {}
 
   /**
    * What {@link #health()} found.
