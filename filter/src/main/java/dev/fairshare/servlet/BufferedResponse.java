@@ -41,7 +41,13 @@ final class BufferedResponse extends HttpServletResponseWrapper {
   private final long maxBytes;
   private final Runnable beforeOverflow;
   private boolean overflowed;
-  private final byte[] tail = new byte[TAIL];
+
+  /**
+   * The last {@value #TAIL} bytes, as a ring indexed by position in the body; allocated only once
+   * the body outgrows what {@link #buffer} holds (until then the buffer has every byte).
+   */
+  private byte[] tail;
+
   private long written;
 
   /** The length the endpoint declared for its body, or -1. */
@@ -266,6 +272,19 @@ final class BufferedResponse extends HttpServletResponseWrapper {
   }
 
   private void keepTail(byte[] b, int off, int len) {
+    if (tail == null) {
+      if (passThrough == null || buffer.size() + (long) len <= maxBytes) {
+        written += len; // the buffer takes these too: it holds the whole body so far
+        return;
+      }
+      // The first bytes the buffer will not hold: start the ring with the body's last bytes so
+      // far, which are all in the buffer.
+      tail = new byte[TAIL];
+      byte[] held = buffer.toByteArray();
+      for (int i = Math.max(0, held.length - TAIL); i < held.length; i++) {
+        tail[i % TAIL] = held[i];
+      }
+    }
     for (int i = Math.max(0, len - TAIL); i < len; i++) {
       tail[(int) ((written + i) % TAIL)] = b[off + i];
     }
