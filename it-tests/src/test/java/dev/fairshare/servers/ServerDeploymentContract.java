@@ -169,32 +169,28 @@ abstract class ServerDeploymentContract {
         Statement s = c.createStatement()) {
       s.executeUpdate("ALTER SCHEMA " + schema + " RENAME TO " + schema + "_gone");
       try {
-        // A health result is given again for 250 ms: the first check may be from before.
-        HttpResponse<String> gone =
-            org.awaitility.Awaitility.await("health reports the key tables gone")
-                .atMost(Duration.ofSeconds(3))
-                .until(
-                    () ->
-                        http.send(
-                            HttpRequest.newBuilder(health).build(),
-                            HttpResponse.BodyHandlers.ofString()),
-                    h -> h.statusCode() == 503);
+        HttpResponse<String> gone = awaitHealth(http, health, 503);
         assertThat(JSON.readTree(gone.body()).get("key_store").asText()).isEqualTo("unreachable");
         assertThat(JSON.readTree(gone.body()).get("usage_store").asText()).isEqualTo("reachable");
       } finally {
         s.executeUpdate("ALTER SCHEMA " + schema + "_gone RENAME TO " + schema);
       }
     }
-    HttpResponse<String> back =
-        org.awaitility.Awaitility.await("health back once the key tables are")
-            .atMost(Duration.ofSeconds(3))
-            .until(
-                () ->
-                    http.send(
-                        HttpRequest.newBuilder(health).build(),
-                        HttpResponse.BodyHandlers.ofString()),
-                h -> h.statusCode() == 200);
-    assertThat(back.statusCode()).as(back.body()).isEqualTo(200);
+    assertThat(awaitHealth(http, health, 200).statusCode()).isEqualTo(200);
+  }
+
+  /**
+   * The first answer of {@code health} with {@code status}, within 3 s: a health result is given
+   * again for 250 ms, so the first check after a change may be from before it.
+   */
+  private static HttpResponse<String> awaitHealth(HttpClient http, URI health, int status) {
+    return org.awaitility.Awaitility.await("/health answering " + status)
+        .atMost(Duration.ofSeconds(3))
+        .until(
+            () ->
+                http.send(
+                    HttpRequest.newBuilder(health).build(), HttpResponse.BodyHandlers.ofString()),
+            h -> h.statusCode() == status);
   }
 
   /**
