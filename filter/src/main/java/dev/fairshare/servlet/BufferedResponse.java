@@ -193,7 +193,9 @@ final class BufferedResponse extends HttpServletResponseWrapper {
   }
 
   private synchronized void noteLength(String name, String value) {
-    if ("Content-Length".equalsIgnoreCase(name) && value != null) {
+    if ("Content-Length".equalsIgnoreCase(name) && value == null) {
+      declaredLength = -1; // setHeader(name, null) removes the header
+    } else if ("Content-Length".equalsIgnoreCase(name)) {
       try {
         declaredLength = Long.parseLong(value.trim());
       } catch (NumberFormatException e) {
@@ -206,6 +208,8 @@ final class BufferedResponse extends HttpServletResponseWrapper {
   public synchronized void resetBuffer() {
     if (passThrough == null) {
       buffer.reset();
+      written = 0; // the body starts again: the buffer holds all of it, no tail yet
+      tail = null;
     } else {
       super.resetBuffer();
     }
@@ -216,6 +220,9 @@ final class BufferedResponse extends HttpServletResponseWrapper {
     super.reset();
     if (passThrough == null) {
       buffer.reset();
+      written = 0;
+      tail = null;
+      declaredLength = -1;
     }
   }
 

@@ -52,7 +52,7 @@ public final class FairShareLifecycle implements ServletContextListener {
           "FairShare is not configured correctly; the application {0} does not start.\n{1}",
           new Object[] {context.getContextPath(), e.getMessage()});
       // The application will not stop normally: let go of what its start registered.
-      deregisterDrivers();
+      deregisterDrivers(context);
       // Thrown from a listener, this fails the deployment on Tomcat, Jetty, WildFly and Payara.
       throw new IllegalStateException(e.getMessage(), e);
     }
@@ -70,7 +70,7 @@ public final class FairShareLifecycle implements ServletContextListener {
   @Override
   public void contextDestroyed(ServletContextEvent event) {
     FairShare.closeShared();
-    deregisterDrivers();
+    deregisterDrivers(event.getServletContext());
   }
 
   /**
@@ -78,8 +78,14 @@ public final class FairShareLifecycle implements ServletContextListener {
    * {@code WEB-INF/lib}): left registered, they pin the undeployed application's class loader, and
    * Tomcat warns about each.
    */
-  private static void deregisterDrivers() {
+  private static void deregisterDrivers(ServletContext context) {
     ClassLoader ours = FairShareLifecycle.class.getClassLoader();
+    if (ours != context.getClassLoader()) {
+      // FairShare sits in a loader shared by several applications (the server's lib folder, a
+      // global module): its drivers serve them all, and one application stopping must not take
+      // them from the others.
+      return;
+    }
     // Listing the drivers registers some: to decide whether this loader may see a driver
     // registered by another (the server's copy of PostgreSQL's, for a container DataSource),
     // DriverManager initialises that class through this loader, and our own copy's static

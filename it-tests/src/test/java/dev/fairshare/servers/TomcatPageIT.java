@@ -77,6 +77,13 @@ class TomcatPageIT {
         .contains("port=\"" + port + "\" protocol=\"HTTP/1.1\" maxSwallowSize=\"0\"");
     shell.run(steps.get("config"));
     assertThat(Files.readString(dir.resolve("etc/master-key"))).matches("sk-[0-9a-f]{48}\n");
+    for (String file : List.of("etc/master-key", "etc/fairshare.properties")) {
+      assertThat(
+              java.nio.file.attribute.PosixFilePermissions.toString(
+                  Files.getPosixFilePermissions(dir.resolve(file))))
+          .as("%s: for Tomcat's user only", file)
+          .isEqualTo("rw-------");
+    }
     shell.run(steps.get("wars"));
     withManager(home, base);
     try {
@@ -133,7 +140,10 @@ class TomcatPageIT {
               () -> manager(port, "/manager/text/findleaks?statusLine=true"),
               leaks -> leaks.startsWith("OK - No memory leaks found"));
     } finally {
-      shell.run(steps.get("stop"));
+      String stopped = shell.run(steps.get("stop"));
+      // shutdown.sh's -force kills a Tomcat that did not stop within 30 s, and a killed Tomcat
+      // logs nothing: a stop that hangs must fail here, not pass the log check below.
+      assertThat(stopped).doesNotContain("did not stop in time").doesNotContain("Killing");
     }
     List<String> warnings =
         Files.readString(base.resolve("logs/catalina.out"), StandardCharsets.ISO_8859_1)
@@ -197,10 +207,17 @@ class TomcatPageIT {
       pb.environment().putAll(env);
       pb.environment().remove("CATALINA_OPTS");
       pb.environment().remove("JAVA_OPTS");
+      Path output = Files.createTempFile(dir, "step", ".out");
+      pb.redirectOutput(output.toFile());
       Process p = pb.start();
       p.getOutputStream().close();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
+      boolean ended = p.waitFor(5, TimeUnit.MINUTES);
+      if (!ended) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+      }
+      String out = Files.readString(output, StandardCharsets.UTF_8);
+      assertThat(ended).as("step ended within 5 minutes:\n%s\noutput:\n%s", block, out).isTrue();
       assertThat(p.exitValue()).as("exit status of:\n%s\noutput:\n%s", block, out).isZero();
       System.out.println("--- " + block.lines().findFirst().orElse("") + "\n" + out);
       return out;

@@ -316,7 +316,11 @@ public final class JdbcKeyStore implements KeyStore {
       try (Connection c = dataSource.getConnection()) {
         return read.on(c);
       } catch (SQLException e) {
-        if (attempt >= READ_ATTEMPTS || !connectionLost(e)) {
+        // The pool's own time-out (no connection within 5 s: the database is down) carries the
+        // last failure's state, 08001: trying again would only triple the wait.
+        if (attempt >= READ_ATTEMPTS
+            || e instanceof java.sql.SQLTransientConnectionException
+            || !connectionLost(e)) {
           throw e;
         }
         try {

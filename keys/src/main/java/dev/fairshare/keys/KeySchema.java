@@ -66,26 +66,36 @@ final class KeySchema {
 
   private static void migrateOnce(DataSource dataSource) throws SQLException {
     try (Connection c = dataSource.getConnection()) {
+      boolean autoCommit = c.getAutoCommit();
       c.setAutoCommit(false);
-      try (Statement s = c.createStatement()) {
-        createNamedSchema(c, s);
-        s.executeUpdate("CREATE TABLE IF NOT EXISTS fairshare_schema (version INT NOT NULL)");
-        c.commit();
-        int version = 0;
-        try (ResultSet rs = s.executeQuery("SELECT MAX(version) FROM fairshare_schema")) {
-          if (rs.next()) {
-            version = rs.getInt(1);
-          }
-        }
-        for (int step = version; step < MIGRATIONS.size(); step++) {
-          s.executeUpdate(MIGRATIONS.get(step));
-          s.executeUpdate("INSERT INTO fairshare_schema (version) VALUES (" + (step + 1) + ")");
-          c.commit();
-        }
-      } catch (SQLException e) {
-        c.rollback();
-        throw e;
+      try {
+        migrateOn(c);
+      } finally {
+        // A container's pool gets its connection back as it lent it.
+        c.setAutoCommit(autoCommit);
       }
+    }
+  }
+
+  private static void migrateOn(Connection c) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      createNamedSchema(c, s);
+      s.executeUpdate("CREATE TABLE IF NOT EXISTS fairshare_schema (version INT NOT NULL)");
+      c.commit();
+      int version = 0;
+      try (ResultSet rs = s.executeQuery("SELECT MAX(version) FROM fairshare_schema")) {
+        if (rs.next()) {
+          version = rs.getInt(1);
+        }
+      }
+      for (int step = version; step < MIGRATIONS.size(); step++) {
+        s.executeUpdate(MIGRATIONS.get(step));
+        s.executeUpdate("INSERT INTO fairshare_schema (version) VALUES (" + (step + 1) + ")");
+        c.commit();
+      }
+    } catch (SQLException e) {
+      c.rollback();
+      throw e;
     }
   }
 
@@ -107,18 +117,27 @@ final class KeySchema {
       }
       searchPath = rs.getString(2);
     }
-    String first = searchPath.split(",")[0].trim();
-    if (first.isEmpty() || first.equals("\"$user\"")) {
+    String schema = firstSchema(searchPath);
+    if (schema == null) {
       return; // nothing named; PostgreSQL's own error says what is missing
     }
-    String schema =
-        first.startsWith("\"") && first.endsWith("\"") && first.length() > 1
-            ? first.substring(1, first.length() - 1).replace("\"\"", "\"")
-            : first;
     String create = "CREATE SCHEMA IF NOT EXISTS \"" + schema.replace("\"", "\"\"") + "\"";
     try {
       s.executeUpdate(create);
       c.commit();
+      try (ResultSet rs = s.executeQuery("SELECT current_schema()")) {
+        rs.next();
+        if (rs.getString(1) == null) {
+          // It exists, but this user may not use it.
+          throw new KeyStoreException(
+              "the key database's schema '"
+                  + schema
+                  + "' exists but this user cannot use it; run: GRANT USAGE, CREATE ON SCHEMA \""
+                  + schema.replace("\"", "\"\"")
+                  + "\" TO <the fairshare.keys.jdbc-user>",
+              null);
+        }
+      }
     } catch (SQLException e) {
       c.rollback();
       if ("42501".equals(e.getSQLState())) { // insufficient_privilege
@@ -132,5 +151,36 @@ final class KeySchema {
       }
       throw e;
     }
+  }
+
+  /**
+   * The first schema a PostgreSQL search path names, as PostgreSQL reads it: a quoted name as
+   * written (doubled quotes undone), an unquoted one in lower case; null for none or {@code $user}.
+   */
+  static String firstSchema(String searchPath) {
+    String path = searchPath.strip();
+    String name;
+    if (path.startsWith("\"")) {
+      StringBuilder quoted = new StringBuilder();
+      int i = 1;
+      while (i < path.length()) {
+        char ch = path.charAt(i);
+        if (ch == '"') {
+          if (i + 1 < path.length() && path.charAt(i + 1) == '"') {
+            quoted.append('"');
+            i += 2;
+            continue;
+          }
+          break;
+        }
+        quoted.append(ch);
+        i++;
+      }
+      name = quoted.toString();
+      return name.isEmpty() || name.equals("$user") ? null : name;
+    }
+    int comma = path.indexOf(',');
+    name = (comma < 0 ? path : path.substring(0, comma)).strip().toLowerCase(java.util.Locale.ROOT);
+    return name.isEmpty() || name.equals("$user") ? null : name;
   }
 }

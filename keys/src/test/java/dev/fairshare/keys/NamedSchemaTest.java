@@ -60,6 +60,35 @@ class NamedSchemaTest {
     }
   }
 
+  @Test
+  void theFirstSchemaOfASearchPath_isReadAsPostgreSqlReadsIt() {
+    assertThat(KeySchema.firstSchema("FairShare, public")).isEqualTo("fairshare");
+    assertThat(KeySchema.firstSchema("\"FairShare\", public")).isEqualTo("FairShare");
+    assertThat(KeySchema.firstSchema("\"a,\"\"b\"\"\", public")).isEqualTo("a,\"b\"");
+    assertThat(KeySchema.firstSchema("\"$user\", public")).isNull();
+    assertThat(KeySchema.firstSchema("$user, public")).isNull();
+    assertThat(KeySchema.firstSchema("")).isNull();
+  }
+
+  @Test
+  void anUnquotedMixedCaseNameIsCreatedInLowerCase() throws Exception {
+    String schema = unique("Fairshare_Mixed_");
+    String url = "jdbc:postgresql://127.0.0.1:5432/test?currentSchema=" + schema;
+    try (JdbcKeyStore store = JdbcKeyStore.open(url, "postgres", "")) {
+      assertThat(store.isReachable()).isTrue();
+    }
+    try (Connection c = DriverManager.getConnection(SERVER);
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT count(*) FROM information_schema.schemata WHERE schema_name = '"
+                    + schema.toLowerCase(java.util.Locale.ROOT)
+                    + "'")) {
+      rs.next();
+      assertThat(rs.getInt(1)).isEqualTo(1);
+    }
+  }
+
   private static String unique(String prefix) {
     return prefix + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
   }
