@@ -127,8 +127,12 @@ class TomcatPageIT {
           .as("/fairshare-admin/health while both applications were redeployed")
           .contains(200, 404)
           .allMatch(s -> s == 200 || s == 404);
+      // The two keys minted before are still in the key database after both redeploys.
+      String masterKey = Files.readString(dir.resolve("etc/master-key")).strip();
+      assertThat(keyCount(port, masterKey)).isEqualTo(2);
       // New keys in a window the redeploy started afresh (the page says why).
       assertThat(shell.run(steps.get("scenario")).lines()).containsExactly("200", "200", "429");
+      assertThat(keyCount(port, masterKey)).isEqualTo(4);
 
       // findleaks collects garbage once and lists the stopped applications whose class loader is
       // still there; one that only awaited finalization or a reference queue is gone by a later
@@ -189,6 +193,22 @@ class TomcatPageIT {
             HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     return r.body();
+  }
+
+  /** {@code total_count} of {@code /fairshare-admin/key/list}. */
+  private int keyCount(int port, String masterKey) throws Exception {
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + port + "/fairshare-admin/key/list"))
+                .header("Authorization", "Bearer " + masterKey)
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(r.body())
+        .get("total_count")
+        .asInt();
   }
 
   private static int freePort() throws IOException {
