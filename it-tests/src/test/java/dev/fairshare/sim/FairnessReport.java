@@ -233,22 +233,27 @@ public final class FairnessReport {
    * The clients' table's scenarios: the standard ones, a batch job among polite keys, and both at
    * ten times the capacity and rates.
    */
+  /** {@code count} keys of weight 1, there all along, named {@code prefix} and a number. */
+  private static List<Traffic> alike(
+      String prefix, int count, Traffic.Arrivals arrivals, Traffic.Sizes sizes) {
+    List<Traffic> keys = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      keys.add(new Traffic(prefix + i, 1.0, 0, NEVER, arrivals, sizes));
+    }
+    return keys;
+  }
+
   static List<Scenario> clientScenarios() {
     List<Scenario> all = new ArrayList<>();
     for (int scale : new int[] {1, 10}) {
       all.addAll(standardScenarios(scale));
       List<Traffic> batch = new ArrayList<>();
       batch.add(new Traffic("batch", 1.0, 0, NEVER, Traffic.Arrivals.batch(8 * scale), fixed(800)));
-      for (int i = 0; i < 9; i++) {
-        batch.add(new Traffic("polite-" + i, 1.0, 0, NEVER, poisson(0.05 * scale), fixed(200)));
-      }
+      batch.addAll(alike("polite-", 9, poisson(0.05 * scale), fixed(200)));
       all.add(
           new Scenario(
               "batch job, 8 workers, + 9 polite" + scaled(scale), 10_000L * scale, 10, 0.0, batch));
-      List<Traffic> reserving = new ArrayList<>();
-      for (int i = 0; i < 5; i++) {
-        reserving.add(new Traffic("reserve-" + i, 1.0, 0, NEVER, poisson(0.1 * scale), fixed(100)));
-      }
+      List<Traffic> reserving = alike("reserve-", 5, poisson(0.1 * scale), fixed(100));
       all.add(
           new Scenario(
               "5 keys, max_tokens 2,000 against completions of 10-2,000" + scaled(scale),
@@ -258,10 +263,7 @@ public final class FairnessReport {
               reserving,
               ModelCapacity.UNLIMITED,
               2_000));
-      List<Traffic> rpm = new ArrayList<>();
-      for (int i = 0; i < 10; i++) {
-        rpm.add(new Traffic("rpm-" + i, 1.0, 0, NEVER, poisson(0.2 * scale), fixed(50)));
-      }
+      List<Traffic> rpm = alike("rpm-", 10, poisson(0.2 * scale), fixed(50));
       all.add(
           new Scenario(
               "10 keys on an RPM limit (60 a minute)" + scaled(scale),

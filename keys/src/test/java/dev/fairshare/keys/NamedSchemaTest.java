@@ -21,15 +21,26 @@ class NamedSchemaTest {
   @Test
   void aMissingSchemaIsCreated_andTheKeysLiveInIt() throws Exception {
     String schema = unique("fairshare_new_");
+    opensOn(schema);
+    assertThat(number("SELECT MAX(version) FROM " + schema + ".fairshare_schema"))
+        .isEqualTo(KeySchema.MIGRATIONS.size());
+  }
+
+  /** A store opens on a URL naming {@code schema} and answers. */
+  private static void opensOn(String schema) {
     String url = "jdbc:postgresql://127.0.0.1:5432/test?currentSchema=" + schema;
     try (JdbcKeyStore store = JdbcKeyStore.open(url, "postgres", "")) {
       assertThat(store.isReachable()).isTrue();
     }
+  }
+
+  /** The first column of the first row of {@code sql}, as the server's superuser sees it. */
+  private static int number(String sql) throws Exception {
     try (Connection c = DriverManager.getConnection(SERVER);
         Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT MAX(version) FROM " + schema + ".fairshare_schema")) {
+        ResultSet rs = s.executeQuery(sql)) {
       assertThat(rs.next()).isTrue();
-      assertThat(rs.getInt(1)).isEqualTo(KeySchema.MIGRATIONS.size());
+      return rs.getInt(1);
     }
   }
 
@@ -73,20 +84,13 @@ class NamedSchemaTest {
   @Test
   void anUnquotedMixedCaseNameIsCreatedInLowerCase() throws Exception {
     String schema = unique("Fairshare_Mixed_");
-    String url = "jdbc:postgresql://127.0.0.1:5432/test?currentSchema=" + schema;
-    try (JdbcKeyStore store = JdbcKeyStore.open(url, "postgres", "")) {
-      assertThat(store.isReachable()).isTrue();
-    }
-    try (Connection c = DriverManager.getConnection(SERVER);
-        Statement s = c.createStatement();
-        ResultSet rs =
-            s.executeQuery(
+    opensOn(schema);
+    assertThat(
+            number(
                 "SELECT count(*) FROM information_schema.schemata WHERE schema_name = '"
                     + schema.toLowerCase(java.util.Locale.ROOT)
-                    + "'")) {
-      rs.next();
-      assertThat(rs.getInt(1)).isEqualTo(1);
-    }
+                    + "'"))
+        .isEqualTo(1);
   }
 
   private static String unique(String prefix) {
