@@ -267,17 +267,14 @@ public final class ModelWindow {
   private WindowTotals withTicketsAhead(WindowTotals t, String keyId, long nowMillis) {
     tickets.values().removeIf(ticket -> ticket.expiresAt() <= nowMillis);
     long ahead = 0;
-    boolean others = false;
     for (Map.Entry<String, Ticket> e : tickets.entrySet()) {
       if (e.getKey().equals(keyId)) {
         break;
       }
       ahead += e.getValue().tokens();
-      others = true;
     }
-    if (!others && tickets.size() > (tickets.containsKey(keyId) ? 1 : 0)) {
-      others = true; // tickets behind this key's own still stop borrowing
-    }
+    // Any ticket but this key's own, ahead of it or behind, stops borrowing.
+    boolean others = tickets.size() > (tickets.containsKey(keyId) ? 1 : 0);
     return new WindowTotals(
         t.modelTokens() + ahead,
         t.modelRequests(),
