@@ -167,7 +167,8 @@ public final class FairShare implements AutoCloseable {
   /**
    * Whether the parts that requests need answer now: a real query on the key database and a round
    * trip to the usage store, at most four times a second (a result is given again for 250 ms, and
-   * while a check runs). For health checks; never on a request's path.
+   * while a check runs, for 5 s at most; a caller that finds a check running and no recent result
+   * is told unhealthy). For health checks; never on a request's path.
    */
   public Health health() {
     Checked last = lastHealth;
@@ -176,11 +177,13 @@ public final class FairShare implements AutoCloseable {
       return last.health();
     }
     if (!healthCheckRunning.compareAndSet(false, true)) {
-      // Another caller is checking: callers do not queue up behind a slow database.
-      if (last != null) {
+      // Another caller is checking: callers do not queue up behind a slow database, nor run
+      // checks of their own (each takes a pool connection). The last result stands in while it
+      // is recent; a check stuck for longer, or none yet, is not health.
+      if (last != null && now - last.atNanos() < HEALTH_STALE_NANOS) {
         return last.health();
       }
-      return new Health(keys.isReachable(), usageStore.isReachable());
+      return new Health(false, false);
     }
     try {
       Health health = new Health(keys.isReachable(), usageStore.isReachable());
@@ -197,6 +200,9 @@ public final class FairShare implements AutoCloseable {
    * a second.
    */
   static final long HEALTH_REUSE_NANOS = 250_000_000L;
+
+  /** The oldest result given while a check runs; past it, the check is taken to hang. */
+  static final long HEALTH_STALE_NANOS = 5_000_000_000L;
 
   private final java.util.concurrent.atomic.AtomicBoolean healthCheckRunning =
       new java.util.concurrent.atomic.AtomicBoolean();

@@ -121,7 +121,18 @@ final class BufferedResponse extends HttpServletResponseWrapper {
     return writer;
   }
 
+  /**
+   * Bytes the endpoint's writer still holds belong to the body being reset: they must reach the
+   * buffer before it is cleared, not after.
+   */
+  private void flushWriterIntoTheBuffer() {
+    if (writer != null) {
+      writer.flush();
+    }
+  }
+
   private synchronized void append(byte[] b, int off, int len) throws IOException {
+    java.util.Objects.checkFromIndexSize(off, len, b.length); // before any count moves
     if (passThrough == null && buffer.size() + (long) len > maxBytes) {
       overflowed = true;
       beforeOverflow.run();
@@ -207,6 +218,7 @@ final class BufferedResponse extends HttpServletResponseWrapper {
   @Override
   public synchronized void resetBuffer() {
     if (passThrough == null) {
+      flushWriterIntoTheBuffer();
       buffer.reset();
       written = 0; // the body starts again: the buffer holds all of it, no tail yet
       tail = null;
@@ -219,6 +231,7 @@ final class BufferedResponse extends HttpServletResponseWrapper {
   public synchronized void reset() {
     super.reset();
     if (passThrough == null) {
+      flushWriterIntoTheBuffer();
       buffer.reset();
       written = 0;
       tail = null;

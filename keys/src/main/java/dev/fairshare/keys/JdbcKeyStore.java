@@ -306,21 +306,20 @@ public final class JdbcKeyStore implements KeyStore {
   static final int READ_ATTEMPTS = 3;
 
   /**
-   * Runs {@code read}, again (after 100 ms, then 300 ms) when the connection broke under it: while
-   * the embedded H2 database passes from an undeployed application's engine to another's, its
+   * Runs {@code read}, again (after 100 ms, then 300 ms) when a connection it got broke under it:
+   * while the embedded H2 database passes from an undeployed application's engine to another's, its
    * clients' connections break once and reconnect (AUTO_RECONNECT); a key lookup or a health check
    * in that moment must not fail. Writes are not retried: one may have been applied.
    */
   private <T> T read(Read<T> read) throws SQLException {
     for (int attempt = 1; ; attempt++) {
-      try (Connection c = dataSource.getConnection()) {
+      // Not getting a connection is not retried: the pool (or the container's) has waited its
+      // time already, and a down database would only make every lookup wait that much longer.
+      Connection connection = dataSource.getConnection();
+      try (Connection c = connection) {
         return read.on(c);
       } catch (SQLException e) {
-        // The pool's own time-out (no connection within 5 s: the database is down) carries the
-        // last failure's state, 08001: trying again would only triple the wait.
-        if (attempt >= READ_ATTEMPTS
-            || e instanceof java.sql.SQLTransientConnectionException
-            || !connectionLost(e)) {
+        if (attempt >= READ_ATTEMPTS || !connectionLost(e)) {
           throw e;
         }
         try {

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Reads survive a connection lost under them (the embedded database passing from one application's
- * engine to another's) and fail at once on any other error.
+ * engine to another's) and fail at once on any other error, and when no connection can be had.
  */
 class LostConnectionTest {
 
@@ -34,13 +34,36 @@ class LostConnectionTest {
       h2.setURL("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
     }
 
+    /** When set, getting a connection fails (with {@link #sqlState}), not using one. */
+    volatile boolean failToConnect;
+
     @Override
     public Connection getConnection() throws SQLException {
       asked.incrementAndGet();
-      if (failures.getAndDecrement() > 0) {
-        throw new SQLException("connection lost", sqlState);
+      if (failToConnect) {
+        throw new SQLException("cannot connect", sqlState);
       }
-      return h2.getConnection();
+      Connection real = h2.getConnection();
+      if (failures.getAndDecrement() <= 0) {
+        return real;
+      }
+      // A connection that breaks at its first statement, as an AUTO_SERVER client's does while
+      // the database passes to another engine.
+      return (Connection)
+          java.lang.reflect.Proxy.newProxyInstance(
+              Connection.class.getClassLoader(),
+              new Class<?>[] {Connection.class},
+              (proxy, method, args) -> {
+                if (method.getName().equals("prepareStatement")
+                    || method.getName().equals("createStatement")) {
+                  throw new SQLException("connection lost", sqlState);
+                }
+                try {
+                  return method.invoke(real, args);
+                } catch (java.lang.reflect.InvocationTargetException e) {
+                  throw e.getCause();
+                }
+              });
     }
 
     @Override
@@ -94,6 +117,18 @@ class LostConnectionTest {
     db.failures.set(3);
     assertThatThrownBy(() -> store.findByToken("nope")).isInstanceOf(KeyStoreException.class);
     assertThat(db.asked).hasValue(JdbcKeyStore.READ_ATTEMPTS);
+  }
+
+  @Test
+  void notGettingAConnectionIsNotTriedAgain() {
+    Flaky db = new Flaky();
+    JdbcKeyStore store = JdbcKeyStore.on(db);
+    db.failToConnect = true; // 08006 too, but from getConnection: the pool has waited already
+    db.asked.set(0);
+    assertThatThrownBy(() -> store.findByToken("nope")).isInstanceOf(KeyStoreException.class);
+    assertThat(db.asked).hasValue(1);
+    assertThat(store.isReachable()).isFalse();
+    assertThat(db.asked).hasValue(2);
   }
 
   @Test
