@@ -10,13 +10,57 @@ package dev.fairshare.core;
  * @param saturationThreshold fraction of a model's capacity in use above which keys are held to
  *     their fair share; below it a key may borrow idle capacity
  * @param owedCapacity how capacity owed to a key turned away within its share is kept for it
+ *     (sliding-window pool)
+ * @param pool how the model's tokens come back: as usage leaves the sliding window, or refilled
+ *     continuously into a bucket
+ * @param poolBurst the token bucket's size, as a fraction of the capacity per window
+ * @param poolReserve the part of the token bucket that keys past their guaranteed share may not
+ *     borrow (kept for keys within theirs), as a fraction of the bucket
  */
 public record EngineSettings(
     AllocationMode mode,
     long windowMillis,
     long bucketMillis,
     double saturationThreshold,
-    OwedCapacity owedCapacity) {
+    OwedCapacity owedCapacity,
+    Pool pool,
+    double poolBurst,
+    double poolReserve) {
+
+  /** How a model's tokens come back after use (fair mode; {@code litellm-v1} counts minutes). */
+  public enum Pool {
+    /** Tokens come back as the usage that took them leaves the sliding window. */
+    SLIDING_WINDOW,
+    /**
+     * Tokens refill continuously at the capacity per window into a bucket of {@link #poolBurst} (a
+     * {@link TokenPool}): waits are short and exact, and keys within their share hold tickets.
+     */
+    TOKEN_BUCKET
+  }
+
+  /** The default bucket: a sixth of the capacity per window (ten seconds of a minute). */
+  public static final double DEFAULT_POOL_BURST = 1.0 / 6;
+
+  /** The default reserve: half the bucket is kept for keys within their share. */
+  public static final double DEFAULT_POOL_RESERVE = 0.5;
+
+  /** Settings with the sliding-window pool. */
+  public EngineSettings(
+      AllocationMode mode,
+      long windowMillis,
+      long bucketMillis,
+      double saturationThreshold,
+      OwedCapacity owedCapacity) {
+    this(
+        mode,
+        windowMillis,
+        bucketMillis,
+        saturationThreshold,
+        owedCapacity,
+        Pool.SLIDING_WINDOW,
+        DEFAULT_POOL_BURST,
+        DEFAULT_POOL_RESERVE);
+  }
 
   /**
    * How the fair rule keeps capacity for a key that was turned away within its share, for want of
@@ -59,6 +103,17 @@ public record EngineSettings(
     if (owedCapacity == null) {
       throw new IllegalArgumentException("owedCapacity must not be null");
     }
+    if (pool == null) {
+      throw new IllegalArgumentException("pool must not be null");
+    }
+    if (!(poolBurst > 0.0 && poolBurst <= 1.0)) {
+      throw new IllegalArgumentException(
+          "pool burst must be in (0, 1] of the capacity, was " + poolBurst);
+    }
+    if (!(poolReserve >= 0.0 && poolReserve < 1.0)) {
+      throw new IllegalArgumentException(
+          "pool reserve must be in [0, 1) of the burst, was " + poolReserve);
+    }
     if (bucketMillis <= 0) {
       throw new IllegalArgumentException("bucket must be positive, was " + bucketMillis + " ms");
     }
@@ -89,13 +144,45 @@ public record EngineSettings(
   /** Same settings with another mode. */
   public EngineSettings withMode(AllocationMode newMode) {
     return new EngineSettings(
-        newMode, windowMillis, bucketMillis, saturationThreshold, owedCapacity);
+        newMode,
+        windowMillis,
+        bucketMillis,
+        saturationThreshold,
+        owedCapacity,
+        pool,
+        poolBurst,
+        poolReserve);
   }
 
   /** Same settings with another way of keeping owed capacity. */
   public EngineSettings withOwedCapacity(OwedCapacity newOwedCapacity) {
     return new EngineSettings(
-        mode, windowMillis, bucketMillis, saturationThreshold, newOwedCapacity);
+        mode,
+        windowMillis,
+        bucketMillis,
+        saturationThreshold,
+        newOwedCapacity,
+        pool,
+        poolBurst,
+        poolReserve);
+  }
+
+  /** Same settings with another pool, of {@code burst} and {@code reserve}. */
+  public EngineSettings withPool(Pool newPool, double burst, double reserve) {
+    return new EngineSettings(
+        mode,
+        windowMillis,
+        bucketMillis,
+        saturationThreshold,
+        owedCapacity,
+        newPool,
+        burst,
+        reserve);
+  }
+
+  /** Whether the token bucket is in use (fair mode only: {@code litellm-v1} counts minutes). */
+  public boolean tokenBucket() {
+    return pool == Pool.TOKEN_BUCKET && mode == AllocationMode.FAIR;
   }
 
   /** The allocation rule these settings name. */

@@ -13,6 +13,10 @@ final class KeyUsage {
   private long[] buckets = new long[2];
   private long[] tokens = new long[2];
   private long[] requests = new long[2];
+
+  /** Tokens of requests refused for want of model room (token bucket: part of the key's demand). */
+  private long[] refused = new long[2];
+
   private int head;
   private int size;
 
@@ -46,11 +50,21 @@ final class KeyUsage {
    * reservation, which target the (still present) bucket the reservation was counted in.
    */
   void add(long bucket, long tokenDelta, long requestDelta) {
+    add(bucket, tokenDelta, requestDelta, 0);
+  }
+
+  /** Counts {@code tokens} a refused request wanted, in the current {@code bucket}. */
+  void addRefused(long bucket, long tokens) {
+    add(bucket, 0, 0, tokens);
+  }
+
+  private void add(long bucket, long tokenDelta, long requestDelta, long refusedDelta) {
     if (size > 0) {
       int last = index(size - 1);
       if (buckets[last] == bucket) {
         tokens[last] += tokenDelta;
         requests[last] += requestDelta;
+        refused[last] += refusedDelta;
         return;
       }
       if (buckets[last] > bucket) {
@@ -59,6 +73,7 @@ final class KeyUsage {
           if (buckets[at] == bucket) {
             tokens[at] += tokenDelta;
             requests[at] += requestDelta;
+            refused[at] += refusedDelta;
             return;
           }
         }
@@ -72,7 +87,22 @@ final class KeyUsage {
     buckets[at] = bucket;
     tokens[at] = tokenDelta;
     requests[at] = requestDelta;
+    refused[at] = refusedDelta;
     size++;
+  }
+
+  /**
+   * The key's demand since {@code startBucket}: tokens counted for it plus tokens it was refused.
+   */
+  long demandSince(long startBucket) {
+    long sum = 0;
+    for (int i = 0; i < size; i++) {
+      int at = index(i);
+      if (buckets[at] >= startBucket) {
+        sum += tokens[at] + refused[at];
+      }
+    }
+    return sum;
   }
 
   int size() {
@@ -144,15 +174,18 @@ final class KeyUsage {
     long[] b = new long[n];
     long[] t = new long[n];
     long[] r = new long[n];
+    long[] x = new long[n];
     for (int i = 0; i < size; i++) {
       int at = index(i);
       b[i] = buckets[at];
       t[i] = tokens[at];
       r[i] = requests[at];
+      x[i] = refused[at];
     }
     buckets = b;
     tokens = t;
     requests = r;
+    refused = x;
     head = 0;
   }
 }

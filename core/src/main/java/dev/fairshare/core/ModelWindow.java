@@ -50,6 +50,9 @@ public final class ModelWindow {
   /** Room a key within its share is owed, until {@code expiresAt}. */
   private record Ticket(long tokens, long expiresAt) {}
 
+  /** The token bucket, with {@link EngineSettings.Pool#TOKEN_BUCKET}; null with the window. */
+  private final TokenPool pool;
+
   public ModelWindow(EngineSettings settings) {
     this.settings = settings;
     this.rule = settings.rule();
@@ -58,7 +61,9 @@ public final class ModelWindow {
     this.bucketMillis = settings.bucketMillis();
     this.ticketing =
         settings.owedCapacity() == EngineSettings.OwedCapacity.TICKETS
-            && settings.mode() == AllocationMode.FAIR;
+            && settings.mode() == AllocationMode.FAIR
+            && !settings.tokenBucket();
+    this.pool = settings.tokenBucket() ? new TokenPool() : null;
   }
 
   /**
@@ -75,6 +80,9 @@ public final class ModelWindow {
       key.prune(start);
     }
     WindowTotals totals = ring.totals(key, start);
+    if (pool != null) {
+      return decideFromPool(request, key, totals, nowMillis, bucket, start);
+    }
     if (ticketing) {
       totals = withTicketsAhead(totals, request.keyId(), nowMillis);
     }
@@ -119,6 +127,17 @@ public final class ModelWindow {
 
     long reserved = reservation(request, totals);
     tickets.remove(request.keyId());
+    return admit(request, key, totals, reserved, nowMillis, bucket);
+  }
+
+  /** Reserves {@code reserved} tokens and one request for {@code request}, now admitted. */
+  private Decision admit(
+      AdmissionRequest request,
+      KeyUsage key,
+      WindowTotals totals,
+      long reserved,
+      long nowMillis,
+      long bucket) {
     if (key == null) {
       key = new KeyUsage();
       keys.put(request.keyId(), key);
@@ -145,6 +164,182 @@ public final class ModelWindow {
   }
 
   /**
+   * {@link #decide} with the token bucket: the key's own limits, then the tokens from the {@link
+   * TokenPool} (tickets for keys within their share, a reserve they alone may use), then the
+   * requests in the sliding window as the rule counts them (so requests admitted in any window stay
+   * at most the RPM).
+   */
+  private Decision decideFromPool(
+      AdmissionRequest request,
+      KeyUsage key,
+      WindowTotals totals,
+      long nowMillis,
+      long bucket,
+      long start) {
+    int keyInFlight = key == null ? 0 : key.inFlight;
+    Verdict limit = keyLimitVerdict(request, totals, keyInFlight);
+    if (limit != null) {
+      return refuse(request, key, totals, limit, false, -1, nowMillis, bucket, start);
+    }
+    ModelCapacity capacity = request.capacity();
+    TokenPool.Shape shape = null;
+    if (capacity.limitsTokens()) {
+      shape = TokenPool.Shape.of(capacity.tokens(), settings);
+      long cost = rule.cost(capacity.tokens(), request.estimatedTokens(), request.weight(), totals);
+      TokenPool.Standing standing = standing(request, totals, cost, bucket, start);
+      TokenPool.Outcome tokens =
+          pool.judge(
+              request.keyId(),
+              cost,
+              standing,
+              totals.keyTokens() / request.weight(),
+              shape,
+              TICKET_MAX_WAIT_MILLIS,
+              nowMillis);
+      if (!tokens.admitted()) {
+        Verdict verdict =
+            standing == TokenPool.Standing.BORROWING ? Verdict.SHARE_TOKENS : Verdict.MODEL_TOKENS;
+        Decision refused =
+            refuse(
+                request,
+                key,
+                totals,
+                verdict,
+                false,
+                tokens.retryAfterMillis(),
+                nowMillis,
+                bucket,
+                start);
+        keys.get(request.keyId()).addRefused(bucket, request.estimatedTokens());
+        return refused;
+      }
+    }
+    Verdict requests = requestsVerdict(request, totals);
+    if (requests != Verdict.ADMITTED) {
+      boolean owed =
+          rule.owedCapacity(
+              requests, capacity, request.estimatedTokens(), request.weight(), totals);
+      return refuse(request, key, totals, requests, owed, -1, nowMillis, bucket, start);
+    }
+    long reserved = request.estimatedTokens();
+    long keyLimit = request.keyLimits().tokensPerWindow();
+    if (keyLimit != ModelCapacity.UNLIMITED) {
+      reserved = Math.max(0, Math.min(reserved, keyLimit - totals.keyTokens()));
+    }
+    if (shape != null) {
+      pool.take(request.keyId(), reserved);
+    }
+    return admit(request, key, totals, reserved, nowMillis, bucket);
+  }
+
+  /**
+   * Where {@code request} stands: within the key's guaranteed share {@code C × w / Σw}, within its
+   * share of the measured demand (the water level of a weighted max-min split of the window's
+   * demand, {@link #shareLevel}), or past both.
+   */
+  private TokenPool.Standing standing(
+      AdmissionRequest request, WindowTotals totals, long cost, long bucket, long start) {
+    long capacity = request.capacity().tokens();
+    double weight = request.weight();
+    long used = totals.keyTokens() + cost - 1; // the request's last token starts within the share
+    if (capacity * weight / (totals.othersWeight() + weight) - used > SHARE_EPSILON) {
+      return TokenPool.Standing.GUARANTEED;
+    }
+    if (shareLevel(capacity, bucket, start) * weight - used > SHARE_EPSILON) {
+      return TokenPool.Standing.WITHIN_SHARE;
+    }
+    return TokenPool.Standing.BORROWING;
+  }
+
+  private static final double SHARE_EPSILON = 1e-9;
+
+  /** The water level of {@link #shareLevel}, the bucket and the capacity it was computed for. */
+  private double shareLevel = Double.POSITIVE_INFINITY;
+
+  private long shareLevelBucket = KeyUsage.NEVER;
+  private long shareLevelCapacity = -1;
+
+  /**
+   * The water level λ of the weighted max-min split of {@code capacity} between the active keys'
+   * demands in the window (tokens counted for them plus tokens they were refused): each key's share
+   * is {@code min(demand, λ × w)}, and a key may ask for up to {@code λ × w}. Infinite when the
+   * demands fit in the capacity. Computed at most once per bucket: demand moves slowly, and a scan
+   * of every key per request would not.
+   */
+  private double shareLevel(long capacity, long bucket, long start) {
+    if (shareLevelBucket == bucket && shareLevelCapacity == capacity) {
+      return shareLevel;
+    }
+    int n = 0;
+    double[] ratio = new double[keys.size()];
+    double[] demand = new double[keys.size()];
+    double[] weight = new double[keys.size()];
+    for (KeyUsage k : keys.values()) {
+      if (k.lastActiveBucket >= start && k.weight > 0) {
+        demand[n] = k.demandSince(start);
+        weight[n] = k.weight;
+        ratio[n] = demand[n] / weight[n];
+        n++;
+      }
+    }
+    Integer[] order = new Integer[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = i;
+    }
+    java.util.Arrays.sort(order, (a, b) -> Double.compare(ratio[a], ratio[b]));
+    double left = capacity;
+    double weightLeft = 0;
+    for (int i = 0; i < n; i++) {
+      weightLeft += weight[i];
+    }
+    double level = Double.POSITIVE_INFINITY;
+    for (int i = 0; i < n; i++) {
+      int k = order[i];
+      if (demand[k] > left / weightLeft * weight[k]) {
+        level = left / weightLeft;
+        break;
+      }
+      left -= demand[k];
+      weightLeft -= weight[k];
+    }
+    shareLevel = level;
+    shareLevelBucket = bucket;
+    shareLevelCapacity = capacity;
+    return level;
+  }
+
+  /**
+   * A refusal with the token bucket: {@code retryAfter} when the pool told it, else the window's
+   * replay; {@code starve} stops borrowing of requests for a window (sliding, as in fair mode).
+   */
+  private Decision refuse(
+      AdmissionRequest request,
+      KeyUsage key,
+      WindowTotals totals,
+      Verdict verdict,
+      boolean starve,
+      long retryAfter,
+      long nowMillis,
+      long bucket,
+      long start) {
+    if (starve) {
+      ring.starve(bucket);
+    }
+    if (retryAfter < 0) {
+      retryAfter = retryAfter(request, key, totals, verdict, nowMillis, bucket, start);
+    }
+    UsageSnapshot standing = snapshot(request, key, totals, nowMillis);
+    if (!verdict.isKeyLimit()) {
+      if (key == null) {
+        key = new KeyUsage();
+        keys.put(request.keyId(), key);
+      }
+      ring.markActive(key, bucket, request.weight());
+    }
+    return new Decision(verdict, null, standing, retryAfter);
+  }
+
+  /**
    * Replaces {@code reservation} by the {@code actualTokens} the request really used. Usage above
    * the reservation is charged anyway (debt); a failed call settles with 0 tokens and keeps its
    * request. Returns the key's standing afterwards.
@@ -158,6 +353,14 @@ public final class ModelWindow {
     long start = windowStart(nowMillis, bucket);
     KeyUsage key = keys.get(request.keyId());
     long delta = actualTokens - reservation.tokens();
+    if (pool != null && request.capacity().limitsTokens()) {
+      TokenPool.Shape shape = TokenPool.Shape.of(request.capacity().tokens(), settings);
+      if (delta < 0) {
+        pool.giveBack(shape, -delta, nowMillis);
+      } else if (delta > 0) {
+        pool.charge(shape, delta, nowMillis);
+      }
+    }
     if (delta < 0) {
       // Refund into the admission slot, which holds at least the reserved tokens; once that slot
       // has left the window the reservation no longer counts and there is nothing to refund.
@@ -194,6 +397,11 @@ public final class ModelWindow {
     long bucket = Math.floorDiv(nowMillis, bucketMillis);
     long start = windowStart(nowMillis, bucket);
     KeyUsage key = keys.get(reservation.request().keyId());
+    ModelCapacity capacity = reservation.request().capacity();
+    if (pool != null && capacity.limitsTokens()) {
+      pool.giveBack(
+          TokenPool.Shape.of(capacity.tokens(), settings), reservation.tokens(), nowMillis);
+    }
     long admitted = reservation.bucket();
     if (admitted >= start) {
       ring.adjust(admitted, -reservation.tokens(), -1);
@@ -289,6 +497,30 @@ public final class ModelWindow {
   // ---------------------------------------------------------------- the rule's application
 
   private Verdict evaluate(AdmissionRequest request, WindowTotals t, int keyInFlight) {
+    Verdict limit = keyLimitVerdict(request, t, keyInFlight);
+    if (limit != null) {
+      return limit;
+    }
+    if (pool != null) {
+      // The window's replay answers for the requests only: the pool tells its own waits.
+      return requestsVerdict(request, t);
+    }
+    return rule.judge(request.capacity(), request.estimatedTokens(), request.weight(), t);
+  }
+
+  /** The requests dimension alone, as the rule judges it over the window. */
+  private Verdict requestsVerdict(AdmissionRequest request, WindowTotals t) {
+    ModelCapacity capacity = request.capacity();
+    return rule.judge(
+        new ModelCapacity(ModelCapacity.UNLIMITED, capacity.requests()),
+        request.estimatedTokens(),
+        request.weight(),
+        t);
+  }
+
+  /** The key's own limits' verdict, or null when none of them refuses. */
+  private static Verdict keyLimitVerdict(
+      AdmissionRequest request, WindowTotals t, int keyInFlight) {
     KeyLimits limits = request.keyLimits();
     if (limits.maxParallelRequests() != ModelCapacity.UNLIMITED
         && keyInFlight >= limits.maxParallelRequests()) {
@@ -302,7 +534,7 @@ public final class ModelWindow {
         && t.keyTokens() >= limits.tokensPerWindow()) {
       return Verdict.KEY_TOKEN_LIMIT;
     }
-    return rule.judge(request.capacity(), request.estimatedTokens(), request.weight(), t);
+    return null;
   }
 
   /**

@@ -117,6 +117,12 @@ public record FairShareConfig(
             v.doubleValue("fairshare.default-priority-weight", 1.0, 0.0, 1_000_000.0));
     EngineSettings engine = engine(v);
     StoreKind store = v.choice("fairshare.store", StoreKind.class, StoreKind.MEMORY);
+    if (store == StoreKind.REDIS && engine.pool() == EngineSettings.Pool.TOKEN_BUCKET) {
+      v.problem(
+          "fairshare.pool",
+          "token-bucket is not available with fairshare.store=redis yet (the Redis scripts count"
+              + " a sliding window): use sliding-window, or the memory store");
+    }
     RedisSettings redis = RedisSettings.read(v);
     KeysDatabase keysDatabase = KeysDatabase.read(v);
     FilterSettings filter = FilterSettings.read(v);
@@ -160,8 +166,13 @@ public record FairShareConfig(
             EngineSettings.DEFAULT_SATURATION_THRESHOLD,
             0.0,
             1.0);
+    EngineSettings.Pool pool =
+        v.choice("fairshare.pool", EngineSettings.Pool.class, EngineSettings.Pool.SLIDING_WINDOW);
+    double burst =
+        v.doubleValue("fairshare.pool-burst", EngineSettings.DEFAULT_POOL_BURST, 0.0, 1.0);
     try {
-      return new EngineSettings(mode, window.toMillis(), bucket.toMillis(), threshold);
+      return new EngineSettings(mode, window.toMillis(), bucket.toMillis(), threshold)
+          .withPool(pool, burst, EngineSettings.DEFAULT_POOL_RESERVE);
     } catch (IllegalArgumentException e) {
       v.problem("fairshare.window", e.getMessage());
       return EngineSettings.DEFAULTS;

@@ -10,14 +10,18 @@ import java.util.List;
  * requests for a scenario with a request capacity.
  *
  * @param belowShareRequests logical requests of keys below their guaranteed share: the key had been
- *     requesting for a whole window, and its admitted tokens in the trailing window plus the
+ *     requesting for a whole window, and its admitted tokens in the trailing window, plus the
+ *     estimates of its own earlier requests still waiting (neither admitted nor given up), plus the
  *     request's estimate were within {@code C × w / Σw} (Σw over the keys requesting in that
- *     trailing window) when it first called
+ *     trailing window) when it first called. The earlier requests count because a key's own
+ *     backlog is its demand: a key that keeps six times its share waiting cannot have every request
+ *     served, whatever the scheduler, though each may find its admitted usage under the share
  * @param belowShareFailed of those, how many failed after the client's retries (E1: 0)
  * @param belowShareDelayP99 their added delay, 99th percentile, seconds (E1: ≤ 2 s)
  * @param belowShareDelayMax their longest added delay, seconds (E1: ≤ 5 s)
  * @param lightGoodput share of light keys' logical requests that succeeded (E2: ≥ 0.999); a key is
- *     light in a calendar window when its demand there is within its max-min ideal
+ *     light in a calendar window (but the last, whose demand the run's end cuts short) when its
+ *     demand there is within its max-min ideal
  * @param lightDelayP99 light keys' added delay, 99th percentile, seconds (E2: ≤ 2 s)
  * @param utilizationMin the lowest, over calendar windows after the first, of admitted tokens /
  *     min(C, demand) (E4: ≥ 0.95)
@@ -25,7 +29,7 @@ import java.util.List;
  * @param retryHonesty share of retries by keys below their share that were admitted (E5: ≥ 0.95); 1
  *     when there was none
  * @param retries how many such retries there were
- * @param jain weighted Jain over saturated keys, mean per window (E3), from {@link Metrics}
+ * @param jain weighted Jain over saturated keys, the lowest window (E3), from the logical requests
  * @param overAdmission tokens admitted above C in any engine window (E6), from {@link Metrics}
  */
 public record ClientMetrics(
@@ -83,6 +87,12 @@ public record ClientMetrics(
       used.add(new ArrayDeque<>());
     }
     long[] usedSum = new long[keys];
+    // Per key, its earlier logical requests not yet ended: [endedAt, amount], soonest end first.
+    List<java.util.PriorityQueue<long[]>> waiting = new ArrayList<>();
+    long[] waitingSum = new long[keys];
+    for (int k = 0; k < keys; k++) {
+      waiting.add(new java.util.PriorityQueue<>((a, b) -> Long.compare(a[0], b[0])));
+    }
     long[] lastAt = new long[keys];
     long[] activeSince = new long[keys];
     Arrays.fill(lastAt, Long.MIN_VALUE / 2);
@@ -127,7 +137,16 @@ public record ClientMetrics(
       lastAt[k] = t;
       double guaranteed = capacity * weights[k] / requestingWeight;
       long asked = byRequests ? 1 : l.estimate();
-      if (t - activeSince[k] >= window && usedSum[k] + asked <= guaranteed) {
+      java.util.PriorityQueue<long[]> own = waiting.get(k);
+      while (!own.isEmpty() && own.peek()[0] <= t) {
+        waitingSum[k] -= own.poll()[1];
+      }
+      boolean belowShare = usedSum[k] + waitingSum[k] + asked <= guaranteed;
+      if (l.endedAt() > t) {
+        own.add(new long[] {l.endedAt(), asked});
+        waitingSum[k] += asked;
+      }
+      if (t - activeSince[k] >= window && belowShare) {
         below++;
         retries += l.calls() - 1;
         if (l.succeeded()) {
@@ -138,7 +157,8 @@ public record ClientMetrics(
         }
       }
       int w = (int) (t / window);
-      if (w < windows && demand[w][k] <= ideal[w][k] + 1e-9) {
+      // Not the last window: the run ends with calls still waiting, so its demand is cut short.
+      if (w < windows - 1 && demand[w][k] <= ideal[w][k] + 1e-9) {
         light++;
         if (l.succeeded()) {
           lightOk++;
@@ -147,6 +167,7 @@ public record ClientMetrics(
       }
     }
     Metrics engine = Metrics.of(run.calls());
+    double jain = jain(logical, s, window, windows, weights, capacity, byRequests, demand, ideal);
     return new ClientMetrics(
         below,
         belowFailed,
@@ -158,8 +179,55 @@ public record ClientMetrics(
         percentile(utilization, 0.10),
         retries == 0 ? 1.0 : (double) retriesAdmitted / retries,
         retries,
-        engine.jain(),
+        jain,
         engine.overAdmission());
+  }
+
+  /**
+   * Weighted Jain of admitted / ideal over the keys saturated in a calendar window (requesting
+   * since before it began, demand above 1.05 × their max-min ideal), the lowest over the windows
+   * after the first and before the last (whose demand the run's end cuts short) with two such keys
+   * or more; 1 when no window has two. From the logical requests: a retried call is not more demand.
+   */
+  private static double jain(
+      List<ClientSimulator.Logical> logical,
+      Scenario s,
+      long window,
+      int windows,
+      double[] weights,
+      double capacity,
+      boolean byRequests,
+      double[][] demand,
+      double[][] ideal) {
+    int keys = weights.length;
+    double[][] served = new double[windows + 1][keys];
+    long[] firstAt = new long[keys];
+    Arrays.fill(firstAt, Long.MAX_VALUE);
+    for (ClientSimulator.Logical l : logical) {
+      firstAt[l.key()] = Math.min(firstAt[l.key()], l.at());
+      if (l.succeeded()) {
+        served[(int) (l.admittedAt() / window)][l.key()] += byRequests ? 1 : l.actual();
+      }
+    }
+    double lowest = 1.0;
+    for (int w = 1; w < windows - 1; w++) {
+      List<Integer> saturated = new ArrayList<>();
+      for (int k = 0; k < keys; k++) {
+        if (firstAt[k] < (long) w * window && ideal[w][k] > 0 && demand[w][k] > ideal[w][k] * 1.05) {
+          saturated.add(k);
+        }
+      }
+      if (saturated.size() >= 2) {
+        double[] a = new double[saturated.size()];
+        double[] i = new double[saturated.size()];
+        for (int j = 0; j < a.length; j++) {
+          a[j] = served[w][saturated.get(j)];
+          i[j] = ideal[w][saturated.get(j)];
+        }
+        lowest = Math.min(lowest, WaterFilling.jain(a, i));
+      }
+    }
+    return lowest;
   }
 
   /** The {@code q} quantile (nearest rank) of {@code values}; 0 when there is none. */

@@ -80,8 +80,10 @@ public final class ClientSimulator {
    * @param actual the tokens it uses once admitted
    * @param calls how many calls it took (1 when admitted or given up at once)
    * @param admittedAt when a call was admitted, or -1 when it failed
+   * @param endedAt when it was admitted or given up
    */
-  public record Logical(int key, long at, long estimate, long actual, int calls, long admittedAt) {
+  public record Logical(
+      int key, long at, long estimate, long actual, int calls, long admittedAt, long endedAt) {
 
     /** True when a call was admitted. */
     public boolean succeeded() {
@@ -184,7 +186,7 @@ public final class ClientSimulator {
                     (random.nextDouble()
                         * (clients.maxLatencyMillis() - clients.minLatencyMillis()));
         events.add(new Event(now + latency, 0, order[0]++, k, d.reservation(), p));
-        logical.add(new Logical(k, p.at, p.estimate, p.actual, p.calls, now));
+        logical.add(new Logical(k, p.at, p.estimate, p.actual, p.calls, now, now));
         continue;
       }
       long waitLeft = p.calledAt + clients.serverWaitMillis() - now;
@@ -200,7 +202,7 @@ public final class ClientSimulator {
       if (retries) {
         events.add(new Event(now + Math.max(1, d.retryAfterMillis()), 1, order[0]++, k, null, p));
       } else {
-        logical.add(new Logical(k, p.at, p.estimate, p.actual, p.calls, -1));
+        logical.add(new Logical(k, p.at, p.estimate, p.actual, p.calls, -1, now));
         if (batch) { // a batch job goes on with its next item, a second later
           events.add(new Event(now + 1_000, 1, order[0]++, k, null, null));
         }

@@ -97,6 +97,11 @@ public final class RedisUsageStore implements UsageStore {
       throw new IllegalArgumentException(
           "the Redis store keeps owed capacity for a window only, not " + settings.owedCapacity());
     }
+    if (settings.pool() != EngineSettings.Pool.SLIDING_WINDOW) {
+      // Issue 14: the token-bucket pool lives in the memory store first.
+      throw new IllegalArgumentException(
+          "the Redis store counts a sliding window only, not the " + settings.pool() + " pool");
+    }
     this.presence = presence;
     this.inFlightLifetimeMillis = inFlightLifetimeMillis;
     this.link = link;
