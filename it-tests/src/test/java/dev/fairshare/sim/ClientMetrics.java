@@ -13,9 +13,9 @@ import java.util.List;
  *     requesting for a whole window, and its admitted tokens in the trailing window, plus the
  *     estimates of its own earlier requests still waiting (neither admitted nor given up), plus the
  *     request's estimate were within {@code C × w / Σw} (Σw over the keys requesting in that
- *     trailing window) when it first called. The earlier requests count because a key's own
- *     backlog is its demand: a key that keeps six times its share waiting cannot have every request
- *     served, whatever the scheduler, though each may find its admitted usage under the share
+ *     trailing window) when it first called. The earlier requests count because a key's own backlog
+ *     is its demand: a key that keeps six times its share waiting cannot have every request served,
+ *     whatever the scheduler, though each may find its admitted usage under the share
  * @param belowShareFailed of those, how many failed after the client's retries (E1: 0)
  * @param belowShareDelayP99 their added delay, 99th percentile, seconds (E1: ≤ 2 s)
  * @param belowShareDelayMax their longest added delay, seconds (E1: ≤ 5 s)
@@ -187,7 +187,8 @@ public record ClientMetrics(
    * Weighted Jain of admitted / ideal over the keys saturated in a calendar window (requesting
    * since before it began, demand above 1.05 × their max-min ideal), the lowest over the windows
    * after the first and before the last (whose demand the run's end cuts short) with two such keys
-   * or more; 1 when no window has two. From the logical requests: a retried call is not more demand.
+   * or more; 1 when no window has two. From the logical requests: a retried call is not more
+   * demand.
    */
   private static double jain(
       List<ClientSimulator.Logical> logical,
@@ -213,7 +214,9 @@ public record ClientMetrics(
     for (int w = 1; w < windows - 1; w++) {
       List<Integer> saturated = new ArrayList<>();
       for (int k = 0; k < keys; k++) {
-        if (firstAt[k] < (long) w * window && ideal[w][k] > 0 && demand[w][k] > ideal[w][k] * 1.05) {
+        if (firstAt[k] < (long) w * window
+            && ideal[w][k] > 0
+            && demand[w][k] > ideal[w][k] * 1.05) {
           saturated.add(k);
         }
       }
