@@ -227,7 +227,7 @@ public final class ModelWindow {
       reserved = Math.max(0, Math.min(reserved, keyLimit - totals.keyTokens()));
     }
     if (shape != null) {
-      pool.take(request.keyId(), reserved);
+      pool.take(request.keyId(), reserved, nowMillis);
     }
     return admit(request, key, totals, reserved, nowMillis, bucket);
   }

@@ -160,9 +160,18 @@ final class TokenPool {
    */
   static final long TICKET_GRACE_MILLIS = 1_000;
 
-  /** Takes {@code tokens} admitted for {@code keyId}; its ticket, if any, is used up. */
-  void take(String keyId, long tokens) {
-    tickets.remove(keyId);
+  /**
+   * Takes {@code tokens} admitted for {@code keyId}. Its ticket, if any, is used up, unless the
+   * ticket was last renewed for a call of the key told to come back later than now: that call still
+   * waits, and keeps the key's place (a ticket is per key, since a retried call carries no identity
+   * of the call it retries; without this a key's new calls would take the room kept for its earlier
+   * one, sending it to the back of the queue).
+   */
+  void take(String keyId, long tokens, long nowMillis) {
+    Ticket ticket = tickets.get(keyId);
+    if (ticket != null && nowMillis >= ticket.expiresAt() - TICKET_GRACE_MILLIS) {
+      tickets.remove(keyId);
+    }
     level -= tokens;
   }
 

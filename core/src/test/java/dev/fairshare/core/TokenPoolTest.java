@@ -87,6 +87,21 @@ class TokenPoolTest {
   }
 
   @Test
+  void aKeysTicketOutlivesAnAdmission_whileAnotherOfItsCallsWasToldToComeBackLater() {
+    ModelWindow window = pool();
+    window.decide(request("a", TPM_600, 100), T0);
+    // b's first call waits 2 s for 20 tokens; its second, at +1.5 s, 2.5 s for 40.
+    assertThat(window.decide(request("b", TPM_600, 20), T0).retryAfterMillis()).isEqualTo(2_000);
+    assertThat(window.decide(request("b", TPM_600, 40), T0 + 1_500).retryAfterMillis())
+        .isEqualTo(2_500);
+
+    // The first call is admitted at its time; the key's place is kept for the second.
+    assertThat(window.decide(request("b", TPM_600, 20), T0 + 2_000).admitted()).isTrue();
+    // So c, which finds 10 tokens at +3 s, is still behind b's ticket.
+    assertThat(window.decide(request("c", TPM_600, 10), T0 + 3_000).admitted()).isFalse();
+  }
+
+  @Test
   void aKeyPastItsGuaranteedShare_cannotTakeTheReserve_whichAKeyWithinItsShareThenGets() {
     // Burst = the whole capacity (600), reserve 300.
     ModelWindow window = pool(1.0);

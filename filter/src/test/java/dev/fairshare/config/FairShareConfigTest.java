@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.fairshare.core.AllocationMode;
+import dev.fairshare.core.EngineSettings;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.openai.TokenCount;
 import io.smallrye.config.PropertiesConfigSource;
@@ -29,6 +30,7 @@ class FairShareConfigTest {
     assertThat(c.engine().windowMillis()).isEqualTo(60_000);
     assertThat(c.engine().bucketMillis()).isEqualTo(1_000);
     assertThat(c.engine().saturationThreshold()).isEqualTo(0.8);
+    assertThat(c.engine().pool()).isEqualTo(EngineSettings.Pool.SLIDING_WINDOW);
     assertThat(c.filter().tokenCount()).isEqualTo(TokenCount.TOTAL);
     assertThat(c.filter().maxBodySize()).isEqualTo(10L * 1024 * 1024);
     assertThat(c.filter().clientRetryMaxWait()).isEqualTo(Duration.ofSeconds(5));
@@ -250,5 +252,35 @@ class FairShareConfigTest {
         .singleElement()
         .asString()
         .startsWith("fairshare.master-key-file: cannot read");
+  }
+
+  @Test
+  void thePool_isReadWithItsBurst_andTheTokenBucketIsRefusedWithTheRedisStore() {
+    FairShareConfig c =
+        read(Map.of("fairshare.pool", "token-bucket", "fairshare.pool-burst", "0.25"));
+    assertThat(c.engine().pool()).isEqualTo(EngineSettings.Pool.TOKEN_BUCKET);
+    assertThat(c.engine().poolBurst()).isEqualTo(0.25);
+    assertThat(c.engine().tokenBucket()).isTrue();
+
+    ConfigurationException e =
+        catchThrowableOfType(
+            ConfigurationException.class,
+            () ->
+                read(
+                    Map.of(
+                        "fairshare.pool", "token-bucket",
+                        "fairshare.pool-burst", "0",
+                        "fairshare.store", "redis")));
+    assertThat(e.problems())
+        .containsExactlyInAnyOrder(
+            "fairshare.pool-burst: must be greater than 0.0 and at most 1.0, was 0.0",
+            "fairshare.pool: token-bucket is not available with fairshare.store=redis yet (the"
+                + " Redis scripts count a sliding window): use sliding-window, or the memory"
+                + " store");
+    assertThat(
+            catchThrowableOfType(
+                    ConfigurationException.class, () -> read(Map.of("fairshare.pool", "leaky")))
+                .problems())
+        .containsExactly("fairshare.pool: 'leaky' is not one of: sliding-window, token-bucket");
   }
 }
