@@ -227,6 +227,9 @@ public final class ModelWindow {
       reserved = Math.max(0, Math.min(reserved, keyLimit - totals.keyTokens()));
     }
     if (shape != null) {
+      // As the window reserves at most the model's room: never more than the bucket holds, so
+      // it goes below zero by debt alone; use past the reservation is settled as debt.
+      reserved = Math.min(reserved, Math.max(0, (long) Math.floor(pool.level(shape, nowMillis))));
       pool.take(request.keyId(), reserved, nowMillis);
     }
     return admit(request, key, totals, reserved, nowMillis, bucket);

@@ -120,6 +120,17 @@ class TokenPoolTest {
   }
 
   @Test
+  void aRequestLargerThanTheBucket_reservesWhatTheBucketHolds_andSettlesTheRestAsDebt() {
+    ModelWindow window = pool();
+    // Estimated at 266 (prompt + completion reserve) against a bucket of 100.
+    Decision first = window.decide(request("a", TPM_600, 266), T0);
+    assertThat(first.reservation().tokens()).isEqualTo(100);
+    // It used 130: 30 of debt, so 40 tokens (4 s) before a call of 10 fits.
+    window.settle(first.reservation(), 130, T0);
+    assertThat(window.decide(request("a", TPM_600, 10), T0).retryAfterMillis()).isEqualTo(4_000);
+  }
+
+  @Test
   void aRefundGoesBackToTheBucket_andDebtIsTakenFromIt() {
     ModelWindow window = pool();
     Decision first = window.decide(request("a", TPM_600, 100), T0);
