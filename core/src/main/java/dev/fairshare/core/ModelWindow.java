@@ -183,11 +183,25 @@ public final class ModelWindow {
     }
     ModelCapacity capacity = request.capacity();
     TokenPool.Shape shape = null;
+    if (capacity.tokens() == 0) {
+      // A model closed to tokens: nothing refills, and a new bucket must not start full.
+      return refuse(
+          request,
+          key,
+          totals,
+          Verdict.MODEL_TOKENS,
+          false,
+          settings.effectiveWindowMillis(),
+          nowMillis,
+          bucket,
+          start);
+    }
+    TokenPool.Outcome tokens = null;
     if (capacity.limitsTokens()) {
       shape = TokenPool.Shape.of(capacity.tokens(), settings);
       long cost = rule.cost(capacity.tokens(), request.estimatedTokens(), request.weight(), totals);
       TokenPool.Standing standing = standing(request, totals, cost, bucket, start);
-      TokenPool.Outcome tokens =
+      tokens =
           pool.judge(
               request.keyId(),
               cost,
@@ -227,9 +241,10 @@ public final class ModelWindow {
       reserved = Math.max(0, Math.min(reserved, keyLimit - totals.keyTokens()));
     }
     if (shape != null) {
-      // As the window reserves at most the model's room: never more than the bucket holds, so
-      // it goes below zero by debt alone; use past the reservation is settled as debt.
-      reserved = Math.min(reserved, Math.max(0, (long) Math.floor(pool.level(shape, nowMillis))));
+      // As the window reserves at most the model's room: never more than the bucket holds above
+      // the tickets ahead and the reserve (room promised to others stays theirs), so it goes below
+      // zero by debt alone; use past the reservation is settled as debt.
+      reserved = Math.min(reserved, tokens.room());
       pool.take(request.keyId(), reserved, nowMillis);
     }
     return admit(request, key, totals, reserved, nowMillis, bucket);

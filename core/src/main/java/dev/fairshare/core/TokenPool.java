@@ -67,10 +67,12 @@ final class TokenPool {
    * What the pool says to a request.
    *
    * @param admitted whether the bucket holds it now
+   * @param room when admitted, the tokens the request may reserve: the bucket less the tickets
+   *     ahead of it and any reserve kept from it, never less than what it was judged on
    * @param retryAfterMillis when refused, how long until the bucket holds it, with every ticket
    *     ahead of it (and, for a borrower, all tickets and the reserve) still there
    */
-  record Outcome(boolean admitted, long retryAfterMillis) {}
+  record Outcome(boolean admitted, long room, long retryAfterMillis) {}
 
   /** The model's capacity per window and the shape of its bucket, as of one request. */
   record Shape(long capacity, long burst, long reserve, long windowMillis) {
@@ -134,7 +136,10 @@ final class TokenPool {
     }
     double missing = wanted - level;
     if (missing <= 0) {
-      return new Outcome(true, 0);
+      // What is left above the others' tickets and the reserve; a full bucket lends at least
+      // what the request was judged on.
+      long room = (long) Math.floor(level - (wanted - need));
+      return new Outcome(true, Math.max(need, room), 0);
     }
     long retryAfter = shape.millisFor(missing);
     if (standing != Standing.BORROWING) {
@@ -151,7 +156,7 @@ final class TokenPool {
         tickets.remove(keyId);
       }
     }
-    return new Outcome(false, retryAfter);
+    return new Outcome(false, 0, retryAfter);
   }
 
   /**
@@ -181,10 +186,14 @@ final class TokenPool {
     level = Math.min(shape.burst(), level + tokens);
   }
 
-  /** Takes {@code tokens} used above a reservation (debt). */
+  /**
+   * Takes {@code tokens} used above a reservation (debt), but never below {@code -C}: a call that
+   * used far more than it reserved (a runaway completion) is paid for by a window's refill, not by
+   * hours of waits for every key.
+   */
   void charge(Shape shape, long tokens, long nowMillis) {
     refill(shape, nowMillis);
-    level -= tokens;
+    level = Math.max(-shape.capacity(), level - tokens);
   }
 
   /** Whether any ticket is held (nothing can be dropped while one is). */

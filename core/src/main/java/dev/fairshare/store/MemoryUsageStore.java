@@ -24,6 +24,21 @@ public final class MemoryUsageStore implements UsageStore {
 
   public MemoryUsageStore(EngineSettings settings) {
     this.settings = settings;
+    this.keyLimitSettings =
+        settings.withPool(
+            EngineSettings.Pool.SLIDING_WINDOW, settings.poolBurst(), settings.poolReserve());
+  }
+
+  /**
+   * The settings of a key's own limit window ({@link KeyLimitedUsageStore#KEY_WINDOW}): a key's
+   * {@code tpm_limit} is counted in the sliding window whatever the model's pool, so that it is
+   * never exceeded by a bucket's burst.
+   */
+  private final EngineSettings keyLimitSettings;
+
+  private ModelWindow newWindow(String model) {
+    return new ModelWindow(
+        model.startsWith(KeyLimitedUsageStore.KEY_WINDOW) ? keyLimitSettings : settings);
   }
 
   @Override
@@ -31,8 +46,7 @@ public final class MemoryUsageStore implements UsageStore {
     sweepIfDue(nowMillis);
     while (true) {
       GuardedWindow guarded =
-          windows.computeIfAbsent(
-              request.model(), m -> new GuardedWindow(new ModelWindow(settings)));
+          windows.computeIfAbsent(request.model(), m -> new GuardedWindow(newWindow(m)));
       synchronized (guarded) {
         // A sweeper may have retired this window between the lookup and the lock; it is no
         // longer in the map, so look again.
@@ -48,7 +62,7 @@ public final class MemoryUsageStore implements UsageStore {
     // A window holding an in-flight reservation is never idle, so it cannot have been retired.
     GuardedWindow guarded =
         windows.computeIfAbsent(
-            reservation.request().model(), m -> new GuardedWindow(new ModelWindow(settings)));
+            reservation.request().model(), m -> new GuardedWindow(newWindow(m)));
     synchronized (guarded) {
       return guarded.window.settle(reservation, actualTokens, nowMillis);
     }
@@ -58,7 +72,7 @@ public final class MemoryUsageStore implements UsageStore {
   public CompletionStage<Void> release(Reservation reservation, long nowMillis) {
     GuardedWindow guarded =
         windows.computeIfAbsent(
-            reservation.request().model(), m -> new GuardedWindow(new ModelWindow(settings)));
+            reservation.request().model(), m -> new GuardedWindow(newWindow(m)));
     synchronized (guarded) {
       guarded.window.release(reservation, nowMillis);
     }

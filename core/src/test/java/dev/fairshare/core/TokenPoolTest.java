@@ -131,6 +131,23 @@ class TokenPoolTest {
   }
 
   @Test
+  void aModelClosedToTokens_admitsNothing_evenFromANewBucket() {
+    ModelWindow window = pool();
+    Decision d = window.decide(request("a", new ModelCapacity(0, ModelCapacity.UNLIMITED), 1), T0);
+    assertThat(d.verdict()).isEqualTo(Verdict.MODEL_TOKENS);
+    assertThat(d.retryAfterMillis()).isEqualTo(60_000);
+  }
+
+  @Test
+  void debtIsCappedAtAWindowOfRefill() {
+    ModelWindow window = pool();
+    Decision runaway = window.decide(request("a", TPM_600, 100), T0);
+    // A call that reserved 100 and used 100,000: the bucket goes to -600, not to -99,900.
+    window.settle(runaway.reservation(), 100_000, T0);
+    assertThat(window.decide(request("b", TPM_600, 10), T0).retryAfterMillis()).isEqualTo(61_000);
+  }
+
+  @Test
   void aRefundGoesBackToTheBucket_andDebtIsTakenFromIt() {
     ModelWindow window = pool();
     Decision first = window.decide(request("a", TPM_600, 100), T0);
