@@ -221,13 +221,7 @@ public record ClientMetrics(
         }
       }
       if (saturated.size() >= 2) {
-        double[] a = new double[saturated.size()];
-        double[] i = new double[saturated.size()];
-        for (int j = 0; j < a.length; j++) {
-          a[j] = served[w][saturated.get(j)];
-          i[j] = ideal[w][saturated.get(j)];
-        }
-        lowest = Math.min(lowest, WaterFilling.jain(a, i));
+        lowest = Math.min(lowest, WaterFilling.jain(saturated, served[w], ideal[w]));
       }
     }
     return lowest;

@@ -99,13 +99,7 @@ public record Metrics(
         utilizations.add(Math.min(1.0, totalAdmitted / s.capacity()));
       }
       if (saturated.size() >= 2) {
-        double[] a = new double[saturated.size()];
-        double[] i = new double[saturated.size()];
-        for (int j = 0; j < a.length; j++) {
-          a[j] = admitted[w][saturated.get(j)];
-          i[j] = ideal[w][saturated.get(j)];
-        }
-        jains.add(WaterFilling.jain(a, i));
+        jains.add(WaterFilling.jain(saturated, admitted[w], ideal[w]));
       }
     }
 

@@ -50,6 +50,17 @@ public final class WaterFilling {
    * Jain's index of {@code x_i = admitted_i / ideal_i} (weighted fairness: 1 when every key gets
    * the same fraction of its ideal share, 1/n when one key gets everything).
    */
+  /** {@link #jain} over the keys {@code among} only. */
+  static double jain(java.util.List<Integer> among, double[] admitted, double[] ideal) {
+    double[] a = new double[among.size()];
+    double[] i = new double[among.size()];
+    for (int j = 0; j < a.length; j++) {
+      a[j] = admitted[among.get(j)];
+      i[j] = ideal[among.get(j)];
+    }
+    return jain(a, i);
+  }
+
   public static double jain(double[] admitted, double[] ideal) {
     double sum = 0;
     double squares = 0;
