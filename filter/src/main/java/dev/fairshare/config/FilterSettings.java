@@ -15,13 +15,18 @@ import java.util.Optional;
  * @param tokenCount which tokens of a response count
  * @param completionReserve tokens reserved for the completion when the request sets no {@code
  *     max_tokens}
+ * @param maxQueueWait how long a request refused for want of model room may be held for its turn
+ *     instead of answered 429 at once (zero: never held)
+ * @param maxQueued how many requests may be held at once per model
  */
 public record FilterSettings(
     List<String> paths,
     long maxBodySize,
     Duration clientRetryMaxWait,
     TokenCount tokenCount,
-    long completionReserve) {
+    long completionReserve,
+    Duration maxQueueWait,
+    int maxQueued) {
 
   public static final List<String> DEFAULT_PATHS =
       List.of("/chat/completions", "/completions", "/embeddings", "/responses");
@@ -40,7 +45,20 @@ public record FilterSettings(
         maxBodySize,
         v.duration("fairshare.client-retry-max-wait", Duration.ofSeconds(5)),
         v.choice("fairshare.token-count", TokenCount.class, TokenCount.TOTAL),
-        v.longValue("fairshare.completion-reserve", 256, 0));
+        v.longValue("fairshare.completion-reserve", 256, 0),
+        maxQueueWait(v),
+        (int) Math.min(v.longValue("fairshare.max-queued", 256, 0), 100_000));
+  }
+
+  private static Duration maxQueueWait(ConfigValues v) {
+    Duration wait = v.duration("fairshare.max-queue-wait", Duration.ofSeconds(5));
+    if (wait.isNegative() || wait.compareTo(Duration.ofSeconds(60)) > 0) {
+      v.problem(
+          "fairshare.max-queue-wait",
+          "must be from 0 (never wait) to 60s (an SDK's whole timeout), was " + wait);
+      return Duration.ofSeconds(5);
+    }
+    return wait;
   }
 
   private static List<String> paths(ConfigValues v) {

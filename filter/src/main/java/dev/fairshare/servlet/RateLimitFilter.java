@@ -13,6 +13,8 @@ import dev.fairshare.openai.Endpoint;
 import dev.fairshare.openai.InvalidRequestException;
 import dev.fairshare.openai.RequestReader;
 import dev.fairshare.store.UsageStoreUnavailableException;
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.DispatcherType;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -49,11 +51,53 @@ public final class RateLimitFilter extends FairShareFilter {
     super(fairShare);
   }
 
+  /** Requests held for their turn instead of a 429 ({@code fairshare.max-queue-wait}). */
+  private volatile WaitingRoom waitingRoom;
+
+  private WaitingRoom waitingRoom() {
+    WaitingRoom room = waitingRoom;
+    if (room == null) {
+      synchronized (this) {
+        room = waitingRoom;
+        if (room == null) {
+          room = new WaitingRoom(fairShare());
+          waitingRoom = room;
+        }
+      }
+    }
+    return room;
+  }
+
+  /** Requests waiting for {@code model} in this filter now; for tests and metrics. */
+  public int waiting(String model) {
+    WaitingRoom room = waitingRoom;
+    return room == null ? 0 : room.waiting(model);
+  }
+
+  @Override
+  public void destroy() {
+    WaitingRoom room = waitingRoom;
+    if (room != null) {
+      room.close();
+    }
+  }
+
   @Override
   void filter(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
       throws IOException, ServletException {
     FairShare fairShare = fairShare();
     FairShareConfig config = fairShare.config();
+    if (request.getDispatcherType() == DispatcherType.ASYNC) {
+      // Decided in this request's first dispatch: either admitted while it waited (run and
+      // settle it now), or an endpoint's own async dispatch, which passes.
+      if (request.getAttribute(WaitingRoom.ADMITTED) instanceof WaitingRoom.QueuedAdmission q) {
+        request.removeAttribute(WaitingRoom.ADMITTED);
+        settle(q.admitted(), q.endpoint(), request, response, chain, q.body());
+      } else {
+        chain.doFilter(request, response);
+      }
+      return;
+    }
     String path = RequestPaths.canonical(request);
     Endpoint endpoint = Endpoint.match(path, config.filter().paths());
     boolean normal = RequestPaths.isNormalForm(request, path);
@@ -127,19 +171,134 @@ public final class RateLimitFilter extends FairShareFilter {
     FairShare fairShare = fairShare();
     byte[] body = readBody(request, config.filter().maxBodySize());
     CompletionRequest parsed = RequestReader.read(body);
-    Admissions.Outcome outcome = fairShare.admissionPolicy().admit(key, parsed, endpoint);
+    Admissions admissions = fairShare.admissionPolicy();
+    Admissions.Outcome outcome = admissions.admit(key, parsed, endpoint);
+    if (outcome instanceof Admissions.Refused refused) {
+      WaitingRoom room = waitingRoom();
+      if (room.mayWait(refused, 0) && room.enter(refused.model())) {
+        WaitingRoom.Again again = () -> admissions.admit(key, parsed, endpoint);
+        if (request.isAsyncSupported() && !room.dispatchMissed()) {
+          AsyncContext context = request.startAsync(new ReplayableRequest(request, body), response);
+          room.waitAsync(
+              context,
+              refused.model(),
+              refused,
+              again,
+              new AsyncEnding(context, key, endpoint, body, config));
+          return;
+        }
+        try {
+          outcome = room.waitHere(refused, again);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } catch (IOException | ServletException | RuntimeException e) {
+          throw e;
+        } catch (InvalidRequestException e) {
+          throw e;
+        } catch (Exception e) {
+          throw new ServletException(e);
+        } finally {
+          room.leave(refused.model());
+        }
+      }
+    }
     if (outcome instanceof Admissions.Refused refused) {
       refuseForRate(
           response, refused.decision(), key, refused.model(), refused.requested(), config);
     } else if (outcome instanceof Admissions.Admitted admitted) {
-      new Settlement(
-              fairShare,
-              admitted.decision(),
-              admitted.completion(),
-              endpoint,
-              admitted.estimate(),
-              admitted.learn())
-          .run(request, response, chain, body);
+      settle(admitted, endpoint, request, response, chain, body);
+    }
+  }
+
+  private void settle(
+      Admissions.Admitted admitted,
+      Endpoint endpoint,
+      HttpServletRequest request,
+      HttpServletResponse response,
+      FilterChain chain,
+      byte[] body)
+      throws IOException, ServletException {
+    new Settlement(
+            fairShare(),
+            admitted.decision(),
+            admitted.completion(),
+            endpoint,
+            admitted.estimate(),
+            admitted.learn())
+        .run(request, response, chain, body);
+  }
+
+  /**
+   * How a wait without a thread ends: an admission is dispatched back through the filter; a 429 or
+   * a store failure is written and the request completed. Each runs on the waiting room's timer.
+   */
+  private final class AsyncEnding implements WaitingRoom.Ending {
+    private final AsyncContext context;
+    private final ApiKey key;
+    private final Endpoint endpoint;
+    private final byte[] body;
+    private final FairShareConfig config;
+
+    AsyncEnding(
+        AsyncContext context, ApiKey key, Endpoint endpoint, byte[] body, FairShareConfig config) {
+      this.context = context;
+      this.key = key;
+      this.endpoint = endpoint;
+      this.body = body;
+      this.config = config;
+    }
+
+    @Override
+    public void admitted(Admissions.Admitted admitted) {
+      context
+          .getRequest()
+          .setAttribute(
+              WaitingRoom.ADMITTED, new WaitingRoom.QueuedAdmission(admitted, endpoint, body));
+      context.dispatch();
+    }
+
+    @Override
+    public void refused(Admissions.Refused refused) {
+      try {
+        refuseForRate(
+            (HttpServletResponse) context.getResponse(),
+            refused.decision(),
+            key,
+            refused.model(),
+            refused.requested(),
+            config);
+      } catch (IOException e) {
+        // The client is gone: nothing was admitted, nothing to settle.
+      } finally {
+        context.complete();
+      }
+    }
+
+    @Override
+    public void failed(Exception e) {
+      HttpServletResponse response = (HttpServletResponse) context.getResponse();
+      try {
+        if (e instanceof UsageStoreUnavailableException) {
+          response.setHeader("retry-after", "1");
+          Refusals.write(
+              (HttpServletRequest) context.getRequest(),
+              response,
+              ApiError.unavailable(
+                  "The rate limiter's shared store is unavailable; please retry shortly."));
+        } else if (e instanceof InvalidRequestException invalid) {
+          Refusals.write((HttpServletRequest) context.getRequest(), response, invalid.error());
+        } else {
+          LOG.log(Level.WARNING, "FairShare: deciding a waiting request failed", e);
+          Refusals.write(
+              (HttpServletRequest) context.getRequest(),
+              response,
+              ApiError.unavailable("The rate limiter failed; please retry shortly."));
+        }
+      } catch (IOException ignored) {
+        // The client is gone.
+      } finally {
+        context.complete();
+      }
     }
   }
 

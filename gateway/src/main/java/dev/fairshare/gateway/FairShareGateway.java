@@ -48,11 +48,17 @@ public final class FairShareGateway implements AutoCloseable {
   private final Server server;
   private final FairShare fairShare;
   private final ServerConnector connector;
+  private final RateLimitFilter rateLimitFilter;
 
-  private FairShareGateway(Server server, ServerConnector connector, FairShare fairShare) {
+  private FairShareGateway(
+      Server server,
+      ServerConnector connector,
+      FairShare fairShare,
+      RateLimitFilter rateLimitFilter) {
     this.server = server;
     this.connector = connector;
     this.fairShare = fairShare;
+    this.rateLimitFilter = rateLimitFilter;
   }
 
   /**
@@ -86,9 +92,12 @@ public final class FairShareGateway implements AutoCloseable {
         new FilterHolder(new KeyApiGuardFilter(fairShare)),
         "/*",
         EnumSet.of(DispatcherType.REQUEST));
-    FilterHolder filter = new FilterHolder(new RateLimitFilter(fairShare));
+    RateLimitFilter rateLimitFilter = new RateLimitFilter(fairShare);
+    FilterHolder filter = new FilterHolder(rateLimitFilter);
     filter.setAsyncSupported(true);
-    context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
+    // ASYNC too: a request admitted after waiting for its turn comes back through the filter,
+    // which runs and settles it (WaitingRoom).
+    context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC));
     ServletHolder model =
         settings.upstream().isPresent()
             ? new ServletHolder(
@@ -123,7 +132,7 @@ public final class FairShareGateway implements AutoCloseable {
       fairShare.close();
       throw e;
     }
-    return new FairShareGateway(server, connector, fairShare);
+    return new FairShareGateway(server, connector, fairShare, rateLimitFilter);
   }
 
   /** The port the gateway listens on (the real one when started on port 0). */
@@ -139,6 +148,11 @@ public final class FairShareGateway implements AutoCloseable {
   /** The FairShare instance behind the filter and the key API. */
   public FairShare fairShare() {
     return fairShare;
+  }
+
+  /** The rate-limiting filter in front of the model paths. */
+  public RateLimitFilter rateLimitFilter() {
+    return rateLimitFilter;
   }
 
   /** Blocks until the server stops. */
