@@ -178,13 +178,15 @@ public final class RateLimitFilter extends FairShareFilter {
       if (room.mayWait(refused, 0) && room.enter(refused.model())) {
         WaitingRoom.Again again = () -> admissions.admit(key, parsed, endpoint);
         if (request.isAsyncSupported() && !room.dispatchMissed()) {
-          AsyncContext context = request.startAsync(new ReplayableRequest(request, body), response);
+          ReplayableRequest replayable = new ReplayableRequest(request, body);
+          AsyncContext context = request.startAsync(replayable, response);
           room.waitAsync(
               context,
+              replayable,
               refused.model(),
               refused,
               again,
-              new AsyncEnding(context, key, endpoint, body, config));
+              new AsyncEnding(context, replayable, response, key, endpoint, body, config));
           return;
         }
         try {
@@ -234,14 +236,24 @@ public final class RateLimitFilter extends FairShareFilter {
    */
   private final class AsyncEnding implements WaitingRoom.Ending {
     private final AsyncContext context;
+    private final HttpServletRequest request;
+    private final HttpServletResponse response;
     private final ApiKey key;
     private final Endpoint endpoint;
     private final byte[] body;
     private final FairShareConfig config;
 
     AsyncEnding(
-        AsyncContext context, ApiKey key, Endpoint endpoint, byte[] body, FairShareConfig config) {
+        AsyncContext context,
+        HttpServletRequest request,
+        HttpServletResponse response,
+        ApiKey key,
+        Endpoint endpoint,
+        byte[] body,
+        FairShareConfig config) {
       this.context = context;
+      this.request = request;
+      this.response = response;
       this.key = key;
       this.endpoint = endpoint;
       this.body = body;
@@ -250,10 +262,8 @@ public final class RateLimitFilter extends FairShareFilter {
 
     @Override
     public void admitted(Admissions.Admitted admitted) {
-      context
-          .getRequest()
-          .setAttribute(
-              WaitingRoom.ADMITTED, new WaitingRoom.QueuedAdmission(admitted, endpoint, body));
+      request.setAttribute(
+          WaitingRoom.ADMITTED, new WaitingRoom.QueuedAdmission(admitted, endpoint, body));
       context.dispatch();
     }
 
@@ -261,12 +271,7 @@ public final class RateLimitFilter extends FairShareFilter {
     public void refused(Admissions.Refused refused) {
       try {
         refuseForRate(
-            (HttpServletResponse) context.getResponse(),
-            refused.decision(),
-            key,
-            refused.model(),
-            refused.requested(),
-            config);
+            response, refused.decision(), key, refused.model(), refused.requested(), config);
       } catch (IOException e) {
         // The client is gone: nothing was admitted, nothing to settle.
       } finally {
@@ -276,21 +281,20 @@ public final class RateLimitFilter extends FairShareFilter {
 
     @Override
     public void failed(Exception e) {
-      HttpServletResponse response = (HttpServletResponse) context.getResponse();
       try {
         if (e instanceof UsageStoreUnavailableException) {
           response.setHeader("retry-after", "1");
           Refusals.write(
-              (HttpServletRequest) context.getRequest(),
+              request,
               response,
               ApiError.unavailable(
                   "The rate limiter's shared store is unavailable; please retry shortly."));
         } else if (e instanceof InvalidRequestException invalid) {
-          Refusals.write((HttpServletRequest) context.getRequest(), response, invalid.error());
+          Refusals.write(request, response, invalid.error());
         } else {
           LOG.log(Level.WARNING, "FairShare: deciding a waiting request failed", e);
           Refusals.write(
-              (HttpServletRequest) context.getRequest(),
+              request,
               response,
               ApiError.unavailable("The rate limiter failed; please retry shortly."));
         }

@@ -7,6 +7,7 @@ import dev.fairshare.openai.Endpoint;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
+import jakarta.servlet.ServletRequest;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -141,11 +142,16 @@ final class WaitingRoom implements AutoCloseable {
    * away leaves at once. The place is given back when the wait ends.
    */
   void waitAsync(
-      AsyncContext context, String model, Admissions.Refused first, Again again, Ending ending) {
-    AsyncWait wait = new AsyncWait(context, model, fairShare.clock().millis(), again, ending);
+      AsyncContext context,
+      ServletRequest request,
+      String model,
+      Admissions.Refused first,
+      Again again,
+      Ending ending) {
+    AsyncWait wait = new AsyncWait(context, request, model, System.nanoTime(), again, ending);
     // The timer's own bound is a backstop: every wait ends by then through a decision.
     context.setTimeout(maxWaitMillis + 30_000);
-    context.addListener(wait);
+    context.addListener(new WaitListener(wait));
     wait.schedule(first.decision().retryAfterMillis());
   }
 
@@ -154,10 +160,11 @@ final class WaitingRoom implements AutoCloseable {
    * the admission (not mapped for ASYNC), it is settled here at its reservation and waits block
    * from now on.
    */
-  private void completedAfterDispatch(AsyncContext context) {
-    Object left = context.getRequest().getAttribute(ADMITTED);
+  private void completedAfterDispatch(ServletRequest request) {
+    // Not context.getRequest(): illegal once dispatched (Tomcat throws).
+    Object left = request.getAttribute(ADMITTED);
     if (left instanceof QueuedAdmission queued) {
-      context.getRequest().removeAttribute(ADMITTED);
+      request.removeAttribute(ADMITTED);
       var reservation = queued.admitted().decision().reservation();
       fairShare
           .admissions()
@@ -208,9 +215,60 @@ final class WaitingRoom implements AutoCloseable {
     }
   }
 
-  /** One request waiting without a thread; ends exactly once. */
-  private final class AsyncWait implements AsyncListener {
+  /**
+   * The container's events of a waiting request, handed to its wait. Public with a no-argument
+   * constructor because WildFly installs every AsyncListener class it finds as a component and
+   * warns ({@code WFLYEE0007}) about one it cannot instantiate; one built that way does nothing.
+   */
+  public static final class WaitListener implements AsyncListener {
+
+    private final AsyncWait wait;
+
+    /** For containers that instantiate listeners themselves: does nothing. */
+    public WaitListener() {
+      this(null);
+    }
+
+    WaitListener(AsyncWait wait) {
+      this.wait = wait;
+    }
+
+    @Override
+    public void onComplete(AsyncEvent event) {
+      if (wait != null) {
+        wait.completed();
+      }
+    }
+
+    @Override
+    public void onTimeout(AsyncEvent event) {
+      if (wait != null) {
+        wait.timedOut();
+      }
+    }
+
+    @Override
+    public void onError(AsyncEvent event) {
+      if (wait != null) {
+        wait.failed();
+      }
+    }
+
+    @Override
+    public void onStartAsync(AsyncEvent event) {
+      if (wait != null) {
+        wait.startedAgain(event);
+      }
+    }
+  }
+
+  /**
+   * One request waiting without a thread; ends exactly once. Its events come through a {@link
+   * WaitListener} (it is no AsyncListener itself: see there).
+   */
+  private final class AsyncWait {
     private final AsyncContext context;
+    private final ServletRequest request;
     private final String model;
     private final long start;
     private final Again again;
@@ -221,8 +279,15 @@ final class WaitingRoom implements AutoCloseable {
 
     private volatile boolean dispatched;
 
-    AsyncWait(AsyncContext context, String model, long start, Again again, Ending ending) {
+    AsyncWait(
+        AsyncContext context,
+        ServletRequest request,
+        String model,
+        long start,
+        Again again,
+        Ending ending) {
       this.context = context;
+      this.request = request;
       this.model = model;
       this.start = start;
       this.again = again;
@@ -280,34 +345,31 @@ final class WaitingRoom implements AutoCloseable {
       return false;
     }
 
-    @Override
-    public void onTimeout(AsyncEvent event) {
+    void timedOut() {
       if (end()) {
         context.complete();
       }
     }
 
-    @Override
-    public void onError(AsyncEvent event) {
+    /** The client went away (or the container failed the request). */
+    void failed() {
       if (end()) {
         context.complete();
       }
     }
 
-    @Override
-    public void onComplete(AsyncEvent event) {
+    void completed() {
       end();
       if (dispatched) {
-        completedAfterDispatch(context);
+        completedAfterDispatch(request);
       }
     }
 
-    @Override
-    public void onStartAsync(AsyncEvent event) {
+    void startedAgain(AsyncEvent event) {
       // The endpoint went asynchronous after the dispatch. If the filter took the admission,
       // Settlement listens from here; if not, this listener must still see the end to settle it.
-      if (dispatched && context.getRequest().getAttribute(ADMITTED) != null) {
-        event.getAsyncContext().addListener(this);
+      if (dispatched && request.getAttribute(ADMITTED) != null) {
+        event.getAsyncContext().addListener(new WaitListener(this));
       }
     }
   }
