@@ -609,7 +609,7 @@ public final class FairnessReport {
           on 12 of the 18 scenarios, retry honesty 1.000 on most. To the sliding window it is
           mixed (its waits are mostly past 5 s, as the experiments below found): better for
           joining keys (6 → 0; ×10: 32 → 0) and `max_tokens` reserves at ×10 (627 → 272), worse
-          on priorities at ×1 (18 → 54: held calls come back together at the window's edge).
+          on priorities at ×1 (18 → 54; why was not analysed).
 
         **Why the sliding window stays the default.** The reference scenario (a 60-TPM model, a
         call of 30 tokens reserving 266) is the product's promise: 200, 200, then a prompt 429;
