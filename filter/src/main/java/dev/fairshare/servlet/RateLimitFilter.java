@@ -92,6 +92,7 @@ public final class RateLimitFilter extends FairShareFilter {
       // settle it now), or an endpoint's own async dispatch, which passes.
       if (request.getAttribute(WaitingRoom.ADMITTED) instanceof WaitingRoom.QueuedAdmission q) {
         request.removeAttribute(WaitingRoom.ADMITTED);
+        waitingRoom().dispatchSeen();
         settle(q.admitted(), q.endpoint(), request, response, chain, q.body());
       } else {
         chain.doFilter(request, response);
@@ -175,18 +176,38 @@ public final class RateLimitFilter extends FairShareFilter {
     Admissions.Outcome outcome = admissions.admit(key, parsed, endpoint);
     if (outcome instanceof Admissions.Refused refused) {
       WaitingRoom room = waitingRoom();
-      if (room.mayWait(refused, 0) && room.enter(refused.model())) {
+      boolean async = request.isAsyncSupported() && !room.dispatchMissed();
+      WaitingRoom.Place place =
+          room.mayWait(refused, 0)
+              ? room.enter(refused.model(), key.token(), body.length, !async)
+              : null;
+      if (place != null) {
         WaitingRoom.Again again = () -> admissions.admit(key, parsed, endpoint);
-        if (request.isAsyncSupported() && !room.dispatchMissed()) {
+        if (async) {
           ReplayableRequest replayable = new ReplayableRequest(request, body);
-          AsyncContext context = request.startAsync(replayable, response);
-          room.waitAsync(
-              context,
-              replayable,
-              refused.model(),
-              refused,
-              again,
-              new AsyncEnding(context, replayable, response, key, endpoint, body, config));
+          AsyncContext context;
+          try {
+            context = request.startAsync(replayable, response);
+          } catch (IllegalStateException e) {
+            // The container would not go asynchronous after all: answer now.
+            place.leave();
+            refuseForRate(
+                response, refused.decision(), key, refused.model(), refused.requested(), config);
+            return;
+          }
+          try {
+            room.waitAsync(
+                context,
+                replayable,
+                place,
+                refused,
+                again,
+                new AsyncEnding(context, replayable, response, key, endpoint, body, config));
+          } catch (RuntimeException e) {
+            place.leave();
+            context.complete();
+            throw e;
+          }
           return;
         }
         try {
@@ -200,7 +221,7 @@ public final class RateLimitFilter extends FairShareFilter {
         } catch (Exception e) {
           throw new ServletException(e);
         } finally {
-          room.leave(refused.model());
+          place.leave();
         }
       }
     }
@@ -272,10 +293,19 @@ public final class RateLimitFilter extends FairShareFilter {
       try {
         refuseForRate(
             response, refused.decision(), key, refused.model(), refused.requested(), config);
-      } catch (IOException e) {
-        // The client is gone: nothing was admitted, nothing to settle.
+      } catch (IOException | RuntimeException e) {
+        // The client is gone, or the container is done with the request: nothing was
+        // admitted, nothing to settle.
       } finally {
+        completeQuietly();
+      }
+    }
+
+    private void completeQuietly() {
+      try {
         context.complete();
+      } catch (IllegalStateException alreadyOver) {
+        // The container completed it.
       }
     }
 
@@ -292,16 +322,19 @@ public final class RateLimitFilter extends FairShareFilter {
         } else if (e instanceof InvalidRequestException invalid) {
           Refusals.write(request, response, invalid.error());
         } else {
-          LOG.log(Level.WARNING, "FairShare: deciding a waiting request failed", e);
+          LOG.log(Level.WARNING, "FairShare: a waiting request could not be decided", e);
+          response.setHeader("retry-after", "1");
           Refusals.write(
               request,
               response,
-              ApiError.unavailable("The rate limiter failed; please retry shortly."));
+              ApiError.unavailable(
+                  "The request could not be decided while it waited for its turn; please retry"
+                      + " shortly."));
         }
-      } catch (IOException ignored) {
-        // The client is gone.
+      } catch (IOException | RuntimeException ignored) {
+        // The client is gone, or the container is done with the request.
       } finally {
-        context.complete();
+        completeQuietly();
       }
     }
   }

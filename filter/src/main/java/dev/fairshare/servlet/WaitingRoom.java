@@ -9,6 +9,7 @@ import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
 import jakarta.servlet.ServletRequest;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -16,14 +17,15 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Logger;
 
 /**
  * Holds a request refused for want of model room until the room it was told of frees up, instead of
  * answering 429 at once (issue 14; {@code fairshare.max-queue-wait}, default 5 s, and {@code
  * fairshare.max-queued} per model). The request is decided again at its retry time, and again while
- * each new wait still ends within the bound; it ends in an admission or a 429, never later than the
- * bound (plus one decision).
+ * each new wait still ends within the bound; it ends in an admission or a 429 within the bound
+ * (plus one decision), or a 503 when deciding fails or the filter stops.
  *
  * <p>With the Servlet async API ({@link jakarta.servlet.ServletRequest#isAsyncSupported()}), no
  * container thread is held while a request waits: a timer decides again, and an admitted request is
@@ -31,10 +33,13 @@ import java.util.logging.Logger;
  * runs the call and settles it. That needs the filter mapped for ASYNC dispatches; where it is not
  * (the endpoint ran without the filter), the admission is settled at its reservation when the
  * request completes, a warning is logged once, and later waits block instead. Without async support
- * the container thread waits (bounded by the same limits).
+ * the container thread waits, and fewer may ({@link #MAX_BLOCKED}).
  *
- * <p>What is refused for good, or by the key's own limits, never waits: only the model's room does.
- * Fair order between waiting keys is the engine's (tickets in the token-bucket pool).
+ * <p>Bounded: places per model ({@code fairshare.max-queued}), per key on a model (an eighth of
+ * those, at least one: one greedy key cannot fill the room), and bytes of held bodies ({@link
+ * #MAX_HELD_BYTES}). What is refused for good, or by the key's own limits, never waits: only the
+ * model's room does. Fair order between waiting keys is the engine's (tickets in the token-bucket
+ * pool).
  */
 final class WaitingRoom implements AutoCloseable {
 
@@ -42,6 +47,12 @@ final class WaitingRoom implements AutoCloseable {
 
   /** The request attribute that carries an admission made while waiting to the ASYNC dispatch. */
   static final String ADMITTED = WaitingRoom.class.getName() + ".admitted";
+
+  /** Bytes of request bodies all waiting requests of one filter may hold together. */
+  static final long MAX_HELD_BYTES = 64L * 1024 * 1024;
+
+  /** Requests per model that may wait in a container thread (no async support). */
+  static final int MAX_BLOCKED = 16;
 
   /** An admission made while waiting, for the filter's ASYNC dispatch to run and settle. */
   record QueuedAdmission(Admissions.Admitted admitted, Endpoint endpoint, byte[] body) {}
@@ -52,23 +63,64 @@ final class WaitingRoom implements AutoCloseable {
     Admissions.Outcome admit() throws Exception;
   }
 
-  /** What becomes of an asynchronous wait. */
+  /**
+   * What becomes of an asynchronous wait. Each runs at most once per wait, and never after the
+   * container completed the request (the wait's lock orders them).
+   */
   interface Ending {
-    /** Admitted: dispatch it. */
+    /** Admitted: dispatch it back through the filter. */
     void admitted(Admissions.Admitted admitted);
 
-    /** Still refused past the bound: answer 429 with this refusal. */
+    /** Still refused past the bound: answer 429 with this refusal, then complete. */
     void refused(Admissions.Refused refused);
 
-    /** Deciding again failed (a store down): answer with what the filter answers then. */
+    /** Deciding failed (a store down), or the filter stops: answer 503, then complete. */
     void failed(Exception e);
+  }
+
+  /** One waiting request's places, given back once. */
+  final class Place {
+    private final String model;
+    private final String modelKey;
+    private final long bytes;
+    private final boolean blocking;
+    private final AtomicBoolean left = new AtomicBoolean();
+
+    private Place(String model, String modelKey, long bytes, boolean blocking) {
+      this.model = model;
+      this.modelKey = modelKey;
+      this.bytes = bytes;
+      this.blocking = blocking;
+    }
+
+    /** Gives the places back (again: nothing). */
+    void leave() {
+      if (left.compareAndSet(false, true)) {
+        decrement(perModel, model);
+        decrement(perKey, modelKey);
+        if (blocking) {
+          decrement(blocked, model);
+        }
+        heldBytes.addAndGet(-bytes);
+      }
+    }
   }
 
   private final FairShare fairShare;
   private final long maxWaitMillis;
   private final int maxQueued;
-  private final ConcurrentHashMap<String, AtomicInteger> waiting = new ConcurrentHashMap<>();
+  private final int maxQueuedPerKey;
+  private final ConcurrentHashMap<String, AtomicInteger> perModel = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, AtomicInteger> perKey = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, AtomicInteger> blocked = new ConcurrentHashMap<>();
+  private final AtomicLong heldBytes = new AtomicLong();
+  private final Set<AsyncWait> open = ConcurrentHashMap.newKeySet();
+
+  /** Whether the filter ever ran an admission made here (its ASYNC mapping works). */
+  private final AtomicBoolean dispatchSeen = new AtomicBoolean();
+
   private final AtomicBoolean dispatchMissed = new AtomicBoolean();
+  private volatile boolean closed;
   private volatile ScheduledExecutorService timer;
 
   WaitingRoom(FairShare fairShare) {
@@ -76,6 +128,7 @@ final class WaitingRoom implements AutoCloseable {
     Duration wait = fairShare.config().filter().maxQueueWait();
     this.maxWaitMillis = wait.toMillis();
     this.maxQueued = fairShare.config().filter().maxQueued();
+    this.maxQueuedPerKey = Math.max(1, (maxQueued + 7) / 8);
   }
 
   /**
@@ -89,19 +142,52 @@ final class WaitingRoom implements AutoCloseable {
         && waitedMillis + d.retryAfterMillis() <= maxWaitMillis;
   }
 
-  /** Takes one of {@code model}'s places; false when they are all taken. */
-  boolean enter(String model) {
-    AtomicInteger count = waiting.computeIfAbsent(model, m -> new AtomicInteger());
-    if (count.incrementAndGet() > maxQueued) {
+  /**
+   * Takes a place for a request of {@code keyId} on {@code model} holding {@code bytes} of body, in
+   * a container thread when {@code blocking}; null when the room, the key's part of it or the bytes
+   * are full, or the room is closed.
+   */
+  Place enter(String model, String keyId, long bytes, boolean blocking) {
+    if (closed) {
+      return null;
+    }
+    String modelKey = model + '\n' + keyId;
+    if (!increment(perModel, model, maxQueued)) {
+      return null;
+    }
+    if (!increment(perKey, modelKey, maxQueuedPerKey)) {
+      decrement(perModel, model);
+      return null;
+    }
+    if (blocking && !increment(blocked, model, Math.min(maxQueued, MAX_BLOCKED))) {
+      decrement(perModel, model);
+      decrement(perKey, modelKey);
+      return null;
+    }
+    if (heldBytes.addAndGet(bytes) > MAX_HELD_BYTES) {
+      heldBytes.addAndGet(-bytes);
+      decrement(perModel, model);
+      decrement(perKey, modelKey);
+      if (blocking) {
+        decrement(blocked, model);
+      }
+      return null;
+    }
+    return new Place(model, modelKey, bytes, blocking);
+  }
+
+  private static boolean increment(
+      ConcurrentHashMap<String, AtomicInteger> counts, String name, int max) {
+    AtomicInteger count = counts.computeIfAbsent(name, n -> new AtomicInteger());
+    if (count.incrementAndGet() > max) {
       count.decrementAndGet();
       return false;
     }
     return true;
   }
 
-  /** Gives back a place taken by {@link #enter}. */
-  void leave(String model) {
-    AtomicInteger count = waiting.get(model);
+  private static void decrement(ConcurrentHashMap<String, AtomicInteger> counts, String name) {
+    AtomicInteger count = counts.get(name);
     if (count != null) {
       count.decrementAndGet();
     }
@@ -109,7 +195,7 @@ final class WaitingRoom implements AutoCloseable {
 
   /** Requests waiting for {@code model} now; for tests and metrics. */
   int waiting(String model) {
-    AtomicInteger count = waiting.get(model);
+    AtomicInteger count = perModel.get(model);
     return count == null ? 0 : count.get();
   }
 
@@ -118,10 +204,14 @@ final class WaitingRoom implements AutoCloseable {
     return dispatchMissed.get();
   }
 
+  /** The filter ran an admission made here: its ASYNC mapping works. */
+  void dispatchSeen() {
+    dispatchSeen.set(true);
+  }
+
   /**
    * Waits in the calling thread: sleeps until each retry time and decides again, until admitted or
-   * the next wait would pass the bound. The caller holds a place ({@link #enter}) and gives it
-   * back.
+   * the next wait would pass the bound. The caller holds a place and gives it back.
    */
   Admissions.Outcome waitHere(Admissions.Refused first, Again again) throws Exception {
     long start = System.nanoTime();
@@ -137,46 +227,24 @@ final class WaitingRoom implements AutoCloseable {
   }
 
   /**
-   * Waits without a thread: {@code context} (started by the caller, who holds a place) is decided
+   * Waits without a thread: {@code context} (started by the caller on {@code request}) is decided
    * again at each retry time on the timer, and ends once through {@code ending}; a client that goes
-   * away leaves at once. The place is given back when the wait ends.
+   * away leaves at once. {@code place} is given back when the wait ends.
    */
   void waitAsync(
       AsyncContext context,
       ServletRequest request,
-      String model,
+      Place place,
       Admissions.Refused first,
       Again again,
       Ending ending) {
-    AsyncWait wait = new AsyncWait(context, request, model, System.nanoTime(), again, ending);
-    // The timer's own bound is a backstop: every wait ends by then through a decision.
+    AsyncWait wait = new AsyncWait(context, request, place, first, again, ending);
+    open.add(wait);
+    // A backstop only: every wait ends by a decision within the bound, unless the timer falls
+    // far behind (then the timeout answers 503).
     context.setTimeout(maxWaitMillis + 30_000);
     context.addListener(new WaitListener(wait));
     wait.schedule(first.decision().retryAfterMillis());
-  }
-
-  /**
-   * Called when a request that was dispatched with an admission completes: if the filter never took
-   * the admission (not mapped for ASYNC), it is settled here at its reservation and waits block
-   * from now on.
-   */
-  private void completedAfterDispatch(ServletRequest request) {
-    // Not context.getRequest(): illegal once dispatched (Tomcat throws).
-    Object left = request.getAttribute(ADMITTED);
-    if (left instanceof QueuedAdmission queued) {
-      request.removeAttribute(ADMITTED);
-      var reservation = queued.admitted().decision().reservation();
-      fairShare
-          .admissions()
-          .settleWithoutWaiting(reservation, reservation.tokens(), fairShare.clock().millis());
-      if (dispatchMissed.compareAndSet(false, true)) {
-        LOG.warning(
-            "FairShare: a request admitted after waiting was dispatched back but RateLimitFilter"
-                + " did not see it; map the filter for ASYNC dispatches"
-                + " (<dispatcher>REQUEST</dispatcher><dispatcher>ASYNC</dispatcher>). It was"
-                + " charged its reservation; requests now wait in the container's thread.");
-      }
-    }
   }
 
   /**
@@ -207,11 +275,16 @@ final class WaitingRoom implements AutoCloseable {
     return t;
   }
 
+  /** Stops the timer and ends every wait still open with a 503. */
   @Override
   public void close() {
+    closed = true;
     ScheduledExecutorService t = timer;
     if (t != null) {
       t.shutdownNow();
+    }
+    for (AsyncWait wait : open) {
+      wait.fail(new IllegalStateException("FairShare's filter is stopping"));
     }
   }
 
@@ -243,14 +316,14 @@ final class WaitingRoom implements AutoCloseable {
     @Override
     public void onTimeout(AsyncEvent event) {
       if (wait != null) {
-        wait.timedOut();
+        wait.fail(new IllegalStateException("the wait outlived its backstop"));
       }
     }
 
     @Override
     public void onError(AsyncEvent event) {
       if (wait != null) {
-        wait.failed();
+        wait.gone();
       }
     }
 
@@ -263,33 +336,36 @@ final class WaitingRoom implements AutoCloseable {
   }
 
   /**
-   * One request waiting without a thread; ends exactly once. Its events come through a {@link
-   * WaitListener} (it is no AsyncListener itself: see there).
+   * One request waiting without a thread; ends exactly once, under its lock: by a decision
+   * (admitted and dispatched, or refused), by a failure, or by the container (the client left, the
+   * request completed). What ends it first wins; the others do nothing, so nothing is written to a
+   * response the container already completed, and an admission that finds the wait ended is
+   * released. Its events come through a {@link WaitListener} (it is no AsyncListener itself: see
+   * there).
    */
   private final class AsyncWait {
     private final AsyncContext context;
     private final ServletRequest request;
-    private final String model;
-    private final long start;
+    private final Place place;
+    private final long start = System.nanoTime();
     private final Again again;
     private final Ending ending;
-
-    /** Set once, by whoever ends the wait: a decision, the client leaving, or the backstop. */
-    private final AtomicBoolean ended = new AtomicBoolean();
-
-    private volatile boolean dispatched;
+    private final Object lock = new Object();
+    private Admissions.Refused last;
+    private boolean ended;
+    private boolean dispatched;
 
     AsyncWait(
         AsyncContext context,
         ServletRequest request,
-        String model,
-        long start,
+        Place place,
+        Admissions.Refused first,
         Again again,
         Ending ending) {
       this.context = context;
       this.request = request;
-      this.model = model;
-      this.start = start;
+      this.place = place;
+      this.last = first;
       this.again = again;
       this.ending = ending;
     }
@@ -298,78 +374,140 @@ final class WaitingRoom implements AutoCloseable {
       try {
         timer().schedule(this::decide, Math.max(1, delayMillis), TimeUnit.MILLISECONDS);
       } catch (RejectedExecutionException e) {
-        // Closed while it waited: decide now rather than never.
-        decide();
+        fail(e); // the filter is stopping
       }
     }
 
     private void decide() {
-      if (ended.get()) {
+      synchronized (lock) {
+        if (ended) {
+          return;
+        }
+      }
+      if (elapsedMillis(start) > maxWaitMillis) {
+        // The timer fell behind: the bound is passed, answer with what was last said.
+        refuse(last);
         return;
       }
       Admissions.Outcome outcome;
       try {
         outcome = again.admit();
       } catch (Exception e) {
-        if (end()) {
-          ending.failed(e);
-        }
+        fail(e);
         return;
       }
       if (outcome instanceof Admissions.Admitted admitted) {
-        if (end()) {
-          dispatched = true;
-          ending.admitted(admitted);
-        } else {
-          // The client left while this was decided: it did not happen.
-          fairShare
-              .admissions()
-              .release(admitted.decision().reservation(), fairShare.clock().millis());
-        }
+        admit(admitted);
         return;
       }
       Admissions.Refused refused = (Admissions.Refused) outcome;
+      synchronized (lock) {
+        last = refused;
+      }
       if (mayWait(refused, elapsedMillis(start))) {
         schedule(refused.decision().retryAfterMillis());
-      } else if (end()) {
-        ending.refused(refused);
+      } else {
+        refuse(refused);
       }
     }
 
-    /** Ends the wait if nobody has; gives the place back. */
-    private boolean end() {
-      if (ended.compareAndSet(false, true)) {
-        leave(model);
-        return true;
+    private void admit(Admissions.Admitted admitted) {
+      synchronized (lock) {
+        if (!ended) {
+          end();
+          dispatched = true;
+          try {
+            ending.admitted(admitted);
+            return;
+          } catch (RuntimeException e) {
+            // The container refused the dispatch (the request is over): nothing ran.
+            dispatched = false;
+            request.removeAttribute(ADMITTED);
+          }
+        }
       }
-      return false;
+      // The wait ended meanwhile: the admission did not happen.
+      fairShare.admissions().release(admitted.decision().reservation(), fairShare.clock().millis());
     }
 
-    void timedOut() {
-      if (end()) {
-        context.complete();
+    private void refuse(Admissions.Refused refused) {
+      synchronized (lock) {
+        if (!ended) {
+          end();
+          ending.refused(refused);
+        }
       }
     }
 
-    /** The client went away (or the container failed the request). */
-    void failed() {
-      if (end()) {
-        context.complete();
+    /** Ends the wait with a 503 (deciding failed, the filter stops, the backstop). */
+    void fail(Exception e) {
+      synchronized (lock) {
+        if (!ended) {
+          end();
+          ending.failed(e);
+        }
+      }
+    }
+
+    /** The client went away: the wait ends without an answer. */
+    void gone() {
+      synchronized (lock) {
+        if (!ended) {
+          end();
+          try {
+            context.complete();
+          } catch (IllegalStateException alreadyOver) {
+            // The container completed it.
+          }
+        }
       }
     }
 
     void completed() {
-      end();
-      if (dispatched) {
-        completedAfterDispatch(request);
+      synchronized (lock) {
+        if (!ended) {
+          end();
+        } else if (dispatched) {
+          settleIfTheFilterDidNot();
+        }
       }
     }
 
     void startedAgain(AsyncEvent event) {
       // The endpoint went asynchronous after the dispatch. If the filter took the admission,
-      // Settlement listens from here; if not, this listener must still see the end to settle it.
+      // Settlement listens from here; if not, this wait must still see the end to settle it.
       if (dispatched && request.getAttribute(ADMITTED) != null) {
         event.getAsyncContext().addListener(new WaitListener(this));
+      }
+    }
+
+    private void end() {
+      ended = true;
+      open.remove(this);
+      place.leave();
+    }
+
+    /**
+     * The request completed after its admission was dispatched: if the filter never took the
+     * admission (not mapped for ASYNC), it is settled here at its reservation and, unless the
+     * filter has taken one before, waits block from now on. Not context.getRequest(): illegal once
+     * dispatched (Tomcat throws).
+     */
+    private void settleIfTheFilterDidNot() {
+      if (!(request.getAttribute(ADMITTED) instanceof QueuedAdmission queued)) {
+        return;
+      }
+      request.removeAttribute(ADMITTED);
+      var reservation = queued.admitted().decision().reservation();
+      fairShare
+          .admissions()
+          .settleWithoutWaiting(reservation, reservation.tokens(), fairShare.clock().millis());
+      if (!dispatchSeen.get() && dispatchMissed.compareAndSet(false, true)) {
+        LOG.warning(
+            "FairShare: a request admitted after waiting was dispatched back but RateLimitFilter"
+                + " did not see it; map the filter for ASYNC dispatches"
+                + " (<dispatcher>REQUEST</dispatcher><dispatcher>ASYNC</dispatcher>). It was"
+                + " charged its reservation; requests now wait in the container's thread.");
       }
     }
   }

@@ -146,4 +146,26 @@ class WaitingRoomIT {
     assertThat(waiting()).isZero();
     await().atMost(Duration.ofSeconds(2)).until(() -> inFlight() == 0);
   }
+
+  @Test
+  void aKeyHoldsAtMostAnEighthOfThePlaces_soOneKeyCannotFillTheRoom() throws Exception {
+    // 8 places: 1 per key.
+    start(Map.of("fairshare.max-queued", "8"));
+    String[] keys = fillTheModel();
+
+    CompletableFuture<HttpResponse<String>> held = rawCall(keys[1]);
+    await().atMost(Duration.ofSeconds(3)).until(() -> waiting() == 1);
+    // The same key's next call finds its place taken: 429 at once.
+    long before = System.nanoTime();
+    assertThat(rawCall(keys[1]).get().statusCode()).isEqualTo(429);
+    assertThat((System.nanoTime() - before) / 1_000_000).isLessThan(900);
+    // Another key still gets a place.
+    CompletableFuture<HttpResponse<String>> other = rawCall(keys[0]);
+    await().atMost(Duration.ofSeconds(3)).until(() -> waiting() == 2);
+
+    assertThat(held.get().statusCode()).isEqualTo(200);
+    assertThat(other.get().statusCode()).isEqualTo(200);
+    assertThat(waiting()).isZero();
+    await().atMost(Duration.ofSeconds(2)).until(() -> inFlight() == 0);
+  }
 }
