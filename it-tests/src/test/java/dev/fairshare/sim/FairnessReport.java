@@ -521,6 +521,20 @@ public final class FairnessReport {
         then, and answered 429 only past that. The default is `fair, sliding-window, held up to
         5 s`.
 
+        ### The promise, and why it is not "no 429 below the share"
+
+        What a client is promised is a share **within a bounded delay**: a key asking no more than
+        its guaranteed share `C × w / Σw` gets each call admitted within the waiting room's bound
+        (5 s), on its first try or held by the server, and a 429 only with an honest wait it can
+        act on. Zero first-try refusals below the share cannot be promised by any limiter that
+        lends idle capacity and keeps the model full: room lent to a greedy key is in use until it
+        is given back (in a sliding window, until the usage leaves the window, up to a whole
+        window; in a bucket, until the refill brings it back, `need ÷ (C / window)` later), so a
+        light key that arrives just after has to wait for it, or the model must keep room idle
+        for it and lose utilization. The waiting room turns that wait into a delay instead of a
+        failed call, and the token bucket makes the wait short (a 200-token call at 10,000 tokens
+        a minute: 1.2 s) and exactly known.
+
         ### The token-bucket pool (`fairshare.pool=token-bucket`, memory store)
 
         * The model's tokens refill continuously at `C` per window into a bucket of
