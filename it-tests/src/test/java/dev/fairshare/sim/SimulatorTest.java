@@ -271,4 +271,34 @@ class SimulatorTest {
       }
     }
   }
+
+  /**
+   * With the waiting room (what FairShare does by default) and the token bucket: no below-share
+   * request fails and every retry at the advised time is admitted (E1, E5), on the worst of 20
+   * seeds, wherever FAIRNESS.md reports it.
+   */
+  @Test
+  void tokenBucketWithTheWaitingRoom_failsNoBelowShareRequest_andItsRetryAftersAreHonest() {
+    FairnessReport.Setup held =
+        FairnessReport.clientSetups().get("fair, token-bucket, held up to 5 s");
+    List<String> names = new java.util.ArrayList<>();
+    for (String suffix : List.of("", " (×10)")) {
+      for (String name :
+          List.of(
+              "2 equal keys",
+              "10 keys, 0.9/0.1 priorities",
+              "greedy + 9 polite",
+              "keys joining one by one",
+              "batch job, 8 workers, + 9 polite")) {
+        names.add(name + suffix);
+      }
+    }
+    names.add("estimates off by ±50 % (×10)");
+    names.add("10 keys on an RPM limit (60 a minute) (×10)");
+    for (String name : names) {
+      ClientMetrics m = worst(clientScenario(name), held);
+      assertThat(m.belowShareFailed()).as("E1 failed, %s", name).isZero();
+      assertThat(m.retryHonesty()).as("E5, %s", name).isEqualTo(1.0);
+    }
+  }
 }
