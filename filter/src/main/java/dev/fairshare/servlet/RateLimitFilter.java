@@ -152,13 +152,19 @@ public final class RateLimitFilter extends FairShareFilter {
           ApiError.unavailable("The API key store is unavailable; please retry shortly."));
     } catch (UsageStoreUnavailableException e) {
       // Logged (throttled) by the store. Closed failure mode: refuse rather than guess.
-      response.setHeader("retry-after", "1");
-      Refusals.write(
-          request,
-          response,
-          ApiError.unavailable(
-              "The rate limiter's shared store is unavailable; please retry shortly."));
+      storeUnavailable(request, response);
     }
+  }
+
+  /** The 503 of a shared store that is away (closed failure mode). */
+  private static void storeUnavailable(HttpServletRequest request, HttpServletResponse response)
+      throws IOException {
+    response.setHeader("retry-after", "1");
+    Refusals.write(
+        request,
+        response,
+        ApiError.unavailable(
+            "The rate limiter's shared store is unavailable; please retry shortly."));
   }
 
   private void limit(
@@ -313,12 +319,7 @@ public final class RateLimitFilter extends FairShareFilter {
     public void failed(Exception e) {
       try {
         if (e instanceof UsageStoreUnavailableException) {
-          response.setHeader("retry-after", "1");
-          Refusals.write(
-              request,
-              response,
-              ApiError.unavailable(
-                  "The rate limiter's shared store is unavailable; please retry shortly."));
+          storeUnavailable(request, response);
         } else if (e instanceof InvalidRequestException invalid) {
           Refusals.write(request, response, invalid.error());
         } else {
