@@ -1,0 +1,163 @@
+package dev.fairshare.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.fairshare.FairShare;
+import dev.fairshare.config.FairShareConfig;
+import dev.fairshare.core.Clock;
+import dev.fairshare.gateway.GatewaySettings;
+import dev.fairshare.gateway.MockModelServlet;
+import dev.fairshare.keys.KeySpec;
+import dev.fairshare.servlet.RateLimitFilter;
+import dev.fairshare.store.MemoryUsageStore;
+import jakarta.servlet.DispatcherType;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.logging.Level;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The waiting room where the container cannot serve it as the gateway does: the filter mapped for
+ * REQUEST dispatches only (the first held call is dispatched past it, charged its reservation, and
+ * later calls wait in the container's thread), and an endpoint without async support (the
+ * container's thread waits from the start). Every call still ends in one settlement.
+ */
+class WaitingRoomFallbackIT {
+
+  static final String MODEL = "my-fake-model";
+
+  @TempDir Path dir;
+  Server server;
+  FairShare fairShare;
+  URI base;
+  final HttpClient http = HttpClient.newHttpClient();
+
+  void start(boolean asyncDispatchMapped, boolean endpointAsync) throws Exception {
+    Map<String, String> props =
+        Map.of(
+            "fairshare.master-key",
+            "sk-1234",
+            "fairshare.keys.jdbc-url",
+            "jdbc:h2:file:" + dir.resolve("keys").toAbsolutePath(),
+            "fairshare.models." + MODEL + ".tpm",
+            "60",
+            "fairshare.window",
+            "4s");
+    fairShare =
+        FairShare.create(
+            FairShareConfig.read(k -> Optional.ofNullable(props.get(k)), props.keySet()),
+            Clock.system());
+    server = new Server();
+    ServerConnector connector = new ServerConnector(server);
+    connector.setHost("127.0.0.1");
+    server.addConnector(connector);
+    ServletContextHandler context = new ServletContextHandler("/");
+    FilterHolder filter = new FilterHolder(new RateLimitFilter(fairShare));
+    filter.setAsyncSupported(true);
+    context.addFilter(
+        filter,
+        "/*",
+        asyncDispatchMapped
+            ? EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC)
+            : EnumSet.of(DispatcherType.REQUEST));
+    ServletHolder model =
+        new ServletHolder(
+            new MockModelServlet(new GatewaySettings(0, "127.0.0.1", Optional.empty(), Map.of())));
+    model.setAsyncSupported(endpointAsync);
+    context.addServlet(model, "/v1/chat/completions");
+    server.setHandler(context);
+    server.start();
+    base = URI.create("http://127.0.0.1:" + connector.getLocalPort());
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (server != null) {
+      server.stop();
+    }
+    if (fairShare != null) {
+      fairShare.close();
+    }
+  }
+
+  String key() {
+    return fairShare.keys().generate(KeySpec.EMPTY).rawKey();
+  }
+
+  int call(String key) throws Exception {
+    return http.send(
+            HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
+                .header("Authorization", "Bearer " + key)
+                .header("Content-Type", "application/json")
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "{\"model\":\""
+                            + MODEL
+                            + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString())
+        .statusCode();
+  }
+
+  int inFlight() {
+    return ((MemoryUsageStore) fairShare.usageStore()).inFlight(MODEL);
+  }
+
+  @Test
+  void withoutTheAsyncMapping_theFirstHeldCallIsChargedItsReservation_andLaterOnesWaitInAThread()
+      throws Exception {
+    start(false, true);
+    String key1 = key();
+    String key2 = key();
+    assertThat(call(key1)).isEqualTo(200);
+    assertThat(call(key2)).isEqualTo(200);
+    try (LogCapture log = LogCapture.start()) {
+      // Held, admitted, dispatched past the filter: the endpoint answers, the wait settles it.
+      assertThat(call(key2)).isEqualTo(200);
+      await().atMost(Duration.ofSeconds(2)).until(() -> inFlight() == 0);
+      assertThat(log.records())
+          .filteredOn(r -> r.getLevel() == Level.WARNING)
+          .singleElement()
+          .satisfies(r -> assertThat(r.getMessage()).contains("map the filter for ASYNC"));
+      // Later calls wait in the container's thread (the room is full again after a few) and are
+      // settled by the filter as usual.
+      long longest = 0;
+      for (int n = 0; n < 4; n++) {
+        long before = System.nanoTime();
+        assertThat(call(key1)).isEqualTo(200);
+        longest = Math.max(longest, (System.nanoTime() - before) / 1_000_000);
+      }
+      assertThat(longest).as("a call that waited, ms").isBetween(500L, 5_500L);
+      await().atMost(Duration.ofSeconds(2)).until(() -> inFlight() == 0);
+      assertThat(log.records()).filteredOn(r -> r.getLevel() == Level.WARNING).hasSize(1);
+    }
+  }
+
+  @Test
+  void anEndpointWithoutAsyncSupport_waitsInTheContainersThread() throws Exception {
+    start(true, false);
+    String key1 = key();
+    String key2 = key();
+    assertThat(call(key1)).isEqualTo(200);
+    assertThat(call(key2)).isEqualTo(200);
+    long before = System.nanoTime();
+    assertThat(call(key2)).isEqualTo(200);
+    assertThat((System.nanoTime() - before) / 1_000_000).isBetween(500L, 5_500L);
+    await().atMost(Duration.ofSeconds(2)).until(() -> inFlight() == 0);
+  }
+}
