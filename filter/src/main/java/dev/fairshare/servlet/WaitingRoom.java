@@ -51,6 +51,9 @@ final class WaitingRoom implements AutoCloseable {
   /** Bytes of request bodies all waiting requests of one filter may hold together. */
   static final long MAX_HELD_BYTES = 64L * 1024 * 1024;
 
+  /** Threads that decide waiting requests again. */
+  static final int TIMER_THREADS = 2;
+
   /** Requests per model that may wait in a container thread (no async support). */
   static final int MAX_BLOCKED = 16;
 
@@ -261,10 +264,14 @@ final class WaitingRoom implements AutoCloseable {
       synchronized (this) {
         t = timer;
         if (t == null) {
+          // Two threads: a decision may wait on a shared store (Redis: up to its timeout), and
+          // one slow decision must not hold every other wait past its bound.
+          AtomicInteger n = new AtomicInteger();
           t =
-              Executors.newSingleThreadScheduledExecutor(
+              Executors.newScheduledThreadPool(
+                  TIMER_THREADS,
                   r -> {
-                    Thread thread = new Thread(r, "fairshare-waiting-room");
+                    Thread thread = new Thread(r, "fairshare-waiting-room-" + n.incrementAndGet());
                     thread.setDaemon(true);
                     return thread;
                   });
