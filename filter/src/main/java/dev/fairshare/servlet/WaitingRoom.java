@@ -32,8 +32,9 @@ import java.util.logging.Logger;
  * dispatched back through the filter ({@link jakarta.servlet.DispatcherType#ASYNC}), which then
  * runs the call and settles it. That needs the filter mapped for ASYNC dispatches; where it is not
  * (the endpoint ran without the filter), the admission is settled at its reservation when the
- * request completes, a warning is logged once, and later waits block instead. Without async support
- * the container thread waits, and fewer may ({@link #MAX_BLOCKED}).
+ * request completes; after {@value #MISSES_BEFORE_BLOCKING} such, with none the filter ran, a
+ * warning is logged once and later waits block instead. Without async support the container thread
+ * waits, and fewer may ({@link #MAX_BLOCKED}).
  *
  * <p>Bounded: places per model ({@code fairshare.max-queued}), per key on a model (an eighth of
  * those, at least one: one greedy key cannot fill the room), and bytes of held bodies ({@link
@@ -123,6 +124,14 @@ final class WaitingRoom implements AutoCloseable {
   private final AtomicBoolean dispatchSeen = new AtomicBoolean();
 
   private final AtomicBoolean dispatchMissed = new AtomicBoolean();
+
+  /**
+   * Admissions whose dispatch the filter never ran. One can be a dispatch the container dropped
+   * (the client left, the application stops): waits block only after several, none seen.
+   */
+  private final AtomicInteger misses = new AtomicInteger();
+
+  static final int MISSES_BEFORE_BLOCKING = 3;
   private volatile boolean closed;
   private volatile ScheduledExecutorService timer;
 
@@ -243,10 +252,15 @@ final class WaitingRoom implements AutoCloseable {
       Ending ending) {
     AsyncWait wait = new AsyncWait(context, request, place, first, again, ending);
     open.add(wait);
-    // A backstop only: every wait ends by a decision within the bound, unless the timer falls
-    // far behind (then the timeout answers 503).
-    context.setTimeout(maxWaitMillis + 30_000);
-    context.addListener(new WaitListener(wait));
+    try {
+      // A backstop only: every wait ends by a decision within the bound, unless the timer falls
+      // far behind (then the timeout answers 503).
+      context.setTimeout(maxWaitMillis + 30_000);
+      context.addListener(new WaitListener(wait));
+    } catch (RuntimeException e) {
+      open.remove(wait);
+      throw e;
+    }
     wait.schedule(first.decision().retryAfterMillis());
   }
 
@@ -259,6 +273,9 @@ final class WaitingRoom implements AutoCloseable {
   }
 
   private ScheduledExecutorService timer() {
+    if (closed) {
+      throw new RejectedExecutionException("the waiting room is closed");
+    }
     ScheduledExecutorService t = timer;
     if (t == null) {
       synchronized (this) {
@@ -438,21 +455,39 @@ final class WaitingRoom implements AutoCloseable {
     }
 
     private void refuse(Admissions.Refused refused) {
-      synchronized (lock) {
-        if (!ended) {
-          end();
-          ending.refused(refused);
-        }
+      if (endFirst()) {
+        answer(() -> ending.refused(refused));
       }
     }
 
     /** Ends the wait with a 503 (deciding failed, the filter stops, the backstop). */
     void fail(Exception e) {
+      if (endFirst()) {
+        answer(() -> ending.failed(e));
+      }
+    }
+
+    /** Ends the wait if nothing else did; true when this call ended it. */
+    private boolean endFirst() {
       synchronized (lock) {
-        if (!ended) {
-          end();
-          ending.failed(e);
+        if (ended) {
+          return false;
         }
+        end();
+        return true;
+      }
+    }
+
+    /**
+     * Writes the answer on a container thread ({@link AsyncContext#start}), not the timer's: a
+     * client that stops reading then holds that thread until the container's write timeout, not
+     * every other wait. The answer completes the request, and finds it gone quietly.
+     */
+    private void answer(Runnable write) {
+      try {
+        context.start(write);
+      } catch (RuntimeException containerIsDone) {
+        // The request is over (the client left, the application stops): nothing to answer.
       }
     }
 
@@ -509,7 +544,9 @@ final class WaitingRoom implements AutoCloseable {
       fairShare
           .admissions()
           .settleWithoutWaiting(reservation, reservation.tokens(), fairShare.clock().millis());
-      if (!dispatchSeen.get() && dispatchMissed.compareAndSet(false, true)) {
+      if (!dispatchSeen.get()
+          && misses.incrementAndGet() >= MISSES_BEFORE_BLOCKING
+          && dispatchMissed.compareAndSet(false, true)) {
         LOG.warning(
             "FairShare: a request admitted after waiting was dispatched back but RateLimitFilter"
                 + " did not see it; map the filter for ASYNC dispatches"
