@@ -51,6 +51,9 @@ public final class RateLimitFilter extends FairShareFilter {
     super(fairShare);
   }
 
+  /** Marks a request to a limited endpoint that this filter decided on (or refused). */
+  static final String DECIDED = RateLimitFilter.class.getName() + ".decided";
+
   /** Requests held for their turn instead of a 429 ({@code fairshare.max-queue-wait}). */
   private volatile WaitingRoom waitingRoom;
 
@@ -88,19 +91,26 @@ public final class RateLimitFilter extends FairShareFilter {
     FairShare fairShare = fairShare();
     FairShareConfig config = fairShare.config();
     if (request.getDispatcherType() == DispatcherType.ASYNC) {
-      // Decided in this request's first dispatch: either admitted while it waited (run and
-      // settle it now), or an endpoint's own async dispatch, which passes.
+      // Admitted while it waited: run and settle it now.
       if (request.getAttribute(WaitingRoom.ADMITTED) instanceof WaitingRoom.QueuedAdmission q) {
         request.removeAttribute(WaitingRoom.ADMITTED);
         waitingRoom().dispatchSeen();
         settle(q.admitted(), q.endpoint(), request, response, chain, q.body());
-      } else {
-        chain.doFilter(request, response);
+        return;
       }
-      return;
+      // An endpoint's own async dispatch of a request this filter decided on passes. Any other
+      // (an application dispatching from a path the filter does not limit) is judged below like
+      // a new request: it must not reach a limited endpoint unlimited.
+      if (request.getAttribute(DECIDED) != null) {
+        chain.doFilter(request, response);
+        return;
+      }
     }
     String path = RequestPaths.canonical(request);
     Endpoint endpoint = Endpoint.match(path, config.filter().paths());
+    if (endpoint != null) {
+      request.setAttribute(DECIDED, Boolean.TRUE);
+    }
     boolean normal = RequestPaths.isNormalForm(request, path);
     if (endpoint == null
         && (normal || !RequestPaths.onLimitedPrefix(path, config.filter().paths()))) {

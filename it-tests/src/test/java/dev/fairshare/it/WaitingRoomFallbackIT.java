@@ -81,6 +81,9 @@ class WaitingRoomFallbackIT {
             new MockModelServlet(new GatewaySettings(0, "127.0.0.1", Optional.empty(), Map.of())));
     model.setAsyncSupported(endpointAsync);
     context.addServlet(model, "/v1/chat/completions");
+    ServletHolder relay = new ServletHolder(new Relay());
+    relay.setAsyncSupported(true);
+    context.addServlet(relay, "/relay");
     server.setHandler(context);
     server.start();
     base = URI.create("http://127.0.0.1:" + connector.getLocalPort());
@@ -158,5 +161,36 @@ class WaitingRoomFallbackIT {
     assertThat(call(key2)).isEqualTo(200);
     assertThat((System.nanoTime() - before) / 1_000_000).isBetween(500L, 5_500L);
     await().atMost(Duration.ofSeconds(2)).until(() -> inFlight() == 0);
+  }
+
+  /** An application servlet on a path the filter does not limit, dispatching to the model. */
+  static final class Relay extends jakarta.servlet.http.HttpServlet {
+    @Override
+    protected void doPost(
+        jakarta.servlet.http.HttpServletRequest request,
+        jakarta.servlet.http.HttpServletResponse response) {
+      request.startAsync().dispatch("/v1/chat/completions");
+    }
+  }
+
+  @Test
+  void anApplicationsAsyncDispatchToTheModel_isJudgedLikeARequest_notPassedThrough()
+      throws Exception {
+    start(true, true);
+    // No key: through the relay the call must meet the filter as it would directly.
+    HttpResponse<String> relayed =
+        http.send(
+            HttpRequest.newBuilder(base.resolve("/relay"))
+                .timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json")
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "{\"model\":\""
+                            + MODEL
+                            + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(relayed.statusCode()).as(relayed.body()).isEqualTo(401);
+    assertThat(inFlight()).isZero();
   }
 }
