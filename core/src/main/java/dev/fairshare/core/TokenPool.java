@@ -196,12 +196,6 @@ final class TokenPool {
     level = Math.max(-shape.capacity(), level - tokens);
   }
 
-  /** Whether any ticket is held (nothing can be dropped while one is). */
-  boolean holdsTickets(long nowMillis) {
-    expireTickets(nowMillis);
-    return !tickets.isEmpty();
-  }
-
   /**
    * Tokens owed to the tickets served before {@code keyId}'s: guaranteed tickets taken before it
    * (all of them when it holds none); for a request within its share, also every guaranteed ticket
