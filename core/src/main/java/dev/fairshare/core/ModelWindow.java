@@ -182,7 +182,6 @@ public final class ModelWindow {
       return refuse(request, key, totals, limit, false, -1, nowMillis, bucket, start);
     }
     ModelCapacity capacity = request.capacity();
-    TokenPool.Shape shape = null;
     if (capacity.tokens() == 0) {
       // A model closed to tokens: nothing refills, and a new bucket must not start full.
       return refuse(
@@ -198,7 +197,7 @@ public final class ModelWindow {
     }
     TokenPool.Outcome tokens = null;
     if (capacity.limitsTokens()) {
-      shape = TokenPool.Shape.of(capacity.tokens(), settings);
+      TokenPool.Shape shape = TokenPool.Shape.of(capacity.tokens(), settings);
       long cost = rule.cost(capacity.tokens(), request.estimatedTokens(), request.weight(), totals);
       TokenPool.Standing standing = standing(request, totals, cost, bucket, start);
       tokens =
@@ -240,7 +239,7 @@ public final class ModelWindow {
     if (keyLimit != ModelCapacity.UNLIMITED) {
       reserved = Math.max(0, Math.min(reserved, keyLimit - totals.keyTokens()));
     }
-    if (shape != null) {
+    if (tokens != null) {
       // As the window reserves at most the model's room: never more than the bucket holds above
       // the tickets ahead and the reserve (room promised to others stays theirs), so it goes below
       // zero by debt alone; use past the reservation is settled as debt.

@@ -96,12 +96,6 @@ final class TokenPool {
     }
   }
 
-  /** Tokens in the bucket at {@code nowMillis} (refilled first). */
-  double level(Shape shape, long nowMillis) {
-    refill(shape, nowMillis);
-    return level;
-  }
-
   /**
    * Whether the bucket holds {@code cost} tokens for {@code keyId} now; takes nothing. A key within
    * a share that is refused takes (or keeps) a ticket, unless the wait is longer than {@code

@@ -3,7 +3,6 @@ package dev.fairshare.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.errors.RateLimitException;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
@@ -54,10 +53,6 @@ class GreedyAndLightKeysIT {
     }
   }
 
-  OpenAIClient client(String key) {
-    return OpenAIOkHttpClient.builder().apiKey(key).baseUrl(gateway.base().toString()).build();
-  }
-
   static ChatCompletionCreateParams call() {
     return ChatCompletionCreateParams.builder()
         .model(MODEL)
@@ -84,10 +79,10 @@ class GreedyAndLightKeysIT {
                 "10",
                 "fairshare.gateway.mock." + MODEL + ".completion-tokens",
                 "90"));
-    OpenAIClient greedy = client(gateway.mintKey("{}"));
+    OpenAIClient greedy = gateway.client(gateway.mintKey("{}"));
     List<OpenAIClient> light = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
-      light.add(client(gateway.mintKey("{}")));
+      light.add(gateway.client(gateway.mintKey("{}")));
     }
 
     AtomicLong admittedTokens = new AtomicLong();

@@ -41,10 +41,6 @@ class ReferenceScenarioIT {
     gateway.close();
   }
 
-  OpenAIClient client(String key) {
-    return OpenAIOkHttpClient.builder().apiKey(key).baseUrl(gateway.base().toString()).build();
-  }
-
   static ChatCompletionCreateParams hello(String text) {
     return ChatCompletionCreateParams.builder().model("my-fake-model").addUserMessage(text).build();
   }
@@ -57,8 +53,8 @@ class ReferenceScenarioIT {
   void twoKeysShareA60TpmModel_andTheSecondKeysSecondCallFailsFast() throws Exception {
     String key1 = gateway.mintKey("{}");
     String key2 = gateway.mintKey("{}");
-    OpenAIClient client1 = client(key1);
-    OpenAIClient client2 = client(key2);
+    OpenAIClient client1 = gateway.client(key1);
+    OpenAIClient client2 = gateway.client(key2);
 
     // call 1, key 1: 200, 30 tokens; key 1 alone holds the whole 60
     HttpResponseFor<ChatCompletion> first =
@@ -116,7 +112,8 @@ class ReferenceScenarioIT {
     assertThat(gateway.gateway.fairShare().usageStore()).isNotNull();
     // 30 of 60 used on the shared budget: the same key's next two calls get 200 then 429
     assertThat(
-            client(key)
+            gateway
+                .client(key)
                 .chat()
                 .completions()
                 .create(hello("again"))

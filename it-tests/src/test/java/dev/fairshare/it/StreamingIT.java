@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
@@ -70,10 +69,6 @@ class StreamingIT {
     gateway.close();
   }
 
-  OpenAIClient client(String key) {
-    return OpenAIOkHttpClient.builder().apiKey(key).baseUrl(gateway.base().toString()).build();
-  }
-
   UsageSnapshot standing(String key, String model) {
     return gateway.standing(key, model, new ModelCapacity(100_000, 1_000));
   }
@@ -88,7 +83,7 @@ class StreamingIT {
     String key = gateway.mintKey("{}");
     List<ChatCompletionChunk> chunks = new ArrayList<>();
     try (StreamResponse<ChatCompletionChunk> stream =
-        client(key).chat().completions().createStreaming(chat("stream-model").build())) {
+        gateway.client(key).chat().completions().createStreaming(chat("stream-model").build())) {
       stream.stream().forEach(chunks::add);
     }
     StringBuilder text = new StringBuilder();
@@ -108,7 +103,7 @@ class StreamingIT {
             .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build())
             .build();
     try (StreamResponse<ChatCompletionChunk> stream =
-        client(key).chat().completions().createStreaming(params)) {
+        gateway.client(key).chat().completions().createStreaming(params)) {
       stream.stream().forEach(chunks::add);
     }
     List<ChatCompletionChunk> withUsage =
@@ -125,7 +120,7 @@ class StreamingIT {
     long lastAt = 0;
     int count = 0;
     try (StreamResponse<ChatCompletionChunk> stream =
-        client(key).chat().completions().createStreaming(chat("slow-stream").build())) {
+        gateway.client(key).chat().completions().createStreaming(chat("slow-stream").build())) {
       Iterator<ChatCompletionChunk> it = stream.stream().iterator();
       while (it.hasNext()) {
         it.next();
@@ -146,7 +141,7 @@ class StreamingIT {
   void streamWithoutAnyUsage_isChargedThePromptEstimatePlusTheCountedText() throws Exception {
     String key = gateway.mintKey("{}");
     try (StreamResponse<ChatCompletionChunk> stream =
-        client(key).chat().completions().createStreaming(chat("no-usage").build())) {
+        gateway.client(key).chat().completions().createStreaming(chat("no-usage").build())) {
       stream.stream().forEach(c -> {});
     }
     long prompt = promptEstimate("no-usage");
@@ -159,7 +154,7 @@ class StreamingIT {
   void clientClosingAfterTwoChunks_isChargedWhatWasStreamed_andItsSlotIsReleased()
       throws Exception {
     String key = gateway.mintKey("{\"max_parallel_requests\":1}");
-    OpenAIClient client = client(key);
+    OpenAIClient client = gateway.client(key);
     try (StreamResponse<ChatCompletionChunk> stream =
         client.chat().completions().createStreaming(chat("slow-stream").build())) {
       Iterator<ChatCompletionChunk> it = stream.stream().iterator();
@@ -194,7 +189,8 @@ class StreamingIT {
     String key = gateway.mintKey("{}");
     StringBuilder text = new StringBuilder();
     try (StreamResponse<Completion> stream =
-        client(key)
+        gateway
+            .client(key)
             .completions()
             .createStreaming(
                 CompletionCreateParams.builder()
@@ -211,7 +207,8 @@ class StreamingIT {
   void embeddingsAreCountedByTheirInputTokens() throws Exception {
     String key = gateway.mintKey("{}");
     CreateEmbeddingResponse embedding =
-        client(key)
+        gateway
+            .client(key)
             .embeddings()
             .create(EmbeddingCreateParams.builder().model("stream-model").input("hello").build());
     assertThat(embedding.usage().totalTokens()).isEqualTo(10);
@@ -222,7 +219,8 @@ class StreamingIT {
   void responsesApiIsCountedByItsInputAndOutputTokens() throws Exception {
     String key = gateway.mintKey("{}");
     Response response =
-        client(key)
+        gateway
+            .client(key)
             .responses()
             .create(ResponseCreateParams.builder().model("stream-model").input("hello").build());
     assertThat(response.usage().orElseThrow().totalTokens()).isEqualTo(30);

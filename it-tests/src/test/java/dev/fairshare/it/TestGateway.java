@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
 import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.Clock;
 import dev.fairshare.core.KeyLimits;
@@ -54,6 +56,11 @@ final class TestGateway implements AutoCloseable {
 
   URI base() {
     return gateway.baseUri();
+  }
+
+  /** The official OpenAI Java client (default settings, retries on) for {@code key}, here. */
+  OpenAIClient client(String key) {
+    return OpenAIOkHttpClient.builder().apiKey(key).baseUrl(base().toString()).build();
   }
 
   /** Mints a key through {@code POST /key/generate} with the master key; returns the raw key. */

@@ -113,8 +113,7 @@ class UpstreamProxyIT {
   @Test
   void streamsPassThroughTheProxy_andAreCountedFromTheUpstreamUsage() throws Exception {
     String key = gateway.mintKey("{}");
-    OpenAIClient client =
-        OpenAIOkHttpClient.builder().apiKey(key).baseUrl(gateway.base().toString()).build();
+    OpenAIClient client = gateway.client(key);
     StringBuilder text = new StringBuilder();
     int[] usageChunks = {0};
     try (StreamResponse<ChatCompletionChunk> stream =

@@ -104,19 +104,24 @@ class WaitingRoomFallbackIT {
   }
 
   int call(String key) throws Exception {
-    return http.send(
-            HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
-                .timeout(Duration.ofSeconds(30))
-                .header("Authorization", "Bearer " + key)
-                .header("Content-Type", "application/json")
-                .POST(
-                    HttpRequest.BodyPublishers.ofString(
-                        "{\"model\":\""
-                            + MODEL
-                            + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"))
-                .build(),
-            HttpResponse.BodyHandlers.ofString())
-        .statusCode();
+    return post("/v1/chat/completions", key).statusCode();
+  }
+
+  /** A chat call to {@code path}, with {@code key} or (null) without one. */
+  HttpResponse<String> post(String path, String key) throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(base.resolve(path))
+            .timeout(Duration.ofSeconds(30))
+            .header("Content-Type", "application/json")
+            .POST(
+                HttpRequest.BodyPublishers.ofString(
+                    "{\"model\":\""
+                        + MODEL
+                        + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"));
+    if (key != null) {
+      request.header("Authorization", "Bearer " + key);
+    }
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
   }
 
   int inFlight() {
@@ -178,18 +183,7 @@ class WaitingRoomFallbackIT {
       throws Exception {
     start(true, true);
     // No key: through the relay the call must meet the filter as it would directly.
-    HttpResponse<String> relayed =
-        http.send(
-            HttpRequest.newBuilder(base.resolve("/relay"))
-                .timeout(Duration.ofSeconds(30))
-                .header("Content-Type", "application/json")
-                .POST(
-                    HttpRequest.BodyPublishers.ofString(
-                        "{\"model\":\""
-                            + MODEL
-                            + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> relayed = post("/relay", null);
     assertThat(relayed.statusCode()).as(relayed.body()).isEqualTo(401);
     assertThat(inFlight()).isZero();
   }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.HttpResponseFor;
 import com.openai.models.chat.completions.ChatCompletion;
 import dev.fairshare.core.Clock;
@@ -52,16 +51,12 @@ class WaitingRoomIT {
     }
   }
 
-  OpenAIClient client(String key) {
-    return OpenAIOkHttpClient.builder().apiKey(key).baseUrl(gateway.base().toString()).build();
-  }
-
   /** Fills the model: key 1 then key 2 use 30 each of the 60. */
   String[] fillTheModel() throws Exception {
     String key1 = gateway.mintKey("{}");
     String key2 = gateway.mintKey("{}");
-    assertThat(call(client(key1)).statusCode()).isEqualTo(200);
-    assertThat(call(client(key2)).statusCode()).isEqualTo(200);
+    assertThat(call(gateway.client(key1)).statusCode()).isEqualTo(200);
+    assertThat(call(gateway.client(key2)).statusCode()).isEqualTo(200);
     return new String[] {key1, key2};
   }
 
@@ -102,7 +97,7 @@ class WaitingRoomIT {
     // wait. The SDK sees one 200, later.
     long before = System.nanoTime();
     CompletableFuture<HttpResponseFor<ChatCompletion>> third =
-        CompletableFuture.supplyAsync(() -> call(client(keys[1])));
+        CompletableFuture.supplyAsync(() -> call(gateway.client(keys[1])));
     await().atMost(Duration.ofSeconds(3)).until(() -> waiting() == 1);
     HttpResponseFor<ChatCompletion> response = third.get();
     long waitedMillis = (System.nanoTime() - before) / 1_000_000;
