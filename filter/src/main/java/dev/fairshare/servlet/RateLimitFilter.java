@@ -51,7 +51,7 @@ public final class RateLimitFilter extends FairShareFilter {
     super(fairShare);
   }
 
-  /** Marks a request to a limited endpoint that this filter decided on (or refused). */
+  /** The limited endpoint this filter decided a request for (or refused it at). */
   static final String DECIDED = RateLimitFilter.class.getName() + ".decided";
 
   /** Requests held for their turn instead of a 429 ({@code fairshare.max-queue-wait}). */
@@ -98,18 +98,22 @@ public final class RateLimitFilter extends FairShareFilter {
         settle(q.admitted(), q.endpoint(), request, response, chain, q.body());
         return;
       }
-      // An endpoint's own async dispatch of a request this filter decided on passes. Any other
-      // (an application dispatching from a path the filter does not limit) is judged below like
-      // a new request: it must not reach a limited endpoint unlimited.
-      if (request.getAttribute(DECIDED) != null) {
+    }
+    String path = RequestPaths.canonical(request);
+    Endpoint endpoint = Endpoint.match(path, config.filter().paths());
+    if (request.getDispatcherType() == DispatcherType.ASYNC) {
+      // An async dispatch of a request this filter decided on passes, to the endpoint it was
+      // decided for or to no limited one. Any other (an application dispatching from a path the
+      // filter does not limit, or on to another limited endpoint) is judged below like a new
+      // request: it must not reach a limited endpoint unlimited.
+      Object decided = request.getAttribute(DECIDED);
+      if (decided != null && (endpoint == null || endpoint.equals(decided))) {
         chain.doFilter(request, response);
         return;
       }
     }
-    String path = RequestPaths.canonical(request);
-    Endpoint endpoint = Endpoint.match(path, config.filter().paths());
     if (endpoint != null) {
-      request.setAttribute(DECIDED, Boolean.TRUE);
+      request.setAttribute(DECIDED, endpoint);
     }
     boolean normal = RequestPaths.isNormalForm(request, path);
     if (endpoint == null
@@ -162,19 +166,18 @@ public final class RateLimitFilter extends FairShareFilter {
           ApiError.unavailable("The API key store is unavailable; please retry shortly."));
     } catch (UsageStoreUnavailableException e) {
       // Logged (throttled) by the store. Closed failure mode: refuse rather than guess.
-      storeUnavailable(request, response);
+      unavailable(request, response, STORE_UNAVAILABLE);
     }
   }
 
-  /** The 503 of a shared store that is away (closed failure mode). */
-  private static void storeUnavailable(HttpServletRequest request, HttpServletResponse response)
-      throws IOException {
+  private static final String STORE_UNAVAILABLE =
+      "The rate limiter's shared store is unavailable; please retry shortly.";
+
+  /** A 503 that asks the client to retry in a second. */
+  private static void unavailable(
+      HttpServletRequest request, HttpServletResponse response, String message) throws IOException {
     response.setHeader("retry-after", "1");
-    Refusals.write(
-        request,
-        response,
-        ApiError.unavailable(
-            "The rate limiter's shared store is unavailable; please retry shortly."));
+    Refusals.write(request, response, ApiError.unavailable(message));
   }
 
   private void limit(
@@ -198,7 +201,10 @@ public final class RateLimitFilter extends FairShareFilter {
               ? room.enter(refused.model(), key.token(), body.length, !async)
               : null;
       if (place != null) {
-        WaitingRoom.Again again = () -> admissions.admit(key, parsed, endpoint);
+        // Each decision looks the key up again: one blocked, deleted or expired while its call
+        // waited is refused then, with its current limits otherwise.
+        WaitingRoom.Again again =
+            () -> admissions.admit(Authentication.require(fairShare, request), parsed, endpoint);
         if (async) {
           ReplayableRequest replayable = new ReplayableRequest(request, body);
           AsyncContext context;
@@ -229,13 +235,7 @@ public final class RateLimitFilter extends FairShareFilter {
         try {
           outcome = room.waitHere(refused, again);
         } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        } catch (IOException | ServletException | RuntimeException e) {
-          throw e;
-        } catch (InvalidRequestException e) {
-          throw e;
-        } catch (Exception e) {
-          throw new ServletException(e);
+          Thread.currentThread().interrupt(); // answered with the first refusal
         } finally {
           place.leave();
         }
@@ -329,18 +329,16 @@ public final class RateLimitFilter extends FairShareFilter {
     public void failed(Exception e) {
       try {
         if (e instanceof UsageStoreUnavailableException) {
-          storeUnavailable(request, response);
+          unavailable(request, response, STORE_UNAVAILABLE);
         } else if (e instanceof InvalidRequestException invalid) {
           Refusals.write(request, response, invalid.error());
         } else {
           LOG.log(Level.WARNING, "FairShare: a waiting request could not be decided", e);
-          response.setHeader("retry-after", "1");
-          Refusals.write(
+          unavailable(
               request,
               response,
-              ApiError.unavailable(
-                  "The request could not be decided while it waited for its turn; please retry"
-                      + " shortly."));
+              "The request could not be decided while it waited for its turn; please retry"
+                  + " shortly.");
         }
       } catch (IOException | RuntimeException ignored) {
         // The client is gone, or the container is done with the request.

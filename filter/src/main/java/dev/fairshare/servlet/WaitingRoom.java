@@ -4,11 +4,14 @@ import dev.fairshare.FairShare;
 import dev.fairshare.admission.Admissions;
 import dev.fairshare.core.Decision;
 import dev.fairshare.openai.Endpoint;
+import dev.fairshare.openai.InvalidRequestException;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
 import jakarta.servlet.ServletRequest;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -17,7 +20,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Logger;
 
 /**
@@ -38,9 +40,9 @@ import java.util.logging.Logger;
  *
  * <p>Bounded: places per model ({@code fairshare.max-queued}), per key on a model (an eighth of
  * those, at least one: one greedy key cannot fill the room), and bytes of held bodies ({@link
- * #MAX_HELD_BYTES}). What is refused for good, or by the key's own limits, never waits: only the
- * model's room does. Fair order between waiting keys is the engine's (tickets in the token-bucket
- * pool).
+ * #MAX_HELD_BYTES} in all, an eighth of that per key). What is refused for good, or by the key's
+ * own limits, never waits: only the model's room does. Fair order between waiting keys is the
+ * engine's (tickets in the token-bucket pool).
  */
 final class WaitingRoom implements AutoCloseable {
 
@@ -64,7 +66,7 @@ final class WaitingRoom implements AutoCloseable {
   /** Decides a waiting request again. */
   @FunctionalInterface
   interface Again {
-    Admissions.Outcome admit() throws Exception;
+    Admissions.Outcome admit() throws InvalidRequestException;
   }
 
   /**
@@ -82,30 +84,26 @@ final class WaitingRoom implements AutoCloseable {
     void failed(Exception e);
   }
 
-  /** One waiting request's places, given back once. */
+  /**
+   * What a waiting request holds of one bound: {@code amount} of {@code name}, at most {@code max}.
+   */
+  private record Share(String name, long amount, long max) {}
+
+  /** One waiting request's shares of the bounds, given back once. */
   final class Place {
-    private final String model;
-    private final String modelKey;
-    private final long bytes;
-    private final boolean blocking;
+    private final List<Share> shares;
     private final AtomicBoolean left = new AtomicBoolean();
 
-    private Place(String model, String modelKey, long bytes, boolean blocking) {
-      this.model = model;
-      this.modelKey = modelKey;
-      this.bytes = bytes;
-      this.blocking = blocking;
+    private Place(List<Share> shares) {
+      this.shares = shares;
     }
 
-    /** Gives the places back (again: nothing). */
+    /** Gives the shares back (again: nothing). */
     void leave() {
       if (left.compareAndSet(false, true)) {
-        decrement(perModel, model);
-        decrement(perKey, modelKey);
-        if (blocking) {
-          decrement(blocked, model);
+        for (Share share : shares) {
+          add(share.name(), -share.amount());
         }
-        heldBytes.addAndGet(-bytes);
       }
     }
   }
@@ -114,10 +112,14 @@ final class WaitingRoom implements AutoCloseable {
   private final long maxWaitMillis;
   private final int maxQueued;
   private final int maxQueuedPerKey;
-  private final ConcurrentHashMap<String, AtomicInteger> perModel = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, AtomicInteger> perKey = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, AtomicInteger> blocked = new ConcurrentHashMap<>();
-  private final AtomicLong heldBytes = new AtomicLong();
+
+  /**
+   * What waiting requests hold, by bound: places per model, per model and key, container threads
+   * per model, body bytes in all and per key. A count back at zero is removed, so the map holds the
+   * keys waiting now, not every key that ever waited.
+   */
+  private final ConcurrentHashMap<String, Long> held = new ConcurrentHashMap<>();
+
   private final Set<AsyncWait> open = ConcurrentHashMap.newKeySet();
 
   /** Whether the filter ever ran an admission made here (its ASYNC mapping works). */
@@ -156,59 +158,44 @@ final class WaitingRoom implements AutoCloseable {
 
   /**
    * Takes a place for a request of {@code keyId} on {@code model} holding {@code bytes} of body, in
-   * a container thread when {@code blocking}; null when the room, the key's part of it or the bytes
-   * are full, or the room is closed.
+   * a container thread when {@code blocking}; null when the room, the key's part of it, the bytes
+   * (in all or the key's eighth) or the threads are full, or the room is closed.
    */
   Place enter(String model, String keyId, long bytes, boolean blocking) {
     if (closed) {
       return null;
     }
-    String modelKey = model + '\n' + keyId;
-    if (!increment(perModel, model, maxQueued)) {
-      return null;
+    List<Share> wanted = new ArrayList<>();
+    wanted.add(new Share("places\n" + model, 1, maxQueued));
+    wanted.add(new Share("key places\n" + model + '\n' + keyId, 1, maxQueuedPerKey));
+    if (blocking) {
+      wanted.add(new Share("threads\n" + model, 1, Math.min(maxQueued, MAX_BLOCKED)));
     }
-    if (!increment(perKey, modelKey, maxQueuedPerKey)) {
-      decrement(perModel, model);
-      return null;
-    }
-    if (blocking && !increment(blocked, model, Math.min(maxQueued, MAX_BLOCKED))) {
-      decrement(perModel, model);
-      decrement(perKey, modelKey);
-      return null;
-    }
-    if (heldBytes.addAndGet(bytes) > MAX_HELD_BYTES) {
-      heldBytes.addAndGet(-bytes);
-      decrement(perModel, model);
-      decrement(perKey, modelKey);
-      if (blocking) {
-        decrement(blocked, model);
+    wanted.add(new Share("bytes", bytes, MAX_HELD_BYTES));
+    wanted.add(new Share("key bytes\n" + keyId, bytes, MAX_HELD_BYTES / 8));
+    List<Share> taken = new ArrayList<>();
+    for (Share share : wanted) {
+      taken.add(share);
+      if (add(share.name(), share.amount()) > share.max()) {
+        new Place(taken).leave();
+        return null;
       }
-      return null;
     }
-    return new Place(model, modelKey, bytes, blocking);
+    return new Place(taken);
   }
 
-  private static boolean increment(
-      ConcurrentHashMap<String, AtomicInteger> counts, String name, int max) {
-    AtomicInteger count = counts.computeIfAbsent(name, n -> new AtomicInteger());
-    if (count.incrementAndGet() > max) {
-      count.decrementAndGet();
-      return false;
+  /** Adds {@code delta} to the count {@code name}; returns the new count. */
+  private long add(String name, long delta) {
+    if (delta == 0) {
+      return held.getOrDefault(name, 0L);
     }
-    return true;
-  }
-
-  private static void decrement(ConcurrentHashMap<String, AtomicInteger> counts, String name) {
-    AtomicInteger count = counts.get(name);
-    if (count != null) {
-      count.decrementAndGet();
-    }
+    Long count = held.merge(name, delta, (a, b) -> a + b == 0 ? null : a + b);
+    return count == null ? 0 : count;
   }
 
   /** Requests waiting for {@code model} now; for tests and metrics. */
   int waiting(String model) {
-    AtomicInteger count = perModel.get(model);
-    return count == null ? 0 : count.get();
+    return held.getOrDefault("places\n" + model, 0L).intValue();
   }
 
   /** Whether an ASYNC dispatch is known not to reach the filter (waits then block). */
@@ -225,7 +212,8 @@ final class WaitingRoom implements AutoCloseable {
    * Waits in the calling thread: sleeps until each retry time and decides again, until admitted or
    * the next wait would pass the bound. The caller holds a place and gives it back.
    */
-  Admissions.Outcome waitHere(Admissions.Refused first, Again again) throws Exception {
+  Admissions.Outcome waitHere(Admissions.Refused first, Again again)
+      throws InvalidRequestException, InterruptedException {
     long start = System.nanoTime();
     Admissions.Refused refused = first;
     while (true) {
