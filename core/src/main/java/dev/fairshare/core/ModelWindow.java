@@ -288,11 +288,14 @@ public final class ModelWindow {
       return shareLevel;
     }
     int n = 0;
+    String[] id = new String[keys.size()];
     double[] ratio = new double[keys.size()];
     double[] demand = new double[keys.size()];
     double[] weight = new double[keys.size()];
-    for (KeyUsage k : keys.values()) {
+    for (Map.Entry<String, KeyUsage> e : keys.entrySet()) {
+      KeyUsage k = e.getValue();
       if (k.lastActiveBucket >= start && k.weight > 0) {
+        id[n] = e.getKey();
         demand[n] = k.demandSince(start);
         weight[n] = k.weight;
         ratio[n] = demand[n] / weight[n];
@@ -303,11 +306,18 @@ public final class ModelWindow {
     for (int i = 0; i < n; i++) {
       order[i] = i;
     }
-    java.util.Arrays.sort(order, (a, b) -> Double.compare(ratio[a], ratio[b]));
+    // Least demand per unit of weight first, ties by key id, and every sum taken in that order:
+    // the Redis script computes the same level bit for bit (its hash has no order of its own).
+    java.util.Arrays.sort(
+        order,
+        (a, b) -> {
+          int byRatio = Double.compare(ratio[a], ratio[b]);
+          return byRatio != 0 ? byRatio : id[a].compareTo(id[b]);
+        });
     double left = capacity;
     double weightLeft = 0;
     for (int i = 0; i < n; i++) {
-      weightLeft += weight[i];
+      weightLeft += weight[order[i]];
     }
     double level = Double.POSITIVE_INFINITY;
     for (int i = 0; i < n; i++) {

@@ -117,12 +117,6 @@ public record FairShareConfig(
             v.doubleValue("fairshare.default-priority-weight", 1.0, 0.0, 1_000_000.0));
     EngineSettings engine = engine(v);
     StoreKind store = v.choice("fairshare.store", StoreKind.class, StoreKind.MEMORY);
-    if (store == StoreKind.REDIS && engine.pool() == EngineSettings.Pool.TOKEN_BUCKET) {
-      v.problem(
-          "fairshare.pool",
-          "token-bucket is not available with fairshare.store=redis yet (the Redis scripts count"
-              + " a sliding window): use sliding-window, or the memory store");
-    }
     RedisSettings redis = RedisSettings.read(v);
     KeysDatabase keysDatabase = KeysDatabase.read(v);
     FilterSettings filter = FilterSettings.read(v);

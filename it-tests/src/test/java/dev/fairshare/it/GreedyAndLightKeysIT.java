@@ -11,8 +11,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
@@ -28,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Java client (default retries): a greedy key keeping four calls going and four light keys each
  * calling every 4 s, well within their guaranteed share, on a token-bucket pool of 6,000 tokens per
  * 20 s window. No light call fails, none waits longer than the waiting room's 5 s, and the model is
- * kept full.
+ * kept full: on one gateway, and on two sharing the pool through Redis.
  */
 class GreedyAndLightKeysIT {
 
@@ -44,13 +46,11 @@ class GreedyAndLightKeysIT {
   static final Duration RUN = Duration.ofSeconds(20);
 
   @TempDir Path dir;
-  TestGateway gateway;
+  final List<TestGateway> gateways = new ArrayList<>();
 
   @AfterEach
   void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
+    gateways.forEach(TestGateway::close);
   }
 
   static ChatCompletionCreateParams call() {
@@ -61,28 +61,54 @@ class GreedyAndLightKeysIT {
         .build();
   }
 
+  static Map<String, String> settings() {
+    return Map.of(
+        "fairshare.models." + MODEL + ".tpm",
+        Long.toString(CAPACITY),
+        "fairshare.window",
+        WINDOW.toSeconds() + "s",
+        "fairshare.pool",
+        "token-bucket",
+        "fairshare.gateway.mock." + MODEL + ".prompt-tokens",
+        "10",
+        "fairshare.gateway.mock." + MODEL + ".completion-tokens",
+        "90");
+  }
+
   @Test
   void lightKeysBesideAGreedyOne_neverFail_waitAtMostTheBound_andTheModelStaysFull()
       throws Exception {
-    gateway =
-        TestGateway.start(
-            dir,
-            Clock.system(),
-            Map.of(
-                "fairshare.models." + MODEL + ".tpm",
-                Long.toString(CAPACITY),
-                "fairshare.window",
-                WINDOW.toSeconds() + "s",
-                "fairshare.pool",
-                "token-bucket",
-                "fairshare.gateway.mock." + MODEL + ".prompt-tokens",
-                "10",
-                "fairshare.gateway.mock." + MODEL + ".completion-tokens",
-                "90"));
-    OpenAIClient greedy = gateway.client(gateway.mintKey("{}"));
+    gateways.add(TestGateway.start(dir, Clock.system(), settings()));
+    greedyAndLightKeys("one gateway");
+  }
+
+  /**
+   * The same traffic through two gateways sharing one bucket, its tickets and the keys' demand in
+   * the real Redis on 127.0.0.1:6379: the greedy key's calls and the light keys alternate between
+   * the instances, so a light key waiting on one is served before the greedy key on the other.
+   */
+  @Test
+  void acrossTwoGatewaysOnOneRedis_theSame() throws Exception {
+    Map<String, String> props = new HashMap<>(settings());
+    props.put("fairshare.store", "redis");
+    props.put("fairshare.redis.uri", "redis://127.0.0.1:6379");
+    props.put("fairshare.redis.key-prefix", "fs-it-" + UUID.randomUUID());
+    for (int i = 0; i < 2; i++) {
+      gateways.add(TestGateway.start(dir, Clock.system(), props));
+    }
+    greedyAndLightKeys("two gateways on Redis");
+  }
+
+  private void greedyAndLightKeys(String setup) throws Exception {
+    TestGateway first = gateways.get(0);
+    String greedyKey = first.mintKey("{}");
+    List<OpenAIClient> greedyClients = new ArrayList<>();
+    for (TestGateway g : gateways) {
+      greedyClients.add(g.client(greedyKey));
+    }
     List<OpenAIClient> light = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
-      light.add(gateway.client(gateway.mintKey("{}")));
+      light.add(gateways.get(i % gateways.size()).client(first.mintKey("{}")));
     }
 
     AtomicLong admittedTokens = new AtomicLong();
@@ -95,6 +121,7 @@ class GreedyAndLightKeysIT {
     List<Future<?>> running = new ArrayList<>();
     try {
       for (int worker = 0; worker < 4; worker++) {
+        OpenAIClient greedy = greedyClients.get(worker % greedyClients.size());
         running.add(
             pool.submit(
                 () -> {
@@ -149,8 +176,9 @@ class GreedyAndLightKeysIT {
         .isGreaterThanOrEqualTo(0.95 * refill)
         .isLessThanOrEqualTo(refill + burst + 4 * CALL_TOKENS);
     System.out.printf(
-        "greedy + 4 light keys: %d tokens admitted in %.1f s (refill %.0f), light calls %d,"
+        "%s, greedy + 4 light keys: %d tokens admitted in %.1f s (refill %.0f), light calls %d,"
             + " longest %d ms, greedy 429s %d%n",
+        setup,
         admittedTokens.get(),
         seconds,
         refill,

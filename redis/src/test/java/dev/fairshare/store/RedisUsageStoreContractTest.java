@@ -55,6 +55,24 @@ class RedisUsageStoreContractTest extends UsageStoreContract {
     assertThat(next.usage().tokens().modelUsed()).isEqualTo(500 * 2 + 10);
   }
 
+  @Test
+  void tokenBucket_twoInstancesShareTickets_aKeyWaitingOnOneIsNotOvertakenOnTheOther() {
+    String prefix = "fs-test-" + UUID.randomUUID();
+    RedisUsageStore first =
+        new RedisUsageStore(
+            RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5)),
+            WHOLE_BUCKET,
+            prefix);
+    RedisUsageStore second =
+        new RedisUsageStore(
+            RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5)),
+            WHOLE_BUCKET,
+            prefix);
+    stores.add(first);
+    stores.add(second);
+    ticketsAreServedInOrder(first, second);
+  }
+
   @AfterEach
   void close() {
     stores.forEach(RedisUsageStore::close);

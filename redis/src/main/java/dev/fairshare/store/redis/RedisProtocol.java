@@ -25,21 +25,26 @@ final class RedisProtocol {
   static final int KEY_REQUESTS = 10;
   static final int KEY_PARALLEL = 11;
   static final int TTL = 12;
-  static final int COMMON_ARGS = 12;
+  static final int POOL = 13;
+  static final int POOL_BURST = 14;
+  static final int POOL_RESERVE = 15;
+  static final int TICKET_MAX_WAIT = 16;
+  static final int KEY_ID = 17;
+  static final int COMMON_ARGS = 17;
 
   // acquire.lua
-  static final int ESTIMATE = 13;
-  static final int ACQUIRE_ID = 14;
-  static final int IN_FLIGHT_LIFETIME = 15;
-  static final int ACQUIRE_ARGS = 15;
+  static final int ESTIMATE = 18;
+  static final int ACQUIRE_ID = 19;
+  static final int IN_FLIGHT_LIFETIME = 20;
+  static final int ACQUIRE_ARGS = 20;
 
-  // settleReservation (common.lua), for settle.lua and settle-quiet.lua
-  static final int RESERVATION_BUCKET = 13;
-  static final int RESERVED = 14;
-  static final int ACTUAL = 15;
-  static final int SETTLE_ID = 16;
-  static final int RELEASE = 17;
-  static final int SETTLE_ARGS = 17;
+  // settlement.lua, for settle.lua and settle-quiet.lua
+  static final int RESERVATION_BUCKET = 18;
+  static final int RESERVED = 19;
+  static final int ACTUAL = 20;
+  static final int SETTLE_ID = 21;
+  static final int RELEASE = 22;
+  static final int SETTLE_ARGS = 22;
 
   /** Lua local name of each argument, per script part: what the test compares. */
   static final Map<String, Integer> COMMON_LUA_NAMES =
@@ -56,11 +61,24 @@ final class RedisProtocol {
           Map.entry("kR", KEY_REQUESTS),
           Map.entry("kP", KEY_PARALLEL),
           Map.entry("ttl", TTL),
-          Map.entry("resBucket", RESERVATION_BUCKET),
-          Map.entry("reserved", RESERVED),
-          Map.entry("actual", ACTUAL),
-          Map.entry("rid", SETTLE_ID),
-          Map.entry("release", RELEASE));
+          Map.entry("usePool", POOL),
+          Map.entry("poolBurst", POOL_BURST),
+          Map.entry("poolReserve", POOL_RESERVE),
+          Map.entry("ticketMaxWait", TICKET_MAX_WAIT),
+          Map.entry("keyId", KEY_ID));
+
+  static final Map<String, Integer> SETTLEMENT_LUA_NAMES =
+      Map.of(
+          "resBucket",
+          RESERVATION_BUCKET,
+          "reserved",
+          RESERVED,
+          "actual",
+          ACTUAL,
+          "rid",
+          SETTLE_ID,
+          "release",
+          RELEASE);
 
   static final Map<String, Integer> ACQUIRE_LUA_NAMES =
       Map.of("est", ESTIMATE, "rid", ACQUIRE_ID, "flightTtl", IN_FLIGHT_LIFETIME);

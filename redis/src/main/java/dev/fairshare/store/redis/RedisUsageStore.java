@@ -7,6 +7,7 @@ import dev.fairshare.core.Decision;
 import dev.fairshare.core.EngineSettings;
 import dev.fairshare.core.KeyLimits;
 import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.core.ModelWindow;
 import dev.fairshare.core.Reservation;
 import dev.fairshare.core.UsageSnapshot;
 import dev.fairshare.core.Verdict;
@@ -42,7 +43,8 @@ public final class RedisUsageStore implements UsageStore {
    */
   public static final long DEFAULT_IN_FLIGHT_LIFETIME_MILLIS = 10 * 60_000L;
 
-  private static final String COMMON = resource("common.lua");
+  private static final String COMMON = resource("common.lua") + resource("pool.lua");
+  private static final String SETTLEMENT = COMMON + resource("settlement.lua");
 
   /** The prefix of every key FairShare writes. */
   public static final String DEFAULT_PREFIX = "fs";
@@ -53,13 +55,13 @@ public final class RedisUsageStore implements UsageStore {
   private final long inFlightLifetimeMillis;
   private final String saturationThreshold;
   private final Script acquire = new Script(COMMON + resource("acquire.lua"));
-  private final Script settle = new Script(COMMON + resource("settle.lua"));
-  private final Script settleQuietly = new Script(COMMON + resource("settle-quiet.lua"));
+  private final Script settle = new Script(SETTLEMENT + resource("settle.lua"));
+  private final Script settleQuietly = new Script(SETTLEMENT + resource("settle-quiet.lua"));
 
-  /** A script and its SHA once loaded (Redis may forget it: SCRIPT FLUSH, a restart). */
   /** This instance's announcement to the others, or null. */
   private final RedisPresence presence;
 
+  /** A script and its SHA once loaded (Redis may forget it: SCRIPT FLUSH, a restart). */
   private static final class Script {
     final String source;
     volatile String sha;
@@ -91,16 +93,11 @@ public final class RedisUsageStore implements UsageStore {
       String prefix,
       long inFlightLifetimeMillis,
       RedisPresence presence) {
-    if (settings.owedCapacity() != EngineSettings.OwedCapacity.WINDOW) {
-      // The Lua scripts keep owed capacity for a window only; tickets are an experiment of the
-      // memory store's (issue 14).
+    if (settings.owedCapacity() != EngineSettings.OwedCapacity.WINDOW && !settings.tokenBucket()) {
+      // The Lua scripts keep owed capacity for a window (or, with the token bucket, as the pool's
+      // tickets); the window's own tickets are an experiment of the memory store's (issue 14).
       throw new IllegalArgumentException(
           "the Redis store keeps owed capacity for a window only, not " + settings.owedCapacity());
-    }
-    if (settings.pool() != EngineSettings.Pool.SLIDING_WINDOW) {
-      // Issue 14: the token-bucket pool lives in the memory store first.
-      throw new IllegalArgumentException(
-          "the Redis store counts a sliding window only, not the " + settings.pool() + " pool");
     }
     this.presence = presence;
     this.inFlightLifetimeMillis = inFlightLifetimeMillis;
@@ -204,7 +201,10 @@ public final class RedisUsageStore implements UsageStore {
       key + "meta",
       key + "flight",
       model + "st",
-      model + "tot"
+      model + "tot",
+      model + "pool",
+      model + "tickets",
+      model + "demand"
     };
   }
 
@@ -227,6 +227,12 @@ public final class RedisUsageStore implements UsageStore {
         args, RedisProtocol.KEY_PARALLEL, Long.toString(limits.maxParallelRequests()));
     RedisProtocol.set(
         args, RedisProtocol.TTL, Long.toString(2 * settings.effectiveWindowMillis() + 10_000));
+    RedisProtocol.set(args, RedisProtocol.POOL, settings.tokenBucket() ? "1" : "0");
+    RedisProtocol.set(args, RedisProtocol.POOL_BURST, number(settings.poolBurst()));
+    RedisProtocol.set(args, RedisProtocol.POOL_RESERVE, number(settings.poolReserve()));
+    RedisProtocol.set(
+        args, RedisProtocol.TICKET_MAX_WAIT, Long.toString(ModelWindow.TICKET_MAX_WAIT_MILLIS));
+    RedisProtocol.set(args, RedisProtocol.KEY_ID, request.keyId());
     return args;
   }
 

@@ -1,50 +1,52 @@
--- ARGV 13: estimate, 14: reservation id, 15: in-flight entry lifetime (ms)
-local est = tonumber(ARGV[13])
-local rid = ARGV[14]
-local flightTtl = tonumber(ARGV[15])
+-- ARGV 18: estimate, 19: reservation id, 20: in-flight entry lifetime (ms)
+local est = tonumber(ARGV[18])
+local rid = ARGV[19]
+local flightTtl = tonumber(ARGV[20])
 
-local s = state()
-local verdict = evaluate(s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act, s.inflight, est, s.starved)
-if verdict ~= ADMITTED then
-  -- Turned away for want of model capacity while within its share: owed capacity, no borrowing.
-  if mode == 0 and ((verdict == MODEL_TOKENS and withinShare(capT, s.Uk, cost(capT, est, s.Wo), s.Wo))
-      or (verdict == MODEL_REQUESTS and withinShare(capR, s.Qk, 1, s.Wo))) then
+-- Time until the same request would be admitted with no other traffic: replays the window's
+-- buckets leaving it, oldest first (ModelWindow.retryAfter).
+local function retryAfter(s, verdict)
+  if verdict == KEY_PARALLEL_LIMIT then return bm end
+  if mode == 1 then return minuteEnd - now end
+  local retry = N * bm
+  local Um, Qm, Uk, Qk, Wo, Co, act = s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act
+  local mt, mr, maw, mac = load(KEYS[1]), load(KEYS[2]), load(KEYS[3]), load(KEYS[4])
+  for x = start, b do
+    Um = Um - (mt[x] or 0)
+    Qm = Qm - (mr[x] or 0)
+    Wo = Wo - (maw[x] or 0)
+    Co = Co - (mac[x] or 0)
+    Uk = Uk - (s.kt[x] or 0)
+    Qk = Qk - (s.kr[x] or 0)
+    if act and s.last == x then
+      act = false
+      Wo = Wo + s.kw
+      Co = Co + 1
+    end
+    if evaluate(Um, Qm, Uk, Qk, math.max(0, Wo), Co, act, s.inflight, est, false) == ADMITTED then
+      retry = (x + N) * bm - now
+      break
+    end
+  end
+  return retry
+end
+
+local function isKeyLimit(verdict)
+  return verdict == KEY_PARALLEL_LIMIT or verdict == KEY_REQUEST_LIMIT or verdict == KEY_TOKEN_LIMIT
+end
+
+-- A refusal: `retry` when known (else the window's replay); `starve` stops borrowing for a
+-- window; a key turned away by the model still wants its share: it counts as active from now on.
+local function refuse(s, verdict, starve, retry)
+  if starve then
     redis.call('HINCRBY', KEYS[9], b, 1)
     redis.call('PEXPIRE', KEYS[9], ttl)
   end
   if s.moved then touchModel() end
-  local retry
-  if verdict == KEY_PARALLEL_LIMIT then
-    retry = bm
-  elseif mode == 1 then
-    retry = minuteEnd - now
-  else
-    -- Replay the window's buckets leaving it, oldest first.
-    retry = N * bm
-    local Um, Qm, Uk, Qk, Wo, Co, act = s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act
-    local mt, mr, maw, mac = load(KEYS[1]), load(KEYS[2]), load(KEYS[3]), load(KEYS[4])
-    for x = start, b do
-      Um = Um - (mt[x] or 0)
-      Qm = Qm - (mr[x] or 0)
-      Wo = Wo - (maw[x] or 0)
-      Co = Co - (mac[x] or 0)
-      Uk = Uk - (s.kt[x] or 0)
-      Qk = Qk - (s.kr[x] or 0)
-      if act and s.last == x then
-        act = false
-        Wo = Wo + s.kw
-        Co = Co + 1
-      end
-      if evaluate(Um, Qm, Uk, Qk, math.max(0, Wo), Co, act, s.inflight, est, false) == 0 then
-        retry = (x + N) * bm - now
-        break
-      end
-    end
-  end
+  if retry == nil then retry = retryAfter(s, verdict) end
   local out = {verdict, 0, b, retry, activeCount(s)}
   snapshot(s, out)
-  if mode == 0 and verdict ~= KEY_PARALLEL_LIMIT and verdict ~= KEY_REQUEST_LIMIT and verdict ~= KEY_TOKEN_LIMIT then
-    -- Turned away by the model, the key still wants its share: it counts as active from now on.
+  if mode == 0 and not isKeyLimit(verdict) then
     local firstInBucket = s.last ~= b
     markActive(s)
     if firstInBucket then
@@ -54,28 +56,96 @@ if verdict ~= ADMITTED then
   return out
 end
 
+-- Reserves `reserved` tokens and one request.
+local function admit(s, reserved)
+  addModel(1, 'T', b, reserved, false)
+  addModel(2, 'R', b, 1, false)
+  redis.call('HINCRBY', KEYS[5], b, reserved)
+  redis.call('HINCRBY', KEYS[6], b, 1)
+  if usePool then addDemand(b, reserved, false) end
+  local firstInBucket = s.last ~= b
+  markActive(s)
+  if kP ~= -1 then redis.call('ZADD', KEYS[8], now + flightTtl, rid) end
+  if s.moved then touchModel() end
+  if firstInBucket then touchKey() end
+
+  s.Um = s.Um + reserved
+  s.Qm = s.Qm + 1
+  s.Uk = s.Uk + reserved
+  s.Qk = s.Qk + 1
+  s.kt[b] = (s.kt[b] or 0) + reserved
+  s.kr[b] = (s.kr[b] or 0) + 1
+  s.act = true
+  local out = {0, reserved, b, 0, activeCount(s)}
+  snapshot(s, out)
+  return out
+end
+
+-- ModelWindow.decideFromPool: the key's own limits, then the tokens from the bucket, then the
+-- requests in the sliding window.
+local function acquireFromPool(s)
+  if s.moved then pruneDemand() end
+  if kP ~= -1 and s.inflight >= kP then return refuse(s, KEY_PARALLEL_LIMIT, false, nil) end
+  if kR ~= -1 and s.Qk >= kR then return refuse(s, KEY_REQUEST_LIMIT, false, nil) end
+  if kT ~= -1 and s.Uk >= kT then return refuse(s, KEY_TOKEN_LIMIT, false, nil) end
+  -- A model closed to tokens: nothing refills, and a new bucket must not start full.
+  if capT == 0 then return refuse(s, MODEL_TOKENS, false, winMs) end
+  local room, p, mine = nil, nil, nil
+  if capT ~= -1 then
+    local c = cost(capT, est, s.Wo)
+    local used = s.Uk + c - 1 -- the request's last token starts within the share
+    local standing = BORROWING
+    if capT * w / (s.Wo + w) - used > EPS then
+      standing = GUARANTEED
+    elseif shareLevel() * w - used > EPS then
+      standing = WITHIN_SHARE
+    end
+    local admitted, retry
+    admitted, room, retry, p, mine = poolJudge(c, standing, s.Uk / w)
+    if not admitted then
+      local verdict = MODEL_TOKENS
+      if standing == BORROWING then verdict = SHARE_TOKENS end
+      local out = refuse(s, verdict, false, retry)
+      addDemand(b, est, false)
+      return out
+    end
+  end
+  if capR ~= -1 then
+    local verdict = ADMITTED
+    if not modelFits(capR, s.Qm, 1) then
+      verdict = MODEL_REQUESTS
+    elseif not mayTake(capR, s.Qm, s.Qk, 1, s.Wo, s.Co, s.act, s.starved) then
+      verdict = SHARE_REQUESTS
+    end
+    if verdict ~= ADMITTED then
+      if p ~= nil then poolSave(p) end -- refilled, nothing taken
+      local owed = verdict == MODEL_REQUESTS and withinShare(capR, s.Qk, 1, s.Wo)
+      return refuse(s, verdict, owed, nil)
+    end
+  end
+  local reserved = est
+  if kT ~= -1 then reserved = math.max(0, math.min(reserved, kT - s.Uk)) end
+  if p ~= nil then
+    -- Never more than the bucket holds above the tickets ahead and the reserve.
+    reserved = math.min(reserved, room)
+    poolTake(p, mine, reserved)
+  end
+  return admit(s, reserved)
+end
+
+local s = state()
+if usePool then return acquireFromPool(s) end
+
+local verdict = evaluate(s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act, s.inflight, est, s.starved)
+if verdict ~= ADMITTED then
+  -- Turned away for want of model capacity while within its share: owed capacity, no borrowing.
+  local owed = mode == 0 and ((verdict == MODEL_TOKENS and withinShare(capT, s.Uk, cost(capT, est, s.Wo), s.Wo))
+      or (verdict == MODEL_REQUESTS and withinShare(capR, s.Qk, 1, s.Wo)))
+  return refuse(s, verdict, owed, nil)
+end
+
 local reserved = est
 if capT ~= -1 then reserved = math.min(reserved, capT - s.Um) end
 if kT ~= -1 then reserved = math.min(reserved, kT - s.Uk) end
 if reserved < 0 then reserved = 0 end
-
-addModel(1, 'T', b, reserved, false)
-addModel(2, 'R', b, 1, false)
-redis.call('HINCRBY', KEYS[5], b, reserved)
-redis.call('HINCRBY', KEYS[6], b, 1)
-local firstInBucket = s.last ~= b
-markActive(s)
-if kP ~= -1 then redis.call('ZADD', KEYS[8], now + flightTtl, rid) end
-if s.moved then touchModel() end
-if firstInBucket then touchKey() end
-
-s.Um = s.Um + reserved
-s.Qm = s.Qm + 1
-s.Uk = s.Uk + reserved
-s.Qk = s.Qk + 1
-s.kt[b] = (s.kt[b] or 0) + reserved
-s.kr[b] = (s.kr[b] or 0) + 1
-s.act = true
-local out = {0, reserved, b, 0, activeCount(s)}
-snapshot(s, out)
-return out
+return admit(s, reserved)

@@ -7,6 +7,9 @@
 -- 9 starved rejections per bucket (keys turned away while within their share), 10 the model's
 -- running totals over the window {T, R, AW, AC, lo}: buckets below lo have been subtracted and
 -- deleted, so a call costs O(buckets that expired since the last call), not O(window).
+-- With the token-bucket pool (pool.lua): 11 the bucket {level, at, seq, and the cached share level
+-- lamB, lamC, lam}, 12 the tickets (key id -> "seq tokens guaranteed rank expiresAt"), 13 each key's
+-- demand per bucket ("d|bucket|id" -> tokens counted plus refused) and activity ("a|id" -> "last w").
 -- Hash fields are bucket numbers (time / bucket length); fields older than the window are pruned.
 -- Verdict codes, by name: dev.fairshare.store.redis.RedisProtocol.VERDICTS (RedisProtocolTest keeps
 -- the two equal). Arguments are read into named locals; RedisProtocol names their positions.
@@ -24,6 +27,14 @@ local kT = tonumber(ARGV[9])
 local kR = tonumber(ARGV[10])
 local kP = tonumber(ARGV[11])
 local ttl = tonumber(ARGV[12])
+-- The token-bucket pool (pool.lua): 13 '1' when in use, 14 its burst and 15 its reserve as
+-- fractions, 16 the longest wait a ticket is kept for, 17 the key's id (the tickets' and the
+-- demand table's field names).
+local usePool = ARGV[13] == '1' and mode == 0
+local poolBurst = tonumber(ARGV[14])
+local poolReserve = tonumber(ARGV[15])
+local ticketMaxWait = tonumber(ARGV[16])
+local keyId = ARGV[17]
 
 local EPS = 1e-9
 local b = math.floor(now / bm)
@@ -98,12 +109,13 @@ local function mayTake(cap, used, kused, c, Wo, Co, act, starved)
   return (not starved) and used + c <= theta * cap
 end
 
--- The verdict for a request asking est tokens (its estimate).
+-- The verdict for a request asking est tokens (its estimate); with the token-bucket pool, the
+-- window answers for the requests only (the pool tells its own waits).
 local function evaluate(Um, Qm, Uk, Qk, Wo, Co, act, inflight, est, starved)
   if kP ~= -1 and inflight >= kP then return KEY_PARALLEL_LIMIT end
   if kR ~= -1 and Qk >= kR then return KEY_REQUEST_LIMIT end
   if kT ~= -1 and Uk >= kT then return KEY_TOKEN_LIMIT end
-  if capT ~= -1 then
+  if capT ~= -1 and not usePool then
     local c = cost(capT, est, Wo)
     if not modelFits(capT, Um, c) then return MODEL_TOKENS end
     if not mayTake(capT, Um, Uk, c, Wo, Co, act, starved) then return SHARE_TOKENS end
@@ -197,6 +209,7 @@ local function markActive(s)
     if s.kw ~= w then
       addModel(3, 'AW', b, w - s.kw, true)
       redis.call('HSET', KEYS[7], 'w', w)
+      if usePool then redis.call('HSET', KEYS[13], 'a|' .. keyId, b .. ' ' .. string.format('%.17g', w)) end
     end
     return
   end
@@ -214,6 +227,7 @@ local function markActive(s)
   local dw = counted and (w - s.kw) or w
   if dw ~= 0 then redis.call('HINCRBYFLOAT', KEYS[10], 'AW', dw) end
   redis.call('HSET', KEYS[7], 'last', b, 'w', w)
+  if usePool then redis.call('HSET', KEYS[13], 'a|' .. keyId, b .. ' ' .. string.format('%.17g', w)) end
 end
 
 local function state()
@@ -254,37 +268,4 @@ end
 local function touchKey()
   for i = 5, 7 do redis.call('PEXPIRE', KEYS[i], ttl) end
   if kP ~= -1 then redis.call('PEXPIRE', KEYS[8], ttl) end
-end
-
--- Replaces a reservation by the real usage (ARGV 13: reservation bucket, 14: reserved tokens,
--- 15: actual tokens, 16: reservation id, 17: '1' to release it: the request did not happen). A refund goes back into the admission bucket while it
--- is in the window; debt is charged now; the in-flight entry goes.
-local function settleReservation()
-  local resBucket = tonumber(ARGV[13])
-  local reserved = tonumber(ARGV[14])
-  local actual = tonumber(ARGV[15])
-  local rid = ARGV[16]
-  local release = ARGV[17] == '1'
-  local _, _, _, _, moved = modelTotals() -- prune first: the totals must not count buckets that left the window
-  local delta = actual - reserved
-  if delta < 0 then
-    if resBucket >= start then
-      if redis.call('HEXISTS', KEYS[1], resBucket) == 1 then addModel(1, 'T', resBucket, delta, false) end
-      if redis.call('HEXISTS', KEYS[5], resBucket) == 1 then redis.call('HINCRBY', KEYS[5], resBucket, delta) end
-    end
-  elseif delta > 0 then
-    -- The hashes may be new if the call outlived their TTL: give them one.
-    addModel(1, 'T', b, delta, false)
-    redis.call('HINCRBY', KEYS[5], b, delta)
-    redis.call('PEXPIRE', KEYS[1], ttl)
-    redis.call('PEXPIRE', KEYS[10], ttl)
-    redis.call('PEXPIRE', KEYS[5], ttl)
-  end
-  if release and resBucket >= start then
-    -- A release: the request did not happen, so it leaves the admission bucket too.
-    if redis.call('HEXISTS', KEYS[2], resBucket) == 1 then addModel(2, 'R', resBucket, -1, false) end
-    if redis.call('HEXISTS', KEYS[6], resBucket) == 1 then redis.call('HINCRBY', KEYS[6], resBucket, -1) end
-  end
-  if kP ~= -1 then redis.call('ZREM', KEYS[8], rid) end
-  if moved then touchModel() end
 end

@@ -1,3 +1,3 @@
--- Settles (ARGV 13-16, see settleReservation) for a caller that does not need the standing.
+-- Settles (ARGV 18-22, see settleReservation) for a caller that does not need the standing.
 settleReservation()
 return 0

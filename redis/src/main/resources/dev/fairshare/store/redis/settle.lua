@@ -1,4 +1,4 @@
--- Settles (ARGV 13-16, see settleReservation) and returns the key's standing afterwards.
+-- Settles (ARGV 18-22, see settleReservation) and returns the key's standing afterwards.
 settleReservation()
 local s = state()
 local out = {activeCount(s)}

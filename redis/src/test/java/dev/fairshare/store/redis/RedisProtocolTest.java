@@ -40,9 +40,17 @@ class RedisProtocolTest {
   @Test
   void everyArgumentIsReadUnderTheNameAndPositionTheJavaSideGivesIt() throws IOException {
     assertThat(arguments(script("common.lua"))).isEqualTo(RedisProtocol.COMMON_LUA_NAMES);
+    assertThat(arguments(script("settlement.lua"))).isEqualTo(RedisProtocol.SETTLEMENT_LUA_NAMES);
     assertThat(arguments(script("acquire.lua"))).isEqualTo(RedisProtocol.ACQUIRE_LUA_NAMES);
     // No script reads an argument without naming it first
-    for (String name : List.of("common.lua", "acquire.lua", "settle.lua", "settle-quiet.lua")) {
+    for (String name :
+        List.of(
+            "common.lua",
+            "pool.lua",
+            "settlement.lua",
+            "acquire.lua",
+            "settle.lua",
+            "settle-quiet.lua")) {
       String lua = script(name);
       long reads = Pattern.compile("ARGV\\[").matcher(lua).results().count();
       assertThat(reads).as(name).isEqualTo(arguments(lua).size());
@@ -63,7 +71,7 @@ class RedisProtocolTest {
     }
     assertThat(byCode).isEqualTo(RedisProtocol.VERDICTS.stream().map(Verdict::name).toList());
     // No bare verdict number left in the scripts' comparisons
-    for (String name : List.of("common.lua", "acquire.lua")) {
+    for (String name : List.of("common.lua", "pool.lua", "acquire.lua")) {
       assertThat(script(name))
           .doesNotContainPattern("verdict [=~<>]+ \\d")
           .doesNotContainPattern("return [1-7] end");
