@@ -244,7 +244,7 @@ public final class ModelWindow {
       // the tickets ahead and the reserve (room promised to others stays theirs), so it goes below
       // zero by debt alone; use past the reservation is settled as debt.
       reserved = Math.min(reserved, tokens.room());
-      pool.take(request.keyId(), reserved, nowMillis);
+      pool.take(request.keyId(), reserved);
     }
     return admit(request, key, totals, reserved, nowMillis, bucket);
   }
@@ -284,7 +284,9 @@ public final class ModelWindow {
    * of every key per request would not.
    */
   private double shareLevel(long capacity, long bucket, long start) {
-    if (shareLevelBucket == bucket && shareLevelCapacity == capacity) {
+    // A level computed for a later bucket stands (a caller whose clock lags another's, sharing
+    // one pool through Redis, does not recompute it backwards).
+    if (shareLevelBucket >= bucket && shareLevelCapacity == capacity) {
       return shareLevel;
     }
     int n = 0;

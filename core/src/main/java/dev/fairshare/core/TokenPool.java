@@ -114,7 +114,10 @@ final class TokenPool {
       long maxWaitMillis,
       long nowMillis) {
     refill(shape, nowMillis);
-    expireTickets(nowMillis);
+    // Tickets live on the pool's own time, which never goes back: instances sharing a pool whose
+    // clocks differ neither drop a ticket early nor keep a used one.
+    long poolNow = refilledAt;
+    expireTickets(poolNow);
     // A request larger than the bucket waits for a full bucket and leaves it in debt.
     long need = Math.min(cost, shape.burst());
     // The reserve is kept from all but guaranteed requests, but never so much that a full bucket
@@ -145,7 +148,7 @@ final class TokenPool {
                 need,
                 standing == Standing.GUARANTEED,
                 rank,
-                nowMillis + retryAfter + TICKET_GRACE_MILLIS));
+                poolNow + retryAfter + TICKET_GRACE_MILLIS));
       } else {
         tickets.remove(keyId);
       }
@@ -166,9 +169,9 @@ final class TokenPool {
    * of the call it retries; without this a key's new calls would take the room kept for its earlier
    * one, sending it to the back of the queue).
    */
-  void take(String keyId, long tokens, long nowMillis) {
+  void take(String keyId, long tokens) {
     Ticket ticket = tickets.get(keyId);
-    if (ticket != null && nowMillis >= ticket.expiresAt() - TICKET_GRACE_MILLIS) {
+    if (ticket != null && refilledAt >= ticket.expiresAt() - TICKET_GRACE_MILLIS) {
       tickets.remove(keyId);
     }
     level -= tokens;

@@ -8,6 +8,9 @@ import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.Reservation;
 import dev.fairshare.store.redis.RedisLink;
 import dev.fairshare.store.redis.RedisUsageStore;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -71,6 +74,48 @@ class RedisUsageStoreContractTest extends UsageStoreContract {
     stores.add(first);
     stores.add(second);
     ticketsAreServedInOrder(first, second);
+  }
+
+  /**
+   * One key calling every 1.5 s for 10 minutes, each call settled just before the next (so a
+   * settlement is often the first script of a bucket): the demand table keeps a field per bucket of
+   * the window only, and every key the store wrote expires.
+   */
+  @Test
+  void tokenBucket_theDemandTableKeepsOnlyTheWindow_andEveryKeyExpires() {
+    String prefix = "fs-test-" + UUID.randomUUID();
+    RedisUsageStore store =
+        new RedisUsageStore(
+            RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5)),
+            TOKEN_BUCKET,
+            prefix);
+    stores.add(store);
+    ModelCapacity tpm = new ModelCapacity(100_000, ModelCapacity.UNLIMITED);
+    Reservation last = null;
+    long now = T0;
+    for (int i = 0; i < 400; i++) {
+      now += 1_500;
+      if (last != null) {
+        store.settle(last, 5, now);
+      }
+      Decision d = store.acquire(request("k", tpm, 10), now);
+      assertThat(d.admitted()).isTrue();
+      last = d.reservation();
+    }
+    RedisClient client = RedisClient.create("redis://127.0.0.1:6379");
+    try (StatefulRedisConnection<String, String> c = client.connect()) {
+      RedisCommands<String, String> redis = c.sync();
+      long buckets = TOKEN_BUCKET.bucketsPerWindow();
+      // 'a|k' and one 'd|bucket|k' per bucket of the window at most
+      assertThat(redis.hlen(prefix + ":{m}:demand")).isBetween(2L, buckets + 1);
+      List<String> written = redis.keys(prefix + ":*");
+      assertThat(written).contains(prefix + ":{m}:pool", prefix + ":{m}:demand");
+      for (String key : written) {
+        assertThat(redis.pttl(key)).as("TTL of %s", key).isPositive();
+      }
+    } finally {
+      client.shutdown();
+    }
   }
 
   @AfterEach

@@ -84,7 +84,6 @@ end
 -- ModelWindow.decideFromPool: the key's own limits, then the tokens from the bucket, then the
 -- requests in the sliding window.
 local function acquireFromPool(s)
-  if s.moved then pruneDemand() end
   if kP ~= -1 and s.inflight >= kP then return refuse(s, KEY_PARALLEL_LIMIT, false, nil) end
   if kR ~= -1 and s.Qk >= kR then return refuse(s, KEY_REQUEST_LIMIT, false, nil) end
   if kT ~= -1 and s.Uk >= kT then return refuse(s, KEY_TOKEN_LIMIT, false, nil) end
@@ -134,7 +133,11 @@ local function acquireFromPool(s)
 end
 
 local s = state()
-if usePool then return acquireFromPool(s) end
+if usePool then
+  local out = acquireFromPool(s)
+  pruneDemandIfDue() -- after: a share level computed above has pruned already
+  return out
+end
 
 local verdict = evaluate(s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act, s.inflight, est, s.starved)
 if verdict ~= ADMITTED then

@@ -201,6 +201,12 @@ local function addModel(column, total, bucket, delta, float)
   end
 end
 
+-- The token-bucket pool's record of the key's activity, for the share level (pool.lua).
+local function activity()
+  redis.call('HSET', KEYS[13], 'a|' .. keyId, b .. ' ' .. string.format('%.17g', w))
+  redis.call('PEXPIRE', KEYS[13], ttl)
+end
+
 -- The key becomes active in bucket b: its previous bucket (if still in the window) stops
 -- counting it, so each active key is counted once, in the bucket of its latest activity.
 local function markActive(s)
@@ -209,7 +215,7 @@ local function markActive(s)
     if s.kw ~= w then
       addModel(3, 'AW', b, w - s.kw, true)
       redis.call('HSET', KEYS[7], 'w', w)
-      if usePool then redis.call('HSET', KEYS[13], 'a|' .. keyId, b .. ' ' .. string.format('%.17g', w)) end
+      if usePool then activity() end
     end
     return
   end
@@ -227,7 +233,7 @@ local function markActive(s)
   local dw = counted and (w - s.kw) or w
   if dw ~= 0 then redis.call('HINCRBYFLOAT', KEYS[10], 'AW', dw) end
   redis.call('HSET', KEYS[7], 'last', b, 'w', w)
-  if usePool then redis.call('HSET', KEYS[13], 'a|' .. keyId, b .. ' ' .. string.format('%.17g', w)) end
+  if usePool then activity() end
 end
 
 local function state()

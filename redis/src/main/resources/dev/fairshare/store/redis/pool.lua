@@ -100,20 +100,27 @@ local function demandTable()
     end
   end
   deleteFields(KEYS[13], stale)
+  redis.call('HSET', KEYS[11], 'dlo', start)
   return demand, weight
 end
 
--- Drops what left the window from the demand table (once per bucket, when the window moves).
-local function pruneDemand()
-  demandTable()
-  redis.call('PEXPIRE', KEYS[13], ttl)
+-- Drops what left the window from the demand table, once per bucket whichever script comes
+-- first (the table holds a field per active key per bucket, and its TTL is refreshed by use).
+local function pruneDemandIfDue()
+  local lo = tonumber(redis.call('HGET', KEYS[11], 'dlo'))
+  if lo == nil or lo < start then
+    demandTable()
+    redis.call('PEXPIRE', KEYS[11], ttl)
+  end
 end
 
 -- The water level of the weighted max-min split of the capacity between the active keys'
 -- demands (ModelWindow.shareLevel): math.huge when they all fit. Computed once per bucket.
 local function shareLevel()
   local cache = redis.call('HMGET', KEYS[11], 'lamB', 'lamC', 'lam')
-  if tonumber(cache[1]) == b and tonumber(cache[2]) == capT then
+  -- A level computed for a later bucket stands (this caller's clock lags another instance's).
+  local cachedB = tonumber(cache[1])
+  if cachedB ~= nil and cachedB >= b and tonumber(cache[2]) == capT then
     local lam = tonumber(cache[3])
     if lam < 0 then return math.huge end
     return lam
@@ -159,14 +166,14 @@ local function addDemand(bucket, tokens, existing)
 end
 
 -- The tickets still valid, oldest first; expired ones are deleted.
-local function liveTickets()
+local function liveTickets(t)
   local flat = redis.call('HGETALL', KEYS[12])
   local list, expired = {}, {}
   for i = 1, #flat, 2 do
     local seq, tokens, g, rank, expires =
       string.match(flat[i + 1], '^(%S+) (%S+) (%S+) (%S+) (%S+)$')
     expires = tonumber(expires)
-    if expires <= now then
+    if expires <= t then
       expired[#expired + 1] = flat[i]
     else
       list[#list + 1] = {id = flat[i], seq = tonumber(seq), tokens = tonumber(tokens),
@@ -207,7 +214,9 @@ end
 local function poolJudge(c, standing, rank)
   local burst, reserve = poolShape()
   local p = poolNow(burst)
-  local list = liveTickets()
+  -- Tickets live on the pool's own time (p.at), which never goes back: instances whose clocks
+  -- differ neither drop a ticket early nor keep a used one.
+  local list = liveTickets(p.at)
   local need = math.min(c, burst)
   local kept = 0
   if standing ~= GUARANTEED then kept = math.min(reserve, math.max(0, burst - need)) end
@@ -227,7 +236,7 @@ local function poolJudge(c, standing, rank)
       local g = 0
       if standing == GUARANTEED then g = 1 end
       redis.call('HSET', KEYS[12], keyId,
-        seq .. ' ' .. need .. ' ' .. g .. ' ' .. exact(rank) .. ' ' .. (now + retry + TICKET_GRACE))
+        seq .. ' ' .. need .. ' ' .. g .. ' ' .. exact(rank) .. ' ' .. (p.at + retry + TICKET_GRACE))
       redis.call('PEXPIRE', KEYS[12], ttl)
     elseif mine ~= nil then
       redis.call('HDEL', KEYS[12], keyId)
@@ -239,7 +248,7 @@ end
 
 -- TokenPool.take: the key's ticket is used up unless a call of the key was told a later time.
 local function poolTake(p, mine, tokens)
-  if mine ~= nil and now >= mine.expires - TICKET_GRACE then
+  if mine ~= nil and p.at >= mine.expires - TICKET_GRACE then
     redis.call('HDEL', KEYS[12], keyId)
   end
   p.level = p.level - tokens

@@ -41,4 +41,5 @@ local function settleReservation()
   end
   if kP ~= -1 then redis.call('ZREM', KEYS[8], rid) end
   if moved then touchModel() end
+  if usePool then pruneDemandIfDue() end
 end
