@@ -11,7 +11,10 @@ import dev.fairshare.core.Clock;
 import dev.fairshare.keys.JdbcKeyStore;
 import dev.fairshare.keys.KeyService;
 import dev.fairshare.keys.KeyStore;
+import dev.fairshare.metrics.FairShareMetrics;
+import dev.fairshare.metrics.TimedUsageStore;
 import dev.fairshare.openai.TokenEstimator;
+import dev.fairshare.store.FailoverUsageStore;
 import dev.fairshare.store.KeyLimitedUsageStore;
 import dev.fairshare.store.MemoryUsageStore;
 import dev.fairshare.store.UsageStore;
@@ -39,12 +42,19 @@ public final class FairShare implements AutoCloseable {
   private final TokenEstimator estimator;
   private final KeyLimitedUsageStore admissions;
   private final Admissions admissionPolicy;
+  private final FairShareMetrics metrics;
 
   private FairShare(FairShareConfig config, Clock clock, UsageStore usageStore, KeyService keys) {
     this.config = config;
     this.clock = clock;
     this.usageStore = usageStore;
-    this.admissions = new KeyLimitedUsageStore(usageStore, config.engine().effectiveWindowMillis());
+    this.metrics = new FairShareMetrics(config);
+    if (usageStore instanceof FailoverUsageStore shared) {
+      metrics.bindStore(shared);
+    }
+    this.admissions =
+        new KeyLimitedUsageStore(
+            new TimedUsageStore(usageStore, metrics), config.engine().effectiveWindowMillis());
     this.keys = keys;
     Map<String, EncodingType> encodings = new HashMap<>();
     config
@@ -154,6 +164,11 @@ public final class FairShare implements AutoCloseable {
    */
   public UsageStore admissions() {
     return admissions;
+  }
+
+  /** The meters of this instance (scraped at {@code /metrics}; add a registry of your own). */
+  public FairShareMetrics metrics() {
+    return metrics;
   }
 
   public KeyService keys() {

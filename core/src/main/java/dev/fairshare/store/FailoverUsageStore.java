@@ -45,6 +45,10 @@ public final class FailoverUsageStore implements UsageStore {
   private final Set<Reservation> localReservations = ConcurrentHashMap.newKeySet();
   private final AtomicLong lastLogMillis = new AtomicLong(Long.MIN_VALUE / 2);
   private final AtomicLong failures = new AtomicLong();
+  private final AtomicLong localAdmissions = new AtomicLong();
+
+  /** Whether the last admission tried on the shared store failed (cleared by one that works). */
+  private volatile boolean failing;
 
   /**
    * @param shared the shared store (Redis)
@@ -83,11 +87,14 @@ public final class FailoverUsageStore implements UsageStore {
   @Override
   public Decision acquire(AdmissionRequest request, long nowMillis) {
     try {
-      return shared.acquire(request, nowMillis);
+      Decision decision = shared.acquire(request, nowMillis);
+      failing = false;
+      return decision;
     } catch (RuntimeException e) {
       if (!isStoreFailure.test(e)) {
         throw e;
       }
+      failing = true;
       failed(e);
       if (!failOpen) {
         throw new UsageStoreUnavailableException("the shared usage store is unavailable", e);
@@ -96,6 +103,7 @@ public final class FailoverUsageStore implements UsageStore {
           local.acquire(request.sharedBy(Math.max(1, instances.getAsInt())), nowMillis);
       if (decision.admitted()) {
         localReservations.add(decision.reservation());
+        localAdmissions.incrementAndGet();
       }
       return decision;
     }
@@ -165,6 +173,24 @@ public final class FailoverUsageStore implements UsageStore {
   /** How many calls to the shared store failed since start; for tests and metrics. */
   public long failures() {
     return failures.get();
+  }
+
+  /** Admissions counted locally because the shared store was away (open mode); for metrics. */
+  public long localAdmissions() {
+    return localAdmissions.get();
+  }
+
+  /**
+   * Whether the last admission tried on the shared store failed: requests are now admitted locally
+   * ({@link #failsOpen()}) or answered 503, until one succeeds.
+   */
+  public boolean failing() {
+    return failing;
+  }
+
+  /** The failure mode: true for {@code open}. */
+  public boolean failsOpen() {
+    return failOpen;
   }
 
   private void failed(RuntimeException e) {

@@ -72,9 +72,14 @@ public final class Admissions {
    * @param completion the request, its model resolved
    * @param estimate what it was estimated at
    * @param learn whether its reported usage may teach the estimator (configured models only)
+   * @param key the key it was admitted for
    */
   public record Admitted(
-      Decision decision, CompletionRequest completion, TokenEstimate estimate, boolean learn)
+      Decision decision,
+      CompletionRequest completion,
+      TokenEstimate estimate,
+      boolean learn,
+      ApiKey key)
       implements Outcome {}
 
   /**
@@ -154,7 +159,7 @@ public final class Admissions {
     if (!decision.admitted()) {
       return new Refused(decision, model, reservation);
     }
-    return new Admitted(decision, completion, estimate, !window.equals(UNCONFIGURED_MODELS));
+    return new Admitted(decision, completion, estimate, !window.equals(UNCONFIGURED_MODELS), key);
   }
 
   /** The key's own limits, {@link KeyLimits#NONE} when it has none. */

@@ -42,7 +42,8 @@ public record FairShareConfig(
     RedisSettings redis,
     KeysDatabase keys,
     FilterSettings filter,
-    RequestBounds bounds) {
+    RequestBounds bounds,
+    MetricsSettings metrics) {
 
   public static final String PREFIX = "fairshare.";
 
@@ -121,16 +122,17 @@ public record FairShareConfig(
     KeysDatabase keysDatabase = KeysDatabase.read(v);
     FilterSettings filter = FilterSettings.read(v);
     RequestBounds bounds = RequestBounds.read(v);
+    MetricsSettings metrics = MetricsSettings.read(v);
 
     v.throwIfProblems();
     return new FairShareConfig(
-        masterKey, models, engine, priorities, store, redis, keysDatabase, filter, bounds);
+        masterKey, models, engine, priorities, store, redis, keysDatabase, filter, bounds, metrics);
   }
 
   /** Same configuration with another master key (the gateway generates one when none is set). */
   public FairShareConfig withMasterKey(String key) {
     return new FairShareConfig(
-        Optional.of(key), models, engine, priorities, store, redis, keys, filter, bounds);
+        Optional.of(key), models, engine, priorities, store, redis, keys, filter, bounds, metrics);
   }
 
   /** Same configuration with other model capacities. */
@@ -144,7 +146,8 @@ public record FairShareConfig(
         redis,
         keys,
         filter,
-        bounds);
+        bounds,
+        metrics);
   }
 
   private static EngineSettings engine(ConfigValues v) {

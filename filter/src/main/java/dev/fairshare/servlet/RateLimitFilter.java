@@ -7,6 +7,7 @@ import dev.fairshare.core.Decision;
 import dev.fairshare.core.Verdict;
 import dev.fairshare.keys.ApiKey;
 import dev.fairshare.keys.KeyStoreException;
+import dev.fairshare.metrics.FairShareMetrics;
 import dev.fairshare.openai.ApiError;
 import dev.fairshare.openai.CompletionRequest;
 import dev.fairshare.openai.Endpoint;
@@ -64,6 +65,7 @@ public final class RateLimitFilter extends FairShareFilter {
         room = waitingRoom;
         if (room == null) {
           room = new WaitingRoom(fairShare());
+          fairShare().metrics().bindWaitingRoom(room::waiting);
           waitingRoom = room;
         }
       }
@@ -157,8 +159,15 @@ public final class RateLimitFilter extends FairShareFilter {
       }
       limit(request, response, chain, endpoint, key, config);
     } catch (InvalidRequestException e) {
+      fairShare
+          .metrics()
+          .refused(
+              e.error().status() == 401
+                  ? FairShareMetrics.Refusal.UNAUTHORIZED
+                  : FairShareMetrics.Refusal.INVALID);
       Refusals.write(request, response, e.error());
     } catch (KeyStoreException e) {
+      fairShare.metrics().refused(FairShareMetrics.Refusal.STORE_DOWN);
       LOG.log(Level.WARNING, "FairShare key store unavailable: {0}", e.getMessage());
       Refusals.write(
           request,
@@ -166,6 +175,7 @@ public final class RateLimitFilter extends FairShareFilter {
           ApiError.unavailable("The API key store is unavailable; please retry shortly."));
     } catch (UsageStoreUnavailableException e) {
       // Logged (throttled) by the store. Closed failure mode: refuse rather than guess.
+      fairShare.metrics().refused(FairShareMetrics.Refusal.STORE_DOWN);
       unavailable(request, response, STORE_UNAVAILABLE);
     }
   }
@@ -257,14 +267,9 @@ public final class RateLimitFilter extends FairShareFilter {
       FilterChain chain,
       byte[] body)
       throws IOException, ServletException {
-    new Settlement(
-            fairShare(),
-            admitted.decision(),
-            admitted.completion(),
-            endpoint,
-            admitted.estimate(),
-            admitted.learn())
-        .run(request, response, chain, body);
+    FairShare fairShare = fairShare();
+    fairShare.metrics().admitted(admitted.completion().model(), admitted.decision().usage());
+    new Settlement(fairShare, admitted, endpoint).run(request, response, chain, body);
   }
 
   /**
@@ -348,7 +353,7 @@ public final class RateLimitFilter extends FairShareFilter {
     }
   }
 
-  private static void refuseForRate(
+  private void refuseForRate(
       HttpServletResponse response,
       Decision decision,
       ApiKey key,
@@ -356,6 +361,7 @@ public final class RateLimitFilter extends FairShareFilter {
       long requested,
       FairShareConfig config)
       throws IOException {
+    fairShare().metrics().refused(model, key, decision.verdict(), decision.usage());
     RateLimitHeaders.apply(response, decision.usage());
     RateLimitHeaders.applyRetry(response, decision, config.filter().clientRetryMaxWait());
     if (decision.verdict() == Verdict.REQUEST_TOO_LARGE) {

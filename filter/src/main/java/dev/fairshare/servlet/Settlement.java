@@ -1,8 +1,10 @@
 package dev.fairshare.servlet;
 
 import dev.fairshare.FairShare;
+import dev.fairshare.admission.Admissions;
 import dev.fairshare.core.Decision;
 import dev.fairshare.core.Reservation;
+import dev.fairshare.keys.ApiKey;
 import dev.fairshare.openai.CompletionRequest;
 import dev.fairshare.openai.Endpoint;
 import dev.fairshare.openai.RequestRewriter;
@@ -47,25 +49,26 @@ final class Settlement {
   private final Endpoint endpoint;
   private final TokenEstimate estimate;
   private final boolean learn;
+  private final ApiKey key;
 
   /**
-   * @param learn whether the reported usage may teach the estimator (not for unconfigured models,
-   *     whose names come from clients)
+   * What the answer reported (or, for a stream without a report, what was counted), for metrics.
    */
-  Settlement(
-      FairShare fairShare,
-      Decision decision,
-      CompletionRequest completion,
-      Endpoint endpoint,
-      TokenEstimate estimate,
-      boolean learn) {
-    this.learn = learn;
+  private volatile TokenUsage usage;
+
+  /**
+   * @param admitted the admission (its {@code learn}: whether the reported usage may teach the
+   *     estimator, not for unconfigured models, whose names come from clients)
+   */
+  Settlement(FairShare fairShare, Admissions.Admitted admitted, Endpoint endpoint) {
+    this.learn = admitted.learn();
     this.fairShare = fairShare;
-    this.decision = decision;
+    this.decision = admitted.decision();
     this.reservation = decision.reservation();
-    this.completion = completion;
+    this.completion = admitted.completion();
     this.endpoint = endpoint;
-    this.estimate = estimate;
+    this.estimate = admitted.estimate();
+    this.key = admitted.key();
   }
 
   /** Runs the endpoint with {@code body} and settles. */
@@ -264,6 +267,7 @@ final class Settlement {
   /** The tokens an answered call counts, clamped; its reported usage also teaches the estimator. */
   private long counted(TokenUsage reported) {
     TokenUsage sane = reported.clamped(fairShare.config().bounds().maxUsageTokens());
+    usage = sane;
     if (learn) {
       fairShare.estimator().observe(completion, endpoint, sane);
     }
@@ -291,12 +295,13 @@ final class Settlement {
     long output =
         fairShare.estimator().countText(completion.model(), streaming.completionText())
             + streaming.uncountedChars();
-    TokenUsage usage =
+    TokenUsage streamed =
         new TokenUsage(prompt, output, prompt + output)
             .clamped(fairShare.config().bounds().maxUsageTokens());
+    usage = streamed;
     return Math.max(
         fairShare.estimator().minRequestTokens(),
-        usage.counted(fairShare.estimator().tokenCount()));
+        streamed.counted(fairShare.estimator().tokenCount()));
   }
 
   /**
@@ -307,6 +312,7 @@ final class Settlement {
   private long settle(long actualTokens) {
     long now = fairShare.clock().millis();
     fairShare.admissions().settleWithoutWaiting(reservation, actualTokens, now);
+    fairShare.metrics().settled(completion.model(), key, reservation.tokens(), actualTokens, usage);
     return now;
   }
 }

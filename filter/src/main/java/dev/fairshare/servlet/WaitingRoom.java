@@ -220,6 +220,10 @@ final class WaitingRoom implements AutoCloseable {
       Thread.sleep(Math.max(1, refused.decision().retryAfterMillis()));
       Admissions.Outcome outcome = again.admit();
       if (!(outcome instanceof Admissions.Refused next) || !mayWait(next, elapsedMillis(start))) {
+        fairShare
+            .metrics()
+            .waited(
+                first.model(), System.nanoTime() - start, !(outcome instanceof Admissions.Refused));
         return outcome;
       }
       refused = next;
@@ -430,6 +434,7 @@ final class WaitingRoom implements AutoCloseable {
           dispatched = true;
           try {
             ending.admitted(admitted);
+            fairShare.metrics().waited(last.model(), System.nanoTime() - start, true);
             return;
           } catch (RuntimeException e) {
             // The container refused the dispatch (the request is over): nothing ran.
@@ -440,10 +445,12 @@ final class WaitingRoom implements AutoCloseable {
       }
       // The wait ended meanwhile: the admission did not happen.
       fairShare.admissions().release(admitted.decision().reservation(), fairShare.clock().millis());
+      fairShare.metrics().released(admitted.completion().model());
     }
 
     private void refuse(Admissions.Refused refused) {
       if (endFirst()) {
+        fairShare.metrics().waited(refused.model(), System.nanoTime() - start, false);
         answer(() -> ending.refused(refused));
       }
     }

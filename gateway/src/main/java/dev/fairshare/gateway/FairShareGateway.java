@@ -8,6 +8,7 @@ import dev.fairshare.admin.KeyResource;
 import dev.fairshare.admin.WebErrorMapper;
 import dev.fairshare.core.Clock;
 import dev.fairshare.servlet.KeyApiGuardFilter;
+import dev.fairshare.servlet.MetricsServlet;
 import dev.fairshare.servlet.RateLimitFilter;
 import dev.fairshare.servlet.RequestBodyDrainFilter;
 import jakarta.servlet.DispatcherType;
@@ -124,6 +125,8 @@ public final class FairShareGateway implements AutoCloseable {
             .register(InternalErrorMapper.class)
             .property(ServerProperties.WADL_FEATURE_DISABLE, true);
     context.addServlet(new ServletHolder("fairshare-admin", new ServletContainer(admin)), "/*");
+    context.addServlet(
+        new ServletHolder("fairshare-metrics", new MetricsServlet(fairShare)), "/metrics");
     server.setHandler(context);
     try {
       server.start();

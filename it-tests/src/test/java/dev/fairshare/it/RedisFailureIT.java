@@ -58,8 +58,29 @@ class RedisFailureIT {
       assertThat(store.failures()).isZero();
 
       assertThat(health(gateway).statusCode()).isEqualTo(200);
+      assertThat(state(gateway, "healthy")).isEqualTo(1.0);
       redis.freeze();
       assertWhileAway(gateway, key, statusWhileAway);
+      // The metrics say so: the state, and what the failure mode did with the 10 calls
+      assertThat(state(gateway, "failing_" + mode)).isEqualTo(1.0);
+      assertThat(state(gateway, "healthy")).isEqualTo(0.0);
+      String text = gateway.gateway.fairShare().metrics().scrape();
+      if (statusWhileAway == 200) {
+        assertThat(PrometheusText.value(text, "fairshare_store_local_admissions_total"))
+            .isEqualTo(10.0);
+      } else {
+        assertThat(
+                PrometheusText.value(
+                    text,
+                    "fairshare_calls_total",
+                    "model",
+                    "",
+                    "outcome",
+                    "refused",
+                    "reason",
+                    "store_down"))
+            .isEqualTo(10.0);
+      }
       // Whatever the failure mode, health says Redis is not answering.
       // A health result is given again for 250 ms: the first check after the freeze may be older.
       HttpResponse<String> health =
@@ -74,6 +95,7 @@ class RedisFailureIT {
       assertThat(failuresWhileFrozen).isGreaterThanOrEqualTo(10);
       redis.thaw();
       awaitBackOnRedis(gateway, key, store);
+      assertThat(state(gateway, "healthy")).isEqualTo(1.0);
 
       redis.kill();
       assertWhileAway(gateway, key, statusWhileAway);
@@ -113,6 +135,12 @@ class RedisFailureIT {
               int status = call(gateway, key).statusCode();
               return status == 200 && store.failures() == before;
             });
+  }
+
+  /** {@code fairshare_store_state{state}}: 1 for the store's current state. */
+  private static Double state(TestGateway gateway, String state) {
+    return PrometheusText.value(
+        gateway.gateway.fairShare().metrics().scrape(), "fairshare_store_state", "state", state);
   }
 
   private static HttpResponse<String> health(TestGateway gateway) throws Exception {

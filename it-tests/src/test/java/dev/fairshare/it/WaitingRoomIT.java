@@ -80,6 +80,10 @@ class WaitingRoomIT {
     return gateway.http.sendAsync(request, HttpResponse.BodyHandlers.ofString());
   }
 
+  Double metric(String name, String... labels) {
+    return PrometheusText.value(gateway.gateway.fairShare().metrics().scrape(), name, labels);
+  }
+
   int waiting() {
     return gateway.gateway.rateLimitFilter().waiting("my-fake-model");
   }
@@ -99,6 +103,7 @@ class WaitingRoomIT {
     CompletableFuture<HttpResponseFor<ChatCompletion>> third =
         CompletableFuture.supplyAsync(() -> call(gateway.client(keys[1])));
     await().atMost(Duration.ofSeconds(3)).until(() -> waiting() == 1);
+    assertThat(metric("fairshare_queue_waiting", "model", "my-fake-model")).isEqualTo(1.0);
     HttpResponseFor<ChatCompletion> response = third.get();
     long waitedMillis = (System.nanoTime() - before) / 1_000_000;
 
@@ -106,6 +111,36 @@ class WaitingRoomIT {
     assertThat(response.parse().usage().orElseThrow().totalTokens()).isEqualTo(30);
     assertThat(waitedMillis).isBetween(1_000L, 5_500L);
     assertThat(waiting()).isZero();
+    // The metrics: one wait, ended by an admission, of the time the client saw (at most); the
+    // held call is counted once, as admitted, never as refused
+    assertThat(
+            metric(
+                "fairshare_queue_wait_seconds_count",
+                "model",
+                "my-fake-model",
+                "outcome",
+                "admitted"))
+        .isEqualTo(1.0);
+    assertThat(
+            metric(
+                "fairshare_queue_wait_seconds_sum",
+                "model",
+                "my-fake-model",
+                "outcome",
+                "admitted"))
+        .isBetween(0.9, waitedMillis / 1000.0);
+    assertThat(
+            metric(
+                "fairshare_calls_total",
+                "model",
+                "my-fake-model",
+                "outcome",
+                "admitted",
+                "reason",
+                ""))
+        .isEqualTo(3.0);
+    assertThat(gateway.gateway.fairShare().metrics().scrape())
+        .doesNotContain("outcome=\"refused\"");
     await().atMost(Duration.ofSeconds(2)).until(() -> inFlight() == 0);
   }
 

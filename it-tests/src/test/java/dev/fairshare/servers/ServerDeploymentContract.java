@@ -131,6 +131,7 @@ abstract class ServerDeploymentContract {
         assertThat(connection.post("/sample/chat/completions", key2, chat).status()).isEqualTo(429);
       }
 
+      metricsCountWhatHappened(server);
       aCallWhoseRoomFreesSoonIsHeldAndAdmitted(server, key1, key2, chat);
 
       // Path forms the container normalises never reach the model, with or without a key
@@ -163,6 +164,67 @@ abstract class ServerDeploymentContract {
       assertThat(rows.next()).isTrue();
       assertThat(rows.getInt(1)).isEqualTo(2);
     }
+  }
+
+  /**
+   * The application's {@code /fairshare/metrics} counts its calls so far (two admitted, two 429s, a
+   * wrong key, a bad body); the admin WAR's {@code /metrics} answers too. Master key only.
+   */
+  private static void metricsCountWhatHappened(ServerProcess server) throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    java.util.function.BiFunction<String, String, HttpResponse<String>> scrape =
+        (path, bearer) -> {
+          try {
+            return http.send(
+                HttpRequest.newBuilder(server.base().resolve(path))
+                    .header("Authorization", "Bearer " + bearer)
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        };
+    HttpResponse<String> app = scrape.apply("/sample/fairshare/metrics", "sk-1234");
+    assertThat(app.statusCode()).as(app.body()).isEqualTo(200);
+    String text = app.body();
+    assertThat(
+            dev.fairshare.it.PrometheusText.value(
+                text,
+                "fairshare_calls_total",
+                "model",
+                "my-fake-model",
+                "outcome",
+                "admitted",
+                "reason",
+                ""))
+        .isEqualTo(2.0);
+    assertThat(
+            dev.fairshare.it.PrometheusText.value(
+                text,
+                "fairshare_calls_total",
+                "model",
+                "my-fake-model",
+                "outcome",
+                "refused",
+                "reason",
+                "model_full"))
+        .isEqualTo(2.0);
+    assertThat(
+            dev.fairshare.it.PrometheusText.value(
+                text,
+                "fairshare_calls_total",
+                "model",
+                "",
+                "outcome",
+                "refused",
+                "reason",
+                "unauthorized"))
+        .as("the start's readiness probe (no key) and the wrong key")
+        .isEqualTo(2.0);
+    assertThat(scrape.apply("/sample/fairshare/metrics", "sk-wrong").statusCode()).isEqualTo(401);
+    HttpResponse<String> admin = scrape.apply("/fairshare-admin/metrics", "sk-1234");
+    assertThat(admin.statusCode()).as(admin.body()).isEqualTo(200);
+    assertThat(admin.body()).contains("fairshare_store_admission_seconds");
   }
 
   /**
