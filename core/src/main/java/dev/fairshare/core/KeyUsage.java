@@ -17,6 +17,9 @@ final class KeyUsage {
   /** Tokens of requests refused for want of model room (token bucket: part of the key's demand). */
   private long[] refused = new long[2];
 
+  /** Calls refused by the model (not by the key's own limits): what {@code GET /usage} shows. */
+  private long[] refusals = new long[2];
+
   private int head;
   private int size;
 
@@ -32,6 +35,9 @@ final class KeyUsage {
 
   /** Admitted requests not yet settled. */
   int inFlight;
+
+  /** Tokens reserved by the admitted requests not yet settled. */
+  long inFlightTokens;
 
   /** Drops entries older than {@code startBucket}. */
   void prune(long startBucket) {
@@ -50,21 +56,40 @@ final class KeyUsage {
    * reservation, which target the (still present) bucket the reservation was counted in.
    */
   void add(long bucket, long tokenDelta, long requestDelta) {
-    add(bucket, tokenDelta, requestDelta, 0);
+    add(bucket, tokenDelta, requestDelta, 0, 0);
   }
 
   /** Counts {@code tokens} a refused request wanted, in the current {@code bucket}. */
   void addRefused(long bucket, long tokens) {
-    add(bucket, 0, 0, tokens);
+    add(bucket, 0, 0, tokens, 0);
   }
 
-  private void add(long bucket, long tokenDelta, long requestDelta, long refusedDelta) {
+  /** Counts a call the model refused, in the current {@code bucket}. */
+  void addRefusal(long bucket) {
+    add(bucket, 0, 0, 0, 1);
+  }
+
+  /** Calls the model refused since {@code startBucket}. */
+  long refusalsSince(long startBucket) {
+    long sum = 0;
+    for (int i = 0; i < size; i++) {
+      int at = index(i);
+      if (buckets[at] >= startBucket) {
+        sum += refusals[at];
+      }
+    }
+    return sum;
+  }
+
+  private void add(
+      long bucket, long tokenDelta, long requestDelta, long refusedDelta, long refusalDelta) {
     if (size > 0) {
       int last = index(size - 1);
       if (buckets[last] == bucket) {
         tokens[last] += tokenDelta;
         requests[last] += requestDelta;
         refused[last] += refusedDelta;
+        refusals[last] += refusalDelta;
         return;
       }
       if (buckets[last] > bucket) {
@@ -74,6 +99,7 @@ final class KeyUsage {
             tokens[at] += tokenDelta;
             requests[at] += requestDelta;
             refused[at] += refusedDelta;
+            refusals[at] += refusalDelta;
             return;
           }
         }
@@ -88,6 +114,7 @@ final class KeyUsage {
     tokens[at] = tokenDelta;
     requests[at] = requestDelta;
     refused[at] = refusedDelta;
+    refusals[at] = refusalDelta;
     size++;
   }
 
@@ -175,17 +202,20 @@ final class KeyUsage {
     long[] t = new long[n];
     long[] r = new long[n];
     long[] x = new long[n];
+    long[] y = new long[n];
     for (int i = 0; i < size; i++) {
       int at = index(i);
       b[i] = buckets[at];
       t[i] = tokens[at];
       r[i] = requests[at];
       x[i] = refused[at];
+      y[i] = refusals[at];
     }
     buckets = b;
     tokens = t;
     requests = r;
     refused = x;
+    refusals = y;
     head = 0;
   }
 }

@@ -1,8 +1,10 @@
 package dev.fairshare.core;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -121,6 +123,7 @@ public final class ModelWindow {
           keys.put(request.keyId(), key);
         }
         ring.markActive(key, bucket, request.weight());
+        key.addRefusal(bucket);
       }
       return new Decision(verdict, null, standing, retryAfter);
     }
@@ -146,6 +149,7 @@ public final class ModelWindow {
     key.add(bucket, reserved, 1);
     ring.markActive(key, bucket, request.weight());
     key.inFlight++;
+    key.inFlightTokens += reserved;
     inFlight++;
     Reservation reservation = new Reservation(request, bucket, reserved, ++reservations);
     // The sums after this admission follow from those before it (no second pass over the ring):
@@ -364,6 +368,7 @@ public final class ModelWindow {
         keys.put(request.keyId(), key);
       }
       ring.markActive(key, bucket, request.weight());
+      key.addRefusal(bucket);
     }
     return new Decision(verdict, null, standing, retryAfter);
   }
@@ -408,6 +413,7 @@ public final class ModelWindow {
     }
     if (key != null && key.inFlight > 0) {
       key.inFlight--;
+      key.inFlightTokens = Math.max(0, key.inFlightTokens - reservation.tokens());
       inFlight--;
     }
     if (key != null) {
@@ -440,6 +446,7 @@ public final class ModelWindow {
     }
     if (key != null && key.inFlight > 0) {
       key.inFlight--;
+      key.inFlightTokens = Math.max(0, key.inFlightTokens - reservation.tokens());
       inFlight--;
     }
   }
@@ -453,6 +460,38 @@ public final class ModelWindow {
       key.prune(start);
     }
     return snapshot(request, key, ring.totals(key, start), nowMillis);
+  }
+
+  /**
+   * The keys active on the model at {@code nowMillis} (admitted, or turned away by the model, in
+   * the window), with the weight each was last seen with.
+   */
+  public List<ActiveKey> activeKeys(long nowMillis) {
+    long bucket = Math.floorDiv(nowMillis, bucketMillis);
+    long start = windowStart(nowMillis, bucket);
+    List<ActiveKey> active = new ArrayList<>();
+    for (Map.Entry<String, KeyUsage> e : keys.entrySet()) {
+      if (e.getValue().lastActiveBucket >= start) {
+        active.add(new ActiveKey(e.getKey(), e.getValue().weight));
+      }
+    }
+    return active;
+  }
+
+  /**
+   * What the engine holds of {@code request}'s key now, without admitting anything: its standing
+   * ({@link #peek}), the tokens its calls in flight reserved, and the calls the model refused it in
+   * the window.
+   */
+  public KeyStanding standing(AdmissionRequest request, long nowMillis) {
+    long bucket = Math.floorDiv(nowMillis, bucketMillis);
+    long start = windowStart(nowMillis, bucket);
+    KeyUsage key = keys.get(request.keyId());
+    UsageSnapshot usage = peek(request, nowMillis);
+    if (key == null) {
+      return new KeyStanding(usage, 0, 0, 0);
+    }
+    return new KeyStanding(usage, key.inFlightTokens, key.inFlight, key.refusalsSince(start));
   }
 
   /** Tokens counted for the model in the window at {@code nowMillis}, reservations included. */

@@ -1,11 +1,14 @@
 package dev.fairshare.store;
 
+import dev.fairshare.core.ActiveKey;
 import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.Allowance;
 import dev.fairshare.core.Decision;
+import dev.fairshare.core.KeyStanding;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.Reservation;
 import dev.fairshare.core.UsageSnapshot;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -216,6 +219,29 @@ public final class FailoverUsageStore implements UsageStore {
   /** The instances last seen sharing the shared store, this one included (at least 1). */
   public int sharingInstances() {
     return Math.max(1, instances.getAsInt());
+  }
+
+  /** The shared store's; 503 ({@link UsageStoreUnavailableException}) while it is away. */
+  @Override
+  public List<ActiveKey> activeKeys(String model, long nowMillis) {
+    return read(() -> shared.activeKeys(model, nowMillis));
+  }
+
+  /** The shared store's; 503 ({@link UsageStoreUnavailableException}) while it is away. */
+  @Override
+  public KeyStanding standing(AdmissionRequest request, long nowMillis) {
+    return read(() -> shared.standing(request, nowMillis));
+  }
+
+  private <T> T read(java.util.function.Supplier<T> read) {
+    try {
+      return read.get();
+    } catch (RuntimeException e) {
+      if (!isStoreFailure.test(e)) {
+        throw e;
+      }
+      throw new UsageStoreUnavailableException("the shared usage store is unavailable", e);
+    }
   }
 
   /** Whether the shared store answers (the local one always does). */

@@ -1,13 +1,16 @@
 package dev.fairshare.store;
 
+import dev.fairshare.core.ActiveKey;
 import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.Allowance;
 import dev.fairshare.core.Decision;
 import dev.fairshare.core.KeyLimits;
+import dev.fairshare.core.KeyStanding;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.Reservation;
 import dev.fairshare.core.UsageSnapshot;
 import dev.fairshare.core.Verdict;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -198,6 +201,16 @@ public final class KeyLimitedUsageStore implements UsageStore {
   }
 
   /** Closes the store it limits on. */
+  @Override
+  public List<ActiveKey> activeKeys(String model, long nowMillis) {
+    return store.activeKeys(model, nowMillis);
+  }
+
+  @Override
+  public KeyStanding standing(AdmissionRequest request, long nowMillis) {
+    return store.standing(request, nowMillis);
+  }
+
   @Override
   public boolean isReachable() {
     return store.isReachable();

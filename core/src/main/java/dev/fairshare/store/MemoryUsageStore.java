@@ -1,11 +1,14 @@
 package dev.fairshare.store;
 
+import dev.fairshare.core.ActiveKey;
 import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.Decision;
 import dev.fairshare.core.EngineSettings;
+import dev.fairshare.core.KeyStanding;
 import dev.fairshare.core.ModelWindow;
 import dev.fairshare.core.Reservation;
 import dev.fairshare.core.UsageSnapshot;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -87,6 +90,28 @@ public final class MemoryUsageStore implements UsageStore {
     }
     synchronized (guarded) {
       return guarded.window.peek(request, nowMillis);
+    }
+  }
+
+  @Override
+  public List<ActiveKey> activeKeys(String model, long nowMillis) {
+    GuardedWindow guarded = windows.get(model);
+    if (guarded == null) {
+      return List.of();
+    }
+    synchronized (guarded) {
+      return guarded.window.activeKeys(nowMillis);
+    }
+  }
+
+  @Override
+  public KeyStanding standing(AdmissionRequest request, long nowMillis) {
+    GuardedWindow guarded = windows.get(request.model());
+    if (guarded == null) {
+      return new ModelWindow(settings).standing(request, nowMillis);
+    }
+    synchronized (guarded) {
+      return guarded.window.standing(request, nowMillis);
     }
   }
 

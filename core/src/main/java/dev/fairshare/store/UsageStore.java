@@ -1,9 +1,12 @@
 package dev.fairshare.store;
 
+import dev.fairshare.core.ActiveKey;
 import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.Decision;
+import dev.fairshare.core.KeyStanding;
 import dev.fairshare.core.Reservation;
 import dev.fairshare.core.UsageSnapshot;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -53,6 +56,28 @@ public interface UsageStore extends AutoCloseable {
    * @return completes once the release is applied; exceptionally if it could not be
    */
   CompletionStage<Void> release(Reservation reservation, long nowMillis);
+
+  /**
+   * The keys active on {@code model} now (admitted, or turned away by the model, in the window),
+   * for {@code GET /usage}; never on a request's path.
+   *
+   * @throws UnsupportedOperationException from a store that cannot list them
+   */
+  default List<ActiveKey> activeKeys(String model, long nowMillis) {
+    throw new UnsupportedOperationException(
+        getClass().getSimpleName() + " does not list the active keys");
+  }
+
+  /**
+   * What the store holds of {@code request}'s key now, admitting nothing (its estimate is not
+   * used), for {@code GET /usage}; never on a request's path.
+   *
+   * @throws UnsupportedOperationException from a store that cannot tell it
+   */
+  default KeyStanding standing(AdmissionRequest request, long nowMillis) {
+    throw new UnsupportedOperationException(
+        getClass().getSimpleName() + " does not tell a key's standing");
+  }
 
   /**
    * Whether the store answers a round trip now (for health checks; never on a request's path). The

@@ -2,11 +2,13 @@ package dev.fairshare.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fairshare.core.ActiveKey;
 import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.AllocationMode;
 import dev.fairshare.core.Decision;
 import dev.fairshare.core.EngineSettings;
 import dev.fairshare.core.KeyLimits;
+import dev.fairshare.core.KeyStanding;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.ModelWindow;
 import dev.fairshare.core.Reservation;
@@ -314,6 +316,60 @@ abstract class UsageStoreContract {
   }
 
   /**
+   * The keys active now and, for every key, what the store holds of it (GET /usage): as the
+   * reference rule holds them.
+   */
+  private static void sameStandings(
+      UsageStore store,
+      ModelWindow reference,
+      ModelCapacity capacity,
+      double[] weights,
+      KeyLimits[] limits,
+      long now,
+      int step) {
+    assertThat(store.activeKeys("m", now))
+        .as("active keys at step %d", step)
+        .containsExactlyInAnyOrderElementsOf(reference.activeKeys(now));
+    for (int k = 0; k < weights.length; k++) {
+      AdmissionRequest probe =
+          new AdmissionRequest("key-" + k, "m", capacity, weights[k], 0, limits[k]);
+      assertThat(store.standing(probe, now))
+          .as("standing of key-%d at step %d", k, step)
+          .isEqualTo(reference.standing(probe, now));
+    }
+  }
+
+  @Test
+  void aKeysStanding_countsItsTokensInFlight_andTheModelsRefusals() {
+    UsageStore store = newStore(EngineSettings.DEFAULTS);
+    Decision first = store.acquire(request("k1", TPM_60, 40), T0);
+    Decision second = store.acquire(request("k2", TPM_60, 20), T0);
+    assertThat(second.admitted()).isTrue();
+    assertThat(store.acquire(request("k2", TPM_60, 20), T0 + 1).admitted()).isFalse();
+    assertThat(store.acquire(request("k2", TPM_60, 20), T0 + 2).admitted()).isFalse();
+
+    assertThat(store.activeKeys("m", T0 + 3))
+        .containsExactlyInAnyOrder(new ActiveKey("k1", 1.0), new ActiveKey("k2", 1.0));
+    KeyStanding k1 = store.standing(request("k1", TPM_60, 0), T0 + 3);
+    assertThat(k1.reservedTokens()).isEqualTo(40);
+    assertThat(k1.inFlight()).isEqualTo(1);
+    assertThat(k1.refusals()).isZero();
+    assertThat(k1.usage().tokens().used()).isEqualTo(40);
+    KeyStanding k2 = store.standing(request("k2", TPM_60, 0), T0 + 3);
+    assertThat(k2.refusals()).isEqualTo(2);
+    assertThat(k2.usage().tokens().limit()).isEqualTo(30);
+
+    store.settle(first.reservation(), 25, T0 + 4);
+    KeyStanding settled = store.standing(request("k1", TPM_60, 0), T0 + 5);
+    assertThat(settled.reservedTokens()).isZero();
+    assertThat(settled.inFlight()).isZero();
+    assertThat(settled.usage().tokens().used()).isEqualTo(25);
+    // A window later nobody is active, and the refusals have left it
+    assertThat(store.activeKeys("m", T0 + 61_000)).isEmpty();
+    assertThat(store.standing(request("k2", TPM_60, 0), T0 + 61_000).refusals()).isZero();
+  }
+
+  /**
    * 1,500 random steps (keys with weights and limits, estimates, settlements above and below the
    * reservation, time moving 0-4 s): each decision and settlement matches the reference rule.
    */
@@ -346,6 +402,9 @@ abstract class UsageStoreContract {
           store.settleWithoutWaiting(pair[1], actual, now);
         }
         continue;
+      }
+      if (step % 50 == 49) {
+        sameStandings(store, reference, capacity, weights, limits, now, step);
       }
       int k = random.nextInt(weights.length);
       AdmissionRequest r =

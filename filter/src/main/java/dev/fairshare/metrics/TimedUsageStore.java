@@ -1,10 +1,13 @@
 package dev.fairshare.metrics;
 
+import dev.fairshare.core.ActiveKey;
 import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.Decision;
+import dev.fairshare.core.KeyStanding;
 import dev.fairshare.core.Reservation;
 import dev.fairshare.core.UsageSnapshot;
 import dev.fairshare.store.UsageStore;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 /** A usage store whose admissions are timed into {@link FairShareMetrics#storeAdmission}. */
@@ -42,6 +45,16 @@ public final class TimedUsageStore implements UsageStore {
   @Override
   public CompletionStage<Void> release(Reservation reservation, long nowMillis) {
     return store.release(reservation, nowMillis);
+  }
+
+  @Override
+  public List<ActiveKey> activeKeys(String model, long nowMillis) {
+    return store.activeKeys(model, nowMillis);
+  }
+
+  @Override
+  public KeyStanding standing(AdmissionRequest request, long nowMillis) {
+    return store.standing(request, nowMillis);
   }
 
   @Override

@@ -1,11 +1,13 @@
 package dev.fairshare.store.redis;
 
+import dev.fairshare.core.ActiveKey;
 import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.AllocationMode;
 import dev.fairshare.core.Allowance;
 import dev.fairshare.core.Decision;
 import dev.fairshare.core.EngineSettings;
 import dev.fairshare.core.KeyLimits;
+import dev.fairshare.core.KeyStanding;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.ModelWindow;
 import dev.fairshare.core.Reservation;
@@ -20,6 +22,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -57,6 +60,8 @@ public final class RedisUsageStore implements UsageStore {
   private final Script acquire = new Script(COMMON + resource("acquire.lua"));
   private final Script settle = new Script(SETTLEMENT + resource("settle.lua"));
   private final Script settleQuietly = new Script(SETTLEMENT + resource("settle-quiet.lua"));
+  private final Script standing = new Script(COMMON + resource("standing.lua"));
+  private final Script activeKeys = new Script(COMMON + resource("active-keys.lua"));
 
   /** This instance's announcement to the others, or null. */
   private final RedisPresence presence;
@@ -204,7 +209,9 @@ public final class RedisUsageStore implements UsageStore {
       model + "tot",
       model + "pool",
       model + "tickets",
-      model + "demand"
+      model + "demand",
+      model + "keys",
+      key + "x"
     };
   }
 
@@ -236,17 +243,46 @@ public final class RedisUsageStore implements UsageStore {
     return args;
   }
 
+  @Override
+  public List<ActiveKey> activeKeys(String model, long nowMillis) {
+    AdmissionRequest modelOnly =
+        new AdmissionRequest("", model, ModelCapacity.UNLIMITED_MODEL, 1.0, 0, KeyLimits.NONE);
+    List<Object> flat =
+        run(
+            activeKeys,
+            keys(modelOnly),
+            args(modelOnly, nowMillis, RedisProtocol.COMMON_ARGS),
+            ScriptOutputType.MULTI);
+    List<ActiveKey> active = new ArrayList<>();
+    for (int i = 0; i + 1 < flat.size(); i += 2) {
+      active.add(new ActiveKey((String) flat.get(i), Double.parseDouble((String) flat.get(i + 1))));
+    }
+    return active;
+  }
+
+  @Override
+  public KeyStanding standing(AdmissionRequest request, long nowMillis) {
+    List<Long> r =
+        run(standing, keys(request), args(request, nowMillis, RedisProtocol.COMMON_ARGS));
+    return new KeyStanding(
+        snapshot(r, 0, r.get(0).intValue()), r.get(15), r.get(16).intValue(), r.get(17));
+  }
+
   /** One round trip: EVALSHA; only when Redis lost its script cache, a reload and a retry. */
   private List<Long> run(Script script, String[] keys, String[] args) {
+    return run(script, keys, args, ScriptOutputType.MULTI);
+  }
+
+  private <T> T run(Script script, String[] keys, String[] args, ScriptOutputType type) {
     RedisCommands<String, String> redis = link.commands();
     String sha = script.sha;
     if (sha == null) {
       sha = load(redis, script);
     }
     try {
-      return redis.evalsha(sha, ScriptOutputType.MULTI, keys, args);
+      return redis.evalsha(sha, type, keys, args);
     } catch (RedisNoScriptException e) {
-      return redis.evalsha(load(redis, script), ScriptOutputType.MULTI, keys, args);
+      return redis.evalsha(load(redis, script), type, keys, args);
     }
   }
 

@@ -52,6 +52,8 @@ local function refuse(s, verdict, starve, retry)
     if firstInBucket then
       for _, i in ipairs({3, 4, 7}) do redis.call('PEXPIRE', KEYS[i], ttl) end
     end
+    redis.call('HINCRBY', KEYS[15], b, 1)
+    redis.call('PEXPIRE', KEYS[15], ttl)
   end
   return out
 end
@@ -62,6 +64,8 @@ local function admit(s, reserved)
   addModel(2, 'R', b, 1, false)
   redis.call('HINCRBY', KEYS[5], b, reserved)
   redis.call('HINCRBY', KEYS[6], b, 1)
+  redis.call('HINCRBY', KEYS[7], 'res', reserved)
+  redis.call('HINCRBY', KEYS[7], 'n', 1)
   if usePool then addDemand(b, reserved, false) end
   local firstInBucket = s.last ~= b
   markActive(s)

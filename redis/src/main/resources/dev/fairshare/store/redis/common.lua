@@ -7,9 +7,12 @@
 -- 9 starved rejections per bucket (keys turned away while within their share), 10 the model's
 -- running totals over the window {T, R, AW, AC, lo}: buckets below lo have been subtracted and
 -- deleted, so a call costs O(buckets that expired since the last call), not O(window).
--- With the token-bucket pool (pool.lua): 11 the bucket {level, at, seq, and the cached share level
--- lamB, lamC, lam}, 12 the tickets (key id -> "seq tokens guaranteed rank expiresAt"), 13 each key's
--- demand per bucket ("d|bucket|id" -> tokens counted plus refused) and activity ("a|id" -> "last w").
+-- With the token-bucket pool (pool.lua): 11 the bucket {level, at, seq, dlo, and the cached share
+-- level lamB, lamC, lam}, 12 the tickets (key id -> "seq tokens guaranteed rank expiresAt"), 13 each
+-- key's demand per bucket ("d|bucket|id" -> tokens counted plus refused).
+-- 14 the model's keys (id -> "last w": the bucket of each key's latest activity and its weight),
+-- 15 the key's calls refused by the model per bucket. The key meta (7) also holds res and n: the
+-- tokens and the calls of the key in flight (what GET /usage shows).
 -- Hash fields are bucket numbers (time / bucket length); fields older than the window are pruned.
 -- Verdict codes, by name: dev.fairshare.store.redis.RedisProtocol.VERDICTS (RedisProtocolTest keeps
 -- the two equal). Arguments are read into named locals; RedisProtocol names their positions.
@@ -201,10 +204,11 @@ local function addModel(column, total, bucket, delta, float)
   end
 end
 
--- The token-bucket pool's record of the key's activity, for the share level (pool.lua).
+-- The model's record of the key's activity: who is active (GET /usage) and, for the pool's share
+-- level, with what weight.
 local function activity()
-  redis.call('HSET', KEYS[13], 'a|' .. keyId, b .. ' ' .. string.format('%.17g', w))
-  redis.call('PEXPIRE', KEYS[13], ttl)
+  redis.call('HSET', KEYS[14], keyId, b .. ' ' .. string.format('%.17g', w))
+  redis.call('PEXPIRE', KEYS[14], ttl)
 end
 
 -- The key becomes active in bucket b: its previous bucket (if still in the window) stops
@@ -215,7 +219,7 @@ local function markActive(s)
     if s.kw ~= w then
       addModel(3, 'AW', b, w - s.kw, true)
       redis.call('HSET', KEYS[7], 'w', w)
-      if usePool then activity() end
+      activity()
     end
     return
   end
@@ -233,7 +237,7 @@ local function markActive(s)
   local dw = counted and (w - s.kw) or w
   if dw ~= 0 then redis.call('HINCRBYFLOAT', KEYS[10], 'AW', dw) end
   redis.call('HSET', KEYS[7], 'last', b, 'w', w)
-  if usePool then activity() end
+  activity()
 end
 
 local function state()

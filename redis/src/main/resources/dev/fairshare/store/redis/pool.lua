@@ -76,30 +76,39 @@ local function deleteFields(key, fields)
   end
 end
 
+-- The keys active in the window (KEYS[14]), each with its weight; the others' entries are deleted.
+local function activeKeys()
+  local flat = redis.call('HGETALL', KEYS[14])
+  local weight, stale = {}, {}
+  for i = 1, #flat, 2 do
+    local last, kw = string.match(flat[i + 1], '^(%S+) (%S+)$')
+    if tonumber(last) < start then
+      stale[#stale + 1] = flat[i]
+    else
+      weight[flat[i]] = kw
+    end
+  end
+  deleteFields(KEYS[14], stale)
+  return weight
+end
+
 -- The demand table, without what left the window: per key id, {demand, weight} of the keys
 -- active in it.
 local function demandTable()
   local flat = redis.call('HGETALL', KEYS[13])
-  local demand, weight, stale = {}, {}, {}
+  local demand, stale = {}, {}
   for i = 1, #flat, 2 do
     local f = flat[i]
-    if string.sub(f, 1, 2) == 'd|' then
-      local bk, id = string.match(f, '^d|(%-?%d+)|(.*)$')
-      if tonumber(bk) < start then
-        stale[#stale + 1] = f
-      else
-        demand[id] = (demand[id] or 0) + tonumber(flat[i + 1])
-      end
+    local bk, id = string.match(f, '^d|(%-?%d+)|(.*)$')
+    if tonumber(bk) < start then
+      stale[#stale + 1] = f
     else
-      local last, kw = string.match(flat[i + 1], '^(%S+) (%S+)$')
-      if tonumber(last) < start then
-        stale[#stale + 1] = f
-      else
-        weight[string.sub(f, 3)] = tonumber(kw)
-      end
+      demand[id] = (demand[id] or 0) + tonumber(flat[i + 1])
     end
   end
   deleteFields(KEYS[13], stale)
+  local weight = {}
+  for id, kw in pairs(activeKeys()) do weight[id] = tonumber(kw) end
   redis.call('HSET', KEYS[11], 'dlo', start)
   return demand, weight
 end

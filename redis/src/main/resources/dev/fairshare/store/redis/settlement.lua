@@ -40,6 +40,12 @@ local function settleReservation()
     if redis.call('HEXISTS', KEYS[6], resBucket) == 1 then redis.call('HINCRBY', KEYS[6], resBucket, -1) end
   end
   if kP ~= -1 then redis.call('ZREM', KEYS[8], rid) end
+  -- The key's calls and tokens in flight (ModelWindow: only while it counts some).
+  local flight = redis.call('HMGET', KEYS[7], 'n', 'res')
+  local n = tonumber(flight[1]) or 0
+  if n > 0 then
+    redis.call('HSET', KEYS[7], 'n', n - 1, 'res', math.max(0, (tonumber(flight[2]) or 0) - reserved))
+  end
   if moved then touchModel() end
   if usePool then pruneDemandIfDue() end
 end

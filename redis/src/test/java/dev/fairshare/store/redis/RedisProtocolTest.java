@@ -50,7 +50,9 @@ class RedisProtocolTest {
             "settlement.lua",
             "acquire.lua",
             "settle.lua",
-            "settle-quiet.lua")) {
+            "settle-quiet.lua",
+            "standing.lua",
+            "active-keys.lua")) {
       String lua = script(name);
       long reads = Pattern.compile("ARGV\\[").matcher(lua).results().count();
       assertThat(reads).as(name).isEqualTo(arguments(lua).size());
