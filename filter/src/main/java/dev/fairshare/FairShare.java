@@ -166,6 +166,33 @@ public final class FairShare implements AutoCloseable {
     return admissions;
   }
 
+  /**
+   * Calls of {@code keyId} held in this instance's waiting rooms for {@code model} now (every
+   * filter's).
+   */
+  public int waiting(String model, String keyId) {
+    int n = 0;
+    for (WaitingCount source : waitingSources) {
+      n += source.waiting(model, keyId);
+    }
+    return n;
+  }
+
+  /** A waiting room, as {@link #waiting} counts it. */
+  @FunctionalInterface
+  public interface WaitingCount {
+    /** Calls of {@code keyId} held for {@code model} now. */
+    int waiting(String model, String keyId);
+  }
+
+  /** Counts {@code source}'s held calls in {@link #waiting} (each filter's waiting room). */
+  public void addWaitingSource(WaitingCount source) {
+    waitingSources.add(source);
+  }
+
+  private final List<WaitingCount> waitingSources =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
   /** The meters of this instance (scraped at {@code /metrics}; add a registry of your own). */
   public FairShareMetrics metrics() {
     return metrics;

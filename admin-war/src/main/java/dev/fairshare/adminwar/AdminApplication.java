@@ -4,6 +4,7 @@ import dev.fairshare.admin.HealthResource;
 import dev.fairshare.admin.InternalErrorMapper;
 import dev.fairshare.admin.JerseySettings;
 import dev.fairshare.admin.KeyResource;
+import dev.fairshare.admin.UsageResource;
 import dev.fairshare.admin.WebErrorMapper;
 import jakarta.ws.rs.core.Application;
 import java.util.Map;
@@ -22,7 +23,11 @@ public final class AdminApplication extends Application {
   @Override
   public Set<Class<?>> getClasses() {
     return Set.of(
-        KeyResource.class, HealthResource.class, WebErrorMapper.class, InternalErrorMapper.class);
+        KeyResource.class,
+        HealthResource.class,
+        UsageResource.class,
+        WebErrorMapper.class,
+        InternalErrorMapper.class);
   }
 
   /** {@link JerseySettings#QUIET}. */

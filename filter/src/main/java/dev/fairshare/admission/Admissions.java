@@ -163,7 +163,7 @@ public final class Admissions {
   }
 
   /** The key's own limits, {@link KeyLimits#NONE} when it has none. */
-  static KeyLimits limitsOf(ApiKey key) {
+  public static KeyLimits limitsOf(ApiKey key) {
     if (key.tpmLimit() == null && key.rpmLimit() == null && key.maxParallelRequests() == null) {
       return KeyLimits.NONE;
     }

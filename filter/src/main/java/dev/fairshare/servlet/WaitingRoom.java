@@ -143,6 +143,7 @@ final class WaitingRoom implements AutoCloseable {
     this.maxWaitMillis = wait.toMillis();
     this.maxQueued = fairShare.config().filter().maxQueued();
     this.maxQueuedPerKey = Math.max(1, (maxQueued + 7) / 8);
+    fairShare.addWaitingSource(this::waiting);
   }
 
   /**
@@ -196,6 +197,11 @@ final class WaitingRoom implements AutoCloseable {
   /** Requests waiting for {@code model} now; for tests and metrics. */
   int waiting(String model) {
     return held.getOrDefault("places\n" + model, 0L).intValue();
+  }
+
+  /** Requests of {@code keyId} waiting for {@code model} now. */
+  int waiting(String model, String keyId) {
+    return held.getOrDefault("key places\n" + model + '\n' + keyId, 0L).intValue();
   }
 
   /** Whether an ASYNC dispatch is known not to reach the filter (waits then block). */

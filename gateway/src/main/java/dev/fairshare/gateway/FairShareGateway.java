@@ -5,6 +5,7 @@ import dev.fairshare.admin.HealthResource;
 import dev.fairshare.admin.InternalErrorMapper;
 import dev.fairshare.admin.JerseySettings;
 import dev.fairshare.admin.KeyResource;
+import dev.fairshare.admin.UsageResource;
 import dev.fairshare.admin.WebErrorMapper;
 import dev.fairshare.core.Clock;
 import dev.fairshare.servlet.KeyApiGuardFilter;
@@ -121,6 +122,7 @@ public final class FairShareGateway implements AutoCloseable {
             .addProperties(JerseySettings.QUIET)
             .register(new KeyResource(fairShare))
             .register(new HealthResource(fairShare))
+            .register(new UsageResource(fairShare))
             .register(WebErrorMapper.class)
             .register(InternalErrorMapper.class)
             .property(ServerProperties.WADL_FEATURE_DISABLE, true);

@@ -1,0 +1,136 @@
+package dev.fairshare.usage;
+
+import dev.fairshare.FairShare;
+import dev.fairshare.admission.Admissions;
+import dev.fairshare.core.ActiveKey;
+import dev.fairshare.core.AdmissionRequest;
+import dev.fairshare.core.KeyLimits;
+import dev.fairshare.core.KeyStanding;
+import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.keys.ApiKey;
+import dev.fairshare.openai.ApiError;
+import dev.fairshare.openai.InvalidRequestException;
+import dev.fairshare.store.UsageStore;
+import dev.fairshare.store.UsageStoreUnavailableException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeSet;
+
+/**
+ * The live share table of {@code GET /usage}: for each configured model, its use in the window and
+ * each active key's standing, as the engine holds them (not a recount). With the Redis store, every
+ * instance's; the waiting counts are this instance's.
+ */
+public final class LiveUsage {
+
+  /**
+   * One model.
+   *
+   * @param capacity its configured capacity
+   * @param usedTokens tokens counted in the window, reservations included
+   * @param usedRequests requests counted in the window
+   * @param keys the keys active in the window, most tokens used first
+   */
+  public record ModelUsage(
+      String model,
+      ModelCapacity capacity,
+      long usedTokens,
+      long usedRequests,
+      List<KeyUsage> keys) {
+
+    /** Calls held in this instance's waiting rooms for the model. */
+    public int waiting() {
+      return keys.stream().mapToInt(KeyUsage::waiting).sum();
+    }
+  }
+
+  /**
+   * One active key on a model.
+   *
+   * @param token the key's id (sha256 of the raw key)
+   * @param key its record, empty when it was deleted meanwhile
+   * @param weight the weight it was last seen with
+   * @param standing what the engine holds of it
+   * @param waiting its calls held in this instance's waiting rooms
+   */
+  public record KeyUsage(
+      String token, Optional<ApiKey> key, double weight, KeyStanding standing, int waiting) {}
+
+  private LiveUsage() {}
+
+  /**
+   * The table for {@code model} (resolved through aliases), or for every configured model when it
+   * is null or blank.
+   *
+   * @throws InvalidRequestException 404 for a model not configured, 503 when the shared store is
+   *     away
+   */
+  public static List<ModelUsage> of(FairShare fairShare, String model)
+      throws InvalidRequestException {
+    List<String> models = models(fairShare, model);
+    long now = fairShare.clock().millis();
+    try {
+      List<ModelUsage> table = new ArrayList<>();
+      for (String m : models) {
+        table.add(model(fairShare, m, now));
+      }
+      return table;
+    } catch (UsageStoreUnavailableException e) {
+      throw new InvalidRequestException(
+          ApiError.unavailable("The shared usage store is unavailable; please retry shortly."));
+    }
+  }
+
+  private static List<String> models(FairShare fairShare, String model)
+      throws InvalidRequestException {
+    if (model == null || model.isBlank()) {
+      return List.copyOf(new TreeSet<>(fairShare.config().models().capacities().keySet()));
+    }
+    String resolved = fairShare.config().resolveModel(model);
+    if (fairShare.config().capacityOf(resolved) == null) {
+      throw new InvalidRequestException(
+          ApiError.invalidRequest(
+              404,
+              "The model '" + model.strip() + "' is not configured.",
+              "model",
+              "model_not_found"));
+    }
+    return List.of(resolved);
+  }
+
+  private static ModelUsage model(FairShare fairShare, String model, long now) {
+    UsageStore store = fairShare.usageStore();
+    ModelCapacity capacity = fairShare.config().capacityOf(model);
+    // The model's own standing: a probe for no key
+    KeyStanding whole =
+        store.standing(new AdmissionRequest("", model, capacity, 1.0, 0, KeyLimits.NONE), now);
+    List<KeyUsage> keys = new ArrayList<>();
+    for (ActiveKey active : store.activeKeys(model, now)) {
+      Optional<ApiKey> key = fairShare.keys().find(active.keyId());
+      KeyLimits limits = key.map(Admissions::limitsOf).orElse(KeyLimits.NONE);
+      KeyStanding standing =
+          store.standing(
+              new AdmissionRequest(active.keyId(), model, capacity, active.weight(), 0, limits),
+              now);
+      keys.add(
+          new KeyUsage(
+              active.keyId(),
+              key,
+              active.weight(),
+              standing,
+              fairShare.waiting(model, active.keyId())));
+    }
+    keys.sort(
+        Comparator.comparingLong((KeyUsage k) -> k.standing().usage().tokens().used())
+            .reversed()
+            .thenComparing(KeyUsage::token));
+    return new ModelUsage(
+        model,
+        capacity,
+        whole.usage().tokens().modelUsed(),
+        whole.usage().requests().modelUsed(),
+        List.copyOf(keys));
+  }
+}
