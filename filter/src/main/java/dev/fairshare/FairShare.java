@@ -18,6 +18,7 @@ import dev.fairshare.store.FailoverUsageStore;
 import dev.fairshare.store.KeyLimitedUsageStore;
 import dev.fairshare.store.MemoryUsageStore;
 import dev.fairshare.store.UsageStore;
+import dev.fairshare.usage.UsageRecorder;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,12 +44,14 @@ public final class FairShare implements AutoCloseable {
   private final KeyLimitedUsageStore admissions;
   private final Admissions admissionPolicy;
   private final FairShareMetrics metrics;
+  private final UsageRecorder history;
 
   private FairShare(FairShareConfig config, Clock clock, UsageStore usageStore, KeyService keys) {
     this.config = config;
     this.clock = clock;
     this.usageStore = usageStore;
     this.metrics = new FairShareMetrics(config);
+    this.history = new UsageRecorder(keys.store(), clock::millis, config.metrics().historyFlush());
     if (usageStore instanceof FailoverUsageStore shared) {
       metrics.bindStore(shared);
     }
@@ -193,6 +196,11 @@ public final class FairShare implements AutoCloseable {
   private final List<WaitingCount> waitingSources =
       new java.util.concurrent.CopyOnWriteArrayList<>();
 
+  /** The usage history's recorder (per key, model and hour, written in batches). */
+  public UsageRecorder history() {
+    return history;
+  }
+
   /** The meters of this instance (scraped at {@code /metrics}; add a registry of your own). */
   public FairShareMetrics metrics() {
     return metrics;
@@ -269,6 +277,7 @@ public final class FairShare implements AutoCloseable {
 
   @Override
   public void close() {
+    history.close(); // needs the key database
     usageStore.close();
     keys.close();
   }

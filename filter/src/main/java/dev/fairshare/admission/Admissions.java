@@ -37,7 +37,7 @@ public final class Admissions {
   public static final long CHEAP_CHECK_ABOVE_CHARS = 32 * 1024;
 
   /** The model name under which unconfigured models share one window when they are allowed. */
-  public static final String UNCONFIGURED_MODELS = "fairshare:unconfigured-models";
+  public static final String UNCONFIGURED_MODELS = FairShareConfig.UNCONFIGURED_MODELS;
 
   private final FairShareConfig config;
   private final TokenEstimator estimator;

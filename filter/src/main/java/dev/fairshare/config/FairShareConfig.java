@@ -64,6 +64,17 @@ public record FairShareConfig(
     return models.capacityOf(model);
   }
 
+  /**
+   * The name under which calls to unconfigured models share one window, and one label in metrics
+   * and history, when they are allowed: their names come from clients.
+   */
+  public static final String UNCONFIGURED_MODELS = "fairshare:unconfigured-models";
+
+  /** {@code model} when it is configured, else {@link #UNCONFIGURED_MODELS}. */
+  public String countedAs(String model) {
+    return model != null && capacityOf(model) != null ? model : UNCONFIGURED_MODELS;
+  }
+
   /** The configured model a client's {@code model} names ({@link ModelTable#resolve}). */
   public String resolveModel(String requested) {
     return models.resolve(requested);

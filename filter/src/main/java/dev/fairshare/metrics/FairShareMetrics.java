@@ -1,6 +1,5 @@
 package dev.fairshare.metrics;
 
-import dev.fairshare.admission.Admissions;
 import dev.fairshare.config.FairShareConfig;
 import dev.fairshare.config.MetricsSettings;
 import dev.fairshare.core.Allowance;
@@ -308,9 +307,7 @@ public final class FairShareMetrics {
    * fairshare.unknown-models=allow}) share one label, since their names come from clients.
    */
   private String modelLabel(String model) {
-    return model != null && config.capacityOf(model) != null
-        ? model
-        : Admissions.UNCONFIGURED_MODELS;
+    return config.countedAs(model);
   }
 
   private Counter callCounter(String model, String outcome, String reason) {

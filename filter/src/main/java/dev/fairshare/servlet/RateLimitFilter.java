@@ -361,7 +361,9 @@ public final class RateLimitFilter extends FairShareFilter {
       long requested,
       FairShareConfig config)
       throws IOException {
-    fairShare().metrics().refused(model, key, decision.verdict(), decision.usage());
+    FairShare fairShare = fairShare();
+    fairShare.metrics().refused(model, key, decision.verdict(), decision.usage());
+    fairShare.history().refused(key.token(), config.countedAs(model), fairShare.clock().millis());
     RateLimitHeaders.apply(response, decision.usage());
     RateLimitHeaders.applyRetry(response, decision, config.filter().clientRetryMaxWait());
     if (decision.verdict() == Verdict.REQUEST_TOO_LARGE) {

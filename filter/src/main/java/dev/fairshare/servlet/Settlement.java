@@ -312,7 +312,19 @@ final class Settlement {
   private long settle(long actualTokens) {
     long now = fairShare.clock().millis();
     fairShare.admissions().settleWithoutWaiting(reservation, actualTokens, now);
-    fairShare.metrics().settled(completion.model(), key, reservation.tokens(), actualTokens, usage);
+    TokenUsage reported = usage;
+    fairShare
+        .metrics()
+        .settled(completion.model(), key, reservation.tokens(), actualTokens, reported);
+    // The history: the reported (or counted) split; without either, what was charged, as input
+    fairShare
+        .history()
+        .settled(
+            key.token(),
+            fairShare.config().countedAs(completion.model()),
+            now,
+            reported != null ? reported.input() : actualTokens,
+            reported != null ? reported.output() : 0);
     return now;
   }
 }

@@ -10,6 +10,7 @@ import dev.fairshare.keys.GeneratedKey;
 import dev.fairshare.keys.KeyHashing;
 import dev.fairshare.keys.KeySpec;
 import dev.fairshare.keys.KeyStoreException;
+import dev.fairshare.keys.UsageRow;
 import dev.fairshare.openai.ApiError;
 import dev.fairshare.openai.InvalidRequestException;
 import jakarta.ws.rs.Consumes;
@@ -101,7 +102,18 @@ public final class KeyResource {
           }
           ObjectNode answer = KeyJson.JSON.createObjectNode();
           answer.put("key", key == null || key.isBlank() ? found.token() : key);
-          answer.set("info", KeyJson.render(found, null, null));
+          ObjectNode info = KeyJson.render(found, null, null);
+          // The history's totals per model (written every fairshare.usage.flush-interval)
+          ArrayNode totals = info.putArray("usage_totals");
+          for (UsageRow row : fairShare.keys().usageTotals(found.token())) {
+            ObjectNode t = totals.addObject();
+            t.put("model", row.model());
+            t.put("input_tokens", row.inputTokens());
+            t.put("output_tokens", row.outputTokens());
+            t.put("calls", row.calls());
+            t.put("refusals", row.refusals());
+          }
+          answer.set("info", info);
           return answer;
         });
   }

@@ -6,7 +6,9 @@ import dev.fairshare.FairShare;
 import dev.fairshare.core.Allowance;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.keys.ApiKey;
+import dev.fairshare.keys.KeyHashing;
 import dev.fairshare.keys.KeyStoreException;
+import dev.fairshare.keys.UsageRow;
 import dev.fairshare.openai.ApiError;
 import dev.fairshare.openai.InvalidRequestException;
 import dev.fairshare.usage.LiveUsage;
@@ -18,6 +20,10 @@ import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.Optional;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -63,6 +69,127 @@ public final class UsageResource {
       LOG.log(Level.WARNING, "FairShare key store unavailable: {0}", e.getMessage());
       return KeyResource.error(
           ApiError.unavailable("The API key store is unavailable; please retry shortly."));
+    }
+  }
+
+  /** The longest range {@code /usage/history} answers at once. */
+  static final Duration MAX_HISTORY_RANGE = Duration.ofDays(92);
+
+  /**
+   * {@code GET /usage/history?key=&model=&from=&to=}: a key's hourly rows (tokens in and out,
+   * calls, refusals), as written every {@code fairshare.usage.flush-interval}. {@code key}: the
+   * key, its hash or its alias; the master key may ask about any key, an ordinary key about itself
+   * only (others are "not found"). {@code from} and {@code to}: ISO-8601 instants or epoch
+   * milliseconds; by default the last 24 hours; at most 92 days.
+   */
+  @GET
+  @Path("history")
+  public Response history(
+      @Context HttpHeaders headers,
+      @QueryParam("key") String key,
+      @QueryParam("model") String model,
+      @QueryParam("from") String from,
+      @QueryParam("to") String to) {
+    try {
+      Caller caller = Caller.of(headers, fairShare);
+      ApiKey found = keyNamed(key, caller);
+      long now = fairShare.clock().millis();
+      // By default up to the end of the current hour: its row is counting now
+      long toMillis =
+          to == null || to.isBlank()
+              ? UsageRow.hourOf(now) + UsageRow.HOUR_MILLIS
+              : instant(to, "to");
+      long fromMillis =
+          from == null || from.isBlank()
+              ? toMillis - Duration.ofDays(1).toMillis()
+              : instant(from, "from");
+      if (fromMillis > toMillis) {
+        throw new InvalidRequestException(
+            ApiError.invalidRequest(400, "'from' is after 'to'.", "from", null));
+      }
+      if (toMillis - fromMillis > MAX_HISTORY_RANGE.toMillis()) {
+        throw new InvalidRequestException(
+            ApiError.invalidRequest(400, "Ask for at most 92 days at once.", "from", null));
+      }
+      String counted =
+          model == null || model.isBlank()
+              ? null
+              : fairShare.config().countedAs(fairShare.config().resolveModel(model));
+      ObjectNode body = KeyJson.JSON.createObjectNode();
+      body.put("token", found.token());
+      body.put("key_alias", found.keyAlias());
+      body.put("from", Instant.ofEpochMilli(fromMillis).toString());
+      body.put("to", Instant.ofEpochMilli(toMillis).toString());
+      ArrayNode rows = body.putArray("rows");
+      for (UsageRow row :
+          fairShare
+              .keys()
+              .usageHistory(found.token(), counted, UsageRow.hourOf(fromMillis), toMillis)) {
+        ObjectNode r = rows.addObject();
+        r.put("hour", Instant.ofEpochMilli(row.hourStartMillis()).toString());
+        r.put("model", row.model());
+        r.put("input_tokens", row.inputTokens());
+        r.put("output_tokens", row.outputTokens());
+        r.put("calls", row.calls());
+        r.put("refusals", row.refusals());
+      }
+      return Response.ok(body.toString(), MediaType.APPLICATION_JSON).build();
+    } catch (InvalidRequestException e) {
+      return KeyResource.error(e.error());
+    } catch (KeyStoreException e) {
+      LOG.log(Level.WARNING, "FairShare key store unavailable: {0}", e.getMessage());
+      return KeyResource.error(
+          ApiError.unavailable("The API key store is unavailable; please retry shortly."));
+    }
+  }
+
+  /** The key {@code ref} names (key, hash or alias), as {@code caller} may see it. */
+  private ApiKey keyNamed(String ref, Caller caller) throws InvalidRequestException {
+    if (ref == null || ref.isBlank()) {
+      if (caller.key() == null) {
+        throw new InvalidRequestException(
+            ApiError.invalidRequest(
+                400,
+                "Name the key: GET /usage/history?key=<key, its hash or its alias>.",
+                "key",
+                null));
+      }
+      return caller.key();
+    }
+    Optional<ApiKey> key = fairShare.keys().find(ref);
+    if (key.isEmpty()) {
+      key = fairShare.keys().findByAlias(ref);
+    }
+    if (key.isEmpty() || (!caller.admin() && !caller.key().token().equals(key.get().token()))) {
+      // The same answer for a key that does not exist: an ordinary key learns nothing of others.
+      throw new InvalidRequestException(
+          new ApiError(
+              404,
+              "Key not found: " + (KeyHashing.isHash(ref) ? ref : KeyHashing.maskedName(ref)) + ".",
+              "not_found_error",
+              "key",
+              "not_found"));
+    }
+    return key.get();
+  }
+
+  /** An ISO-8601 instant or epoch milliseconds. */
+  private static long instant(String text, String param) throws InvalidRequestException {
+    String t = text.strip();
+    try {
+      if (t.matches("-?\\d{1,15}")) {
+        return Long.parseLong(t);
+      }
+      return Instant.parse(t).toEpochMilli();
+    } catch (DateTimeParseException | NumberFormatException e) {
+      throw new InvalidRequestException(
+          ApiError.invalidRequest(
+              400,
+              "'"
+                  + param
+                  + "' must be an ISO-8601 instant (2026-12-06T10:00:00Z) or epoch milliseconds.",
+              param,
+              null));
     }
   }
 

@@ -297,6 +297,131 @@ public final class JdbcKeyStore implements KeyStore {
   }
 
   /** A read of the key database: safe to run again on a new connection. */
+  /**
+   * Adds each row to its (key, model, hour) in one transaction: an update of the row, or its insert
+   * when there is none; an insert that loses a race with another instance's (a unique violation)
+   * rolls back and the whole batch is tried again once.
+   */
+  @Override
+  public void addUsage(List<UsageRow> rows) {
+    if (rows.isEmpty()) {
+      return;
+    }
+    for (int attempt = 1; ; attempt++) {
+      try (Connection c = dataSource.getConnection()) {
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try {
+          addUsage(c, rows);
+          c.commit();
+          return;
+        } catch (SQLException e) {
+          c.rollback();
+          if (attempt >= 2 || !isUniqueViolation(e)) {
+            throw e;
+          }
+        } finally {
+          c.setAutoCommit(autoCommit);
+        }
+      } catch (SQLException e) {
+        throw new KeyStoreException("cannot write the usage history: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  private static void addUsage(Connection c, List<UsageRow> rows) throws SQLException {
+    try (PreparedStatement update =
+            c.prepareStatement(
+                "UPDATE fairshare_usage_hourly SET input_tokens = input_tokens + ?,"
+                    + " output_tokens = output_tokens + ?, calls = calls + ?,"
+                    + " refusals = refusals + ? WHERE token = ? AND model = ? AND hour_start = ?");
+        PreparedStatement insert =
+            c.prepareStatement(
+                "INSERT INTO fairshare_usage_hourly (token, model, hour_start, input_tokens,"
+                    + " output_tokens, calls, refusals) VALUES (?,?,?,?,?,?,?)")) {
+      for (UsageRow row : rows) {
+        update.setLong(1, row.inputTokens());
+        update.setLong(2, row.outputTokens());
+        update.setLong(3, row.calls());
+        update.setLong(4, row.refusals());
+        update.setString(5, row.token());
+        update.setString(6, row.model());
+        update.setLong(7, row.hourStartMillis());
+        if (update.executeUpdate() == 0) {
+          insert.setString(1, row.token());
+          insert.setString(2, row.model());
+          insert.setLong(3, row.hourStartMillis());
+          insert.setLong(4, row.inputTokens());
+          insert.setLong(5, row.outputTokens());
+          insert.setLong(6, row.calls());
+          insert.setLong(7, row.refusals());
+          insert.executeUpdate();
+        }
+      }
+    }
+  }
+
+  @Override
+  public List<UsageRow> usageHistory(String token, String model, long fromMillis, long toMillis) {
+    String sql =
+        "SELECT token, model, hour_start, input_tokens, output_tokens, calls, refusals"
+            + " FROM fairshare_usage_hourly WHERE token = ? AND hour_start >= ? AND hour_start < ?"
+            + (model == null ? "" : " AND model = ?")
+            + " ORDER BY hour_start, model";
+    try {
+      return read(
+          c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+              ps.setString(1, token);
+              ps.setLong(2, fromMillis);
+              ps.setLong(3, toMillis);
+              if (model != null) {
+                ps.setString(4, model);
+              }
+              return usageRows(ps);
+            }
+          });
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot read the usage history: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public List<UsageRow> usageTotals(String token) {
+    String sql =
+        "SELECT token, model, 0, SUM(input_tokens), SUM(output_tokens), SUM(calls), SUM(refusals)"
+            + " FROM fairshare_usage_hourly WHERE token = ? GROUP BY token, model ORDER BY model";
+    try {
+      return read(
+          c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+              ps.setString(1, token);
+              return usageRows(ps);
+            }
+          });
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot read the usage history: " + e.getMessage(), e);
+    }
+  }
+
+  private static List<UsageRow> usageRows(PreparedStatement ps) throws SQLException {
+    List<UsageRow> rows = new java.util.ArrayList<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        rows.add(
+            new UsageRow(
+                rs.getString(1),
+                rs.getString(2),
+                rs.getLong(3),
+                rs.getLong(4),
+                rs.getLong(5),
+                rs.getLong(6),
+                rs.getLong(7)));
+      }
+    }
+    return rows;
+  }
+
   @FunctionalInterface
   private interface Read<T> {
     T on(Connection c) throws SQLException;

@@ -38,7 +38,17 @@ final class KeySchema {
           "CREATE TABLE IF NOT EXISTS fairshare_key_grace ("
               + " old_token VARCHAR(64) NOT NULL PRIMARY KEY,"
               + " token VARCHAR(64) NOT NULL,"
-              + " valid_until BIGINT NOT NULL)");
+              + " valid_until BIGINT NOT NULL)",
+          // Issue 15: usage history per key, model and hour (UsageRow)
+          "CREATE TABLE IF NOT EXISTS fairshare_usage_hourly ("
+              + " token VARCHAR(64) NOT NULL,"
+              + " model VARCHAR(255) NOT NULL,"
+              + " hour_start BIGINT NOT NULL,"
+              + " input_tokens BIGINT NOT NULL,"
+              + " output_tokens BIGINT NOT NULL,"
+              + " calls BIGINT NOT NULL,"
+              + " refusals BIGINT NOT NULL,"
+              + " PRIMARY KEY (token, model, hour_start))");
 
   private KeySchema() {}
 

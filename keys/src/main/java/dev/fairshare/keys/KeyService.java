@@ -136,6 +136,16 @@ public final class KeyService implements AutoCloseable {
     return store.findByToken(KeyHashing.tokenOf(rawOrHashed));
   }
 
+  /** Key {@code token}'s usage totals per model, as written to the history so far. */
+  public List<UsageRow> usageTotals(String token) {
+    return store.usageTotals(token);
+  }
+
+  /** Key {@code token}'s hourly usage rows ({@link KeyStore#usageHistory}). */
+  public List<UsageRow> usageHistory(String token, String model, long fromMillis, long toMillis) {
+    return store.usageHistory(token, model, fromMillis, toMillis);
+  }
+
   /** The key with this alias. */
   public Optional<ApiKey> findByAlias(String alias) {
     return store.findByAlias(alias);

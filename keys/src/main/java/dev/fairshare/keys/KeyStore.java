@@ -55,6 +55,22 @@ public interface KeyStore extends AutoCloseable {
   /** The key with this alias. */
   Optional<ApiKey> findByAlias(String alias);
 
+  /**
+   * Adds {@code rows} to the usage history (each to its key, model and hour), all or none.
+   *
+   * @throws KeyStoreException when the database does not take them
+   */
+  void addUsage(List<UsageRow> rows);
+
+  /**
+   * The hourly rows of key {@code token} from {@code fromMillis} (included) to {@code toMillis}
+   * (excluded), of {@code model} only when it is not null; by hour, then model.
+   */
+  List<UsageRow> usageHistory(String token, String model, long fromMillis, long toMillis);
+
+  /** Key {@code token}'s totals per model over its whole history ({@code hourStartMillis} 0). */
+  List<UsageRow> usageTotals(String token);
+
   /** True when the store answers (for health checks). */
   boolean isReachable();
 

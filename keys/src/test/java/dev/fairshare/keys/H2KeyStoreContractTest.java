@@ -12,4 +12,9 @@ class H2KeyStoreContractTest extends KeyStoreContract {
   KeyStore newStore() {
     return JdbcKeyStore.open("jdbc:h2:file:" + dir.resolve("keys").toAbsolutePath(), "", "");
   }
+
+  @Override
+  KeyStore sameDatabase() {
+    return newStore();
+  }
 }

@@ -214,4 +214,62 @@ abstract class KeyStoreContract {
     assertThat(store.list(6, 3, null)).extracting(ApiKey::token).containsExactly(token(7));
     assertThat(store.list(0, 10, "alias-5")).extracting(ApiKey::token).containsExactly(token(5));
   }
+
+  @Test
+  void usageHistoryAddsUpPerKeyModelAndHour_andTotalsPerModel() {
+    long h0 = UsageRow.hourOf(T0.toEpochMilli());
+    long h1 = h0 + UsageRow.HOUR_MILLIS;
+    store.addUsage(
+        List.of(
+            new UsageRow(token(1), "gpt-4o", h0, 100, 20, 2, 0),
+            new UsageRow(token(1), "mini", h0, 5, 5, 1, 3),
+            new UsageRow(token(2), "gpt-4o", h0, 7, 7, 1, 0)));
+    // The same hour again adds to it; a new hour is a new row
+    store.addUsage(
+        List.of(
+            new UsageRow(token(1), "gpt-4o", h0, 50, 10, 1, 1),
+            new UsageRow(token(1), "gpt-4o", h1, 1, 2, 1, 0)));
+
+    assertThat(store.usageHistory(token(1), null, h0, h1 + UsageRow.HOUR_MILLIS))
+        .containsExactly(
+            new UsageRow(token(1), "gpt-4o", h0, 150, 30, 3, 1),
+            new UsageRow(token(1), "mini", h0, 5, 5, 1, 3),
+            new UsageRow(token(1), "gpt-4o", h1, 1, 2, 1, 0));
+    assertThat(store.usageHistory(token(1), "gpt-4o", h1, h1 + 1))
+        .containsExactly(new UsageRow(token(1), "gpt-4o", h1, 1, 2, 1, 0));
+    assertThat(store.usageHistory(token(1), null, h0, h1)).hasSize(2); // 'to' is excluded
+    assertThat(store.usageTotals(token(1)))
+        .containsExactly(
+            new UsageRow(token(1), "gpt-4o", 0, 151, 32, 4, 1),
+            new UsageRow(token(1), "mini", 0, 5, 5, 1, 3));
+    assertThat(store.usageTotals(token(9))).isEmpty();
+  }
+
+  @Test
+  void usageFromTwoInstancesAtOnce_isAllCounted() throws Exception {
+    long h0 = UsageRow.hourOf(T0.toEpochMilli());
+    try (KeyStore second = sameDatabase()) {
+      java.util.concurrent.ExecutorService pool =
+          java.util.concurrent.Executors.newFixedThreadPool(4);
+      try {
+        List<java.util.concurrent.Future<?>> writes = new java.util.ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+          KeyStore target = i % 2 == 0 ? store : second;
+          writes.add(
+              pool.submit(
+                  () -> target.addUsage(List.of(new UsageRow(token(1), "m", h0, 1, 2, 1, 0)))));
+        }
+        for (java.util.concurrent.Future<?> w : writes) {
+          w.get();
+        }
+      } finally {
+        pool.shutdown();
+      }
+      assertThat(second.usageTotals(token(1)))
+          .containsExactly(new UsageRow(token(1), "m", 0, 40, 80, 40, 0));
+    }
+  }
+
+  /** Another store on the same database (another instance). */
+  abstract KeyStore sameDatabase() throws Exception;
 }

@@ -11,10 +11,17 @@ import java.util.UUID;
  */
 class PostgresKeyStoreContractTest extends KeyStoreContract {
 
+  private String schema;
+
+  @Override
+  KeyStore sameDatabase() {
+    return JdbcKeyStore.open(
+        "jdbc:postgresql://127.0.0.1:5432/test?currentSchema=" + schema, "postgres", "");
+  }
+
   @Override
   KeyStore newStore() throws Exception {
-    String schema =
-        "fairshare_ks_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    schema = "fairshare_ks_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     try (Connection c =
             DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
         Statement s = c.createStatement()) {
