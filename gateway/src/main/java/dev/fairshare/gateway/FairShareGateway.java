@@ -8,6 +8,7 @@ import dev.fairshare.admin.KeyResource;
 import dev.fairshare.admin.UsageResource;
 import dev.fairshare.admin.WebErrorMapper;
 import dev.fairshare.core.Clock;
+import dev.fairshare.servlet.AdminPageServlet;
 import dev.fairshare.servlet.KeyApiGuardFilter;
 import dev.fairshare.servlet.MetricsServlet;
 import dev.fairshare.servlet.RateLimitFilter;
@@ -129,6 +130,7 @@ public final class FairShareGateway implements AutoCloseable {
     context.addServlet(new ServletHolder("fairshare-admin", new ServletContainer(admin)), "/*");
     context.addServlet(
         new ServletHolder("fairshare-metrics", new MetricsServlet(fairShare)), "/metrics");
+    context.addServlet(new ServletHolder("fairshare-ui", new AdminPageServlet()), "/ui/*");
     server.setHandler(context);
     try {
       server.start();

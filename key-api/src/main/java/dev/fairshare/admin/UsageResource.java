@@ -23,6 +23,8 @@ import jakarta.ws.rs.core.Response;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -78,9 +80,10 @@ public final class UsageResource {
   /**
    * {@code GET /usage/history?key=&model=&from=&to=}: a key's hourly rows (tokens in and out,
    * calls, refusals), as written every {@code fairshare.usage.flush-interval}. {@code key}: the
-   * key, its hash or its alias; the master key may ask about any key, an ordinary key about itself
-   * only (others are "not found"). {@code from} and {@code to}: ISO-8601 instants or epoch
-   * milliseconds; by default the last 24 hours; at most 92 days.
+   * key, its hash or its alias (the master key without it: every key's rows, each with its token
+   * and alias); the master key may ask about any key, an ordinary key about itself only (others are
+   * "not found"). {@code from} and {@code to}: ISO-8601 instants or epoch milliseconds; by default
+   * the last 24 hours; at most 92 days.
    */
   @GET
   @Path("history")
@@ -92,7 +95,9 @@ public final class UsageResource {
       @QueryParam("to") String to) {
     try {
       Caller caller = Caller.of(headers, fairShare);
-      ApiKey found = keyNamed(key, caller);
+      // The master key without a key: every key's rows
+      ApiKey found =
+          caller.admin() && (key == null || key.isBlank()) ? null : keyNamed(key, caller);
       long now = fairShare.clock().millis();
       // By default up to the end of the current hour: its row is counting now
       long toMillis =
@@ -116,16 +121,29 @@ public final class UsageResource {
               ? null
               : fairShare.config().countedAs(fairShare.config().resolveModel(model));
       ObjectNode body = KeyJson.JSON.createObjectNode();
-      body.put("token", found.token());
-      body.put("key_alias", found.keyAlias());
+      if (found != null) {
+        body.put("token", found.token());
+        body.put("key_alias", found.keyAlias());
+      }
       body.put("from", Instant.ofEpochMilli(fromMillis).toString());
       body.put("to", Instant.ofEpochMilli(toMillis).toString());
       ArrayNode rows = body.putArray("rows");
+      Map<String, Optional<ApiKey>> keys = new HashMap<>();
       for (UsageRow row :
           fairShare
               .keys()
-              .usageHistory(found.token(), counted, UsageRow.hourOf(fromMillis), toMillis)) {
+              .usageHistory(
+                  found == null ? null : found.token(),
+                  counted,
+                  UsageRow.hourOf(fromMillis),
+                  toMillis)) {
         ObjectNode r = rows.addObject();
+        if (found == null) {
+          Optional<ApiKey> k = keys.computeIfAbsent(row.token(), t -> fairShare.keys().find(t));
+          r.put("token", row.token());
+          r.put("key_alias", k.map(ApiKey::keyAlias).orElse(null));
+          r.put("key_name", k.map(ApiKey::keyName).orElse(null));
+        }
         r.put("hour", Instant.ofEpochMilli(row.hourStartMillis()).toString());
         r.put("model", row.model());
         r.put("input_tokens", row.inputTokens());

@@ -365,18 +365,23 @@ public final class JdbcKeyStore implements KeyStore {
   public List<UsageRow> usageHistory(String token, String model, long fromMillis, long toMillis) {
     String sql =
         "SELECT token, model, hour_start, input_tokens, output_tokens, calls, refusals"
-            + " FROM fairshare_usage_hourly WHERE token = ? AND hour_start >= ? AND hour_start < ?"
+            + " FROM fairshare_usage_hourly WHERE hour_start >= ? AND hour_start < ?"
+            + (token == null ? "" : " AND token = ?")
             + (model == null ? "" : " AND model = ?")
-            + " ORDER BY hour_start, model";
+            + " ORDER BY hour_start, model, token";
     try {
       return read(
           c -> {
             try (PreparedStatement ps = c.prepareStatement(sql)) {
-              ps.setString(1, token);
-              ps.setLong(2, fromMillis);
-              ps.setLong(3, toMillis);
+              ps.setMaxRows(MAX_HISTORY_ROWS);
+              int i = 1;
+              ps.setLong(i++, fromMillis);
+              ps.setLong(i++, toMillis);
+              if (token != null) {
+                ps.setString(i++, token);
+              }
               if (model != null) {
-                ps.setString(4, model);
+                ps.setString(i, model);
               }
               return usageRows(ps);
             }
@@ -385,6 +390,9 @@ public final class JdbcKeyStore implements KeyStore {
       throw new KeyStoreException("cannot read the usage history: " + e.getMessage(), e);
     }
   }
+
+  /** The most rows one history read returns. */
+  static final int MAX_HISTORY_ROWS = 100_000;
 
   @Override
   public List<UsageRow> usageTotals(String token) {

@@ -63,8 +63,9 @@ public interface KeyStore extends AutoCloseable {
   void addUsage(List<UsageRow> rows);
 
   /**
-   * The hourly rows of key {@code token} from {@code fromMillis} (included) to {@code toMillis}
-   * (excluded), of {@code model} only when it is not null; by hour, then model.
+   * The hourly rows of key {@code token} (of every key when it is null) from {@code fromMillis}
+   * (included) to {@code toMillis} (excluded), of {@code model} only when it is not null; by hour,
+   * then model, then key; at most 100,000 rows.
    */
   List<UsageRow> usageHistory(String token, String model, long fromMillis, long toMillis);
 
