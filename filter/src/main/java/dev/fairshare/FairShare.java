@@ -6,6 +6,7 @@ import dev.fairshare.config.ConfigurationException;
 import dev.fairshare.config.FairShareConfig;
 import dev.fairshare.config.KeysDatabase;
 import dev.fairshare.config.MicroProfileConfigSource;
+import dev.fairshare.config.RuntimeLimits;
 import dev.fairshare.config.StoreKind;
 import dev.fairshare.core.Clock;
 import dev.fairshare.keys.JdbcKeyStore;
@@ -19,10 +20,17 @@ import dev.fairshare.store.KeyLimitedUsageStore;
 import dev.fairshare.store.MemoryUsageStore;
 import dev.fairshare.store.UsageStore;
 import dev.fairshare.usage.UsageRecorder;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import javax.naming.InitialContext;
 import javax.naming.NamingException;
 import javax.sql.DataSource;
@@ -36,7 +44,25 @@ public final class FairShare implements AutoCloseable {
 
   private static volatile FairShare shared;
 
-  private final FairShareConfig config;
+  private static final Logger LOG = Logger.getLogger(FairShare.class.getName());
+
+  /**
+   * The configuration now: the one this instance started with, whose models and priorities are
+   * replaced by those read again every {@code fairshare.config-refresh} and by the run-time limits
+   * ({@link #refresh}). Read once per decision.
+   */
+  private volatile FairShareConfig config;
+
+  /** The configuration this instance started with. */
+  private final FairShareConfig initial;
+
+  /** Reads the configuration again, or null when it cannot be (built from a fixed one). */
+  private final Supplier<FairShareConfig> source;
+
+  /** The last configuration {@link #source} read without a problem. */
+  private volatile FairShareConfig base;
+
+  private final ScheduledExecutorService refresher;
   private final Clock clock;
   private final UsageStore usageStore;
   private final KeyService keys;
@@ -46,12 +72,21 @@ public final class FairShare implements AutoCloseable {
   private final FairShareMetrics metrics;
   private final UsageRecorder history;
 
-  private FairShare(FairShareConfig config, Clock clock, UsageStore usageStore, KeyService keys) {
+  private FairShare(
+      FairShareConfig config,
+      Clock clock,
+      UsageStore usageStore,
+      KeyService keys,
+      Supplier<FairShareConfig> source) {
     this.config = config;
+    this.initial = config;
+    this.base = config;
+    this.source = source;
     this.clock = clock;
     this.usageStore = usageStore;
-    this.metrics = new FairShareMetrics(config);
-    this.history = new UsageRecorder(keys.store(), clock::millis, config.metrics().historyFlush());
+    this.metrics = new FairShareMetrics(this::config);
+    this.history =
+        new UsageRecorder(keys.store(), clock::millis, config.operations().historyFlush());
     if (usageStore instanceof FailoverUsageStore shared) {
       metrics.bindStore(shared);
     }
@@ -70,7 +105,75 @@ public final class FairShare implements AutoCloseable {
             config.filter().tokenCount(),
             encodings,
             config.bounds().minRequestTokens());
-    this.admissionPolicy = new Admissions(config, estimator, admissions, clock);
+    this.admissionPolicy = new Admissions(this::config, estimator, admissions, clock);
+    // The limits set at run time apply from the start (a key database away: the configured ones,
+    // until the next refresh)
+    refreshQuietly();
+    Duration every = config.operations().configRefresh();
+    if (every.isZero()) {
+      this.refresher = null;
+    } else {
+      this.refresher =
+          Executors.newSingleThreadScheduledExecutor(
+              r -> {
+                Thread t = new Thread(r, "fairshare-config-refresh");
+                t.setDaemon(true);
+                return t;
+              });
+      refresher.scheduleWithFixedDelay(
+          this::refreshQuietly, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /**
+   * Reads the models' capacities and the priorities again: from the configuration (when this
+   * instance was built from a source it can read again; a source with a problem is logged and its
+   * last good reading stands) and, over it, the run-time limits in the key database. Requests
+   * decided from now on use them; reservations already made stay as they are.
+   *
+   * @throws dev.fairshare.keys.KeyStoreException when the key database does not answer
+   */
+  public void refresh() {
+    if (source != null) {
+      try {
+        base = initial.withLimitsOf(source.get());
+      } catch (ConfigurationException e) {
+        LOG.warning(
+            "FairShare: the configuration read again has problems; the last good one stands: "
+                + String.join("; ", e.problems()));
+      }
+    }
+    FairShareConfig next = new RuntimeLimits(keys.runtimeLimits()).applyTo(base);
+    FairShareConfig now = config;
+    if (!next.models().capacities().equals(now.models().capacities())
+        || !next.priorities().equals(now.priorities())
+        || !next.models().equals(now.models())) {
+      config = next;
+      metrics.modelsChanged();
+      LOG.info(
+          "FairShare: limits now "
+              + new java.util.TreeMap<>(next.models().capacities())
+              + ", priorities "
+              + new java.util.TreeMap<>(next.priorities().weights()));
+    }
+  }
+
+  private void refreshQuietly() {
+    try {
+      refresh();
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "FairShare: the limits could not be read again: {0}", e.getMessage());
+    }
+  }
+
+  /**
+   * Sets run-time limits ({@link RuntimeLimits} key names and values, already checked) and removes
+   * those named in {@code remove}, in the key database, then applies them here at once; the other
+   * instances apply them at their next refresh.
+   */
+  public void setRuntimeLimits(Map<String, String> set, java.util.Collection<String> remove) {
+    keys.putRuntimeLimits(set, remove);
+    refresh();
   }
 
   /**
@@ -80,6 +183,15 @@ public final class FairShare implements AutoCloseable {
    * @throws ConfigurationException when a configured resource cannot be used
    */
   public static FairShare create(FairShareConfig config, Clock clock) {
+    return create(config, clock, null);
+  }
+
+  /**
+   * As {@link #create(FairShareConfig, Clock)}, reading the models and priorities again from {@code
+   * reread} every {@code fairshare.config-refresh}.
+   */
+  public static FairShare create(
+      FairShareConfig config, Clock clock, Supplier<FairShareConfig> reread) {
     Objects.requireNonNull(config, "config");
     Objects.requireNonNull(clock, "clock");
     KeyStore keyStore = openKeyStore(config);
@@ -87,7 +199,8 @@ public final class FairShare implements AutoCloseable {
         config,
         clock,
         openUsageStore(config),
-        new KeyService(keyStore, clock, config.keys().cacheTtl()));
+        new KeyService(keyStore, clock, config.keys().cacheTtl()),
+        reread);
   }
 
   /**
@@ -101,7 +214,8 @@ public final class FairShare implements AutoCloseable {
     }
     synchronized (FairShare.class) {
       if (shared == null) {
-        shared = create(MicroProfileConfigSource.read(), Clock.system());
+        shared =
+            create(MicroProfileConfigSource.read(), Clock.system(), MicroProfileConfigSource::read);
       }
       return shared;
     }
@@ -277,6 +391,9 @@ public final class FairShare implements AutoCloseable {
 
   @Override
   public void close() {
+    if (refresher != null) {
+      refresher.shutdownNow();
+    }
     history.close(); // needs the key database
     usageStore.close();
     keys.close();

@@ -1,5 +1,6 @@
 package dev.fairshare.adminwar;
 
+import dev.fairshare.admin.ConfigResource;
 import dev.fairshare.admin.HealthResource;
 import dev.fairshare.admin.InternalErrorMapper;
 import dev.fairshare.admin.JerseySettings;
@@ -26,6 +27,7 @@ public final class AdminApplication extends Application {
         KeyResource.class,
         HealthResource.class,
         UsageResource.class,
+        ConfigResource.class,
         WebErrorMapper.class,
         InternalErrorMapper.class);
   }

@@ -15,6 +15,7 @@ import dev.fairshare.openai.InvalidRequestException;
 import dev.fairshare.openai.TokenEstimate;
 import dev.fairshare.openai.TokenEstimator;
 import dev.fairshare.store.UsageStore;
+import java.util.function.Supplier;
 
 /**
  * The admission policy, without a servlet in sight: from an authenticated key, a parsed request and
@@ -39,7 +40,7 @@ public final class Admissions {
   /** The model name under which unconfigured models share one window when they are allowed. */
   public static final String UNCONFIGURED_MODELS = FairShareConfig.UNCONFIGURED_MODELS;
 
-  private final FairShareConfig config;
+  private final Supplier<FairShareConfig> configuration;
   private final TokenEstimator estimator;
   private final UsageStore store;
   private final Clock clock;
@@ -48,8 +49,11 @@ public final class Admissions {
    * @param store where admissions are decided: a store with the keys' own limits held across models
    */
   public Admissions(
-      FairShareConfig config, TokenEstimator estimator, UsageStore store, Clock clock) {
-    this.config = config;
+      Supplier<FairShareConfig> configuration,
+      TokenEstimator estimator,
+      UsageStore store,
+      Clock clock) {
+    this.configuration = configuration;
     this.estimator = estimator;
     this.store = store;
     this.clock = clock;
@@ -89,6 +93,8 @@ public final class Admissions {
    */
   public Outcome admit(ApiKey key, CompletionRequest request, Endpoint endpoint)
       throws InvalidRequestException {
+    // One configuration for the whole decision: limits may change at run time
+    FairShareConfig config = configuration.get();
     String model = config.resolveModel(request.model());
     if (!key.allows(model)) {
       throw new InvalidRequestException(

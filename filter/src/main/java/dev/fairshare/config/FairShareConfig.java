@@ -43,7 +43,7 @@ public record FairShareConfig(
     KeysDatabase keys,
     FilterSettings filter,
     RequestBounds bounds,
-    MetricsSettings metrics) {
+    OperationsSettings operations) {
 
   public static final String PREFIX = "fairshare.";
 
@@ -133,17 +133,59 @@ public record FairShareConfig(
     KeysDatabase keysDatabase = KeysDatabase.read(v);
     FilterSettings filter = FilterSettings.read(v);
     RequestBounds bounds = RequestBounds.read(v);
-    MetricsSettings metrics = MetricsSettings.read(v);
+    OperationsSettings operations = OperationsSettings.read(v);
 
     v.throwIfProblems();
     return new FairShareConfig(
-        masterKey, models, engine, priorities, store, redis, keysDatabase, filter, bounds, metrics);
+        masterKey,
+        models,
+        engine,
+        priorities,
+        store,
+        redis,
+        keysDatabase,
+        filter,
+        bounds,
+        operations);
   }
 
   /** Same configuration with another master key (the gateway generates one when none is set). */
   public FairShareConfig withMasterKey(String key) {
     return new FairShareConfig(
-        Optional.of(key), models, engine, priorities, store, redis, keys, filter, bounds, metrics);
+        Optional.of(key),
+        models,
+        engine,
+        priorities,
+        store,
+        redis,
+        keys,
+        filter,
+        bounds,
+        operations);
+  }
+
+  /** Same configuration with other priority weights. */
+  public FairShareConfig withPriorities(Priorities newPriorities) {
+    return new FairShareConfig(
+        masterKey, models, engine, newPriorities, store, redis, keys, filter, bounds, operations);
+  }
+
+  /**
+   * This configuration with {@code reread}'s models and priorities (what may change without a
+   * restart); everything else stays.
+   */
+  public FairShareConfig withLimitsOf(FairShareConfig reread) {
+    return new FairShareConfig(
+        masterKey,
+        reread.models(),
+        engine,
+        reread.priorities(),
+        store,
+        redis,
+        keys,
+        filter,
+        bounds,
+        operations);
   }
 
   /** Same configuration with other model capacities. */
@@ -158,7 +200,7 @@ public record FairShareConfig(
         keys,
         filter,
         bounds,
-        metrics);
+        operations);
   }
 
   private static EngineSettings engine(ConfigValues v) {

@@ -1,7 +1,7 @@
 package dev.fairshare.metrics;
 
 import dev.fairshare.config.FairShareConfig;
-import dev.fairshare.config.MetricsSettings;
+import dev.fairshare.config.OperationsSettings;
 import dev.fairshare.core.Allowance;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.UsageSnapshot;
@@ -31,6 +31,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 import java.util.function.ToIntFunction;
 
 /**
@@ -108,8 +109,11 @@ public final class FairShareMetrics {
   private final PrometheusMeterRegistry prometheus =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final CompositeMeterRegistry registry = new CompositeMeterRegistry();
-  private final FairShareConfig config;
-  private final MetricsSettings settings;
+  private final Supplier<FairShareConfig> config;
+  private final OperationsSettings settings;
+  private final Set<String> capacityModels = ConcurrentHashMap.newKeySet();
+  private volatile ToIntFunction<String> waitingRoom;
+  private final Set<String> waitingModels = ConcurrentHashMap.newKeySet();
   private final Map<String, Counter> calls = new ConcurrentHashMap<>();
   private final Map<String, ModelGauges> models = new ConcurrentHashMap<>();
   private final Map<String, Object> meters = new ConcurrentHashMap<>();
@@ -133,20 +137,20 @@ public final class FairShareMetrics {
     final AtomicLong activeKeys = new AtomicLong();
   }
 
-  /** Metrics for {@code config}'s models; the capacities are registered at once. */
+  /** Metrics for a fixed configuration. */
   public FairShareMetrics(FairShareConfig config) {
+    this(() -> config);
+  }
+
+  /**
+   * Metrics for the configuration {@code config} gives now (its limits may change at run time: the
+   * capacity gauges read it); the configured models' capacities are registered at once.
+   */
+  public FairShareMetrics(Supplier<FairShareConfig> config) {
     this.config = config;
-    this.settings = config.metrics();
+    this.settings = config.get().operations();
     registry.add(prometheus);
-    config
-        .models()
-        .capacities()
-        .forEach(
-            (model, capacity) -> {
-              capacity(model, "tokens", capacity.tokens());
-              capacity(model, "requests", capacity.requests());
-              gauges(model);
-            });
+    modelsChanged();
     storeAdmission =
         Timer.builder("fairshare.store.admission")
             .description("Time to decide an admission in the usage store")
@@ -154,12 +158,31 @@ public final class FairShareMetrics {
             .register(registry);
   }
 
-  private void capacity(String model, String dimension, long value) {
-    if (value == ModelCapacity.UNLIMITED) {
-      return;
+  /**
+   * Registers the capacity gauges (and the waiting room's) of models configured since; call when
+   * the limits changed. A gauge reads the capacity now: NaN when unlimited or no longer configured.
+   */
+  public void modelsChanged() {
+    for (String model : config.get().models().capacities().keySet()) {
+      if (capacityModels.add(model)) {
+        capacity(model, "tokens", ModelCapacity::tokens);
+        capacity(model, "requests", ModelCapacity::requests);
+        gauges(model);
+      }
     }
-    Gauge.builder("fairshare.model.capacity", () -> value)
-        .description("The model's capacity per window")
+    bindWaiting();
+  }
+
+  private void capacity(
+      String model, String dimension, java.util.function.ToLongFunction<ModelCapacity> part) {
+    Gauge.builder(
+            "fairshare.model.capacity",
+            () -> {
+              ModelCapacity capacity = config.get().capacityOf(model);
+              long value = capacity == null ? ModelCapacity.UNLIMITED : part.applyAsLong(capacity);
+              return value == ModelCapacity.UNLIMITED ? Double.NaN : (double) value;
+            })
+        .description("The model's capacity per window (NaN: unlimited)")
         .tags("model", model, "dimension", dimension)
         .register(registry);
   }
@@ -214,11 +237,22 @@ public final class FairShareMetrics {
 
   /** Registers the number of requests held per configured model, as {@code waiting} counts them. */
   public void bindWaitingRoom(ToIntFunction<String> waiting) {
-    for (String model : config.models().capacities().keySet()) {
-      Gauge.builder("fairshare.queue.waiting", () -> waiting.applyAsInt(model))
-          .description("Requests held in the waiting room")
-          .tag("model", model)
-          .register(registry);
+    waitingRoom = waiting;
+    bindWaiting();
+  }
+
+  private void bindWaiting() {
+    ToIntFunction<String> waiting = waitingRoom;
+    if (waiting == null) {
+      return;
+    }
+    for (String model : config.get().models().capacities().keySet()) {
+      if (waitingModels.add(model)) {
+        Gauge.builder("fairshare.queue.waiting", () -> waiting.applyAsInt(model))
+            .description("Requests held in the waiting room")
+            .tag("model", model)
+            .register(registry);
+      }
     }
   }
 
@@ -307,7 +341,7 @@ public final class FairShareMetrics {
    * fairshare.unknown-models=allow}) share one label, since their names come from clients.
    */
   private String modelLabel(String model) {
-    return config.countedAs(model);
+    return config.get().countedAs(model);
   }
 
   private Counter callCounter(String model, String outcome, String reason) {
@@ -394,7 +428,7 @@ public final class FairShareMetrics {
 
   /** The key's totals on {@code model}, or null when per-key series are off. */
   private KeyTotals keyTotals(String model, ApiKey key) {
-    if (settings.keyLabels() == MetricsSettings.KeyLabels.NONE || key == null) {
+    if (settings.keyLabels() == OperationsSettings.KeyLabels.NONE || key == null) {
       return null;
     }
     String name = key.displayName() == null ? "unnamed" : key.displayName();
@@ -402,7 +436,7 @@ public final class FairShareMetrics {
     KeyTotals totals = keys.get(id);
     if (totals == null) {
       totals = keys.computeIfAbsent(id, k -> new KeyTotals());
-      if (settings.keyLabels() == MetricsSettings.KeyLabels.ALIAS) {
+      if (settings.keyLabels() == OperationsSettings.KeyLabels.ALIAS) {
         register(id, totals);
       }
     }
@@ -431,7 +465,7 @@ public final class FairShareMetrics {
    * removes the others' (their counts go on; a key back in the top N continues where it was).
    */
   public synchronized void refreshKeySeries() {
-    if (settings.keyLabels() != MetricsSettings.KeyLabels.TOP) {
+    if (settings.keyLabels() != OperationsSettings.KeyLabels.TOP) {
       return;
     }
     List<Map.Entry<KeyModel, KeyTotals>> all = new ArrayList<>(keys.entrySet());

@@ -15,12 +15,12 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Stands in front of the key API ({@code /key/*}): a caller without the master key or a valid key
- * is answered 401 from the headers alone, before any of its body is read (and without waiting for
- * it); a body over {@code fairshare.admin.max-body-size} is 413; the rest is read here, bounded,
- * and handed on; the answer is held and written here. A client that goes away mid-body or
- * mid-answer is dropped without a log line. The key API's own checks (master key for admin
- * operations, an ordinary key only about itself) still apply.
+ * Stands in front of the admin API ({@code /key/*}, {@code /config/*}, {@code /usage}): a caller
+ * without the master key or a valid key is answered 401 from the headers alone, before any of its
+ * body is read (and without waiting for it); a body over {@code fairshare.admin.max-body-size} is
+ * 413; the rest is read here, bounded, and handed on; the answer is held and written here. A client
+ * that goes away mid-body or mid-answer is dropped without a log line. The key API's own checks
+ * (master key for admin operations, an ordinary key only about itself) still apply.
  *
  * <p>Register it for {@code /*} in front of the JAX-RS servlet of the key API (the gateway and the
  * admin WAR do).
@@ -42,12 +42,22 @@ public final class KeyApiGuardFilter extends FairShareFilter {
     super(fairShare);
   }
 
+  /** The admin API's paths: the key API, the run-time limits, the usage table and history. */
+  static boolean guarded(String path) {
+    for (String prefix : new String[] {"/key", "/config", "/usage"}) {
+      if (path.equals(prefix) || path.startsWith(prefix + "/")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   @Override
   void filter(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
       throws IOException, ServletException {
     FairShare fairShare = fairShare();
     String path = RequestPaths.canonical(request);
-    if (!path.equals("/key") && !path.startsWith("/key/")) {
+    if (!guarded(path)) {
       chain.doFilter(request, response);
       return;
     }

@@ -39,7 +39,7 @@ class AdmissionsTest {
     TokenEstimator estimator =
         new TokenEstimator(
             256, config.filter().tokenCount(), Map.of(), config.bounds().minRequestTokens());
-    return new Admissions(config, estimator, new KeyLimitedUsageStore(memory, 60_000), clock);
+    return new Admissions(() -> config, estimator, new KeyLimitedUsageStore(memory, 60_000), clock);
   }
 
   static ApiKey key(List<String> models, Long tpm, Long rpm) {

@@ -1,6 +1,7 @@
 package dev.fairshare.gateway;
 
 import dev.fairshare.FairShare;
+import dev.fairshare.admin.ConfigResource;
 import dev.fairshare.admin.HealthResource;
 import dev.fairshare.admin.InternalErrorMapper;
 import dev.fairshare.admin.JerseySettings;
@@ -71,10 +72,26 @@ public final class FairShareGateway implements AutoCloseable {
    */
   public static FairShareGateway start(GatewayConfiguration configuration, Clock clock)
       throws Exception {
+    return start(configuration, clock, null);
+  }
+
+  /**
+   * Starts a gateway whose models' limits and priorities are read again from {@code reread} every
+   * {@code fairshare.config-refresh}.
+   */
+  public static FairShareGateway start(
+      GatewayConfiguration configuration,
+      Clock clock,
+      java.util.function.Supplier<GatewayConfiguration> reread)
+      throws Exception {
     if (configuration.fairShare().masterKey().isEmpty()) {
       throw new IllegalArgumentException("the gateway needs fairshare.master-key");
     }
-    FairShare fairShare = FairShare.create(configuration.fairShare(), clock);
+    FairShare fairShare =
+        FairShare.create(
+            configuration.fairShare(),
+            clock,
+            reread == null ? null : () -> reread.get().fairShare());
     GatewaySettings settings = configuration.gateway();
     Server server = new Server();
     HttpConfiguration http = new HttpConfiguration();
@@ -124,6 +141,7 @@ public final class FairShareGateway implements AutoCloseable {
             .register(new KeyResource(fairShare))
             .register(new HealthResource(fairShare))
             .register(new UsageResource(fairShare))
+            .register(new ConfigResource(fairShare))
             .register(WebErrorMapper.class)
             .register(InternalErrorMapper.class)
             .property(ServerProperties.WADL_FEATURE_DISABLE, true);

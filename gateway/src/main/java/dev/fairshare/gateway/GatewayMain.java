@@ -34,7 +34,12 @@ public final class GatewayMain {
     }
     FairShareGateway gateway;
     try {
-      gateway = FairShareGateway.start(configuration, Clock.system());
+      // The models' limits and the priorities are read again every fairshare.config-refresh
+      gateway =
+          FairShareGateway.start(
+              configuration,
+              Clock.system(),
+              () -> GatewayConfiguration.read(ConfigProvider.getConfig()));
     } catch (ConfigurationException e) {
       System.err.println(e.getMessage());
       System.exit(2);

@@ -54,6 +54,24 @@ final class TestGateway implements AutoCloseable {
     return new TestGateway(FairShareGateway.start(configuration, clock));
   }
 
+  /**
+   * As {@link #start}, reading the configuration again from {@code live} (which the test may
+   * change) every {@code fairshare.config-refresh}.
+   */
+  static TestGateway startRereading(Path dir, Clock clock, Map<String, String> live)
+      throws Exception {
+    live.put("fairshare.master-key", MASTER_KEY);
+    live.put("fairshare.keys.jdbc-url", "jdbc:h2:file:" + dir.resolve("keys").toAbsolutePath());
+    live.put("fairshare.gateway.port", "0");
+    live.put("fairshare.gateway.host", "127.0.0.1");
+    java.util.function.Supplier<GatewayConfiguration> read =
+        () -> {
+          Map<String, String> now = new HashMap<>(live);
+          return GatewayConfiguration.read(k -> Optional.ofNullable(now.get(k)), now.keySet());
+        };
+    return new TestGateway(FairShareGateway.start(read.get(), clock, read));
+  }
+
   URI base() {
     return gateway.baseUri();
   }

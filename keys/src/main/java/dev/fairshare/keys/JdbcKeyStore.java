@@ -391,6 +391,63 @@ public final class JdbcKeyStore implements KeyStore {
     }
   }
 
+  @Override
+  public java.util.Map<String, String> runtimeLimits() {
+    try {
+      return read(
+          c -> {
+            java.util.Map<String, String> limits = new java.util.TreeMap<>();
+            try (PreparedStatement ps =
+                    c.prepareStatement("SELECT name, setting FROM fairshare_runtime_limits");
+                ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                limits.put(rs.getString(1), rs.getString(2));
+              }
+            }
+            return limits;
+          });
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot read the run-time limits: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void putRuntimeLimits(
+      java.util.Map<String, String> set, java.util.Collection<String> remove, long nowMillis) {
+    try (Connection c = dataSource.getConnection()) {
+      boolean autoCommit = c.getAutoCommit();
+      c.setAutoCommit(false);
+      try (PreparedStatement delete =
+              c.prepareStatement("DELETE FROM fairshare_runtime_limits WHERE name = ?");
+          PreparedStatement insert =
+              c.prepareStatement(
+                  "INSERT INTO fairshare_runtime_limits (name, setting, updated_at)"
+                      + " VALUES (?,?,?)")) {
+        // Each name set is deleted and inserted again: one statement pair for H2 and PostgreSQL
+        for (String name : remove) {
+          delete.setString(1, name);
+          delete.executeUpdate();
+        }
+        for (java.util.Map.Entry<String, String> e : set.entrySet()) {
+          delete.setString(1, e.getKey());
+          delete.executeUpdate();
+          insert.setString(1, e.getKey());
+          insert.setString(2, e.getValue());
+          insert.setLong(3, nowMillis);
+          insert.executeUpdate();
+        }
+        c.commit();
+      } catch (SQLException e) {
+        c.rollback();
+        throw e;
+      } finally {
+        c.setAutoCommit(autoCommit);
+      }
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot store the run-time limits: " + e.getMessage(), e);
+    }
+  }
+
   /** The most rows one history read returns. */
   static final int MAX_HISTORY_ROWS = 100_000;
 

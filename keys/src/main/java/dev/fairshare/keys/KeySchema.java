@@ -48,7 +48,12 @@ final class KeySchema {
               + " output_tokens BIGINT NOT NULL,"
               + " calls BIGINT NOT NULL,"
               + " refusals BIGINT NOT NULL,"
-              + " PRIMARY KEY (token, model, hour_start))");
+              + " PRIMARY KEY (token, model, hour_start))",
+          // Issue 15: limits set at run time (POST /config/models), by configuration key name
+          "CREATE TABLE IF NOT EXISTS fairshare_runtime_limits ("
+              + " name VARCHAR(600) NOT NULL PRIMARY KEY,"
+              + " setting VARCHAR(64) NOT NULL,"
+              + " updated_at BIGINT NOT NULL)");
 
   private KeySchema() {}
 

@@ -146,6 +146,17 @@ public final class KeyService implements AutoCloseable {
     return store.usageHistory(token, model, fromMillis, toMillis);
   }
 
+  /** The limits set at run time ({@link KeyStore#runtimeLimits}). */
+  public java.util.Map<String, String> runtimeLimits() {
+    return store.runtimeLimits();
+  }
+
+  /** Stores run-time limits ({@link KeyStore#putRuntimeLimits}). */
+  public void putRuntimeLimits(
+      java.util.Map<String, String> set, java.util.Collection<String> remove) {
+    store.putRuntimeLimits(set, remove, clock.millis());
+  }
+
   /** The key with this alias. */
   public Optional<ApiKey> findByAlias(String alias) {
     return store.findByAlias(alias);

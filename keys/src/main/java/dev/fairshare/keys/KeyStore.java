@@ -72,6 +72,18 @@ public interface KeyStore extends AutoCloseable {
   /** Key {@code token}'s totals per model over its whole history ({@code hourStartMillis} 0). */
   List<UsageRow> usageTotals(String token);
 
+  /**
+   * The limits set at run time: configuration key names ({@code fairshare.models.<m>.tpm}, {@code
+   * fairshare.priority.<p>}) and their values, as {@link #putRuntimeLimits} stored them.
+   */
+  java.util.Map<String, String> runtimeLimits();
+
+  /**
+   * Sets the run-time limits {@code set} and removes those named in {@code remove}, all or none.
+   */
+  void putRuntimeLimits(
+      java.util.Map<String, String> set, java.util.Collection<String> remove, long nowMillis);
+
   /** True when the store answers (for health checks). */
   boolean isReachable();
 

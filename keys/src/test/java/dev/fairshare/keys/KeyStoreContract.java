@@ -270,6 +270,21 @@ abstract class KeyStoreContract {
     }
   }
 
+  @Test
+  void runtimeLimitsAreSetReplacedAndRemoved_allOrNone() {
+    assertThat(store.runtimeLimits()).isEmpty();
+    store.putRuntimeLimits(
+        Map.of("fairshare.models.gpt-4o.tpm", "1000", "fairshare.priority.prod", "2.0"),
+        List.of(),
+        T0.toEpochMilli());
+    store.putRuntimeLimits(
+        Map.of("fairshare.models.gpt-4o.tpm", "unlimited"),
+        List.of("fairshare.priority.prod", "fairshare.priority.absent"),
+        T0.toEpochMilli());
+    assertThat(store.runtimeLimits())
+        .containsExactlyEntriesOf(Map.of("fairshare.models.gpt-4o.tpm", "unlimited"));
+  }
+
   /** Another store on the same database (another instance). */
   abstract KeyStore sameDatabase() throws Exception;
 }

@@ -1,0 +1,125 @@
+package dev.fairshare.config;
+
+import dev.fairshare.core.ModelCapacity;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.logging.Logger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Limits set at run time ({@code POST /config/models}), over the configuration's: a model's tokens
+ * or requests per window ({@code fairshare.models.<m>.tpm} / {@code .rpm}) and a priority's weight
+ * ({@code fairshare.priority.<p>}). Stored in the key database under those names, so every instance
+ * and a restart see them; a model set here that the configuration does not name becomes a
+ * configured model.
+ *
+ * @param settings values by configuration key name: a whole number, {@code unlimited}, or a weight
+ */
+public record RuntimeLimits(Map<String, String> settings) {
+
+  private static final Logger LOG = Logger.getLogger(RuntimeLimits.class.getName());
+
+  private static final Pattern MODEL = Pattern.compile("fairshare\\.models\\.(.+)\\.(tpm|rpm)");
+  private static final Pattern PRIORITY = Pattern.compile("fairshare\\.priority\\.(.+)");
+
+  /** The largest capacity accepted: far above any model's, far below overflow. */
+  public static final long MAX_CAPACITY = 1_000_000_000_000_000L;
+
+  /** The largest priority weight accepted ({@code fairshare.priority.<p>}'s bound). */
+  public static final double MAX_WEIGHT = 1_000_000.0;
+
+  /** The longest model or priority name accepted. */
+  public static final int MAX_NAME = 255;
+
+  public static final RuntimeLimits NONE = new RuntimeLimits(Map.of());
+
+  public RuntimeLimits {
+    settings = Map.copyOf(new TreeMap<>(settings));
+  }
+
+  /** The key name of a model's tokens ({@code tpm}) or requests ({@code rpm}) per window. */
+  public static String modelKey(String model, String dimension) {
+    return "fairshare.models." + model + "." + dimension;
+  }
+
+  /** The key name of a priority's weight. */
+  public static String priorityKey(String priority) {
+    return "fairshare.priority." + priority;
+  }
+
+  /**
+   * A capacity value: a whole number from 0 to {@link #MAX_CAPACITY} or {@code unlimited}; null
+   * when it is neither.
+   */
+  public static Long capacity(String text) {
+    if ("unlimited".equals(text)) {
+      return ModelCapacity.UNLIMITED;
+    }
+    if (text == null || !text.matches("\\d{1,19}")) {
+      return null;
+    }
+    try {
+      long value = Long.parseLong(text);
+      return value <= MAX_CAPACITY ? value : null;
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  /** A weight: a number above 0 and at most {@link #MAX_WEIGHT}; null otherwise. */
+  public static Double weight(String text) {
+    try {
+      double value = Double.parseDouble(text);
+      return value > 0 && value <= MAX_WEIGHT ? value : null;
+    } catch (NumberFormatException | NullPointerException e) {
+      return null;
+    }
+  }
+
+  /** A model or priority name that may be stored: 1–255 printable characters, no quotes. */
+  public static boolean validName(String name) {
+    return name != null
+        && !name.isBlank()
+        && name.length() <= MAX_NAME
+        && name.equals(name.strip())
+        && name.chars().allMatch(ch -> ch >= 0x20 && ch != 0x7f && ch != '"');
+  }
+
+  /**
+   * {@code base} with these limits over it. A stored value that does not parse (written by hand) is
+   * skipped and logged: the configured value stands.
+   */
+  public FairShareConfig applyTo(FairShareConfig base) {
+    Map<String, ModelCapacity> capacities = new HashMap<>(base.models().capacities());
+    Map<String, Double> weights = new HashMap<>(base.priorities().weights());
+    for (Map.Entry<String, String> e : settings.entrySet()) {
+      Matcher model = MODEL.matcher(e.getKey());
+      Matcher priority = PRIORITY.matcher(e.getKey());
+      if (model.matches() && validName(model.group(1)) && capacity(e.getValue()) != null) {
+        long value = capacity(e.getValue());
+        ModelCapacity was = capacities.getOrDefault(model.group(1), ModelCapacity.UNLIMITED_MODEL);
+        capacities.put(
+            model.group(1),
+            model.group(2).equals("tpm")
+                ? new ModelCapacity(value, was.requests())
+                : new ModelCapacity(was.tokens(), value));
+      } else if (priority.matches()
+          && validName(priority.group(1))
+          && weight(e.getValue()) != null) {
+        weights.put(priority.group(1), weight(e.getValue()));
+      } else {
+        LOG.warning(
+            "FairShare: the run-time limit "
+                + e.getKey()
+                + "="
+                + e.getValue()
+                + " is not valid;"
+                + " the configured value stands");
+      }
+    }
+    return base.withModels(capacities)
+        .withPriorities(new Priorities(weights, base.priorities().defaultWeight()));
+  }
+}
