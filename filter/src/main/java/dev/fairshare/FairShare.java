@@ -86,7 +86,9 @@ public final class FairShare implements AutoCloseable {
     this.usageStore = usageStore;
     this.metrics = new FairShareMetrics(this::config);
     this.history =
-        new UsageRecorder(keys.store(), clock::millis, config.operations().historyFlush());
+        config.operations().history()
+            ? new UsageRecorder(keys.store(), clock::millis, config.operations().historyFlush())
+            : UsageRecorder.off(keys.store());
     if (usageStore instanceof FailoverUsageStore shared) {
       metrics.bindStore(shared);
     }

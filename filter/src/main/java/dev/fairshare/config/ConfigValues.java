@@ -124,6 +124,22 @@ public final class ConfigValues {
     return string(key).orElse(defaultValue);
   }
 
+  /** {@code true} or {@code false} (any case); anything else is a problem. */
+  public boolean bool(String key, boolean defaultValue) {
+    Optional<String> raw = string(key);
+    if (raw.isEmpty()) {
+      return defaultValue;
+    }
+    if (raw.get().equalsIgnoreCase("true")) {
+      return true;
+    }
+    if (raw.get().equalsIgnoreCase("false")) {
+      return false;
+    }
+    problem(key, "'" + raw.get() + "' is not true or false");
+    return defaultValue;
+  }
+
   public long longValue(String key, long defaultValue, long min) {
     Optional<String> raw = string(key);
     if (raw.isEmpty()) {

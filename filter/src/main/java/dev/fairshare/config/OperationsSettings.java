@@ -17,9 +17,17 @@ import java.util.regex.Pattern;
  *     lose)
  * @param configRefresh how often the models' capacities and the priorities are read again from the
  *     configuration and the key database's run-time limits; zero: never
+ * @param metricsPublic whether {@code /metrics} answers without the master key ({@code
+ *     fairshare.metrics.public}; default false)
+ * @param history whether the usage history is kept ({@code fairshare.usage.history}; default true)
  */
 public record OperationsSettings(
-    KeyLabels keyLabels, int topKeys, Duration historyFlush, Duration configRefresh) {
+    KeyLabels keyLabels,
+    int topKeys,
+    Duration historyFlush,
+    Duration configRefresh,
+    boolean metricsPublic,
+    boolean history) {
 
   /** How per-key series are kept. */
   public enum KeyLabels {
@@ -33,7 +41,8 @@ public record OperationsSettings(
    * read again every 30 s.
    */
   public static final OperationsSettings DEFAULTS =
-      new OperationsSettings(KeyLabels.TOP, 20, Duration.ofSeconds(10), Duration.ofSeconds(30));
+      new OperationsSettings(
+          KeyLabels.TOP, 20, Duration.ofSeconds(10), Duration.ofSeconds(30), false, true);
 
   private static final Pattern TOP = Pattern.compile("top-(\\d{1,4})");
 
@@ -54,20 +63,25 @@ public record OperationsSettings(
           "must be 0s (never) or from 1s to 24h, was " + refresh.toMillis() + "ms");
       refresh = DEFAULTS.configRefresh();
     }
+    boolean metricsPublic = v.bool("fairshare.metrics.public", false);
+    boolean history = v.bool("fairshare.usage.history", true);
     String text = v.string("fairshare.metrics.key-labels", "top-20").trim();
+    KeyLabels labels = KeyLabels.TOP;
+    int top = 20;
+    Matcher topN = TOP.matcher(text);
     if (text.equals("none")) {
-      return new OperationsSettings(KeyLabels.NONE, 0, flush, refresh);
+      labels = KeyLabels.NONE;
+      top = 0;
+    } else if (text.equals("alias")) {
+      labels = KeyLabels.ALIAS;
+      top = 0;
+    } else if (topN.matches() && Integer.parseInt(topN.group(1)) > 0) {
+      top = Integer.parseInt(topN.group(1));
+    } else {
+      v.problem(
+          "fairshare.metrics.key-labels",
+          "'" + text + "' is not one of: none, alias, top-N (N from 1 to 9999)");
     }
-    if (text.equals("alias")) {
-      return new OperationsSettings(KeyLabels.ALIAS, 0, flush, refresh);
-    }
-    Matcher top = TOP.matcher(text);
-    if (top.matches() && Integer.parseInt(top.group(1)) > 0) {
-      return new OperationsSettings(KeyLabels.TOP, Integer.parseInt(top.group(1)), flush, refresh);
-    }
-    v.problem(
-        "fairshare.metrics.key-labels",
-        "'" + text + "' is not one of: none, alias, top-N (N from 1 to 9999)");
-    return DEFAULTS;
+    return new OperationsSettings(labels, top, flush, refresh, metricsPublic, history);
   }
 }

@@ -71,9 +71,9 @@ public final class FairShareMetrics {
 
   /** Why a call was refused: the {@code reason} label. */
   public enum Refusal {
-    /** The model is saturated and the key is past its fair share. */
+    /** The key used its fair share (the model is saturated, or full). */
     SHARE,
-    /** The model has no room in the window. */
+    /** The model has no room in the window, though the key has share left. */
     MODEL_FULL,
     /** The key's own tpm or rpm limit. */
     KEY_LIMIT,
@@ -91,6 +91,22 @@ public final class FairShareMetrics {
     /** The label value. */
     public String label() {
       return name().toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * The reason of a refusal by {@code verdict} for a key whose standing was {@code usage}: a full
+     * model refusing a key that had used up its share is {@link #SHARE} (it got what was its);
+     * {@link #MODEL_FULL} is a key refused with share left (others held the room).
+     */
+    public static Refusal of(Verdict verdict, UsageSnapshot usage) {
+      Refusal reason = of(verdict);
+      if (reason == MODEL_FULL && usage != null) {
+        Allowance a = verdict == Verdict.MODEL_TOKENS ? usage.tokens() : usage.requests();
+        if (a.limit() != ModelCapacity.UNLIMITED && a.remaining() <= 0) {
+          return SHARE;
+        }
+      }
+      return reason;
     }
 
     /** The reason of a refusing {@code verdict}. */
@@ -266,7 +282,7 @@ public final class FairShareMetrics {
   /** A call of {@code key} refused by {@code verdict} on {@code model}. */
   public void refused(String model, ApiKey key, Verdict verdict, UsageSnapshot usage) {
     String label = modelLabel(model);
-    callCounter(label, "refused", Refusal.of(verdict).label()).increment();
+    callCounter(label, "refused", Refusal.of(verdict, usage).label()).increment();
     observe(label, usage);
     KeyTotals totals = keyTotals(label, key);
     if (totals != null) {

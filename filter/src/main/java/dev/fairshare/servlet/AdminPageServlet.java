@@ -22,7 +22,8 @@ public final class AdminPageServlet extends HttpServlet {
       Map.of(
           "index.html", "text/html; charset=utf-8",
           "app.js", "text/javascript; charset=utf-8",
-          "app.css", "text/css; charset=utf-8");
+          "app.css", "text/css; charset=utf-8",
+          "favicon.svg", "image/svg+xml");
 
   static final String POLICY =
       "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self';"

@@ -12,8 +12,9 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * {@code GET /metrics}: this instance's meters ({@link dev.fairshare.metrics.FairShareMetrics}) as
- * Prometheus text, for the master key only (the series name keys and models). Give Prometheus the
- * key with {@code authorization: {credentials_file: ...}} in its scrape configuration.
+ * Prometheus text, for the master key only (the series name keys and models), unless {@code
+ * fairshare.metrics.public=true} (a scraper on a private network without the key). Give Prometheus
+ * the key with {@code authorization: {credentials_file: ...}} in its scrape configuration.
  *
  * <p>The gateway and the admin WAR map it at {@code /metrics}. In an application of your own that
  * carries {@link RateLimitFilter}, map it in {@code web.xml} to read that application's meters
@@ -48,7 +49,10 @@ public final class MetricsServlet extends HttpServlet {
     FairShare instance = fairShare();
     String presented = Credentials.from(request::getHeader);
     String master = instance.config().masterKey().orElse(null);
-    if (presented == null || master == null || !KeyHashing.constantTimeEquals(presented, master)) {
+    if (!instance.config().operations().metricsPublic()
+        && (presented == null
+            || master == null
+            || !KeyHashing.constantTimeEquals(presented, master))) {
       ErrorResponses.write(
           response,
           ApiError.invalidApiKey(

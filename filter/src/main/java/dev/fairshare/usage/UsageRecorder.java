@@ -47,6 +47,7 @@ public final class UsageRecorder implements AutoCloseable {
     long flushedRefusals;
   }
 
+  private final boolean on;
   private final KeyStore store;
   private final LongSupplier clock;
   private final ScheduledExecutorService flusher;
@@ -68,6 +69,11 @@ public final class UsageRecorder implements AutoCloseable {
    * @param interval how often they are written; zero: only when {@link #flush} is called
    */
   public UsageRecorder(KeyStore store, LongSupplier clock, Duration interval) {
+    this(store, clock, interval, true);
+  }
+
+  private UsageRecorder(KeyStore store, LongSupplier clock, Duration interval, boolean on) {
+    this.on = on;
     this.store = store;
     this.clock = clock;
     if (interval.isZero()) {
@@ -85,8 +91,16 @@ public final class UsageRecorder implements AutoCloseable {
     }
   }
 
+  /** A recorder that keeps nothing ({@code fairshare.usage.history=false}). */
+  public static UsageRecorder off(KeyStore store) {
+    return new UsageRecorder(store, () -> 0, Duration.ZERO, false);
+  }
+
   /** A call of key {@code token} on {@code model} settled at {@code nowMillis}. */
   public void settled(String token, String model, long nowMillis, long input, long output) {
+    if (!on) {
+      return;
+    }
     Counts c = counts(token, model, nowMillis);
     if (c != null) {
       c.input.add(input);
@@ -97,6 +111,9 @@ public final class UsageRecorder implements AutoCloseable {
 
   /** A call of key {@code token} on {@code model} refused for rate at {@code nowMillis}. */
   public void refused(String token, String model, long nowMillis) {
+    if (!on) {
+      return;
+    }
     Counts c = counts(token, model, nowMillis);
     if (c != null) {
       c.refusals.increment();

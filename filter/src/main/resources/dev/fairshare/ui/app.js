@@ -311,7 +311,8 @@ async function loadLive() {
     const title = document.createElement('h3');
     title.textContent = model.model + ': ' + model.used_tokens + ' of ' +
       (model.tpm === null ? 'unlimited' : model.tpm) + ' tokens in the window, ' +
-      model.active_keys + ' active keys, ' + model.waiting + ' waiting';
+      model.active_keys + (model.active_keys === 1 ? ' active key, ' : ' active keys, ') +
+      model.waiting + ' waiting';
     section.appendChild(title);
     for (const key of model.keys) {
       const row = document.createElement('div');

@@ -173,6 +173,45 @@ class LiveLimitsIT {
   }
 
   @Test
+  void acrossTwoGatewaysSharingRedisAndPostgres_key2sThirdCallGoesThrough() throws Exception {
+    String schema =
+        "fairshare_it_" + java.util.UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    String server = "jdbc:postgresql://127.0.0.1:5432/test?user=postgres";
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(server);
+        java.sql.Statement s = c.createStatement()) {
+      s.executeUpdate("CREATE SCHEMA " + schema);
+    }
+    Map<String, String> props = new java.util.HashMap<>();
+    props.put("fairshare.store", "redis");
+    props.put("fairshare.redis.uri", "redis://127.0.0.1:6379");
+    props.put("fairshare.redis.key-prefix", "fs-it-" + java.util.UUID.randomUUID());
+    props.put("fairshare.keys.jdbc-url", server + "&currentSchema=" + schema);
+    props.put("fairshare.config-refresh", "1s");
+    TestGateway a = start(props);
+    TestGateway b = start(props);
+    OpenAIClient key1 = a.client(a.mintKey("{}"));
+    OpenAIClient key2 = b.client(a.mintKey("{}"));
+    key1.chat().completions().create(ReferenceScenarioIT.hello("Hello world!"));
+    key2.chat().completions().create(ReferenceScenarioIT.hello("Hello world!"));
+    try {
+      key2.chat().completions().create(ReferenceScenarioIT.hello("Hello world!"));
+      throw new AssertionError("the model is full at 60 across both gateways");
+    } catch (RateLimitException expected) {
+      // the reference scenario's 429, on B
+    }
+    // Raised on A; B applies it at its next refresh (1 s here), without a restart
+    assertThat(post(a, "{\"models\":[{\"model\":\"" + MODEL + "\",\"tpm\":120}]}").statusCode())
+        .isEqualTo(200);
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> model(limits(b), MODEL).get("tpm").asLong() == 120);
+    HttpResponseFor<ChatCompletion> third =
+        key2.chat().completions().withRawResponse().create(ReferenceScenarioIT.hello("Hi"));
+    assertThat(third.statusCode()).isEqualTo(200);
+    assertThat(third.headers().values("x-ratelimit-limit-tokens")).containsExactly("60");
+  }
+
+  @Test
   void theConfigurationIsReadAgain_andAProblemInItKeepsTheLastGoodOne() throws Exception {
     Map<String, String> live = new ConcurrentHashMap<>();
     live.put("fairshare.config-refresh", "1s");

@@ -91,8 +91,10 @@ class MetricsIT {
                 "outcome",
                 "refused",
                 "reason",
-                "model_full"))
+                "share"))
+        .as("the third call: key 2 had used its share of the full model")
         .isEqualTo(1.0);
+    assertThat(text).doesNotContain("reason=\"model_full\"");
     assertThat(
             PrometheusText.value(
                 text,
@@ -162,6 +164,16 @@ class MetricsIT {
     assertThat(text).contains("fairshare_store_admission_seconds_count");
     // No raw key anywhere
     assertThat(text).doesNotContain(key1).doesNotContain(key2);
+  }
+
+  @Test
+  void withMetricsPublic_aScraperNeedsNoKey() throws Exception {
+    gateway.close();
+    gateway =
+        TestGateway.start(dir, new ManualClock(T0), Map.of("fairshare.metrics.public", "true"));
+    HttpResponse<String> response = scrape(null);
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.body()).contains("fairshare_model_capacity");
   }
 
   @Test

@@ -77,8 +77,10 @@ class UsageIT {
   @Test
   void afterTheReferenceScenario_theTableIsTheEngines() throws Exception {
     TestGateway g = start(Map.of());
-    OpenAIClient alice = g.client(g.mintKey("{\"key_alias\":\"alice\"}"));
-    OpenAIClient bob = g.client(g.mintKey("{\"key_alias\":\"bob\"}"));
+    String aliceKey = g.mintKey("{\"key_alias\":\"alice\"}");
+    String bobKey = g.mintKey("{\"key_alias\":\"bob\"}");
+    OpenAIClient alice = g.client(aliceKey);
+    OpenAIClient bob = g.client(bobKey);
     alice.chat().completions().create(hello(MODEL));
     bob.chat().completions().create(hello(MODEL));
     try {
@@ -107,8 +109,13 @@ class UsageIT {
     assertThat(b.get("refusals").asLong()).isEqualTo(1);
     assertThat(b.get("waiting").asInt()).isZero();
 
-    // Every configured model without ?model=; an unknown one is a 404; the master key only
+    // Every configured model without ?model=; an unknown one is a 404; the master key only; no raw
+    // key anywhere (hashes and masked names only)
     HttpResponse<String> all = usage(g, "", TestGateway.MASTER_KEY);
+    assertThat(all.body())
+        .doesNotContain(aliceKey)
+        .doesNotContain(bobKey)
+        .doesNotContain(aliceKey.substring(3, 20));
     assertThat(TestGateway.JSON.readTree(all.body()).get("models").size()).isPositive();
     HttpResponse<String> unknown = usage(g, "?model=nope", TestGateway.MASTER_KEY);
     assertThat(unknown.statusCode()).isEqualTo(404);

@@ -207,7 +207,7 @@ abstract class ServerDeploymentContract {
                 "outcome",
                 "refused",
                 "reason",
-                "model_full"))
+                "share"))
         .isEqualTo(2.0);
     assertThat(
             dev.fairshare.it.PrometheusText.value(
