@@ -128,14 +128,15 @@ public final class FairShare implements AutoCloseable {
   }
 
   /**
-   * Reads the models' capacities and the priorities again: from the configuration (when this
+   * Reads the models' capacities and the priorities again (one refresh at a time, so a periodic one
+   * cannot put back what a run-time change just replaced): from the configuration (when this
    * instance was built from a source it can read again; a source with a problem is logged and its
    * last good reading stands) and, over it, the run-time limits in the key database. Requests
    * decided from now on use them; reservations already made stay as they are.
    *
    * @throws dev.fairshare.keys.KeyStoreException when the key database does not answer
    */
-  public void refresh() {
+  public synchronized void refresh() {
     if (source != null) {
       try {
         base = initial.withLimitsOf(source.get());
@@ -173,7 +174,8 @@ public final class FairShare implements AutoCloseable {
    * those named in {@code remove}, in the key database, then applies them here at once; the other
    * instances apply them at their next refresh.
    */
-  public void setRuntimeLimits(Map<String, String> set, java.util.Collection<String> remove) {
+  public synchronized void setRuntimeLimits(
+      Map<String, String> set, java.util.Collection<String> remove) {
     keys.putRuntimeLimits(set, remove);
     refresh();
   }

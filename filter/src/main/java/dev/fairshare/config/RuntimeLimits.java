@@ -68,23 +68,30 @@ public record RuntimeLimits(Map<String, String> settings) {
     }
   }
 
-  /** A weight: a number above 0 and at most {@link #MAX_WEIGHT}; null otherwise. */
+  /**
+   * The smallest priority weight accepted (smaller ones make shares of nothing, and infinities).
+   */
+  public static final double MIN_WEIGHT = 1e-6;
+
+  /** A weight: a number from {@link #MIN_WEIGHT} to {@link #MAX_WEIGHT}; null otherwise. */
   public static Double weight(String text) {
     try {
       double value = Double.parseDouble(text);
-      return value > 0 && value <= MAX_WEIGHT ? value : null;
+      return value >= MIN_WEIGHT && value <= MAX_WEIGHT ? value : null;
     } catch (NumberFormatException | NullPointerException e) {
       return null;
     }
   }
 
-  /** A model or priority name that may be stored: 1–255 printable characters, no quotes. */
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._:/@+-]{1,255}");
+
+  /**
+   * A model or priority name that may be stored: 1–255 of letters, digits and {@code . _ : / @ + -}
+   * (every model name in use: {@code gpt-4o}, {@code openai/gpt-4o}, {@code
+   * claude-3-5-sonnet@20240620}), not FairShare's own {@code fairshare:} names.
+   */
   public static boolean validName(String name) {
-    return name != null
-        && !name.isBlank()
-        && name.length() <= MAX_NAME
-        && name.equals(name.strip())
-        && name.chars().allMatch(ch -> ch >= 0x20 && ch != 0x7f && ch != '"');
+    return name != null && NAME.matcher(name).matches() && !name.startsWith("fairshare:");
   }
 
   /**

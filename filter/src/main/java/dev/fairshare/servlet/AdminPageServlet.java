@@ -34,8 +34,10 @@ public final class AdminPageServlet extends HttpServlet {
       throws IOException {
     String path = request.getPathInfo();
     if (path == null) {
-      // /ui without the slash: the page's relative links need it
-      response.sendRedirect(request.getRequestURI() + "/");
+      // /ui without the slash: the page's relative links need it. Built from the context and
+      // servlet paths (the container's normalised view), never from the raw URI, which a
+      // crafted request could make point elsewhere (//evil.example/..;/ui).
+      response.sendRedirect(request.getContextPath() + request.getServletPath() + "/");
       return;
     }
     String name = path.equals("/") ? "index.html" : path.substring(1);

@@ -59,7 +59,12 @@ public final class UsageRecorder implements AutoCloseable {
    */
   private final ConcurrentHashMap<Cell, Counts> cells = new ConcurrentHashMap<>();
 
-  private final List<UsageRow> pending = new ArrayList<>();
+  /**
+   * What was counted and not yet written (the database did not take it), by cell: a later flush
+   * adds to a cell's row rather than adding rows. Guarded by {@code flushing}.
+   */
+  private final Map<Cell, long[]> pending = new java.util.HashMap<>();
+
   private final AtomicLong dropped = new AtomicLong();
   private final Object flushing = new Object();
 
@@ -148,15 +153,11 @@ public final class UsageRecorder implements AutoCloseable {
         long calls = c.calls.sum() - c.flushedCalls;
         long refusals = c.refusals.sum() - c.flushedRefusals;
         if (input != 0 || output != 0 || calls != 0 || refusals != 0) {
-          pending.add(
-              new UsageRow(
-                  e.getKey().token(),
-                  e.getKey().model(),
-                  e.getKey().hour(),
-                  input,
-                  output,
-                  calls,
-                  refusals));
+          long[] row = pending.computeIfAbsent(e.getKey(), k -> new long[4]);
+          row[0] += input;
+          row[1] += output;
+          row[2] += calls;
+          row[3] += refusals;
           c.flushedInput += input;
           c.flushedOutput += output;
           c.flushedCalls += calls;
@@ -178,7 +179,17 @@ public final class UsageRecorder implements AutoCloseable {
       if (pending.isEmpty()) {
         return;
       }
-      store.addUsage(List.copyOf(pending));
+      // In one order on every instance: two batches touching the same rows cannot deadlock
+      List<UsageRow> rows = new ArrayList<>();
+      pending.forEach(
+          (cell, n) ->
+              rows.add(
+                  new UsageRow(cell.token(), cell.model(), cell.hour(), n[0], n[1], n[2], n[3])));
+      rows.sort(
+          java.util.Comparator.comparing(UsageRow::token)
+              .thenComparing(UsageRow::model)
+              .thenComparingLong(UsageRow::hourStartMillis));
+      store.addUsage(rows);
       pending.clear();
     }
   }
@@ -203,7 +214,10 @@ public final class UsageRecorder implements AutoCloseable {
     synchronized (flushing) {
       int excess = pending.size() - MAX_PENDING_ROWS;
       if (excess > 0) {
-        pending.subList(0, excess).clear();
+        // The oldest hours go first
+        List<Cell> oldest = new ArrayList<>(pending.keySet());
+        oldest.sort(java.util.Comparator.comparingLong(Cell::hour));
+        oldest.subList(0, excess).forEach(pending::remove);
         LOG.warning(
             "FairShare: "
                 + excess

@@ -333,6 +333,14 @@ class AdminPageIT {
         .contains("frame-ancestors 'none'");
     assertThat(page.headers().firstValue("x-content-type-options")).hasValue("nosniff");
     assertThat(page.body()).doesNotContain("<script>").doesNotContain("http://").contains("app.js");
+    // /ui goes to /ui/, built from the container's paths, not the raw URI
+    HttpResponse<String> bare =
+        gateway.http.send(
+            HttpRequest.newBuilder(gateway.base().resolve("/ui")).build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(bare.statusCode()).isEqualTo(302);
+    assertThat(java.net.URI.create(bare.headers().firstValue("location").orElseThrow()).getPath())
+        .isEqualTo("/ui/");
     for (String path : List.of("/ui/../key/list", "/ui/WEB-INF/web.xml", "/ui/nope.js")) {
       HttpResponse<String> other =
           gateway.http.send(

@@ -95,6 +95,13 @@ class LiveLimitsIT {
             "models[1]"
           },
           {"{\"priorities\":{\"prod\":0}}", "priorities.prod"},
+          {"{\"priorities\":{\"prod\":1e-9}}", "priorities.prod"},
+          {"{\"priorities\":{\"a b\":1}}", "priorities.a b"},
+          {
+            "{\"models\":[{\"model\":\"fairshare:unconfigured-models\",\"tpm\":1}]}",
+            "models[0].model"
+          },
+          {"{\"models\":[{\"model\":\"m\\n\",\"tpm\":1}]}", "models[0].model"},
           {"{\"models\":{}}", "models"},
           {"{\"burst\":1}", "burst"},
           {"{}", "models"},

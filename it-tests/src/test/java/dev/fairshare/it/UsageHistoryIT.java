@@ -12,6 +12,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -92,6 +93,15 @@ class UsageHistoryIT {
                 .get("param")
                 .asText())
         .isEqualTo("from");
+    // Instants past what a long holds, and ranges whose difference would overflow: 400, not 500
+    for (String query :
+        List.of(
+            "from=" + URLEncoder.encode("+300000000-01-01T00:00:00Z", StandardCharsets.UTF_8),
+            "from=-1&to=" + Long.MAX_VALUE,
+            "from=" + Long.MIN_VALUE)) {
+      assertThat(get("/usage/history?key=bob&" + query, TestGateway.MASTER_KEY, 400).get("error"))
+          .isNotNull();
+    }
     String from = URLEncoder.encode("2020-01-01T00:00:00Z", StandardCharsets.UTF_8);
     assertThat(
             get("/usage/history?key=bob&from=" + from, TestGateway.MASTER_KEY, 400)

@@ -139,7 +139,7 @@ public final class ConfigResource {
               at
                   + ".model must name the model: 1 to "
                   + RuntimeLimits.MAX_NAME
-                  + " printable characters, no quotes, no spaces around.");
+                  + " letters, digits and . _ : / @ + - (not a fairshare: name).");
         }
         String model = config.resolveModel(name.asText());
         if (!entry.has("tpm") && !entry.has("rpm")) {
@@ -184,7 +184,8 @@ public final class ConfigResource {
         Map.Entry<String, JsonNode> e = it.next();
         String at = "priorities." + e.getKey();
         if (!RuntimeLimits.validName(e.getKey())) {
-          throw invalid(at, "Priority names are 1 to 255 printable characters, no quotes.");
+          throw invalid(
+              at, "Priority names are 1 to 255 letters, digits and . _ : / @ + - characters.");
         }
         String key = RuntimeLimits.priorityKey(e.getKey());
         if (e.getValue().isNull()) {
@@ -194,7 +195,7 @@ public final class ConfigResource {
           throw invalid(
               at,
               at
-                  + " must be a weight above 0 and at most 1000000, or null to go back to the"
+                  + " must be a weight from 0.000001 to 1000000, or null to go back to the"
                   + " configured one; was "
                   + e.getValue()
                   + ".");

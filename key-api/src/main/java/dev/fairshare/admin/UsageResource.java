@@ -112,9 +112,13 @@ public final class UsageResource {
         throw new InvalidRequestException(
             ApiError.invalidRequest(400, "'from' is after 'to'.", "from", null));
       }
-      if (toMillis - fromMillis > MAX_HISTORY_RANGE.toMillis()) {
+      // Each bound checked on its own: their difference could overflow
+      if (fromMillis < toMillis - MAX_HISTORY_RANGE.toMillis()
+          || toMillis > Instant.parse("9999-12-31T00:00:00Z").toEpochMilli()
+          || fromMillis < 0) {
         throw new InvalidRequestException(
-            ApiError.invalidRequest(400, "Ask for at most 92 days at once.", "from", null));
+            ApiError.invalidRequest(
+                400, "Ask for at most 92 days at once, from 1970 to 9999.", "from", null));
       }
       String counted =
           model == null || model.isBlank()
@@ -199,7 +203,7 @@ public final class UsageResource {
         return Long.parseLong(t);
       }
       return Instant.parse(t).toEpochMilli();
-    } catch (DateTimeParseException | NumberFormatException e) {
+    } catch (DateTimeParseException | NumberFormatException | ArithmeticException e) {
       throw new InvalidRequestException(
           ApiError.invalidRequest(
               400,

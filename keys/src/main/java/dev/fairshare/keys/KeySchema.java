@@ -53,7 +53,10 @@ final class KeySchema {
           "CREATE TABLE IF NOT EXISTS fairshare_runtime_limits ("
               + " name VARCHAR(600) NOT NULL PRIMARY KEY,"
               + " setting VARCHAR(64) NOT NULL,"
-              + " updated_at BIGINT NOT NULL)");
+              + " updated_at BIGINT NOT NULL)",
+          // The master key's history of every key reads by hour
+          "CREATE INDEX IF NOT EXISTS fairshare_usage_hourly_hour"
+              + " ON fairshare_usage_hourly (hour_start)");
 
   private KeySchema() {}
 
