@@ -148,16 +148,24 @@ public final class FairShare implements AutoCloseable {
     }
     FairShareConfig next = new RuntimeLimits(keys.runtimeLimits()).applyTo(base);
     FairShareConfig now = config;
+    double threshold = next.engine().saturationThreshold();
+    if (threshold != now.engine().saturationThreshold()) {
+      // The stores decide with it from their next admission
+      usageStore.setSaturationThreshold(threshold);
+    }
     if (!next.models().capacities().equals(now.models().capacities())
         || !next.priorities().equals(now.priorities())
-        || !next.models().equals(now.models())) {
+        || !next.models().equals(now.models())
+        || threshold != now.engine().saturationThreshold()) {
       config = next;
       metrics.modelsChanged();
       LOG.info(
           "FairShare: limits now "
               + new java.util.TreeMap<>(next.models().capacities())
               + ", priorities "
-              + new java.util.TreeMap<>(next.priorities().weights()));
+              + new java.util.TreeMap<>(next.priorities().weights())
+              + ", saturation threshold "
+              + threshold);
     }
   }
 

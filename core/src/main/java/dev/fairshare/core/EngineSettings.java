@@ -141,6 +141,12 @@ public record EngineSettings(
     }
   }
 
+  /** Same settings with another saturation threshold. */
+  public EngineSettings withSaturationThreshold(double threshold) {
+    return new EngineSettings(
+        mode, windowMillis, bucketMillis, threshold, owedCapacity, pool, poolBurst, poolReserve);
+  }
+
   /** Same settings with another mode. */
   public EngineSettings withMode(AllocationMode newMode) {
     return new EngineSettings(

@@ -25,8 +25,8 @@ import java.util.Map;
  */
 public final class ModelWindow {
 
-  private final EngineSettings settings;
-  private final AllocationRule rule;
+  private EngineSettings settings;
+  private AllocationRule rule;
   private final UsageRing ring;
   private final int slots;
   private final long bucketMillis;
@@ -504,6 +504,15 @@ public final class ModelWindow {
   public long requestsInWindow(long nowMillis) {
     long bucket = Math.floorDiv(nowMillis, bucketMillis);
     return ring.totals(null, windowStart(nowMillis, bucket)).modelRequests();
+  }
+
+  /**
+   * Decides from now on with {@code threshold} as the saturation threshold (set at run time); what
+   * was admitted stays.
+   */
+  public void setSaturationThreshold(double threshold) {
+    settings = settings.withSaturationThreshold(threshold);
+    rule = settings.rule();
   }
 
   /** Requests admitted and not yet settled or released. */

@@ -221,6 +221,13 @@ public final class FailoverUsageStore implements UsageStore {
     return Math.max(1, instances.getAsInt());
   }
 
+  /** Both stores': the local one decides while the shared one is away. */
+  @Override
+  public void setSaturationThreshold(double threshold) {
+    shared.setSaturationThreshold(threshold);
+    local.setSaturationThreshold(threshold);
+  }
+
   /** The shared store's; 503 ({@link UsageStoreUnavailableException}) while it is away. */
   @Override
   public List<ActiveKey> activeKeys(String model, long nowMillis) {

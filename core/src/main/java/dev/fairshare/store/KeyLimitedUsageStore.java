@@ -202,6 +202,11 @@ public final class KeyLimitedUsageStore implements UsageStore {
 
   /** Closes the store it limits on. */
   @Override
+  public void setSaturationThreshold(double threshold) {
+    store.setSaturationThreshold(threshold);
+  }
+
+  @Override
   public List<ActiveKey> activeKeys(String model, long nowMillis) {
     return store.activeKeys(model, nowMillis);
   }

@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class MemoryUsageStore implements UsageStore {
 
-  private final EngineSettings settings;
+  private volatile EngineSettings settings;
   private final ConcurrentHashMap<String, GuardedWindow> windows = new ConcurrentHashMap<>();
   private final AtomicLong nextSweepMillis = new AtomicLong(Long.MIN_VALUE);
 
@@ -37,7 +37,7 @@ public final class MemoryUsageStore implements UsageStore {
    * {@code tpm_limit} is counted in the sliding window whatever the model's pool, so that it is
    * never exceeded by a bucket's burst.
    */
-  private final EngineSettings keyLimitSettings;
+  private volatile EngineSettings keyLimitSettings;
 
   private ModelWindow newWindow(String model) {
     return new ModelWindow(
@@ -112,6 +112,18 @@ public final class MemoryUsageStore implements UsageStore {
     }
     synchronized (guarded) {
       return guarded.window.standing(request, nowMillis);
+    }
+  }
+
+  @Override
+  public void setSaturationThreshold(double threshold) {
+    settings = settings.withSaturationThreshold(threshold); // checks the value
+    keyLimitSettings = keyLimitSettings.withSaturationThreshold(threshold);
+    // Windows made from now on take the new settings; those already there change under their lock
+    for (GuardedWindow guarded : windows.values()) {
+      synchronized (guarded) {
+        guarded.window.setSaturationThreshold(threshold);
+      }
     }
   }
 

@@ -80,6 +80,18 @@ public interface UsageStore extends AutoCloseable {
   }
 
   /**
+   * Decides from now on with {@code threshold} as the saturation threshold (a limit changed at run
+   * time); reservations already made stay.
+   *
+   * @throws IllegalArgumentException when it is not in (0, 1]
+   * @throws UnsupportedOperationException from a store that cannot change it
+   */
+  default void setSaturationThreshold(double threshold) {
+    throw new UnsupportedOperationException(
+        getClass().getSimpleName() + " cannot change its saturation threshold");
+  }
+
+  /**
    * Whether the store answers a round trip now (for health checks; never on a request's path). The
    * default, for stores in this JVM, is true.
    */

@@ -340,6 +340,24 @@ abstract class UsageStoreContract {
   }
 
   @Test
+  void aSaturationThresholdChangedAtRunTime_decidesTheNextRequest() {
+    UsageStore store = newStore(EngineSettings.DEFAULTS);
+    ModelCapacity tpm100 = new ModelCapacity(100, ModelCapacity.UNLIMITED);
+    assertThat(store.acquire(request("a", tpm100, 50), T0).admitted()).isTrue();
+    assertThat(store.acquire(request("b", tpm100, 10), T0).admitted()).isTrue();
+    // a is past its share of 50: it may borrow while the model stays within 0.8 of 100
+    Decision refused = store.acquire(request("a", tpm100, 25), T0 + 1);
+    assertThat(refused.verdict()).isEqualTo(Verdict.SHARE_TOKENS);
+    store.setSaturationThreshold(0.9);
+    assertThat(store.acquire(request("a", tpm100, 25), T0 + 2).admitted()).isTrue();
+    store.setSaturationThreshold(0.5);
+    assertThat(store.acquire(request("a", tpm100, 1), T0 + 3).verdict())
+        .isEqualTo(Verdict.SHARE_TOKENS);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> store.setSaturationThreshold(1.5))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void aKeysStanding_countsItsTokensInFlight_andTheModelsRefusals() {
     UsageStore store = newStore(EngineSettings.DEFAULTS);
     Decision first = store.acquire(request("k1", TPM_60, 40), T0);

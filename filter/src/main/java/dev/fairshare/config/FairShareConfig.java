@@ -164,6 +164,21 @@ public record FairShareConfig(
         operations);
   }
 
+  /** Same configuration with another saturation threshold. */
+  public FairShareConfig withSaturationThreshold(double threshold) {
+    return new FairShareConfig(
+        masterKey,
+        models,
+        engine.withSaturationThreshold(threshold),
+        priorities,
+        store,
+        redis,
+        keys,
+        filter,
+        bounds,
+        operations);
+  }
+
   /** Same configuration with other priority weights. */
   public FairShareConfig withPriorities(Priorities newPriorities) {
     return new FairShareConfig(
@@ -171,14 +186,14 @@ public record FairShareConfig(
   }
 
   /**
-   * This configuration with {@code reread}'s models and priorities (what may change without a
-   * restart); everything else stays.
+   * This configuration with {@code reread}'s models, priorities and saturation threshold (what may
+   * change without a restart); everything else stays.
    */
   public FairShareConfig withLimitsOf(FairShareConfig reread) {
     return new FairShareConfig(
         masterKey,
         reread.models(),
-        engine,
+        engine.withSaturationThreshold(reread.engine().saturationThreshold()),
         reread.priorities(),
         store,
         redis,

@@ -10,8 +10,9 @@ import java.util.regex.Pattern;
 
 /**
  * Limits set at run time ({@code POST /config/models}), over the configuration's: a model's tokens
- * or requests per window ({@code fairshare.models.<m>.tpm} / {@code .rpm}) and a priority's weight
- * ({@code fairshare.priority.<p>}). Stored in the key database under those names, so every instance
+ * or requests per window ({@code fairshare.models.<m>.tpm} / {@code .rpm}), a priority's weight
+ * ({@code fairshare.priority.<p>}) and the saturation threshold ({@code
+ * fairshare.saturation-threshold}). Stored in the key database under those names, so every instance
  * and a restart see them; a model set here that the configuration does not name becomes a
  * configured model.
  *
@@ -23,6 +24,19 @@ public record RuntimeLimits(Map<String, String> settings) {
 
   private static final Pattern MODEL = Pattern.compile("fairshare\\.models\\.(.+)\\.(tpm|rpm)");
   private static final Pattern PRIORITY = Pattern.compile("fairshare\\.priority\\.(.+)");
+
+  /** The key name of the saturation threshold. */
+  public static final String THRESHOLD = "fairshare.saturation-threshold";
+
+  /** A saturation threshold: above 0 and at most 1; null otherwise. */
+  public static Double threshold(String text) {
+    try {
+      double value = Double.parseDouble(text);
+      return value > 0 && value <= 1 ? value : null;
+    } catch (NumberFormatException | NullPointerException e) {
+      return null;
+    }
+  }
 
   /** The largest capacity accepted: far above any model's, far below overflow. */
   public static final long MAX_CAPACITY = 1_000_000_000_000_000L;
@@ -101,7 +115,12 @@ public record RuntimeLimits(Map<String, String> settings) {
   public FairShareConfig applyTo(FairShareConfig base) {
     Map<String, ModelCapacity> capacities = new HashMap<>(base.models().capacities());
     Map<String, Double> weights = new HashMap<>(base.priorities().weights());
+    FairShareConfig config = base;
     for (Map.Entry<String, String> e : settings.entrySet()) {
+      if (e.getKey().equals(THRESHOLD) && threshold(e.getValue()) != null) {
+        config = config.withSaturationThreshold(threshold(e.getValue()));
+        continue;
+      }
       Matcher model = MODEL.matcher(e.getKey());
       Matcher priority = PRIORITY.matcher(e.getKey());
       if (model.matches() && validName(model.group(1)) && capacity(e.getValue()) != null) {
@@ -126,7 +145,8 @@ public record RuntimeLimits(Map<String, String> settings) {
                 + " the configured value stands");
       }
     }
-    return base.withModels(capacities)
+    return config
+        .withModels(capacities)
         .withPriorities(new Priorities(weights, base.priorities().defaultWeight()));
   }
 }

@@ -48,6 +48,11 @@ public final class TimedUsageStore implements UsageStore {
   }
 
   @Override
+  public void setSaturationThreshold(double threshold) {
+    store.setSaturationThreshold(threshold);
+  }
+
+  @Override
   public List<ActiveKey> activeKeys(String model, long nowMillis) {
     return store.activeKeys(model, nowMillis);
   }

@@ -95,6 +95,8 @@ class LiveLimitsIT {
             "models[1]"
           },
           {"{\"priorities\":{\"prod\":0}}", "priorities.prod"},
+          {"{\"saturation_threshold\":1.5}", "saturation_threshold"},
+          {"{\"saturation_threshold\":\"high\"}", "saturation_threshold"},
           {"{\"priorities\":{\"prod\":1e-9}}", "priorities.prod"},
           {"{\"priorities\":{\"a b\":1}}", "priorities.a b"},
           {
@@ -115,6 +117,14 @@ class LiveLimitsIT {
       }
     }
     assertThat(model(limits(g), MODEL).get("tpm").asLong()).isEqualTo(60);
+    assertThat(limits(g).get("saturation_threshold").asDouble()).isEqualTo(0.8);
+
+    // The threshold too (the stores decide with it from their next admission)
+    HttpResponse<String> threshold = post(g, "{\"saturation_threshold\":0.95}");
+    assertThat(threshold.statusCode()).as(threshold.body()).isEqualTo(200);
+    assertThat(TestGateway.JSON.readTree(threshold.body()).get("saturation_threshold").asDouble())
+        .isEqualTo(0.95);
+    assertThat(g.gateway.fairShare().config().engine().saturationThreshold()).isEqualTo(0.95);
 
     // 120: the next request gets the new share (60 each), the reservations made stay
     HttpResponse<String> set = post(g, "{\"models\":[{\"model\":\"" + MODEL + "\",\"tpm\":120}]}");

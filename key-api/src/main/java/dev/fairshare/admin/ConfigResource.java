@@ -103,14 +103,36 @@ public final class ConfigResource {
       throws InvalidRequestException {
     for (Iterator<String> fields = request.fieldNames(); fields.hasNext(); ) {
       String field = fields.next();
-      if (!field.equals("models") && !field.equals("priorities")) {
-        throw invalid(field, "Unknown field '" + field + "': set 'models' and 'priorities' only.");
+      if (!List.of("models", "priorities", "saturation_threshold").contains(field)) {
+        throw invalid(
+            field,
+            "Unknown field '"
+                + field
+                + "': set 'models', 'priorities' and 'saturation_threshold' only.");
       }
     }
     JsonNode models = request.get("models");
     JsonNode priorities = request.get("priorities");
-    if ((models == null || models.isNull()) && (priorities == null || priorities.isNull())) {
-      throw invalid("models", "Nothing to change: give 'models', 'priorities', or both.");
+    if ((models == null || models.isNull())
+        && (priorities == null || priorities.isNull())
+        && !request.has("saturation_threshold")) {
+      throw invalid(
+          "models", "Nothing to change: give 'models', 'priorities' or 'saturation_threshold'.");
+    }
+    if (request.has("saturation_threshold")) {
+      JsonNode t = request.get("saturation_threshold");
+      if (t.isNull()) {
+        remove.add(RuntimeLimits.THRESHOLD);
+      } else if (!t.isNumber() || RuntimeLimits.threshold(t.asText()) == null) {
+        throw invalid(
+            "saturation_threshold",
+            "saturation_threshold must be above 0 and at most 1, or null to go back to the"
+                + " configured one; was "
+                + t
+                + ".");
+      } else {
+        set.put(RuntimeLimits.THRESHOLD, Double.toString(t.asDouble()));
+      }
     }
     FairShareConfig config = fairShare.config();
     if (models != null && !models.isNull()) {
@@ -233,6 +255,8 @@ public final class ConfigResource {
     ObjectNode priorities = body.putObject("priorities");
     new TreeMap<>(config.priorities().weights()).forEach(priorities::put);
     body.put("default_priority_weight", config.priorities().defaultWeight());
+    body.put("saturation_threshold", config.engine().saturationThreshold());
+    body.put("saturation_threshold_set_at_run_time", runtime.containsKey(RuntimeLimits.THRESHOLD));
     return body;
   }
 

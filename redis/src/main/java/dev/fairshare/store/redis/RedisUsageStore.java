@@ -56,7 +56,10 @@ public final class RedisUsageStore implements UsageStore {
   private final EngineSettings settings;
   private final String prefix;
   private final long inFlightLifetimeMillis;
-  private final String saturationThreshold;
+
+  /** Sent with every call; changed at run time ({@link #setSaturationThreshold}). */
+  private volatile String saturationThreshold;
+
   private final Script acquire = new Script(COMMON + resource("acquire.lua"));
   private final Script settle = new Script(SETTLEMENT + resource("settle.lua"));
   private final Script settleQuietly = new Script(SETTLEMENT + resource("settle-quiet.lua"));
@@ -266,6 +269,12 @@ public final class RedisUsageStore implements UsageStore {
         run(standing, keys(request), args(request, nowMillis, RedisProtocol.COMMON_ARGS));
     return new KeyStanding(
         snapshot(r, 0, r.get(0).intValue()), r.get(15), r.get(16).intValue(), r.get(17));
+  }
+
+  @Override
+  public void setSaturationThreshold(double threshold) {
+    settings.withSaturationThreshold(threshold); // checks the value
+    saturationThreshold = number(threshold);
   }
 
   /** One round trip: EVALSHA; only when Redis lost its script cache, a reload and a retry. */
