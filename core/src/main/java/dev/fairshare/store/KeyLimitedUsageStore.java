@@ -1,16 +1,13 @@
 package dev.fairshare.store;
 
-import dev.fairshare.core.ActiveKey;
 import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.Allowance;
 import dev.fairshare.core.Decision;
 import dev.fairshare.core.KeyLimits;
-import dev.fairshare.core.KeyStanding;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.Reservation;
 import dev.fairshare.core.UsageSnapshot;
 import dev.fairshare.core.Verdict;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,12 +28,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * key window's reservation of a request that the model then refuses (it is refused the key's limit
  * a moment early, never admitted past it).
  */
-public final class KeyLimitedUsageStore implements UsageStore {
+public final class KeyLimitedUsageStore extends ForwardingUsageStore {
 
   /** Prefix of a key's own window among the model names of the store. */
   public static final String KEY_WINDOW = "fairshare:key-limits:";
 
-  private final UsageStore store;
   private final long windowMillis;
 
   /** The key window's reservation of each admitted request with key limits, until it settles. */
@@ -48,7 +44,7 @@ public final class KeyLimitedUsageStore implements UsageStore {
    * @param windowMillis the window, the wait suggested to a request too large for its key
    */
   public KeyLimitedUsageStore(UsageStore store, long windowMillis) {
-    this.store = store;
+    super(store);
     this.windowMillis = windowMillis;
   }
 
@@ -198,31 +194,5 @@ public final class KeyLimitedUsageStore implements UsageStore {
           model.modelUsed());
     }
     return model;
-  }
-
-  /** Closes the store it limits on. */
-  @Override
-  public void setSaturationThreshold(double threshold) {
-    store.setSaturationThreshold(threshold);
-  }
-
-  @Override
-  public List<ActiveKey> activeKeys(String model, long nowMillis) {
-    return store.activeKeys(model, nowMillis);
-  }
-
-  @Override
-  public KeyStanding standing(AdmissionRequest request, long nowMillis) {
-    return store.standing(request, nowMillis);
-  }
-
-  @Override
-  public boolean isReachable() {
-    return store.isReachable();
-  }
-
-  @Override
-  public void close() {
-    store.close();
   }
 }

@@ -78,34 +78,12 @@ class MetricsIT {
     assertThat(response.headers().firstValue("content-type").orElseThrow())
         .startsWith("text/plain; version=0.0.4");
     String text = response.body();
-    assertThat(
-            PrometheusText.value(
-                text, "fairshare_calls_total", "model", MODEL, "outcome", "admitted", "reason", ""))
-        .isEqualTo(2.0);
-    assertThat(
-            PrometheusText.value(
-                text,
-                "fairshare_calls_total",
-                "model",
-                MODEL,
-                "outcome",
-                "refused",
-                "reason",
-                "share"))
+    assertThat(PrometheusText.calls(text, MODEL, "admitted", "")).isEqualTo(2.0);
+    assertThat(PrometheusText.calls(text, MODEL, "refused", "share"))
         .as("the third call: key 2 had used its share of the full model")
         .isEqualTo(1.0);
     assertThat(text).doesNotContain("reason=\"model_full\"");
-    assertThat(
-            PrometheusText.value(
-                text,
-                "fairshare_calls_total",
-                "model",
-                "",
-                "outcome",
-                "refused",
-                "reason",
-                "unauthorized"))
-        .isEqualTo(1.0);
+    assertThat(PrometheusText.calls(text, "", "refused", "unauthorized")).isEqualTo(1.0);
     assertThat(
             PrometheusText.value(
                 text, "fairshare_model_capacity", "dimension", "tokens", "model", MODEL))

@@ -31,4 +31,10 @@ public final class PrometheusText {
     }
     return null;
   }
+
+  /** {@code fairshare_calls_total} of {@code model} with {@code outcome} and {@code reason}. */
+  public static Double calls(String text, String model, String outcome, String reason) {
+    return value(
+        text, "fairshare_calls_total", "model", model, "outcome", outcome, "reason", reason);
+  }
 }

@@ -187,38 +187,11 @@ abstract class ServerDeploymentContract {
     HttpResponse<String> app = scrape.apply("/sample/fairshare/metrics", "sk-1234");
     assertThat(app.statusCode()).as(app.body()).isEqualTo(200);
     String text = app.body();
-    assertThat(
-            dev.fairshare.it.PrometheusText.value(
-                text,
-                "fairshare_calls_total",
-                "model",
-                "my-fake-model",
-                "outcome",
-                "admitted",
-                "reason",
-                ""))
+    assertThat(dev.fairshare.it.PrometheusText.calls(text, "my-fake-model", "admitted", ""))
         .isEqualTo(2.0);
-    assertThat(
-            dev.fairshare.it.PrometheusText.value(
-                text,
-                "fairshare_calls_total",
-                "model",
-                "my-fake-model",
-                "outcome",
-                "refused",
-                "reason",
-                "share"))
+    assertThat(dev.fairshare.it.PrometheusText.calls(text, "my-fake-model", "refused", "share"))
         .isEqualTo(2.0);
-    assertThat(
-            dev.fairshare.it.PrometheusText.value(
-                text,
-                "fairshare_calls_total",
-                "model",
-                "",
-                "outcome",
-                "refused",
-                "reason",
-                "unauthorized"))
+    assertThat(dev.fairshare.it.PrometheusText.calls(text, "", "refused", "unauthorized"))
         .as("the start's readiness probe (no key) and the wrong key")
         .isEqualTo(2.0);
     assertThat(scrape.apply("/sample/fairshare/metrics", "sk-wrong").statusCode()).isEqualTo(401);

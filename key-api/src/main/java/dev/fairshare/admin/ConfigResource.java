@@ -25,8 +25,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * {@code GET /config/models} and {@code POST /config/models} (master key): the models' limits and
@@ -42,8 +40,6 @@ import java.util.logging.Logger;
 @Path("config")
 @Produces(MediaType.APPLICATION_JSON)
 public final class ConfigResource {
-
-  private static final Logger LOG = Logger.getLogger(ConfigResource.class.getName());
 
   /** The most models and priorities one request may set. */
   static final int MAX_ENTRIES = 1_000;
@@ -69,7 +65,7 @@ public final class ConfigResource {
     } catch (InvalidRequestException e) {
       return KeyResource.error(e.error());
     } catch (KeyStoreException e) {
-      return unavailable(e);
+      return KeyResource.keyStoreUnavailable(e);
     }
   }
 
@@ -88,14 +84,8 @@ public final class ConfigResource {
     } catch (InvalidRequestException e) {
       return KeyResource.error(e.error());
     } catch (KeyStoreException e) {
-      return unavailable(e);
+      return KeyResource.keyStoreUnavailable(e);
     }
-  }
-
-  private static Response unavailable(KeyStoreException e) {
-    LOG.log(Level.WARNING, "FairShare key store unavailable: {0}", e.getMessage());
-    return KeyResource.error(
-        ApiError.unavailable("The key database is unavailable; please retry shortly."));
   }
 
   /** Checks the whole request into {@code set} and {@code remove}; the first bad value is a 400. */

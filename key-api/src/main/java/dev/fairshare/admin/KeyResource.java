@@ -313,9 +313,14 @@ public final class KeyResource {
     } catch (DuplicateKeyException e) {
       return error(ApiError.invalidRequest(400, e.getMessage(), e.field(), "duplicate_key"));
     } catch (KeyStoreException e) {
-      LOG.log(Level.WARNING, "FairShare key store unavailable: {0}", e.getMessage());
-      return error(ApiError.unavailable("The API key store is unavailable; please retry shortly."));
+      return keyStoreUnavailable(e);
     }
+  }
+
+  /** A 503 for the key database away, logged (its message only: no key is in it). */
+  static Response keyStoreUnavailable(KeyStoreException e) {
+    LOG.log(Level.WARNING, "FairShare key store unavailable: {0}", e.getMessage());
+    return error(ApiError.unavailable("The API key store is unavailable; please retry shortly."));
   }
 
   static Response error(ApiError error) {

@@ -26,8 +26,6 @@ import java.time.format.DateTimeParseException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * {@code GET /usage[?model=]} (master key): the live share table ({@link LiveUsage}) as JSON. For
@@ -39,8 +37,6 @@ import java.util.logging.Logger;
 @Path("usage")
 @Produces(MediaType.APPLICATION_JSON)
 public final class UsageResource {
-
-  private static final Logger LOG = Logger.getLogger(UsageResource.class.getName());
 
   private final FairShare fairShare;
 
@@ -68,9 +64,7 @@ public final class UsageResource {
     } catch (InvalidRequestException e) {
       return KeyResource.error(e.error());
     } catch (KeyStoreException e) {
-      LOG.log(Level.WARNING, "FairShare key store unavailable: {0}", e.getMessage());
-      return KeyResource.error(
-          ApiError.unavailable("The API key store is unavailable; please retry shortly."));
+      return KeyResource.keyStoreUnavailable(e);
     }
   }
 
@@ -159,9 +153,7 @@ public final class UsageResource {
     } catch (InvalidRequestException e) {
       return KeyResource.error(e.error());
     } catch (KeyStoreException e) {
-      LOG.log(Level.WARNING, "FairShare key store unavailable: {0}", e.getMessage());
-      return KeyResource.error(
-          ApiError.unavailable("The API key store is unavailable; please retry shortly."));
+      return KeyResource.keyStoreUnavailable(e);
     }
   }
 
