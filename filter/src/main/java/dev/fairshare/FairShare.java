@@ -87,7 +87,11 @@ public final class FairShare implements AutoCloseable {
     this.metrics = new FairShareMetrics(this::config);
     this.history =
         config.operations().history()
-            ? new UsageRecorder(keys.store(), clock::millis, config.operations().historyFlush())
+            ? new UsageRecorder(
+                keys.store(),
+                clock::millis,
+                config.operations().historyFlush(),
+                config.operations().historyRetention())
             : UsageRecorder.off(keys.store());
     if (usageStore instanceof FailoverUsageStore shared) {
       metrics.bindStore(shared);

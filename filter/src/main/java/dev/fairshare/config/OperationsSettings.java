@@ -20,6 +20,8 @@ import java.util.regex.Pattern;
  * @param metricsPublic whether {@code /metrics} answers without the master key ({@code
  *     fairshare.metrics.public}; default false)
  * @param history whether the usage history is kept ({@code fairshare.usage.history}; default true)
+ * @param historyRetention how long the history's rows are kept ({@code fairshare.usage.retention};
+ *     default 400 days; zero: for ever)
  */
 public record OperationsSettings(
     KeyLabels keyLabels,
@@ -27,7 +29,8 @@ public record OperationsSettings(
     Duration historyFlush,
     Duration configRefresh,
     boolean metricsPublic,
-    boolean history) {
+    boolean history,
+    Duration historyRetention) {
 
   /** How per-key series are kept. */
   public enum KeyLabels {
@@ -42,7 +45,13 @@ public record OperationsSettings(
    */
   public static final OperationsSettings DEFAULTS =
       new OperationsSettings(
-          KeyLabels.TOP, 20, Duration.ofSeconds(10), Duration.ofSeconds(30), false, true);
+          KeyLabels.TOP,
+          20,
+          Duration.ofSeconds(10),
+          Duration.ofSeconds(30),
+          false,
+          true,
+          Duration.ofDays(400));
 
   private static final Pattern TOP = Pattern.compile("top-(\\d{1,4})");
 
@@ -65,6 +74,14 @@ public record OperationsSettings(
     }
     boolean metricsPublic = v.bool("fairshare.metrics.public", false);
     boolean history = v.bool("fairshare.usage.history", true);
+    Duration retention = v.duration("fairshare.usage.retention", DEFAULTS.historyRetention());
+    if (retention.isNegative()
+        || (!retention.isZero() && retention.compareTo(Duration.ofDays(1)) < 0)) {
+      v.problem(
+          "fairshare.usage.retention",
+          "must be 0 (for ever) or at least 1d, was " + retention.toMillis() + "ms");
+      retention = DEFAULTS.historyRetention();
+    }
     String text = v.string("fairshare.metrics.key-labels", "top-20").trim();
     KeyLabels labels = KeyLabels.TOP;
     int top = 20;
@@ -82,6 +99,6 @@ public record OperationsSettings(
           "fairshare.metrics.key-labels",
           "'" + text + "' is not one of: none, alias, top-N (N from 1 to 9999)");
     }
-    return new OperationsSettings(labels, top, flush, refresh, metricsPublic, history);
+    return new OperationsSettings(labels, top, flush, refresh, metricsPublic, history, retention);
   }
 }

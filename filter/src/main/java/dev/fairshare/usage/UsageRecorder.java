@@ -48,6 +48,11 @@ public final class UsageRecorder implements AutoCloseable {
   }
 
   private final boolean on;
+  private final long retentionMillis;
+
+  /** The hour whose rows were last pruned (under {@code flushing}). */
+  private long prunedHour = Long.MIN_VALUE;
+
   private final KeyStore store;
   private final LongSupplier clock;
   private final ScheduledExecutorService flusher;
@@ -74,11 +79,18 @@ public final class UsageRecorder implements AutoCloseable {
    * @param interval how often they are written; zero: only when {@link #flush} is called
    */
   public UsageRecorder(KeyStore store, LongSupplier clock, Duration interval) {
-    this(store, clock, interval, true);
+    this(store, clock, interval, true, Duration.ZERO);
   }
 
-  private UsageRecorder(KeyStore store, LongSupplier clock, Duration interval, boolean on) {
+  /** As above, deleting rows older than {@code retention} once an hour (zero: never). */
+  public UsageRecorder(KeyStore store, LongSupplier clock, Duration interval, Duration retention) {
+    this(store, clock, interval, true, retention);
+  }
+
+  private UsageRecorder(
+      KeyStore store, LongSupplier clock, Duration interval, boolean on, Duration retention) {
     this.on = on;
+    this.retentionMillis = retention.toMillis();
     this.store = store;
     this.clock = clock;
     if (interval.isZero()) {
@@ -98,7 +110,7 @@ public final class UsageRecorder implements AutoCloseable {
 
   /** A recorder that keeps nothing ({@code fairshare.usage.history=false}). */
   public static UsageRecorder off(KeyStore store) {
-    return new UsageRecorder(store, () -> 0, Duration.ZERO, false);
+    return new UsageRecorder(store, () -> 0, Duration.ZERO, false, Duration.ZERO);
   }
 
   /** A call of key {@code token} on {@code model} settled at {@code nowMillis}. */
@@ -194,9 +206,27 @@ public final class UsageRecorder implements AutoCloseable {
     }
   }
 
+  /**
+   * Deletes the rows older than the retention, at most once an hour.
+   *
+   * @return how many rows went
+   */
+  public int pruneIfDue() {
+    synchronized (flushing) {
+      long hour = UsageRow.hourOf(clock.getAsLong());
+      if (retentionMillis <= 0 || hour == prunedHour) {
+        return 0;
+      }
+      int pruned = store.pruneUsage(hour - retentionMillis);
+      prunedHour = hour;
+      return pruned;
+    }
+  }
+
   private void flushQuietly() {
     try {
       flush();
+      pruneIfDue();
     } catch (KeyStoreException e) {
       LOG.log(
           Level.WARNING,

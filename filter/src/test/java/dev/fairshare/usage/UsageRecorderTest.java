@@ -20,11 +20,20 @@ class UsageRecorderTest {
 
   /** A key store that takes usage batches (or refuses them while {@code down}). */
   static KeyStore store(List<List<UsageRow>> batches, AtomicBoolean down) {
+    return store(batches, down, new ArrayList<>());
+  }
+
+  /** As above, noting each prune's bound in {@code pruned}. */
+  static KeyStore store(List<List<UsageRow>> batches, AtomicBoolean down, List<Long> pruned) {
     return (KeyStore)
         Proxy.newProxyInstance(
             KeyStore.class.getClassLoader(),
             new Class<?>[] {KeyStore.class},
             (proxy, method, args) -> {
+              if (method.getName().equals("pruneUsage")) {
+                pruned.add((Long) args[0]);
+                return 0;
+              }
               if (method.getName().equals("addUsage")) {
                 if (down.get()) {
                   throw new KeyStoreException("the database is away", null);
@@ -77,6 +86,25 @@ class UsageRecorderTest {
         .singleElement()
         .asList()
         .containsExactly(new UsageRow("k1", "m", T0, 11, 22, 2, 0));
+  }
+
+  @Test
+  void rowsOlderThanTheRetentionArePruned_onceAnHour() {
+    List<Long> pruned = new ArrayList<>();
+    AtomicLong now = new AtomicLong(T0 + 10);
+    UsageRecorder recorder =
+        new UsageRecorder(
+            store(new ArrayList<>(), new AtomicBoolean(), pruned),
+            now::get,
+            Duration.ZERO,
+            Duration.ofDays(400));
+    recorder.pruneIfDue();
+    recorder.pruneIfDue(); // the same hour: nothing
+    now.set(T0 + 3_600_000);
+    recorder.pruneIfDue();
+    assertThat(pruned)
+        .containsExactly(
+            T0 - Duration.ofDays(400).toMillis(), T0 + 3_600_000 - Duration.ofDays(400).toMillis());
   }
 
   @Test

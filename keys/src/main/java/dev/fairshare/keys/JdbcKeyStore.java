@@ -411,8 +411,24 @@ public final class JdbcKeyStore implements KeyStore {
     }
   }
 
+  /**
+   * In one transaction; one that loses a race with another instance setting the same name (a unique
+   * violation on its insert) is tried again once, after the other's commit.
+   */
   @Override
   public void putRuntimeLimits(
+      java.util.Map<String, String> set, java.util.Collection<String> remove, long nowMillis) {
+    try {
+      putRuntimeLimitsOnce(set, remove, nowMillis);
+    } catch (KeyStoreException e) {
+      if (!(e.getCause() instanceof SQLException sql) || !isUniqueViolation(sql)) {
+        throw e;
+      }
+      putRuntimeLimitsOnce(set, remove, nowMillis);
+    }
+  }
+
+  private void putRuntimeLimitsOnce(
       java.util.Map<String, String> set, java.util.Collection<String> remove, long nowMillis) {
     try (Connection c = dataSource.getConnection()) {
       boolean autoCommit = c.getAutoCommit();
@@ -445,6 +461,18 @@ public final class JdbcKeyStore implements KeyStore {
       }
     } catch (SQLException e) {
       throw new KeyStoreException("cannot store the run-time limits: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public int pruneUsage(long beforeMillis) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement("DELETE FROM fairshare_usage_hourly WHERE hour_start < ?")) {
+      ps.setLong(1, beforeMillis);
+      return ps.executeUpdate();
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot prune the usage history: " + e.getMessage(), e);
     }
   }
 

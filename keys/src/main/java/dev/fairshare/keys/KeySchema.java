@@ -60,8 +60,12 @@ final class KeySchema {
 
   private KeySchema() {}
 
-  /** How often a migration that lost a race with another starting application is retried. */
-  static final int ATTEMPTS = 5;
+  /**
+   * How often a migration that lost a race with another starting application is tried: a loser can
+   * lose once per step (PostgreSQL's {@code IF NOT EXISTS} is not safe against a concurrent
+   * creation), so more than twice the steps.
+   */
+  static final int ATTEMPTS = 2 * MIGRATIONS.size() + 3;
 
   /**
    * Brings the schema to the latest version. Applications starting at the same moment race here; a

@@ -69,6 +69,9 @@ public interface KeyStore extends AutoCloseable {
    */
   List<UsageRow> usageHistory(String token, String model, long fromMillis, long toMillis);
 
+  /** Deletes the usage history's rows of hours starting before {@code beforeMillis}; how many. */
+  int pruneUsage(long beforeMillis);
+
   /** Key {@code token}'s totals per model over its whole history ({@code hourStartMillis} 0). */
   List<UsageRow> usageTotals(String token);
 

@@ -243,6 +243,10 @@ abstract class KeyStoreContract {
             new UsageRow(token(1), "gpt-4o", 0, 151, 32, 4, 1),
             new UsageRow(token(1), "mini", 0, 5, 5, 1, 3));
     assertThat(store.usageTotals(token(9))).isEmpty();
+    // Retention: the rows of hours before h1 go
+    assertThat(store.pruneUsage(h1)).isEqualTo(3); // key 1: gpt-4o and mini; key 2
+    assertThat(store.usageHistory(token(1), null, 0, Long.MAX_VALUE))
+        .containsExactly(new UsageRow(token(1), "gpt-4o", h1, 1, 2, 1, 0));
   }
 
   @Test
