@@ -408,7 +408,14 @@ public final class FairShare implements AutoCloseable {
   @Override
   public void close() {
     if (refresher != null) {
+      // Its thread must be gone before the key database and the class loader close (Tomcat warns
+      // of a thread an application left running)
       refresher.shutdownNow();
+      try {
+        refresher.awaitTermination(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     history.close(); // needs the key database
     usageStore.close();

@@ -256,12 +256,31 @@ public final class UsageRecorder implements AutoCloseable {
     }
   }
 
-  /** Stops the periodic flush and writes what is left. */
+  /**
+   * Stops the periodic flush, waits for one under way to end (its thread must be gone before the
+   * application's class loader and the key database close), and writes what is left.
+   */
   @Override
   public void close() {
     if (flusher != null) {
-      flusher.shutdownNow();
+      flusher.shutdown();
+      try {
+        if (!flusher.awaitTermination(10, TimeUnit.SECONDS)) {
+          flusher.shutdownNow();
+        }
+      } catch (InterruptedException e) {
+        flusher.shutdownNow();
+        Thread.currentThread().interrupt();
+      }
     }
-    flushQuietly();
+    try {
+      flush();
+    } catch (RuntimeException e) {
+      LOG.log(
+          Level.WARNING,
+          "FairShare: the usage history counted since the last flush could not be written at"
+              + " stop: {0}",
+          e.getMessage());
+    }
   }
 }

@@ -106,6 +106,7 @@ class AdminPageIT {
   /** The keys table's row of {@code alias}, once it shows. */
   WebElement row(String alias) {
     return await("row of " + alias)
+        .ignoreException(org.openqa.selenium.StaleElementReferenceException.class)
         .atMost(Duration.ofSeconds(5))
         .until(
             () ->
@@ -153,6 +154,7 @@ class AdminPageIT {
     long called = System.nanoTime();
     id("app").findElement(By.cssSelector("[data-tab='live']")).click();
     await()
+        .ignoreException(org.openqa.selenium.StaleElementReferenceException.class)
         .atMost(Duration.ofSeconds(5))
         .until(
             () ->
@@ -168,6 +170,7 @@ class AdminPageIT {
     row("alice").findElement(By.xpath(".//button[text()='Block']")).click();
     statusSays("Blocked alice.");
     await()
+        .ignoreException(org.openqa.selenium.StaleElementReferenceException.class)
         .atMost(Duration.ofSeconds(5))
         .until(() -> row("alice").findElement(By.className("blocked")).getText().equals("yes"));
     screenshot("5-blocked");
@@ -197,6 +200,7 @@ class AdminPageIT {
     id("master-key").sendKeys(TestGateway.MASTER_KEY, Keys.ENTER);
     await().atMost(Duration.ofSeconds(5)).until(() -> id("app").isDisplayed());
     await()
+        .ignoreException(org.openqa.selenium.StaleElementReferenceException.class)
         .atMost(Duration.ofSeconds(5))
         .until(() -> id("page-info").getText(), t -> t.equals("Page 1 of 1 (0 keys)"));
     // The key is nowhere in the page's storage
@@ -237,6 +241,7 @@ class AdminPageIT {
     row("alice").findElement(By.xpath(".//button[text()='Block']")).click();
     statusSays("Blocked alice.");
     await()
+        .ignoreException(org.openqa.selenium.StaleElementReferenceException.class)
         .atMost(Duration.ofSeconds(5))
         .until(() -> row("alice").findElement(By.className("blocked")).getText().equals("yes"));
     try {
@@ -248,6 +253,7 @@ class AdminPageIT {
     row("alice").findElement(By.xpath(".//button[text()='Unblock']")).click();
     statusSays("Unblocked alice.");
     await()
+        .ignoreException(org.openqa.selenium.StaleElementReferenceException.class)
         .atMost(Duration.ofSeconds(5))
         .until(() -> row("alice").findElement(By.className("blocked")).getText().equals("no"));
 
@@ -269,18 +275,27 @@ class AdminPageIT {
 
     // The live share table: alice's bar, refreshed every 2 s (her weight is now 2)
     id("app").findElement(By.cssSelector("[data-tab='live']")).click();
-    WebElement bar =
-        await()
-            .atMost(Duration.ofSeconds(5))
-            .until(
-                () ->
-                    browser.findElements(
-                        By.cssSelector("section[data-model='my-fake-model'] .bar-row")),
-                rows -> rows.size() == 1)
-            .get(0);
-    assertThat(bar.findElement(By.className("figures")).getText()).startsWith("used 30 / share");
+    await()
+        .ignoreException(org.openqa.selenium.StaleElementReferenceException.class)
+        .atMost(Duration.ofSeconds(5))
+        .until(
+            () ->
+                browser.findElements(
+                    By.cssSelector("section[data-model='my-fake-model'] .bar-row")),
+            rows -> rows.size() == 1);
+    await()
+        .ignoreException(org.openqa.selenium.StaleElementReferenceException.class)
+        .atMost(Duration.ofSeconds(5))
+        .until(
+            () ->
+                browser
+                    .findElement(
+                        By.cssSelector("section[data-model='my-fake-model'] .bar-row .figures"))
+                    .getText(),
+            t -> t.startsWith("used 30 / share"));
     gateway.client(raw).chat().completions().create(ReferenceScenarioIT.hello("Hello world!"));
     await()
+        .ignoreException(org.openqa.selenium.StaleElementReferenceException.class)
         .atMost(Duration.ofSeconds(5))
         .until(
             () ->
@@ -295,6 +310,7 @@ class AdminPageIT {
     id("app").findElement(By.cssSelector("[data-tab='history']")).click();
     List<WebElement> values =
         await()
+            .ignoreException(org.openqa.selenium.StaleElementReferenceException.class)
             .atMost(Duration.ofSeconds(5))
             .until(
                 () -> browser.findElements(By.cssSelector("#history text[data-key='alice']")),
@@ -307,6 +323,7 @@ class AdminPageIT {
     browser.switchTo().alert().accept();
     statusSays("Deleted alice.");
     await()
+        .ignoreException(org.openqa.selenium.StaleElementReferenceException.class)
         .atMost(Duration.ofSeconds(5))
         .until(() -> id("page-info").getText(), t -> t.equals("Page 1 of 1 (0 keys)"));
 
