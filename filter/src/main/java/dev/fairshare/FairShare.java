@@ -153,14 +153,14 @@ public final class FairShare implements AutoCloseable {
     FairShareConfig next = new RuntimeLimits(keys.runtimeLimits()).applyTo(base);
     FairShareConfig now = config;
     double threshold = next.engine().saturationThreshold();
-    if (threshold != now.engine().saturationThreshold()) {
+    boolean thresholdChanged = threshold != now.engine().saturationThreshold();
+    if (thresholdChanged) {
       // The stores decide with it from their next admission
       usageStore.setSaturationThreshold(threshold);
     }
-    if (!next.models().capacities().equals(now.models().capacities())
-        || !next.priorities().equals(now.priorities())
+    if (thresholdChanged
         || !next.models().equals(now.models())
-        || threshold != now.engine().saturationThreshold()) {
+        || !next.priorities().equals(now.priorities())) {
       config = next;
       metrics.modelsChanged();
       LOG.info(

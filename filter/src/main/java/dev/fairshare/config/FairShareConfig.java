@@ -3,6 +3,7 @@ package dev.fairshare.config;
 import dev.fairshare.core.AllocationMode;
 import dev.fairshare.core.EngineSettings;
 import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.keys.KeyHashing;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -166,23 +167,12 @@ public record FairShareConfig(
 
   /** Same configuration with another saturation threshold. */
   public FairShareConfig withSaturationThreshold(double threshold) {
-    return new FairShareConfig(
-        masterKey,
-        models,
-        engine.withSaturationThreshold(threshold),
-        priorities,
-        store,
-        redis,
-        keys,
-        filter,
-        bounds,
-        operations);
+    return withLimits(models, engine.withSaturationThreshold(threshold), priorities);
   }
 
   /** Same configuration with other priority weights. */
   public FairShareConfig withPriorities(Priorities newPriorities) {
-    return new FairShareConfig(
-        masterKey, models, engine, newPriorities, store, redis, keys, filter, bounds, operations);
+    return withLimits(models, engine, newPriorities);
   }
 
   /**
@@ -190,11 +180,25 @@ public record FairShareConfig(
    * change without a restart); everything else stays.
    */
   public FairShareConfig withLimitsOf(FairShareConfig reread) {
-    return new FairShareConfig(
-        masterKey,
+    return withLimits(
         reread.models(),
         engine.withSaturationThreshold(reread.engine().saturationThreshold()),
-        reread.priorities(),
+        reread.priorities());
+  }
+
+  /** Same configuration with other model capacities. */
+  public FairShareConfig withModels(Map<String, ModelCapacity> capacities) {
+    return withLimits(models.withCapacities(capacities), engine, priorities);
+  }
+
+  /** Same configuration with these limits: the parts that may change without a restart. */
+  private FairShareConfig withLimits(
+      ModelTable newModels, EngineSettings newEngine, Priorities newPriorities) {
+    return new FairShareConfig(
+        masterKey,
+        newModels,
+        newEngine,
+        newPriorities,
         store,
         redis,
         keys,
@@ -203,19 +207,11 @@ public record FairShareConfig(
         operations);
   }
 
-  /** Same configuration with other model capacities. */
-  public FairShareConfig withModels(Map<String, ModelCapacity> capacities) {
-    return new FairShareConfig(
-        masterKey,
-        models.withCapacities(capacities),
-        engine,
-        priorities,
-        store,
-        redis,
-        keys,
-        filter,
-        bounds,
-        operations);
+  /** Whether {@code presented} is the master key (compared in constant time); false without one. */
+  public boolean isMasterKey(String presented) {
+    return presented != null
+        && masterKey.isPresent()
+        && KeyHashing.constantTimeEquals(presented, masterKey.get());
   }
 
   private static EngineSettings engine(ConfigValues v) {

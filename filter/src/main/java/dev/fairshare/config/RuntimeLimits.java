@@ -117,24 +117,23 @@ public record RuntimeLimits(Map<String, String> settings) {
     Map<String, Double> weights = new HashMap<>(base.priorities().weights());
     FairShareConfig config = base;
     for (Map.Entry<String, String> e : settings.entrySet()) {
-      if (e.getKey().equals(THRESHOLD) && threshold(e.getValue()) != null) {
-        config = config.withSaturationThreshold(threshold(e.getValue()));
-        continue;
-      }
       Matcher model = MODEL.matcher(e.getKey());
       Matcher priority = PRIORITY.matcher(e.getKey());
-      if (model.matches() && validName(model.group(1)) && capacity(e.getValue()) != null) {
-        long value = capacity(e.getValue());
+      Double threshold = threshold(e.getValue());
+      Long capacity = capacity(e.getValue());
+      Double weight = weight(e.getValue());
+      if (e.getKey().equals(THRESHOLD) && threshold != null) {
+        config = config.withSaturationThreshold(threshold);
+      } else if (model.matches() && validName(model.group(1)) && capacity != null) {
+        long value = capacity;
         ModelCapacity was = capacities.getOrDefault(model.group(1), ModelCapacity.UNLIMITED_MODEL);
         capacities.put(
             model.group(1),
             model.group(2).equals("tpm")
                 ? new ModelCapacity(value, was.requests())
                 : new ModelCapacity(was.tokens(), value));
-      } else if (priority.matches()
-          && validName(priority.group(1))
-          && weight(e.getValue()) != null) {
-        weights.put(priority.group(1), weight(e.getValue()));
+      } else if (priority.matches() && validName(priority.group(1)) && weight != null) {
+        weights.put(priority.group(1), weight);
       } else {
         LOG.warning(
             "FairShare: the run-time limit "

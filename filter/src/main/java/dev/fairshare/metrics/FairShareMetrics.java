@@ -412,13 +412,9 @@ public final class FairShareMetrics {
       return;
     }
     ModelGauges g = gauges(model);
-    g.usedTokens.set(used(usage.tokens()));
-    g.usedRequests.set(used(usage.requests()));
+    g.usedTokens.set(usage.tokens().modelUsed());
+    g.usedRequests.set(usage.requests().modelUsed());
     g.activeKeys.set(usage.activeKeys());
-  }
-
-  private static long used(Allowance a) {
-    return a.modelUsed();
   }
 
   private ModelGauges gauges(String model) {

@@ -3,7 +3,6 @@ package dev.fairshare.servlet;
 import dev.fairshare.FairShare;
 import dev.fairshare.keys.Credentials;
 import dev.fairshare.keys.KeyCheck;
-import dev.fairshare.keys.KeyHashing;
 import dev.fairshare.keys.KeyStoreException;
 import dev.fairshare.openai.ApiError;
 import jakarta.servlet.FilterChain;
@@ -122,8 +121,7 @@ public final class KeyApiGuardFilter extends FairShareFilter {
       return ApiError.invalidApiKey(
           "You didn't provide a key. Send the master key as Authorization: Bearer <master key>.");
     }
-    String master = fairShare().config().masterKey().orElse(null);
-    if (master != null && KeyHashing.constantTimeEquals(presented, master)) {
+    if (fairShare().config().isMasterKey(presented)) {
       return null;
     }
     KeyCheck check = fairShare().keys().authenticate(presented);

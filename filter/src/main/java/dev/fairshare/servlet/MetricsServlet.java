@@ -2,7 +2,6 @@ package dev.fairshare.servlet;
 
 import dev.fairshare.FairShare;
 import dev.fairshare.keys.Credentials;
-import dev.fairshare.keys.KeyHashing;
 import dev.fairshare.openai.ApiError;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -47,12 +46,8 @@ public final class MetricsServlet extends HttpServlet {
   protected void doGet(HttpServletRequest request, HttpServletResponse response)
       throws IOException {
     FairShare instance = fairShare();
-    String presented = Credentials.from(request::getHeader);
-    String master = instance.config().masterKey().orElse(null);
     if (!instance.config().operations().metricsPublic()
-        && (presented == null
-            || master == null
-            || !KeyHashing.constantTimeEquals(presented, master))) {
+        && !instance.config().isMasterKey(Credentials.from(request::getHeader))) {
       ErrorResponses.write(
           response,
           ApiError.invalidApiKey(

@@ -4,7 +4,6 @@ import dev.fairshare.FairShare;
 import dev.fairshare.keys.ApiKey;
 import dev.fairshare.keys.Credentials;
 import dev.fairshare.keys.KeyCheck;
-import dev.fairshare.keys.KeyHashing;
 import dev.fairshare.openai.ApiError;
 import dev.fairshare.openai.InvalidRequestException;
 import jakarta.ws.rs.core.HttpHeaders;
@@ -25,8 +24,7 @@ record Caller(boolean admin, ApiKey key) {
           ApiError.invalidApiKey(
               "You didn't provide a key. Send the master key as Authorization: Bearer <master key>."));
     }
-    String master = fairShare.config().masterKey().orElse(null);
-    if (master != null && KeyHashing.constantTimeEquals(presented, master)) {
+    if (fairShare.config().isMasterKey(presented)) {
       return new Caller(true, null);
     }
     KeyCheck check = fairShare.keys().authenticate(presented);

@@ -166,8 +166,7 @@ public final class ConfigResource {
           if (value.isNull()) {
             remove.add(key);
           } else {
-            String text =
-                value.isIntegralNumber() ? value.asText() : value.isTextual() ? value.asText() : "";
+            String text = value.isIntegralNumber() || value.isTextual() ? value.asText() : "";
             if (RuntimeLimits.capacity(text) == null) {
               throw invalid(
                   at + "." + dimension,

@@ -289,7 +289,8 @@ public final class KeyResource {
     return key.get();
   }
 
-  private static InvalidRequestException notFound(String ref) {
+  /** 404 for the key {@code ref} names, shown as its hash or masked, never raw. */
+  static InvalidRequestException notFound(String ref) {
     String shown = KeyHashing.isHash(ref) ? ref : KeyHashing.maskedName(ref);
     return notFound("key", "Key not found: " + shown + ".");
   }

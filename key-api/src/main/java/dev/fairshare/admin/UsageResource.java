@@ -6,7 +6,6 @@ import dev.fairshare.FairShare;
 import dev.fairshare.core.Allowance;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.keys.ApiKey;
-import dev.fairshare.keys.KeyHashing;
 import dev.fairshare.keys.KeyStoreException;
 import dev.fairshare.keys.UsageRow;
 import dev.fairshare.openai.ApiError;
@@ -176,13 +175,7 @@ public final class UsageResource {
     }
     if (key.isEmpty() || (!caller.admin() && !caller.key().token().equals(key.get().token()))) {
       // The same answer for a key that does not exist: an ordinary key learns nothing of others.
-      throw new InvalidRequestException(
-          new ApiError(
-              404,
-              "Key not found: " + (KeyHashing.isHash(ref) ? ref : KeyHashing.maskedName(ref)) + ".",
-              "not_found_error",
-              "key",
-              "not_found"));
+      throw KeyResource.notFound(ref);
     }
     return key.get();
   }
