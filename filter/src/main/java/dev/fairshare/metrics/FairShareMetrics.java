@@ -221,7 +221,10 @@ public final class FairShareMetrics {
 
   /** Times an admission decided by the usage store. */
   public void storeAdmission(long nanos) {
-    storeAdmission.record(nanos, TimeUnit.NANOSECONDS);
+    safely(
+        () -> {
+          storeAdmission.record(nanos, TimeUnit.NANOSECONDS);
+        });
   }
 
   /**
@@ -274,25 +277,34 @@ public final class FairShareMetrics {
 
   /** An admitted call of {@code key} on {@code model}; {@code usage} is its standing. */
   public void admitted(String model, UsageSnapshot usage) {
-    String label = modelLabel(model);
-    callCounter(label, "admitted", "").increment();
-    observe(label, usage);
+    safely(
+        () -> {
+          String label = modelLabel(model);
+          callCounter(label, "admitted", "").increment();
+          observe(label, usage);
+        });
   }
 
   /** A call of {@code key} refused by {@code verdict} on {@code model}. */
   public void refused(String model, ApiKey key, Verdict verdict, UsageSnapshot usage) {
-    String label = modelLabel(model);
-    callCounter(label, "refused", Refusal.of(verdict, usage).label()).increment();
-    observe(label, usage);
-    KeyTotals totals = keyTotals(label, key);
-    if (totals != null) {
-      totals.refusals.increment();
-    }
+    safely(
+        () -> {
+          String label = modelLabel(model);
+          callCounter(label, "refused", Refusal.of(verdict, usage).label()).increment();
+          observe(label, usage);
+          KeyTotals totals = keyTotals(label, key);
+          if (totals != null) {
+            totals.refusals.increment();
+          }
+        });
   }
 
   /** A call refused before (or without) a model: no key, a bad request, a store away. */
   public void refused(Refusal reason) {
-    callCounter("", "refused", reason.label()).increment();
+    safely(
+        () -> {
+          callCounter("", "refused", reason.label()).increment();
+        });
   }
 
   /**
@@ -300,57 +312,96 @@ public final class FairShareMetrics {
    * is what the answer reported (null when it reported nothing).
    */
   public void settled(String model, ApiKey key, long reserved, long actual, TokenUsage usage) {
-    String label = modelLabel(model);
-    counter("fairshare.settlements", "Settlements of admitted calls", label, "kind", "settled")
-        .increment();
-    long error = actual - reserved;
-    if (error != 0) {
-      summary(
-              "fairshare.estimate.error",
-              "How far the reservation was from the call's real usage",
-              "tokens",
-              Tags.of("model", label, "direction", error < 0 ? "over" : "under"))
-          .record(Math.abs(error));
-    }
-    if (usage != null) {
-      genAi(label, "input").record(usage.input());
-      genAi(label, "output").record(usage.output());
-    }
-    KeyTotals totals = keyTotals(label, key);
-    if (totals != null) {
-      totals.tokens.add(actual);
-    }
+    safely(
+        () -> {
+          String label = modelLabel(model);
+          counter(
+                  "fairshare.settlements",
+                  "Settlements of admitted calls",
+                  label,
+                  "kind",
+                  "settled")
+              .increment();
+          long error = actual - reserved;
+          if (error != 0) {
+            summary(
+                    "fairshare.estimate.error",
+                    "How far the reservation was from the call's real usage",
+                    "tokens",
+                    Tags.of("model", label, "direction", error < 0 ? "over" : "under"))
+                .record(Math.abs(error));
+          }
+          if (usage != null) {
+            genAi(label, "input").record(usage.input());
+            genAi(label, "output").record(usage.output());
+          }
+          KeyTotals totals = keyTotals(label, key);
+          if (totals != null) {
+            totals.tokens.add(actual);
+          }
+        });
   }
 
   /** An admitted call whose reservation was released (it did not happen). */
   public void released(String model) {
-    counter(
-            "fairshare.settlements",
-            "Settlements of admitted calls",
-            modelLabel(model),
-            "kind",
-            "released")
-        .increment();
+    safely(
+        () -> {
+          counter(
+                  "fairshare.settlements",
+                  "Settlements of admitted calls",
+                  modelLabel(model),
+                  "kind",
+                  "released")
+              .increment();
+        });
   }
 
   /** A request held in the waiting room for {@code nanos}, then admitted or not. */
   public void waited(String model, long nanos, boolean admitted) {
-    String label = modelLabel(model);
-    String key = "wait|" + label + "|" + admitted;
-    Timer timer =
-        (Timer)
-            meters.computeIfAbsent(
-                key,
-                k ->
-                    Timer.builder("fairshare.queue.wait")
-                        .description("How long requests were held in the waiting room")
-                        .tags("model", label, "outcome", admitted ? "admitted" : "refused")
-                        .publishPercentileHistogram()
-                        .register(registry));
-    timer.record(nanos, TimeUnit.NANOSECONDS);
+    safely(
+        () -> {
+          String label = modelLabel(model);
+          String key = "wait|" + label + "|" + admitted;
+          Timer timer =
+              (Timer)
+                  meters.computeIfAbsent(
+                      key,
+                      k ->
+                          Timer.builder("fairshare.queue.wait")
+                              .description("How long requests were held in the waiting room")
+                              .tags("model", label, "outcome", admitted ? "admitted" : "refused")
+                              .publishPercentileHistogram()
+                              .register(registry));
+          timer.record(nanos, TimeUnit.NANOSECONDS);
+        });
   }
 
   // ------------------------------------------------------------------ internals
+
+  private static final java.util.logging.Logger LOG =
+      java.util.logging.Logger.getLogger(FairShareMetrics.class.getName());
+
+  private final AtomicLong lastFailureLog = new AtomicLong(Long.MIN_VALUE / 2);
+
+  /**
+   * Runs a recording; a registry that throws (a user's own, added with {@link #addRegistry}) never
+   * reaches the request whose call it counts, where it would skip a settlement or an answer: it is
+   * logged at most once a minute.
+   */
+  private void safely(Runnable recording) {
+    try {
+      recording.run();
+    } catch (RuntimeException e) {
+      long now = System.currentTimeMillis();
+      long last = lastFailureLog.get();
+      if (now - last >= 60_000 && lastFailureLog.compareAndSet(last, now)) {
+        LOG.log(
+            java.util.logging.Level.WARNING,
+            "FairShare: a meter could not be recorded (logged at most once a minute)",
+            e);
+      }
+    }
+  }
 
   /**
    * The model label: a configured model's name; calls to unconfigured models (allowed with {@code

@@ -135,6 +135,63 @@ class FairShareMetricsTest {
         .isEqualTo(30.0);
   }
 
+  /** A registry of a user's own that fails: recording must never throw into a request. */
+  static final class FailingRegistry extends SimpleMeterRegistry {
+    volatile boolean failing;
+
+    private void failIfAsked() {
+      if (failing) {
+        throw new IllegalStateException("this registry is broken");
+      }
+    }
+
+    @Override
+    protected io.micrometer.core.instrument.Counter newCounter(
+        io.micrometer.core.instrument.Meter.Id id) {
+      failIfAsked();
+      return super.newCounter(id);
+    }
+
+    @Override
+    protected io.micrometer.core.instrument.DistributionSummary newDistributionSummary(
+        io.micrometer.core.instrument.Meter.Id id,
+        io.micrometer.core.instrument.distribution.DistributionStatisticConfig config,
+        double scale) {
+      failIfAsked();
+      return super.newDistributionSummary(id, config, scale);
+    }
+
+    @Override
+    protected io.micrometer.core.instrument.Timer newTimer(
+        io.micrometer.core.instrument.Meter.Id id,
+        io.micrometer.core.instrument.distribution.DistributionStatisticConfig config,
+        io.micrometer.core.instrument.distribution.pause.PauseDetector pause) {
+      failIfAsked();
+      return super.newTimer(id, config, pause);
+    }
+  }
+
+  @Test
+  void aFailingRegistryNeverThrowsIntoARequest_andPrometheusStillCounts() {
+    FairShareMetrics metrics = new FairShareMetrics(config(null));
+    FailingRegistry broken = new FailingRegistry();
+    metrics.addRegistry(broken);
+    metrics.admitted("m", USAGE); // its meters made while the registry works
+    broken.failing = true;
+    // From now on the registry throws when a meter is made
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> broken.counter("x"))
+        .isInstanceOf(IllegalStateException.class);
+    metrics.admitted("m", USAGE); // existing meters go on counting
+    metrics.refused("m", key("a"), Verdict.SHARE_TOKENS, USAGE); // new ones: not made, no throw
+    metrics.refused(FairShareMetrics.Refusal.UNAUTHORIZED);
+    metrics.settled("m", key("a"), 100, 70, new dev.fairshare.openai.TokenUsage(20, 50, 70));
+    metrics.released("m");
+    metrics.waited("m", 1_000_000, true);
+    metrics.storeAdmission(1_000);
+    assertThat(metrics.scrape())
+        .contains("fairshare_calls_total{model=\"m\",outcome=\"admitted\",reason=\"\"} 2.0");
+  }
+
   @Test
   void aBadKeyLabelsValueIsRefusedByName() {
     ConfigurationException e =
