@@ -2,6 +2,7 @@ package dev.fairshare;
 
 import com.knuddels.jtokkit.api.EncodingType;
 import dev.fairshare.admission.Admissions;
+import dev.fairshare.admission.QuotaPolicy;
 import dev.fairshare.config.ConfigurationException;
 import dev.fairshare.config.FairShareConfig;
 import dev.fairshare.config.KeysDatabase;
@@ -15,10 +16,15 @@ import dev.fairshare.keys.KeyStore;
 import dev.fairshare.metrics.FairShareMetrics;
 import dev.fairshare.metrics.TimedUsageStore;
 import dev.fairshare.openai.TokenEstimator;
+import dev.fairshare.quota.MemoryQuotaLedger;
+import dev.fairshare.quota.QuotaLedger;
+import dev.fairshare.quota.SpendSeed;
 import dev.fairshare.store.FailoverUsageStore;
 import dev.fairshare.store.KeyLimitedUsageStore;
 import dev.fairshare.store.MemoryUsageStore;
 import dev.fairshare.store.UsageStore;
+import dev.fairshare.usage.AlertSender;
+import dev.fairshare.usage.SpendRecorder;
 import dev.fairshare.usage.UsageRecorder;
 import java.time.Duration;
 import java.util.HashMap;
@@ -71,6 +77,10 @@ public final class FairShare implements AutoCloseable {
   private final Admissions admissionPolicy;
   private final FairShareMetrics metrics;
   private final UsageRecorder history;
+  private final SpendRecorder spend;
+  private final AlertSender alerts;
+  private final QuotaLedger ledger;
+  private final QuotaPolicy quotas;
 
   private FairShare(
       FairShareConfig config,
@@ -111,7 +121,12 @@ public final class FairShare implements AutoCloseable {
             config.filter().tokenCount(),
             encodings,
             config.bounds().minRequestTokens());
-    this.admissionPolicy = new Admissions(this::config, estimator, admissions, clock);
+    this.spend = new SpendRecorder(keys.store()::addSpend, config.operations().historyFlush());
+    this.alerts = new AlertSender(config.operations().alertsWebhook());
+    this.ledger = openLedger(config, keys.store()::spend);
+    this.quotas = new QuotaPolicy(this::config, ledger, spend, alerts);
+    this.admissionPolicy =
+        new Admissions(this::config, estimator, admissions, clock, keys::team, quotas);
     // The limits set at run time apply from the start (a key database away: the configured ones,
     // until the next refresh)
     refreshQuietly();
@@ -254,6 +269,17 @@ public final class FairShare implements AutoCloseable {
     return SharedStore.open(config);
   }
 
+  /**
+   * The ledger of budgets and quotas: in this JVM with the memory store, shared through Redis with
+   * the Redis store; either reads a counter it does not hold from the key database.
+   */
+  private static QuotaLedger openLedger(FairShareConfig config, SpendSeed seed) {
+    if (config.store() == StoreKind.MEMORY) {
+      return new MemoryQuotaLedger(seed);
+    }
+    return SharedStore.openLedger(config, seed);
+  }
+
   private static KeyStore openKeyStore(FairShareConfig config) {
     KeysDatabase database = config.keys();
     if (database.usesDataSource()) {
@@ -325,6 +351,16 @@ public final class FairShare implements AutoCloseable {
 
   private final List<WaitingCount> waitingSources =
       new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /** Budgets and calendar quotas of keys and teams. */
+  public QuotaPolicy quotas() {
+    return quotas;
+  }
+
+  /** What was charged to spend and quota counters, written to the key database in batches. */
+  public SpendRecorder spend() {
+    return spend;
+  }
 
   /** The usage history's recorder (per key, model and hour, written in batches). */
   public UsageRecorder history() {
@@ -418,6 +454,9 @@ public final class FairShare implements AutoCloseable {
       }
     }
     history.close(); // needs the key database
+    spend.close(); // needs the key database
+    alerts.close();
+    ledger.close();
     usageStore.close();
     keys.close();
   }

@@ -4,6 +4,8 @@ import dev.fairshare.config.ConfigurationException;
 import dev.fairshare.config.FailureMode;
 import dev.fairshare.config.FairShareConfig;
 import dev.fairshare.config.RedisSettings;
+import dev.fairshare.quota.QuotaLedger;
+import dev.fairshare.quota.SpendSeed;
 import dev.fairshare.store.UsageStore;
 import dev.fairshare.store.redis.RedisStores;
 import java.util.List;
@@ -35,6 +37,13 @@ final class SharedStore {
         config.engine(),
         redis.keyPrefix(),
         redis.failureMode() == FailureMode.OPEN);
+  }
+
+  /** The ledger of budgets and quotas, shared through the same Redis. */
+  static QuotaLedger openLedger(FairShareConfig config, SpendSeed seed) {
+    RedisSettings redis = config.redis();
+    return RedisStores.openLedger(
+        redis.uri(), redis.connectTimeout(), redis.timeout(), redis.keyPrefix(), seed);
   }
 
   private static boolean onClasspath(String className) {

@@ -5,6 +5,7 @@ import dev.fairshare.admin.HealthResource;
 import dev.fairshare.admin.InternalErrorMapper;
 import dev.fairshare.admin.JerseySettings;
 import dev.fairshare.admin.KeyResource;
+import dev.fairshare.admin.TeamResource;
 import dev.fairshare.admin.UsageResource;
 import dev.fairshare.admin.WebErrorMapper;
 import jakarta.ws.rs.core.Application;
@@ -25,6 +26,7 @@ public final class AdminApplication extends Application {
   public Set<Class<?>> getClasses() {
     return Set.of(
         KeyResource.class,
+        TeamResource.class,
         HealthResource.class,
         UsageResource.class,
         ConfigResource.class,

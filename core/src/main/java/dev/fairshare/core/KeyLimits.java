@@ -1,5 +1,7 @@
 package dev.fairshare.core;
 
+import java.util.List;
+
 /**
  * Static limits configured on one key, enforced on top of its fair share.
  *
@@ -7,8 +9,14 @@ package dev.fairshare.core;
  * @param requestsPerWindow the key's own RPM limit, or {@link ModelCapacity#UNLIMITED}
  * @param maxParallelRequests how many requests the key may have in flight at once, or {@link
  *     ModelCapacity#UNLIMITED}
+ * @param windows limits in windows of their own, checked after the key's own in this order: its
+ *     team's, its per-model limits, its team's per-model limits
  */
-public record KeyLimits(long tokensPerWindow, long requestsPerWindow, long maxParallelRequests) {
+public record KeyLimits(
+    long tokensPerWindow,
+    long requestsPerWindow,
+    long maxParallelRequests,
+    List<LimitWindow> windows) {
 
   /** A key without static limits. */
   public static final KeyLimits NONE =
@@ -20,6 +28,19 @@ public record KeyLimits(long tokensPerWindow, long requestsPerWindow, long maxPa
         || maxParallelRequests < ModelCapacity.UNLIMITED) {
       throw new IllegalArgumentException("key limits must be >= 0 or UNLIMITED");
     }
+    windows = List.copyOf(windows);
+  }
+
+  /** The key's own limits, without shared windows. */
+  public KeyLimits(long tokensPerWindow, long requestsPerWindow, long maxParallelRequests) {
+    this(tokensPerWindow, requestsPerWindow, maxParallelRequests, List.of());
+  }
+
+  /** True when the key has limits of its own (tpm, rpm or parallel), windows aside. */
+  public boolean hasOwnLimits() {
+    return tokensPerWindow != ModelCapacity.UNLIMITED
+        || requestsPerWindow != ModelCapacity.UNLIMITED
+        || maxParallelRequests != ModelCapacity.UNLIMITED;
   }
 
   /**
@@ -33,6 +54,7 @@ public record KeyLimits(long tokensPerWindow, long requestsPerWindow, long maxPa
     return new KeyLimits(
         ModelCapacity.part(tokensPerWindow, instances),
         ModelCapacity.part(requestsPerWindow, instances),
-        ModelCapacity.part(maxParallelRequests, instances));
+        ModelCapacity.part(maxParallelRequests, instances),
+        windows.stream().map(w -> w.sharedBy(instances)).toList());
   }
 }

@@ -4,29 +4,34 @@ import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.Allowance;
 import dev.fairshare.core.Decision;
 import dev.fairshare.core.KeyLimits;
+import dev.fairshare.core.LimitWindow;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.Reservation;
 import dev.fairshare.core.UsageSnapshot;
 import dev.fairshare.core.Verdict;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Holds a key's own limits ({@code tpm_limit}, {@code rpm_limit}, {@code max_parallel_requests})
- * across all models, as LiteLLM documents them, on top of any store.
+ * across all models, as LiteLLM documents them, and the limits it shares with its team or holds on
+ * one model ({@link LimitWindow}), on top of any store.
  *
  * <p>A key with limits has a window of its own in the same store, named {@value #KEY_WINDOW} + its
- * id, whose capacity is the key's limits and whose only user is the key: a request is admitted
- * there first (the key's usage plus this request's cost must fit, so one request cannot overshoot
- * by more than its estimate error; a request larger than the whole {@code tpm_limit} is refused
- * outright), then to the model's window without key limits. When the model refuses, the key's
- * reservation is released, so a refused request counts nowhere; a settlement settles both. A key
- * without limits costs one call, as before.
+ * id, whose capacity is the key's limits and whose only user is the key; a team's limit is a window
+ * whose users are the team's keys, so the store's fair share splits it among them. A request is
+ * admitted to each of these windows in order (its usage plus this request's cost must fit, so one
+ * request cannot overshoot by more than its estimate error; a request larger than a whole limit is
+ * refused outright), then to the model's window without key limits. When a later window refuses,
+ * the earlier reservations are released, so a refused request counts nowhere; a settlement settles
+ * all. A key without limits costs one call, as before.
  *
- * <p>The two admissions are not one atomic step: a concurrent request of the same key may see the
- * key window's reservation of a request that the model then refuses (it is refused the key's limit
- * a moment early, never admitted past it).
+ * <p>The admissions are not one atomic step: a concurrent request of the same key may see the key
+ * window's reservation of a request that the model then refuses (it is refused the key's limit a
+ * moment early, never admitted past it).
  */
 public final class KeyLimitedUsageStore extends ForwardingUsageStore {
 
@@ -35,8 +40,8 @@ public final class KeyLimitedUsageStore extends ForwardingUsageStore {
 
   private final long windowMillis;
 
-  /** The key window's reservation of each admitted request with key limits, until it settles. */
-  private final Map<Reservation, Reservation> keyReservations = new ConcurrentHashMap<>();
+  /** The limit windows' reservations of each admitted request with limits, until it settles. */
+  private final Map<Reservation, List<Reservation>> limitReservations = new ConcurrentHashMap<>();
 
   /**
    * Limits keys on {@code store}; closing this closes it.
@@ -54,87 +59,109 @@ public final class KeyLimitedUsageStore extends ForwardingUsageStore {
     if (limits.equals(KeyLimits.NONE)) {
       return store.acquire(request, nowMillis);
     }
-    if (limits.tokensPerWindow() != ModelCapacity.UNLIMITED
-        && request.estimatedTokens() > limits.tokensPerWindow()) {
-      return tooLarge(request, nowMillis);
+    List<AdmissionRequest> windows = limitWindows(request);
+    for (AdmissionRequest window : windows) {
+      long tokens = window.capacity().tokens();
+      if (tokens != ModelCapacity.UNLIMITED && request.estimatedTokens() > tokens) {
+        return tooLarge(window, nowMillis);
+      }
     }
-    Decision byKey = store.acquire(keyWindow(request), nowMillis);
-    if (!byKey.admitted()) {
-      return new Decision(
-          asKeyLimit(byKey.verdict()), null, byKey.usage(), byKey.retryAfterMillis());
-    }
-    AdmissionRequest toModel =
-        new AdmissionRequest(
-            request.keyId(),
-            request.model(),
-            request.capacity(),
-            request.weight(),
-            request.estimatedTokens(),
-            KeyLimits.NONE);
-    Decision byModel;
+    List<Reservation> held = new ArrayList<>(windows.size());
+    UsageSnapshot tightest = null;
     try {
-      byModel = store.acquire(toModel, nowMillis);
+      for (AdmissionRequest window : windows) {
+        Decision byLimit = store.acquire(window, nowMillis);
+        if (!byLimit.admitted()) {
+          releaseAll(held, nowMillis);
+          return new Decision(
+              asKeyLimit(byLimit.verdict()), null, byLimit.usage(), byLimit.retryAfterMillis());
+        }
+        held.add(byLimit.reservation());
+        tightest = tightest == null ? byLimit.usage() : tighter(tightest, byLimit.usage());
+      }
+      AdmissionRequest toModel =
+          new AdmissionRequest(
+              request.keyId(),
+              request.model(),
+              request.capacity(),
+              request.weight(),
+              request.estimatedTokens(),
+              KeyLimits.NONE);
+      Decision byModel = store.acquire(toModel, nowMillis);
+      UsageSnapshot usage = tighter(byModel.usage(), tightest);
+      if (!byModel.admitted()) {
+        releaseAll(held, nowMillis);
+        return new Decision(byModel.verdict(), null, usage, byModel.retryAfterMillis());
+      }
+      limitReservations.put(byModel.reservation(), held);
+      return new Decision(Verdict.ADMITTED, byModel.reservation(), usage, 0);
     } catch (RuntimeException e) {
-      store.release(byKey.reservation(), nowMillis);
+      releaseAll(held, nowMillis);
       throw e;
     }
-    UsageSnapshot usage = tighter(byModel.usage(), byKey.usage());
-    if (!byModel.admitted()) {
-      store.release(byKey.reservation(), nowMillis);
-      return new Decision(byModel.verdict(), null, usage, byModel.retryAfterMillis());
+  }
+
+  private void releaseAll(List<Reservation> held, long nowMillis) {
+    for (Reservation r : held) {
+      store.release(r, nowMillis);
     }
-    keyReservations.put(byModel.reservation(), byKey.reservation());
-    return new Decision(Verdict.ADMITTED, byModel.reservation(), usage, 0);
+    held.clear();
   }
 
   @Override
   public UsageSnapshot settle(Reservation reservation, long actualTokens, long nowMillis) {
-    Reservation byKey = keyReservations.remove(reservation);
-    UsageSnapshot model = store.settle(reservation, actualTokens, nowMillis);
-    if (byKey == null) {
-      return model;
+    List<Reservation> held = limitReservations.remove(reservation);
+    UsageSnapshot usage = store.settle(reservation, actualTokens, nowMillis);
+    if (held != null) {
+      for (Reservation r : held) {
+        usage = tighter(usage, store.settle(r, actualTokens, nowMillis));
+      }
     }
-    return tighter(model, store.settle(byKey, actualTokens, nowMillis));
+    return usage;
   }
 
   @Override
   public CompletionStage<Void> settleWithoutWaiting(
       Reservation reservation, long actualTokens, long nowMillis) {
-    Reservation byKey = keyReservations.remove(reservation);
-    CompletionStage<Void> model = store.settleWithoutWaiting(reservation, actualTokens, nowMillis);
-    if (byKey == null) {
-      return model;
+    List<Reservation> held = limitReservations.remove(reservation);
+    CompletionStage<Void> all = store.settleWithoutWaiting(reservation, actualTokens, nowMillis);
+    if (held != null) {
+      for (Reservation r : held) {
+        all =
+            all.thenCombine(store.settleWithoutWaiting(r, actualTokens, nowMillis), (a, b) -> null);
+      }
     }
-    return model.thenCombine(
-        store.settleWithoutWaiting(byKey, actualTokens, nowMillis), (a, b) -> null);
+    return all;
   }
 
   @Override
   public CompletionStage<Void> release(Reservation reservation, long nowMillis) {
-    Reservation byKey = keyReservations.remove(reservation);
-    CompletionStage<Void> model = store.release(reservation, nowMillis);
-    if (byKey == null) {
-      return model;
+    List<Reservation> held = limitReservations.remove(reservation);
+    CompletionStage<Void> all = store.release(reservation, nowMillis);
+    if (held != null) {
+      for (Reservation r : held) {
+        all = all.thenCombine(store.release(r, nowMillis), (a, b) -> null);
+      }
     }
-    return model.thenCombine(store.release(byKey, nowMillis), (a, b) -> null);
+    return all;
   }
 
   /**
-   * A request whose estimate alone exceeds the key's {@code tpm_limit}: the store would admit it
-   * once the key's window is empty (a request is capped at the whole limit) and charge the rest as
-   * debt, so one such request a window would spend many times the limit. It is refused for good;
-   * the standing reported is the key's, taken with a request of no tokens that is taken back.
+   * A request whose estimate alone exceeds a whole limit: the store would admit it once the limit's
+   * window is empty (a request is capped at the whole limit) and charge the rest as debt, so one
+   * such request a window would spend many times the limit. It is refused for good; the standing
+   * reported is that window's, taken with a request of no tokens that is taken back.
    */
-  private Decision tooLarge(AdmissionRequest request, long nowMillis) {
+  private Decision tooLarge(AdmissionRequest window, long nowMillis) {
     AdmissionRequest nothing =
         new AdmissionRequest(
-            request.keyId(),
-            request.model(),
-            request.capacity(),
-            request.weight(),
+            window.keyId(),
+            window.model(),
+            window.capacity(),
+            window.weight(),
             0,
-            request.keyLimits());
-    Decision standing = store.acquire(keyWindow(nothing), nowMillis);
+            window.keyLimits());
+    Decision standing = store.acquire(nothing, nowMillis);
     if (!standing.admitted()) {
       return new Decision(
           asKeyLimit(standing.verdict()), null, standing.usage(), standing.retryAfterMillis());
@@ -145,7 +172,31 @@ public final class KeyLimitedUsageStore extends ForwardingUsageStore {
 
   /** Reservations with key limits not yet settled or released; for tests. */
   int pending() {
-    return keyReservations.size();
+    return limitReservations.size();
+  }
+
+  /**
+   * The windows {@code request} must fit before the model's: the key's own (its limits as the
+   * capacity, the key its only user) when it has own limits, then the shared ones, each with the
+   * key as a user at its weight.
+   */
+  static List<AdmissionRequest> limitWindows(AdmissionRequest request) {
+    KeyLimits limits = request.keyLimits();
+    List<AdmissionRequest> windows = new ArrayList<>(1 + limits.windows().size());
+    if (limits.hasOwnLimits()) {
+      windows.add(keyWindow(request));
+    }
+    for (LimitWindow shared : limits.windows()) {
+      windows.add(
+          new AdmissionRequest(
+              request.keyId(),
+              shared.name(),
+              shared.capacity(),
+              request.weight(),
+              request.estimatedTokens(),
+              KeyLimits.NONE));
+    }
+    return windows;
   }
 
   /** The key's own window: its limits as the capacity, the key its only user. */

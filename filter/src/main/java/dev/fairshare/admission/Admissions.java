@@ -6,8 +6,11 @@ import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.Clock;
 import dev.fairshare.core.Decision;
 import dev.fairshare.core.KeyLimits;
+import dev.fairshare.core.LimitWindow;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.keys.ApiKey;
+import dev.fairshare.keys.Quotas;
+import dev.fairshare.keys.Team;
 import dev.fairshare.openai.ApiError;
 import dev.fairshare.openai.CompletionRequest;
 import dev.fairshare.openai.Endpoint;
@@ -15,6 +18,10 @@ import dev.fairshare.openai.InvalidRequestException;
 import dev.fairshare.openai.TokenEstimate;
 import dev.fairshare.openai.TokenEstimator;
 import dev.fairshare.store.UsageStore;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -44,19 +51,27 @@ public final class Admissions {
   private final TokenEstimator estimator;
   private final UsageStore store;
   private final Clock clock;
+  private final Function<String, Optional<Team>> teams;
+  private final QuotaPolicy quotas;
 
   /**
    * @param store where admissions are decided: a store with the keys' own limits held across models
+   * @param teams the team of an id (cached)
+   * @param quotas budgets and calendar quotas
    */
   public Admissions(
       Supplier<FairShareConfig> configuration,
       TokenEstimator estimator,
       UsageStore store,
-      Clock clock) {
+      Clock clock,
+      Function<String, Optional<Team>> teams,
+      QuotaPolicy quotas) {
     this.configuration = configuration;
     this.estimator = estimator;
     this.store = store;
     this.clock = clock;
+    this.teams = teams;
+    this.quotas = quotas;
   }
 
   /** What became of a request. */
@@ -77,13 +92,15 @@ public final class Admissions {
    * @param estimate what it was estimated at
    * @param learn whether its reported usage may teach the estimator (configured models only)
    * @param key the key it was admitted for
+   * @param quota what it holds of budgets and quotas, or null; settled or released with it
    */
   public record Admitted(
       Decision decision,
       CompletionRequest completion,
       TokenEstimate estimate,
       boolean learn,
-      ApiKey key)
+      ApiKey key,
+      QuotaClaim quota)
       implements Outcome {}
 
   /**
@@ -96,6 +113,20 @@ public final class Admissions {
     // One configuration for the whole decision: limits may change at run time
     FairShareConfig config = configuration.get();
     String model = config.resolveModel(request.model());
+    Team team = teamOf(key);
+    if (team != null && !team.allows(model)) {
+      throw new InvalidRequestException(
+          ApiError.permissionDenied(
+              "Team '"
+                  + team.teamId()
+                  + "' of key '"
+                  + key.displayName()
+                  + "' is not allowed to access model '"
+                  + model
+                  + "'. Allowed models: "
+                  + team.models()
+                  + "."));
+    }
     if (!key.allows(model)) {
       throw new InvalidRequestException(
           ApiError.permissionDenied(
@@ -126,7 +157,7 @@ public final class Admissions {
       window = UNCONFIGURED_MODELS;
     }
     CompletionRequest completion = request.withModel(model);
-    KeyLimits limits = limitsOf(key);
+    KeyLimits limits = limitsOf(key, team, model);
     double weight = config.weightOf(key.priority());
     if (TokenEstimator.promptChars(completion) > CHEAP_CHECK_ABOVE_CHARS) {
       long bound = estimator.reservation(estimator.lowerBound(completion, endpoint));
@@ -158,14 +189,100 @@ public final class Admissions {
           refused.reservation(),
           clock.millis()); // cannot happen: a ceiling over the limit is too large
     }
-    Decision decision =
-        store.acquire(
-            new AdmissionRequest(key.token(), window, capacity, weight, reservation, limits),
+    QuotaClaim claim =
+        quotas.reserve(
+            key,
+            team,
+            model,
+            estimate.promptTokens(),
+            reservation - estimate.promptTokens(),
             clock.millis());
+    Decision decision;
+    try {
+      decision =
+          store.acquire(
+              new AdmissionRequest(key.token(), window, capacity, weight, reservation, limits),
+              clock.millis());
+    } catch (RuntimeException e) {
+      if (claim != null) {
+        quotas.release(claim, clock.millis());
+      }
+      throw e;
+    }
     if (!decision.admitted()) {
+      if (claim != null) {
+        quotas.release(claim, clock.millis());
+      }
       return new Refused(decision, model, reservation);
     }
-    return new Admitted(decision, completion, estimate, !window.equals(UNCONFIGURED_MODELS), key);
+    return new Admitted(
+        decision, completion, estimate, !window.equals(UNCONFIGURED_MODELS), key, claim);
+  }
+
+  /**
+   * The key's team, or null without one.
+   *
+   * @throws InvalidRequestException 401 when the team is blocked or no longer exists
+   */
+  private Team teamOf(ApiKey key) throws InvalidRequestException {
+    if (key.teamId() == null) {
+      return null;
+    }
+    Team team =
+        teams
+            .apply(key.teamId())
+            .orElseThrow(
+                () ->
+                    new InvalidRequestException(
+                        ApiError.invalidApiKey(
+                            "The team of key '"
+                                + key.displayName()
+                                + "' no longer exists; move the key to a team that does.")));
+    if (team.blocked()) {
+      throw new InvalidRequestException(
+          ApiError.invalidApiKey(
+              "Team '" + team.teamId() + "' is blocked. Unblock it with POST /team/unblock."));
+    }
+    return team;
+  }
+
+  /** Prefix of a team's window among the model names of the store. */
+  public static final String TEAM_WINDOW = "fairshare:team-limits:";
+
+  /**
+   * The key's limits on {@code model}: its own, then its team's ({@code tpm_limit}, {@code
+   * rpm_limit}: one window the team's keys share), its own per-model ones, its team's per-model
+   * ones.
+   */
+  public static KeyLimits limitsOf(ApiKey key, Team team, String model) {
+    KeyLimits own = limitsOf(key);
+    List<LimitWindow> windows = new ArrayList<>(3);
+    if (team != null && (team.tpmLimit() != null || team.rpmLimit() != null)) {
+      windows.add(
+          new LimitWindow(
+              TEAM_WINDOW + team.teamId(),
+              new ModelCapacity(orUnlimited(team.tpmLimit()), orUnlimited(team.rpmLimit()))));
+    }
+    addModelWindow(windows, "fairshare:key-model-limits:" + key.token(), key.quotas(), model);
+    if (team != null) {
+      addModelWindow(windows, TEAM_WINDOW + team.teamId(), team.quotas(), model);
+    }
+    if (windows.isEmpty()) {
+      return own;
+    }
+    return new KeyLimits(
+        own.tokensPerWindow(), own.requestsPerWindow(), own.maxParallelRequests(), windows);
+  }
+
+  private static void addModelWindow(
+      List<LimitWindow> windows, String owner, Quotas quotas, String model) {
+    Long tpm = quotas.modelTpmLimit().get(model);
+    Long rpm = quotas.modelRpmLimit().get(model);
+    if (tpm != null || rpm != null) {
+      windows.add(
+          new LimitWindow(
+              owner + ":" + model, new ModelCapacity(orUnlimited(tpm), orUnlimited(rpm))));
+    }
   }
 
   /** The key's own limits, {@link KeyLimits#NONE} when it has none. */

@@ -191,6 +191,11 @@ public record FairShareConfig(
     return withLimits(models.withCapacities(capacities), engine, priorities);
   }
 
+  /** Same configuration with other model prices. */
+  public FairShareConfig withPrices(Map<String, ModelPrice> prices) {
+    return withLimits(models.withPrices(prices), engine, priorities);
+  }
+
   /** Same configuration with these limits: the parts that may change without a restart. */
   private FairShareConfig withLimits(
       ModelTable newModels, EngineSettings newEngine, Priorities newPriorities) {

@@ -18,29 +18,40 @@ import java.util.regex.Pattern;
  * @param encodings tokenizer encoding per model, where the model name does not tell ({@code
  *     fairshare.models.<model>.encoding}: o200k_base, cl100k_base, p50k_base, r50k_base)
  * @param unknownModels what a request for a model without capacity gets
+ * @param prices what each model's tokens cost, where configured
  */
 public record ModelTable(
     Map<String, ModelCapacity> capacities,
     Map<String, String> aliases,
     Map<String, String> encodings,
-    UnknownModels unknownModels) {
+    UnknownModels unknownModels,
+    Map<String, ModelPrice> prices) {
 
   private static final Pattern LIMIT_KEY =
       Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.(tpm|rpm)");
   private static final Pattern ALIASES_KEY =
       Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.aliases");
+  private static final Pattern PRICE_KEY =
+      Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.(input|output)-cost-per-token");
   private static final Pattern ENCODING_KEY =
       Pattern.compile("fairshare\\.models\\.\"?(.+?)\"?\\.encoding");
   private static final List<String> ENCODINGS =
       List.of("o200k_base", "cl100k_base", "p50k_base", "r50k_base");
 
   /** The keys a model listed in {@code fairshare.model-names} may have. */
-  static final List<String> SUFFIXES = List.of("tpm", "rpm", "encoding", "aliases");
+  static final List<String> SUFFIXES =
+      List.of("tpm", "rpm", "encoding", "aliases", "input-cost-per-token", "output-cost-per-token");
 
   public ModelTable {
     capacities = Map.copyOf(capacities);
     aliases = Map.copyOf(aliases);
     encodings = Map.copyOf(encodings);
+    prices = Map.copyOf(prices);
+  }
+
+  /** What {@code model}'s tokens cost; {@link ModelPrice#FREE} when no price is configured. */
+  public ModelPrice priceOf(String model) {
+    return prices.getOrDefault(model, ModelPrice.FREE);
   }
 
   /** The capacity of {@code model}, or null when it is not configured. */
@@ -59,7 +70,12 @@ public record ModelTable(
 
   /** This table with other capacities. */
   public ModelTable withCapacities(Map<String, ModelCapacity> newCapacities) {
-    return new ModelTable(newCapacities, aliases, encodings, unknownModels);
+    return new ModelTable(newCapacities, aliases, encodings, unknownModels, prices);
+  }
+
+  /** This table with other prices. */
+  public ModelTable withPrices(Map<String, ModelPrice> newPrices) {
+    return new ModelTable(capacities, aliases, encodings, unknownModels, newPrices);
   }
 
   /**
@@ -74,7 +90,22 @@ public record ModelTable(
     Map<String, Long> rpm = new TreeMap<>();
     Map<String, String> encodings = new TreeMap<>();
     Map<String, String> aliases = new TreeMap<>();
+    Map<String, ModelPrice> prices = new TreeMap<>();
     for (String name : keys) {
+      Matcher price = PRICE_KEY.matcher(name);
+      if (price.matches()) {
+        Double value = ModelPrice.perToken(v.string(name, "").strip());
+        if (value == null) {
+          v.problem(name, "must be a price in USD per token from 0 to " + ModelPrice.MAX_PER_TOKEN);
+        } else {
+          prices.put(
+              price.group(1),
+              prices
+                  .getOrDefault(price.group(1), ModelPrice.FREE)
+                  .with(price.group(2).equals("input"), value));
+        }
+        continue;
+      }
       Matcher alias = ALIASES_KEY.matcher(name);
       Matcher encoding = ENCODING_KEY.matcher(name);
       Matcher limit = LIMIT_KEY.matcher(name);
@@ -127,7 +158,7 @@ public record ModelTable(
     }
     UnknownModels unknown =
         v.choice("fairshare.unknown-models", UnknownModels.class, UnknownModels.REJECT);
-    return new ModelTable(capacities, aliases, encodings, unknown);
+    return new ModelTable(capacities, aliases, encodings, unknown, prices);
   }
 
   private static void readAliases(

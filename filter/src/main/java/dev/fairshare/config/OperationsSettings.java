@@ -22,6 +22,14 @@ import java.util.regex.Pattern;
  * @param history whether the usage history is kept ({@code fairshare.usage.history}; default true)
  * @param historyRetention how long the history's rows are kept ({@code fairshare.usage.retention};
  *     default 400 days; zero: for ever)
+ * @param quotaZone the time zone of calendar quotas' days and months and of budget durations in
+ *     days or months ({@code fairshare.quota.time-zone}; default UTC)
+ * @param alertsWebhook where budget and quota alerts are POSTed ({@code
+ *     fairshare.alerts.webhook-url}); null: logged only
+ * @param quotaAlertFraction the fraction of a calendar quota whose crossing raises an alert ({@code
+ *     fairshare.alerts.quota-fraction}; default 0.8)
+ * @param quotaHoldTimeout how long a call's budget and quota reservation lasts if it is never
+ *     settled (an instance that died mid-call) ({@code fairshare.quota.hold-timeout}; default 10m)
  */
 public record OperationsSettings(
     KeyLabels keyLabels,
@@ -30,7 +38,11 @@ public record OperationsSettings(
     Duration configRefresh,
     boolean metricsPublic,
     boolean history,
-    Duration historyRetention) {
+    Duration historyRetention,
+    java.time.ZoneId quotaZone,
+    java.net.URI alertsWebhook,
+    double quotaAlertFraction,
+    Duration quotaHoldTimeout) {
 
   /** How per-key series are kept. */
   public enum KeyLabels {
@@ -51,7 +63,11 @@ public record OperationsSettings(
           Duration.ofSeconds(30),
           false,
           true,
-          Duration.ofDays(400));
+          Duration.ofDays(400),
+          java.time.ZoneOffset.UTC,
+          null,
+          0.8,
+          Duration.ofMinutes(10));
 
   private static final Pattern TOP = Pattern.compile("top-(\\d{1,4})");
 
@@ -99,6 +115,48 @@ public record OperationsSettings(
           "fairshare.metrics.key-labels",
           "'" + text + "' is not one of: none, alias, top-N (N from 1 to 9999)");
     }
-    return new OperationsSettings(labels, top, flush, refresh, metricsPublic, history, retention);
+    java.time.ZoneId zone = DEFAULTS.quotaZone();
+    String zoneText = v.string("fairshare.quota.time-zone", "UTC").strip();
+    try {
+      zone = java.time.ZoneId.of(zoneText);
+    } catch (java.time.DateTimeException e) {
+      v.problem(
+          "fairshare.quota.time-zone",
+          "'" + zoneText + "' is not a time zone (e.g. UTC, Europe/Paris, America/New_York)");
+    }
+    java.net.URI webhook = null;
+    String hook = v.string("fairshare.alerts.webhook-url", "").strip();
+    if (!hook.isEmpty()) {
+      try {
+        webhook = new java.net.URI(hook);
+        if (!("http".equals(webhook.getScheme()) || "https".equals(webhook.getScheme()))
+            || webhook.getHost() == null) {
+          throw new java.net.URISyntaxException(hook, "not an http(s) URL");
+        }
+      } catch (java.net.URISyntaxException e) {
+        v.problem("fairshare.alerts.webhook-url", "'" + hook + "' is not an http(s) URL");
+        webhook = null;
+      }
+    }
+    double fraction =
+        v.doubleValue("fairshare.alerts.quota-fraction", DEFAULTS.quotaAlertFraction(), 0, 1);
+    Duration hold = v.duration("fairshare.quota.hold-timeout", DEFAULTS.quotaHoldTimeout());
+    if (hold.compareTo(Duration.ofSeconds(10)) < 0 || hold.compareTo(Duration.ofDays(1)) > 0) {
+      v.problem(
+          "fairshare.quota.hold-timeout", "must be from 10s to 1d, was " + hold.toMillis() + "ms");
+      hold = DEFAULTS.quotaHoldTimeout();
+    }
+    return new OperationsSettings(
+        labels,
+        top,
+        flush,
+        refresh,
+        metricsPublic,
+        history,
+        retention,
+        zone,
+        webhook,
+        fraction,
+        hold);
   }
 }

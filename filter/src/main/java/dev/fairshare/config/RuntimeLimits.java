@@ -23,6 +23,8 @@ public record RuntimeLimits(Map<String, String> settings) {
   private static final Logger LOG = Logger.getLogger(RuntimeLimits.class.getName());
 
   private static final Pattern MODEL = Pattern.compile("fairshare\\.models\\.(.+)\\.(tpm|rpm)");
+  private static final Pattern PRICE =
+      Pattern.compile("fairshare\\.models\\.(.+)\\.(input|output)-cost-per-token");
   private static final Pattern PRIORITY = Pattern.compile("fairshare\\.priority\\.(.+)");
 
   /** The key name of the saturation threshold. */
@@ -56,6 +58,11 @@ public record RuntimeLimits(Map<String, String> settings) {
   /** The key name of a model's tokens ({@code tpm}) or requests ({@code rpm}) per window. */
   public static String modelKey(String model, String dimension) {
     return "fairshare.models." + model + "." + dimension;
+  }
+
+  /** The key name of a model's price per {@code input} or {@code output} token. */
+  public static String priceKey(String model, String kind) {
+    return "fairshare.models." + model + "." + kind + "-cost-per-token";
   }
 
   /** The key name of a priority's weight. */
@@ -115,10 +122,13 @@ public record RuntimeLimits(Map<String, String> settings) {
   public FairShareConfig applyTo(FairShareConfig base) {
     Map<String, ModelCapacity> capacities = new HashMap<>(base.models().capacities());
     Map<String, Double> weights = new HashMap<>(base.priorities().weights());
+    Map<String, ModelPrice> prices = new HashMap<>(base.models().prices());
     FairShareConfig config = base;
     for (Map.Entry<String, String> e : settings.entrySet()) {
       Matcher model = MODEL.matcher(e.getKey());
       Matcher priority = PRIORITY.matcher(e.getKey());
+      Matcher price = PRICE.matcher(e.getKey());
+      Double perToken = ModelPrice.perToken(e.getValue());
       Double threshold = threshold(e.getValue());
       Long capacity = capacity(e.getValue());
       Double weight = weight(e.getValue());
@@ -132,6 +142,12 @@ public record RuntimeLimits(Map<String, String> settings) {
             model.group(2).equals("tpm")
                 ? new ModelCapacity(value, was.requests())
                 : new ModelCapacity(was.tokens(), value));
+      } else if (price.matches() && validName(price.group(1)) && perToken != null) {
+        prices.put(
+            price.group(1),
+            prices
+                .getOrDefault(price.group(1), ModelPrice.FREE)
+                .with(price.group(2).equals("input"), perToken));
       } else if (priority.matches() && validName(priority.group(1)) && weight != null) {
         weights.put(priority.group(1), weight);
       } else {
@@ -146,6 +162,7 @@ public record RuntimeLimits(Map<String, String> settings) {
     }
     return config
         .withModels(capacities)
+        .withPrices(prices)
         .withPriorities(new Priorities(weights, base.priorities().defaultWeight()));
   }
 }

@@ -86,7 +86,22 @@ public final class FairShareMetrics {
     /** A request FairShare could not accept (bad body, path, method, model). */
     INVALID,
     /** The shared usage store or the key store is away. */
-    STORE_DOWN;
+    STORE_DOWN,
+    /** The key's or its team's budget is spent. */
+    BUDGET,
+    /** The key's or its team's daily or monthly quota is used up. */
+    QUOTA;
+
+    /** The reason for refusing with {@code error}. */
+    public static Refusal of(dev.fairshare.openai.ApiError error) {
+      if (error.status() == 401) {
+        return UNAUTHORIZED;
+      }
+      if ("budget_exceeded".equals(error.type())) {
+        return BUDGET;
+      }
+      return "quota_exceeded".equals(error.code()) ? QUOTA : INVALID;
+    }
 
     /** The label value. */
     public String label() {

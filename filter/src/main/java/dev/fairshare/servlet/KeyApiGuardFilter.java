@@ -41,9 +41,11 @@ public final class KeyApiGuardFilter extends FairShareFilter {
     super(fairShare);
   }
 
-  /** The admin API's paths: the key API, the run-time limits, the usage table and history. */
+  /**
+   * The admin API's paths: the key and team API, the run-time limits, the usage table and history.
+   */
   static boolean guarded(String path) {
-    for (String prefix : new String[] {"/key", "/config", "/usage"}) {
+    for (String prefix : new String[] {"/key", "/team", "/config", "/usage"}) {
       if (path.equals(prefix) || path.startsWith(prefix + "/")) {
         return true;
       }

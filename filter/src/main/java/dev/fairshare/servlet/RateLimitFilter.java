@@ -159,13 +159,8 @@ public final class RateLimitFilter extends FairShareFilter {
       }
       limit(request, response, chain, endpoint, key, config);
     } catch (InvalidRequestException e) {
-      fairShare
-          .metrics()
-          .refused(
-              e.error().status() == 401
-                  ? FairShareMetrics.Refusal.UNAUTHORIZED
-                  : FairShareMetrics.Refusal.INVALID);
-      Refusals.write(request, response, e.error());
+      fairShare.metrics().refused(FairShareMetrics.Refusal.of(e.error()));
+      Refusals.write(request, response, e);
     } catch (KeyStoreException e) {
       fairShare.metrics().refused(FairShareMetrics.Refusal.STORE_DOWN);
       LOG.log(Level.WARNING, "FairShare key store unavailable: {0}", e.getMessage());
@@ -336,7 +331,7 @@ public final class RateLimitFilter extends FairShareFilter {
         if (e instanceof UsageStoreUnavailableException) {
           unavailable(request, response, STORE_UNAVAILABLE);
         } else if (e instanceof InvalidRequestException invalid) {
-          Refusals.write(request, response, invalid.error());
+          Refusals.write(request, response, invalid);
         } else {
           LOG.log(Level.WARNING, "FairShare: a waiting request could not be decided", e);
           unavailable(

@@ -1,6 +1,7 @@
 package dev.fairshare.servlet;
 
 import dev.fairshare.openai.ApiError;
+import dev.fairshare.openai.InvalidRequestException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
@@ -16,6 +17,16 @@ final class Refusals {
    * not waited for: the answer says {@code Connection: close} instead, so a slow or large body from
    * a caller without a key holds no thread.
    */
+  /**
+   * Answers {@code refusal}'s error with its headers ({@code retry-after}, {@code x-should-retry}).
+   */
+  static void write(
+      HttpServletRequest request, HttpServletResponse response, InvalidRequestException refusal)
+      throws IOException {
+    refusal.headers().forEach(response::setHeader);
+    write(request, response, refusal.error());
+  }
+
   static void write(HttpServletRequest request, HttpServletResponse response, ApiError error)
       throws IOException {
     if (error.status() == 413) {

@@ -50,6 +50,7 @@ final class Settlement {
   private final TokenEstimate estimate;
   private final boolean learn;
   private final ApiKey key;
+  private final dev.fairshare.admission.QuotaClaim quota;
 
   /**
    * What the answer reported (or, for a stream without a report, what was counted), for metrics.
@@ -69,6 +70,7 @@ final class Settlement {
     this.endpoint = endpoint;
     this.estimate = admitted.estimate();
     this.key = admitted.key();
+    this.quota = admitted.quota();
   }
 
   /** Runs the endpoint with {@code body} and settles. */
@@ -313,6 +315,17 @@ final class Settlement {
     long now = fairShare.clock().millis();
     fairShare.admissions().settleWithoutWaiting(reservation, actualTokens, now);
     TokenUsage reported = usage;
+    if (quota != null) {
+      // Priced by the reported split; without one, what was charged, as prompt tokens
+      fairShare
+          .quotas()
+          .settleQuietly(
+              quota,
+              reported != null ? reported.input() : actualTokens,
+              reported != null ? reported.output() : 0,
+              actualTokens,
+              now);
+    }
     fairShare
         .metrics()
         .settled(completion.model(), key, reservation.tokens(), actualTokens, reported);

@@ -451,6 +451,9 @@ final class WaitingRoom implements AutoCloseable {
       }
       // The wait ended meanwhile: the admission did not happen.
       fairShare.admissions().release(admitted.decision().reservation(), fairShare.clock().millis());
+      if (admitted.quota() != null) {
+        fairShare.quotas().releaseQuietly(admitted.quota(), fairShare.clock().millis());
+      }
       fairShare.metrics().released(admitted.completion().model());
     }
 
@@ -545,6 +548,18 @@ final class WaitingRoom implements AutoCloseable {
       fairShare
           .admissions()
           .settleWithoutWaiting(reservation, reservation.tokens(), fairShare.clock().millis());
+      var quota = queued.admitted().quota();
+      if (quota != null) {
+        var estimate = queued.admitted().estimate();
+        fairShare
+            .quotas()
+            .settleQuietly(
+                quota,
+                estimate.promptTokens(),
+                reservation.tokens() - estimate.promptTokens(),
+                reservation.tokens(),
+                fairShare.clock().millis());
+      }
       if (!dispatchSeen.get()
           && misses.incrementAndGet() >= MISSES_BEFORE_BLOCKING
           && dispatchMissed.compareAndSet(false, true)) {

@@ -12,8 +12,12 @@ import dev.fairshare.openai.Endpoint;
 import dev.fairshare.openai.InvalidRequestException;
 import dev.fairshare.openai.RequestReader;
 import dev.fairshare.openai.TokenEstimator;
+import dev.fairshare.quota.MemoryQuotaLedger;
+import dev.fairshare.quota.SpendSeed;
 import dev.fairshare.store.KeyLimitedUsageStore;
 import dev.fairshare.store.MemoryUsageStore;
+import dev.fairshare.usage.AlertSender;
+import dev.fairshare.usage.SpendRecorder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.HashMap;
@@ -39,7 +43,17 @@ class AdmissionsTest {
     TokenEstimator estimator =
         new TokenEstimator(
             256, config.filter().tokenCount(), Map.of(), config.bounds().minRequestTokens());
-    return new Admissions(() -> config, estimator, new KeyLimitedUsageStore(memory, 60_000), clock);
+    return new Admissions(
+        () -> config,
+        estimator,
+        new KeyLimitedUsageStore(memory, 60_000),
+        clock,
+        team -> Optional.empty(),
+        new QuotaPolicy(
+            () -> config,
+            new MemoryQuotaLedger(SpendSeed.NONE),
+            new SpendRecorder(rows -> {}, java.time.Duration.ofHours(1)),
+            new AlertSender(null)));
   }
 
   static ApiKey key(List<String> models, Long tpm, Long rpm) {

@@ -6,6 +6,7 @@ import dev.fairshare.admin.HealthResource;
 import dev.fairshare.admin.InternalErrorMapper;
 import dev.fairshare.admin.JerseySettings;
 import dev.fairshare.admin.KeyResource;
+import dev.fairshare.admin.TeamResource;
 import dev.fairshare.admin.UsageResource;
 import dev.fairshare.admin.WebErrorMapper;
 import dev.fairshare.core.Clock;
@@ -139,6 +140,7 @@ public final class FairShareGateway implements AutoCloseable {
         new ResourceConfig()
             .addProperties(JerseySettings.QUIET)
             .register(new KeyResource(fairShare))
+            .register(new TeamResource(fairShare))
             .register(new HealthResource(fairShare))
             .register(new UsageResource(fairShare))
             .register(new ConfigResource(fairShare))

@@ -58,7 +58,8 @@ final class KeyJson {
         metadata(body),
         bool(body, "blocked"),
         name(body, "user_id"),
-        name(body, "team_id"));
+        KeyFields.teamId(body),
+        QuotaFields.read(body, dev.fairshare.keys.Quotas.NONE));
   }
 
   /**
@@ -83,7 +84,7 @@ final class KeyJson {
     }
     Boolean blocked = body.has("blocked") ? bool(body, "blocked") : null;
     String userId = body.has("user_id") ? name(body, "user_id") : key.userId();
-    String teamId = body.has("team_id") ? name(body, "team_id") : key.teamId();
+    String teamId = body.has("team_id") ? KeyFields.teamId(body) : key.teamId();
     return new ApiKey(
         key.token(),
         key.keyName(),
@@ -98,7 +99,8 @@ final class KeyJson {
         userId,
         teamId,
         key.createdAt(),
-        now);
+        now,
+        QuotaFields.read(body, key.quotas()));
   }
 
   /** A duration field ({@code 30s}, {@code 30m}, {@code 30h}, {@code 30d}), or null. */

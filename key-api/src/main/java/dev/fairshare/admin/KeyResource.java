@@ -68,8 +68,9 @@ public final class KeyResource {
           Caller.requireAdmin(headers, fairShare);
           ObjectNode request = KeyJson.parseObject(body);
           KeySpec spec = KeyJson.spec(request);
+          requireTeam(spec.teamId());
           GeneratedKey generated = fairShare.keys().generate(spec);
-          return KeyJson.render(
+          return render(
               generated.stored(), generated.rawKey(), KeyFields.text(request, "duration"));
         });
   }
@@ -102,7 +103,7 @@ public final class KeyResource {
           }
           ObjectNode answer = KeyJson.JSON.createObjectNode();
           answer.put("key", key == null || key.isBlank() ? found.token() : key);
-          ObjectNode info = KeyJson.render(found, null, null);
+          ObjectNode info = render(found, null, null);
           // The history's totals per model (written every fairshare.usage.flush-interval)
           ArrayNode totals = info.putArray("usage_totals");
           for (UsageRow row : fairShare.keys().usageTotals(found.token())) {
@@ -128,10 +129,13 @@ public final class KeyResource {
           ObjectNode request = KeyJson.parseObject(body);
           ApiKey key = existing(requiredKey(request));
           ApiKey changed = KeyJson.update(key, request, fairShare.keys().now());
+          if (request.has("team_id")) {
+            requireTeam(changed.teamId());
+          }
           if (!fairShare.keys().update(changed)) {
             throw notFound(requiredKey(request));
           }
-          return KeyJson.render(changed, null, KeyFields.text(request, "duration"));
+          return render(changed, null, KeyFields.text(request, "duration"));
         });
   }
 
@@ -200,7 +204,7 @@ public final class KeyResource {
           ArrayNode array = answer.putArray("keys");
           for (ApiKey key : keys) {
             if (full) {
-              array.add(KeyJson.render(key, null, null));
+              array.add(render(key, null, null));
             } else {
               array.add(key.token());
             }
@@ -258,7 +262,7 @@ public final class KeyResource {
           ApiKey key = existing(requiredKey(request));
           ApiKey changed = key.withBlocked(blocked, fairShare.keys().now());
           fairShare.keys().update(changed);
-          return KeyJson.render(changed, null, null);
+          return render(changed, null, null);
         });
   }
 
@@ -268,10 +272,26 @@ public final class KeyResource {
     Duration grace = KeyFields.durationField(request, "grace_period");
     GeneratedKey regenerated =
         fairShare.keys().regenerate(key, newKey, grace).orElseThrow(() -> notFound(ref));
-    return KeyJson.render(regenerated.stored(), regenerated.rawKey(), null);
+    return render(regenerated.stored(), regenerated.rawKey(), null);
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /** The key's record, with its budget fields and live spend. */
+  private ObjectNode render(ApiKey key, String rawKey, String duration) {
+    ObjectNode out = KeyJson.render(key, rawKey, duration);
+    QuotaFields.render(out, key.quotas(), "key:" + key.token(), fairShare);
+    return out;
+  }
+
+  /** 400 when {@code teamId} names no team: a key must not join a team that is not there. */
+  private void requireTeam(String teamId) throws InvalidRequestException {
+    if (teamId != null && fairShare.keys().findTeam(teamId).isEmpty()) {
+      throw KeyFields.invalid(
+          "team_id '" + teamId + "' does not exist; create it first with POST /team/new.",
+          "team_id");
+    }
+  }
 
   private static String requiredKey(ObjectNode request) throws InvalidRequestException {
     String key = KeyFields.text(request, "key");
@@ -295,24 +315,26 @@ public final class KeyResource {
     return notFound("key", "Key not found: " + shown + ".");
   }
 
-  private static InvalidRequestException notFound(String param, String message) {
+  static InvalidRequestException notFound(String param, String message) {
     return new InvalidRequestException(
         new ApiError(404, message, "not_found_error", param, "not_found"));
   }
 
   /** One admin operation: its JSON answer, or an error. */
   @FunctionalInterface
-  private interface Operation {
+  interface Operation {
     JsonNode run() throws InvalidRequestException;
   }
 
-  private static Response respond(Operation operation) {
+  static Response respond(Operation operation) {
     try {
       return Response.ok(operation.run().toString(), MediaType.APPLICATION_JSON).build();
     } catch (InvalidRequestException e) {
       return error(e.error());
     } catch (DuplicateKeyException e) {
       return error(ApiError.invalidRequest(400, e.getMessage(), e.field(), "duplicate_key"));
+    } catch (dev.fairshare.keys.TeamInUseException e) {
+      return error(ApiError.invalidRequest(400, e.getMessage(), "team_ids", "team_in_use"));
     } catch (KeyStoreException e) {
       return keyStoreUnavailable(e);
     }

@@ -22,6 +22,7 @@ import java.util.Map;
  * @param teamId owner team id, may be null
  * @param createdAt creation time
  * @param updatedAt last change
+ * @param quotas budgets, per-model limits and calendar quotas
  */
 public record ApiKey(
     String token,
@@ -37,14 +38,70 @@ public record ApiKey(
     String userId,
     String teamId,
     Instant createdAt,
-    Instant updatedAt) {
+    Instant updatedAt,
+    Quotas quotas) {
 
   public ApiKey {
+    quotas = quotas == null ? Quotas.NONE : quotas;
     models = models == null ? List.of() : List.copyOf(models);
     metadata =
         metadata == null
             ? Map.of()
             : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
+  }
+
+  /** A key without budgets, per-model limits or quotas. */
+  public ApiKey(
+      String token,
+      String keyName,
+      String keyAlias,
+      List<String> models,
+      Long tpmLimit,
+      Long rpmLimit,
+      Long maxParallelRequests,
+      Map<String, Object> metadata,
+      Instant expires,
+      boolean blocked,
+      String userId,
+      String teamId,
+      Instant createdAt,
+      Instant updatedAt) {
+    this(
+        token,
+        keyName,
+        keyAlias,
+        models,
+        tpmLimit,
+        rpmLimit,
+        maxParallelRequests,
+        metadata,
+        expires,
+        blocked,
+        userId,
+        teamId,
+        createdAt,
+        updatedAt,
+        Quotas.NONE);
+  }
+
+  /** This key with {@code newQuotas}. */
+  public ApiKey withQuotas(Quotas newQuotas) {
+    return new ApiKey(
+        token,
+        keyName,
+        keyAlias,
+        models,
+        tpmLimit,
+        rpmLimit,
+        maxParallelRequests,
+        metadata,
+        expires,
+        blocked,
+        userId,
+        teamId,
+        createdAt,
+        updatedAt,
+        newQuotas);
   }
 
   /** This key, blocked or unblocked at {@code now}. */
@@ -63,7 +120,8 @@ public record ApiKey(
         userId,
         teamId,
         createdAt,
-        now);
+        now,
+        quotas);
   }
 
   /** The priority name from {@code metadata.priority}, or null. */

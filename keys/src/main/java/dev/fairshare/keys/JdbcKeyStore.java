@@ -57,7 +57,9 @@ public final class JdbcKeyStore implements KeyStore {
   @Override
   public void insert(ApiKey key) {
     String sql =
-        "INSERT INTO fairshare_keys (" + KeyRows.COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+        "INSERT INTO fairshare_keys ("
+            + KeyRows.COLUMNS
+            + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
       if (key.keyAlias() != null && findByAlias(c, key.keyAlias()).isPresent()) {
@@ -110,7 +112,7 @@ public final class JdbcKeyStore implements KeyStore {
               ps.setLong(2, nowMillis);
               try (ResultSet rs = ps.executeQuery()) {
                 return rs.next()
-                    ? Optional.of(new GraceToken(KeyRows.read(rs), rs.getLong(15)))
+                    ? Optional.of(new GraceToken(KeyRows.read(rs), rs.getLong(16)))
                     : Optional.<GraceToken>empty();
               }
             }
@@ -164,6 +166,17 @@ public final class JdbcKeyStore implements KeyStore {
         if (changed == 0) {
           c.rollback();
           return false;
+        }
+        // What the key spent follows it: a regenerated key must not start a new budget.
+        try (PreparedStatement ps =
+            c.prepareStatement(
+                "UPDATE fairshare_spend SET counter = CONCAT(?, SUBSTRING(counter, ?))"
+                    + " WHERE counter LIKE ?")) {
+          String oldPrefix = "key:" + oldToken + ":";
+          ps.setString(1, "key:" + replacement.token() + ":");
+          ps.setInt(2, oldPrefix.length() + 1);
+          ps.setString(3, oldPrefix + "%");
+          ps.executeUpdate();
         }
         // Earlier tokens still in their grace period follow the key to its new token.
         try (PreparedStatement ps =
@@ -272,6 +285,237 @@ public final class JdbcKeyStore implements KeyStore {
           });
     } catch (SQLException e) {
       throw new KeyStoreException("cannot count keys: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void insertTeam(Team team) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(TeamRows.INSERT)) {
+      if (findTeam(c, team.teamId()).isPresent()) {
+        throw new DuplicateKeyException(
+            "team_id", "team_id '" + team.teamId() + "' is already in use");
+      }
+      TeamRows.bindInsert(ps, team);
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      if (isUniqueViolation(e)) {
+        throw new DuplicateKeyException(
+            "team_id", "team_id '" + team.teamId() + "' is already in use");
+      }
+      throw new KeyStoreException("cannot store the team: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public Optional<Team> findTeam(String teamId) {
+    try {
+      return read(c -> findTeam(c, teamId));
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot read the key database: " + e.getMessage(), e);
+    }
+  }
+
+  private static Optional<Team> findTeam(Connection c, String teamId) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT " + TeamRows.COLUMNS + " FROM fairshare_teams WHERE team_id = ?")) {
+      ps.setString(1, teamId);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(TeamRows.read(rs)) : Optional.empty();
+      }
+    }
+  }
+
+  @Override
+  public boolean updateTeam(Team team) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(TeamRows.UPDATE)) {
+      TeamRows.bindUpdate(ps, team);
+      return ps.executeUpdate() == 1;
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot update the team: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * In one transaction: a team with keys stops the whole deletion. (A key that joins a team while
+   * it is deleted is not locked out here: it keeps a team id that no longer resolves, and is
+   * refused until it is moved; see the key API.)
+   */
+  @Override
+  public List<String> deleteTeams(List<String> teamIds) {
+    try (Connection c = dataSource.getConnection()) {
+      boolean autoCommit = c.getAutoCommit();
+      c.setAutoCommit(false);
+      try (PreparedStatement count =
+              c.prepareStatement("SELECT COUNT(*) FROM fairshare_keys WHERE team_id = ?");
+          PreparedStatement delete =
+              c.prepareStatement("DELETE FROM fairshare_teams WHERE team_id = ?")) {
+        List<String> deleted = new java.util.ArrayList<>();
+        for (String id : teamIds) {
+          count.setString(1, id);
+          try (ResultSet rs = count.executeQuery()) {
+            rs.next();
+            if (rs.getLong(1) > 0) {
+              throw new TeamInUseException(id, rs.getLong(1));
+            }
+          }
+          delete.setString(1, id);
+          if (delete.executeUpdate() == 1) {
+            deleted.add(id);
+          }
+        }
+        c.commit();
+        return deleted;
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      } finally {
+        c.setAutoCommit(autoCommit);
+      }
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot delete teams: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public List<Team> listTeams(int offset, int limit) {
+    String sql =
+        "SELECT "
+            + TeamRows.COLUMNS
+            + " FROM fairshare_teams ORDER BY created_at, team_id LIMIT ? OFFSET ?";
+    try {
+      return read(
+          c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+              ps.setInt(1, limit);
+              ps.setInt(2, offset);
+              List<Team> teams = new java.util.ArrayList<>();
+              try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                  teams.add(TeamRows.read(rs));
+                }
+              }
+              return teams;
+            }
+          });
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot list teams: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public long countTeams() {
+    try {
+      return read(
+          c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM fairshare_teams");
+                ResultSet rs = ps.executeQuery()) {
+              rs.next();
+              return rs.getLong(1);
+            }
+          });
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot count teams: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public List<ApiKey> keysOfTeam(String teamId, int limit) {
+    String sql =
+        "SELECT "
+            + KeyRows.COLUMNS
+            + " FROM fairshare_keys WHERE team_id = ? ORDER BY created_at, token LIMIT ?";
+    try {
+      return read(
+          c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+              ps.setString(1, teamId);
+              ps.setInt(2, limit);
+              List<ApiKey> keys = new java.util.ArrayList<>();
+              try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                  keys.add(KeyRows.read(rs));
+                }
+              }
+              return keys;
+            }
+          });
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot list the team's keys: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * In one transaction, sorted (so two instances flushing at once take row locks in one order): an
+   * update of each row, or its insert; an insert that loses a race with another instance's is tried
+   * again once, as a whole.
+   */
+  @Override
+  public void addSpend(List<SpendRow> rows) {
+    if (rows.isEmpty()) {
+      return;
+    }
+    List<SpendRow> sorted = new java.util.ArrayList<>(rows);
+    sorted.sort(
+        java.util.Comparator.comparing(SpendRow::counter)
+            .thenComparingLong(SpendRow::periodStartMillis));
+    for (int attempt = 1; ; attempt++) {
+      try (Connection c = dataSource.getConnection()) {
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try (PreparedStatement update =
+                c.prepareStatement(
+                    "UPDATE fairshare_spend SET amount = amount + ?"
+                        + " WHERE counter = ? AND period_start = ?");
+            PreparedStatement insert =
+                c.prepareStatement(
+                    "INSERT INTO fairshare_spend (counter, period_start, amount) VALUES (?,?,?)")) {
+          for (SpendRow row : sorted) {
+            update.setLong(1, row.amount());
+            update.setString(2, row.counter());
+            update.setLong(3, row.periodStartMillis());
+            if (update.executeUpdate() == 0) {
+              insert.setString(1, row.counter());
+              insert.setLong(2, row.periodStartMillis());
+              insert.setLong(3, row.amount());
+              insert.executeUpdate();
+            }
+          }
+          c.commit();
+          return;
+        } catch (SQLException e) {
+          c.rollback();
+          if (attempt >= 2 || !isUniqueViolation(e)) {
+            throw e;
+          }
+        } finally {
+          c.setAutoCommit(autoCommit);
+        }
+      } catch (SQLException e) {
+        throw new KeyStoreException("cannot write the spend: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  @Override
+  public long spend(String counter, long periodStartMillis) {
+    try {
+      return read(
+          c -> {
+            try (PreparedStatement ps =
+                c.prepareStatement(
+                    "SELECT amount FROM fairshare_spend WHERE counter = ? AND period_start = ?")) {
+              ps.setString(1, counter);
+              ps.setLong(2, periodStartMillis);
+              try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : 0L;
+              }
+            }
+          });
+    } catch (SQLException e) {
+      throw new KeyStoreException("cannot read the spend: " + e.getMessage(), e);
     }
   }
 

@@ -23,7 +23,7 @@ final class KeyRows {
 
   static final String COLUMNS =
       "token, key_name, key_alias, models, tpm_limit, rpm_limit, max_parallel_requests, metadata,"
-          + " expires_at, blocked, user_id, team_id, created_at, updated_at";
+          + " expires_at, blocked, user_id, team_id, created_at, updated_at, quotas";
 
   private KeyRows() {}
 
@@ -31,7 +31,7 @@ final class KeyRows {
   static final String UPDATE =
       "UPDATE fairshare_keys SET key_name = ?, key_alias = ?, models = ?, tpm_limit = ?, rpm_limit = ?,"
           + " max_parallel_requests = ?, metadata = ?, expires_at = ?, blocked = ?, user_id = ?, team_id = ?,"
-          + " updated_at = ? WHERE token = ?";
+          + " updated_at = ?, quotas = ? WHERE token = ?";
 
   /** Binds {@code key} to an {@code INSERT} of {@link #COLUMNS}. */
   static void bind(PreparedStatement ps, ApiKey key) throws SQLException {
@@ -39,13 +39,15 @@ final class KeyRows {
     int next = bindFields(ps, 2, key);
     ps.setLong(next, key.createdAt().toEpochMilli());
     ps.setLong(next + 1, key.updatedAt().toEpochMilli());
+    ps.setString(next + 2, QuotaColumn.write(key.quotas()));
   }
 
   /** Binds {@code key} to {@link #UPDATE}. */
   static void bindUpdate(PreparedStatement ps, ApiKey key) throws SQLException {
     int next = bindFields(ps, 1, key);
     ps.setLong(next, key.updatedAt().toEpochMilli());
-    ps.setString(next + 1, key.token());
+    ps.setString(next + 1, QuotaColumn.write(key.quotas()));
+    ps.setString(next + 2, key.token());
   }
 
   /**
@@ -84,7 +86,8 @@ final class KeyRows {
         rs.getString(11),
         rs.getString(12),
         Instant.ofEpochMilli(rs.getLong(13)),
-        Instant.ofEpochMilli(rs.getLong(14)));
+        Instant.ofEpochMilli(rs.getLong(14)),
+        QuotaColumn.read(rs.getString(15)));
   }
 
   private static void setLong(PreparedStatement ps, int index, Long value) throws SQLException {

@@ -56,7 +56,28 @@ final class KeySchema {
               + " updated_at BIGINT NOT NULL)",
           // The master key's history of every key reads by hour
           "CREATE INDEX IF NOT EXISTS fairshare_usage_hourly_hour"
-              + " ON fairshare_usage_hourly (hour_start)");
+              + " ON fairshare_usage_hourly (hour_start)",
+          // Issue 16: a key's budgets, per-model limits and calendar quotas (QuotaColumn)
+          "ALTER TABLE fairshare_keys ADD COLUMN IF NOT EXISTS quotas VARCHAR(65535)",
+          // Issue 16: teams (TeamRows)
+          "CREATE TABLE IF NOT EXISTS fairshare_teams ("
+              + " team_id VARCHAR(255) NOT NULL PRIMARY KEY,"
+              + " team_alias VARCHAR(255),"
+              + " models VARCHAR(65535) NOT NULL,"
+              + " tpm_limit BIGINT,"
+              + " rpm_limit BIGINT,"
+              + " quotas VARCHAR(65535),"
+              + " metadata VARCHAR(65535) NOT NULL,"
+              + " blocked BOOLEAN NOT NULL,"
+              + " created_at BIGINT NOT NULL,"
+              + " updated_at BIGINT NOT NULL)",
+          // Issue 16: what was charged to each spend or quota counter per period (SpendRow)
+          "CREATE TABLE IF NOT EXISTS fairshare_spend ("
+              + " counter VARCHAR(400) NOT NULL,"
+              + " period_start BIGINT NOT NULL,"
+              + " amount BIGINT NOT NULL,"
+              + " PRIMARY KEY (counter, period_start))",
+          "CREATE INDEX IF NOT EXISTS fairshare_keys_team ON fairshare_keys (team_id)");
 
   private KeySchema() {}
 

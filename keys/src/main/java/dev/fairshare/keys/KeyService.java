@@ -19,6 +19,7 @@ public final class KeyService implements AutoCloseable {
   private final KeyStore store;
   private final Clock clock;
   private final Cache<String, Lookup> byToken;
+  private final Cache<String, Optional<Team>> teams;
 
   public KeyService(KeyStore store, Clock clock, Duration cacheTtl) {
     this.store = Objects.requireNonNull(store, "store");
@@ -27,6 +28,12 @@ public final class KeyService implements AutoCloseable {
         Caffeine.newBuilder()
             .expireAfterWrite(cacheTtl)
             .maximumSize(100_000)
+            .ticker(() -> clock.millis() * 1_000_000L)
+            .build();
+    this.teams =
+        Caffeine.newBuilder()
+            .expireAfterWrite(cacheTtl)
+            .maximumSize(10_000)
             .ticker(() -> clock.millis() * 1_000_000L)
             .build();
   }
@@ -78,7 +85,8 @@ public final class KeyService implements AutoCloseable {
             spec.userId(),
             spec.teamId(),
             now,
-            now);
+            now,
+            spec.quotas());
     store.insert(key);
     byToken.invalidate(key.token());
     return new GeneratedKey(raw, key);
@@ -157,6 +165,64 @@ public final class KeyService implements AutoCloseable {
     store.putRuntimeLimits(set, remove, clock.millis());
   }
 
+  /**
+   * The team {@code teamId}, cached like keys (a change made through this service is seen at once,
+   * one made elsewhere when the entry expires).
+   *
+   * @throws KeyStoreException when the key database cannot be read
+   */
+  public Optional<Team> team(String teamId) {
+    return teams.get(teamId, store::findTeam);
+  }
+
+  /** The team {@code teamId}, uncached. */
+  public Optional<Team> findTeam(String teamId) {
+    return store.findTeam(teamId);
+  }
+
+  /**
+   * Stores a new team.
+   *
+   * @throws DuplicateKeyException when its id is taken
+   */
+  public void insertTeam(Team team) {
+    store.insertTeam(team);
+    teams.invalidate(team.teamId());
+  }
+
+  /** Stores a changed team; false when it no longer exists. */
+  public boolean updateTeam(Team team) {
+    boolean updated = store.updateTeam(team);
+    teams.invalidate(team.teamId());
+    return updated;
+  }
+
+  /**
+   * Deletes teams, all or none.
+   *
+   * @throws TeamInUseException when one still has keys
+   */
+  public List<String> deleteTeams(List<String> teamIds) {
+    List<String> deleted = store.deleteTeams(teamIds);
+    teams.invalidateAll(teamIds);
+    return deleted;
+  }
+
+  /** A page of teams. */
+  public List<Team> listTeams(int offset, int limit) {
+    return store.listTeams(offset, limit);
+  }
+
+  /** How many teams there are. */
+  public long countTeams() {
+    return store.countTeams();
+  }
+
+  /** The keys of a team, at most {@code limit}. */
+  public List<ApiKey> keysOfTeam(String teamId, int limit) {
+    return store.keysOfTeam(teamId, limit);
+  }
+
   /** The key with this alias. */
   public Optional<ApiKey> findByAlias(String alias) {
     return store.findByAlias(alias);
@@ -198,7 +264,8 @@ public final class KeyService implements AutoCloseable {
             existing.userId(),
             existing.teamId(),
             existing.createdAt(),
-            now);
+            now,
+            existing.quotas());
     Long graceUntil =
         gracePeriod == null || gracePeriod.isZero() ? null : now.plus(gracePeriod).toEpochMilli();
     if (!store.replaceToken(existing.token(), replacement, graceUntil)) {

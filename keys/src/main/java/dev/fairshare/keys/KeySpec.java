@@ -19,6 +19,7 @@ import java.util.Map;
  * @param blocked create the key blocked
  * @param userId owner user id
  * @param teamId owner team id
+ * @param quotas budgets, per-model limits and calendar quotas
  */
 public record KeySpec(
     String customKey,
@@ -31,7 +32,40 @@ public record KeySpec(
     Map<String, Object> metadata,
     Boolean blocked,
     String userId,
-    String teamId) {
+    String teamId,
+    Quotas quotas) {
+
+  public KeySpec {
+    quotas = quotas == null ? Quotas.NONE : quotas;
+  }
+
+  /** A spec without budgets, per-model limits or quotas. */
+  public KeySpec(
+      String customKey,
+      String keyAlias,
+      Duration duration,
+      List<String> models,
+      Long tpmLimit,
+      Long rpmLimit,
+      Long maxParallelRequests,
+      Map<String, Object> metadata,
+      Boolean blocked,
+      String userId,
+      String teamId) {
+    this(
+        customKey,
+        keyAlias,
+        duration,
+        models,
+        tpmLimit,
+        rpmLimit,
+        maxParallelRequests,
+        metadata,
+        blocked,
+        userId,
+        teamId,
+        Quotas.NONE);
+  }
 
   /** A spec with nothing set: a key with no limits that never expires. */
   public static final KeySpec EMPTY =

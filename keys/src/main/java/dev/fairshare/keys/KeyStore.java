@@ -87,6 +87,49 @@ public interface KeyStore extends AutoCloseable {
   void putRuntimeLimits(
       java.util.Map<String, String> set, java.util.Collection<String> remove, long nowMillis);
 
+  /**
+   * Stores a new team.
+   *
+   * @throws DuplicateKeyException when its id is taken
+   */
+  void insertTeam(Team team);
+
+  /** The team with this id. */
+  Optional<Team> findTeam(String teamId);
+
+  /**
+   * Replaces the stored team with the same id.
+   *
+   * @return false when no such team exists
+   */
+  boolean updateTeam(Team team);
+
+  /**
+   * Deletes the teams with these ids, all or none; returns the ids deleted.
+   *
+   * @throws TeamInUseException when one still has keys
+   */
+  List<String> deleteTeams(List<String> teamIds);
+
+  /** Teams ordered by creation. */
+  List<Team> listTeams(int offset, int limit);
+
+  /** How many teams there are. */
+  long countTeams();
+
+  /** The keys of team {@code teamId}, ordered by creation, at most {@code limit}. */
+  List<ApiKey> keysOfTeam(String teamId, int limit);
+
+  /**
+   * Adds each row's amount to its (counter, period), all or none.
+   *
+   * @throws KeyStoreException when the database does not take them
+   */
+  void addSpend(List<SpendRow> rows);
+
+  /** What the database holds for {@code counter} in the period that began at {@code start}. */
+  long spend(String counter, long periodStartMillis);
+
   /** True when the store answers (for health checks). */
   boolean isReachable();
 

@@ -1,6 +1,8 @@
 package dev.fairshare.store.redis;
 
 import dev.fairshare.core.EngineSettings;
+import dev.fairshare.quota.QuotaLedger;
+import dev.fairshare.quota.SpendSeed;
 import dev.fairshare.store.FailoverUsageStore;
 import dev.fairshare.store.MemoryUsageStore;
 import dev.fairshare.store.UsageStore;
@@ -46,5 +48,21 @@ public final class RedisStores {
         failOpen,
         e -> e instanceof RedisException,
         presence::instances);
+  }
+
+  /**
+   * Opens the shared ledger of budgets and quotas on a connection of its own.
+   *
+   * @param seed where a counter Redis does not hold is read from (the key database)
+   */
+  public static QuotaLedger openLedger(
+      String uri,
+      Duration connectTimeout,
+      Duration commandTimeout,
+      String keyPrefix,
+      SpendSeed seed) {
+    RedisLink link = RedisLink.create(uri, connectTimeout, commandTimeout);
+    link.connectNow();
+    return new RedisQuotaLedger(link, keyPrefix, seed, true);
   }
 }

@@ -1,0 +1,156 @@
+package dev.fairshare.quota;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The ledger of one JVM: counters and holds in maps under one lock. A counter's period is read from
+ * the {@link SpendSeed} the first time it is touched (after a restart: what was persisted); a
+ * period's state is dropped a day after the period ends.
+ */
+public final class MemoryQuotaLedger implements QuotaLedger {
+
+  /** How long past its end a period's state is kept for late settlements. */
+  static final long KEEP_AFTER_END_MILLIS = 24 * 3_600_000L;
+
+  private final SpendSeed seed;
+  private final Map<String, Counter> counters = new HashMap<>();
+
+  /**
+   * Holds in force, in the order they were made: with one hold timeout for all, that is the order
+   * in which they lapse (a hold out of order lapses a little late, never early).
+   */
+  private final LinkedHashMap<String, QuotaHold> holds = new LinkedHashMap<>();
+
+  private long nextPruneMillis;
+
+  /** A counter in one period. */
+  private static final class Counter {
+    final long endMillis;
+    long used;
+    long reserved;
+    boolean alerted;
+
+    Counter(long endMillis, long used) {
+      this.endMillis = endMillis;
+      this.used = used;
+    }
+  }
+
+  public MemoryQuotaLedger(SpendSeed seed) {
+    this.seed = Objects.requireNonNull(seed, "seed");
+  }
+
+  @Override
+  public synchronized QuotaDecision reserve(
+      List<QuotaCharge> charges, String holdId, long untilMillis, long nowMillis) {
+    lapse(nowMillis);
+    List<Counter> states = new ArrayList<>(charges.size());
+    for (QuotaCharge charge : charges) {
+      Counter c = counter(charge.counter());
+      long counted = c.used + c.reserved;
+      if (counted > charge.counter().limit() - charge.amount()) {
+        return QuotaDecision.refused(charge, counted);
+      }
+      states.add(c);
+    }
+    for (int i = 0; i < charges.size(); i++) {
+      states.get(i).reserved += charges.get(i).amount();
+    }
+    QuotaHold hold = new QuotaHold(holdId, charges, untilMillis);
+    holds.put(holdId, hold);
+    return QuotaDecision.admitted(hold);
+  }
+
+  @Override
+  public synchronized List<QuotaCounter> settle(QuotaHold hold, long[] actual, long nowMillis) {
+    if (actual.length != hold.charges().size()) {
+      throw new IllegalArgumentException("one actual amount per charge");
+    }
+    boolean held = holds.remove(hold.id()) != null;
+    List<QuotaCounter> crossed = new ArrayList<>();
+    for (int i = 0; i < actual.length; i++) {
+      QuotaCharge charge = hold.charges().get(i);
+      Counter c = counters.get(charge.counter().periodKey());
+      if (c == null) {
+        continue; // the period is long over: only the persisted record takes it
+      }
+      if (held) {
+        c.reserved -= charge.amount();
+      }
+      long before = c.used;
+      c.used += actual[i];
+      long alertAt = charge.counter().alertAt();
+      if (alertAt >= 0 && !c.alerted && before < alertAt && c.used >= alertAt) {
+        c.alerted = true;
+        crossed.add(charge.counter());
+      }
+    }
+    return crossed;
+  }
+
+  @Override
+  public synchronized void release(QuotaHold hold, long nowMillis) {
+    if (holds.remove(hold.id()) == null) {
+      return;
+    }
+    for (QuotaCharge charge : hold.charges()) {
+      Counter c = counters.get(charge.counter().periodKey());
+      if (c != null) {
+        c.reserved -= charge.amount();
+      }
+    }
+  }
+
+  @Override
+  public synchronized QuotaStanding standing(QuotaCounter counter, long nowMillis) {
+    lapse(nowMillis);
+    Counter c = counter(counter);
+    return new QuotaStanding(c.used, c.reserved);
+  }
+
+  /** Holds in force now; for tests. */
+  synchronized int holds() {
+    return holds.size();
+  }
+
+  private Counter counter(QuotaCounter counter) {
+    return counters.computeIfAbsent(
+        counter.periodKey(),
+        k ->
+            new Counter(
+                counter.period().endMillis(),
+                seed.persisted(counter.id(), counter.period().startMillis())));
+  }
+
+  /** Lets lapsed holds go, and (once a minute) drops periods over for a day. */
+  private void lapse(long nowMillis) {
+    for (Iterator<QuotaHold> it = holds.values().iterator(); it.hasNext(); ) {
+      QuotaHold hold = it.next();
+      if (hold.untilMillis() > nowMillis) {
+        break;
+      }
+      it.remove();
+      for (QuotaCharge charge : hold.charges()) {
+        Counter c = counters.get(charge.counter().periodKey());
+        if (c != null) {
+          c.reserved -= charge.amount();
+        }
+      }
+    }
+    if (nowMillis >= nextPruneMillis) {
+      nextPruneMillis = nowMillis + 60_000;
+      for (Iterator<Counter> it = counters.values().iterator(); it.hasNext(); ) {
+        Counter c = it.next();
+        if (c.endMillis != Long.MAX_VALUE && c.endMillis + KEEP_AFTER_END_MILLIS < nowMillis) {
+          it.remove();
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,131 @@
+package dev.fairshare.usage;
+
+import dev.fairshare.keys.KeyStoreException;
+import dev.fairshare.keys.SpendRow;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Persists what this instance charged to spend and quota counters: added up in memory per (counter,
+ * period) and added to the key database's {@code fairshare_spend} every {@code
+ * fairshare.usage.flush-interval}, off the request path, and on {@link #close}. Each instance adds
+ * only its own charges, so the database holds the sum of all; a ledger that lost a counter (a
+ * restart, a Redis {@code FLUSHALL}) reads it back from there, short of at most one interval.
+ */
+public final class SpendRecorder implements AutoCloseable {
+
+  private static final Logger LOG = Logger.getLogger(SpendRecorder.class.getName());
+
+  /** Rows held while the database is away; past this, the new charges are not persisted. */
+  static final int MAX_PENDING_ROWS = 100_000;
+
+  private record Cell(String counter, long periodStart) {}
+
+  private final Consumer<List<SpendRow>> store;
+  private final Map<Cell, LongAdder> pending = new ConcurrentHashMap<>();
+  private final ScheduledExecutorService flusher;
+  private final Object flushing = new Object();
+  private volatile boolean warnedFull;
+
+  /**
+   * Flushes every {@code interval} to {@code store} ({@link dev.fairshare.keys.KeyStore#addSpend},
+   * which adds all rows or none and throws when it cannot).
+   */
+  public SpendRecorder(Consumer<List<SpendRow>> store, Duration interval) {
+    this.store = store;
+    this.flusher =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "fairshare-spend-flush");
+              t.setDaemon(true);
+              return t;
+            });
+    long every = interval.toMillis();
+    flusher.scheduleWithFixedDelay(this::flushQuietly, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /** Adds {@code amount} charged to {@code counter} in the period that began at {@code start}. */
+  public void charged(String counter, long periodStartMillis, long amount) {
+    if (amount == 0) {
+      return;
+    }
+    Cell cell = new Cell(counter, periodStartMillis);
+    LongAdder adder = pending.get(cell);
+    if (adder == null) {
+      if (pending.size() >= MAX_PENDING_ROWS) {
+        if (!warnedFull) {
+          warnedFull = true;
+          LOG.warning(
+              "FairShare: the key database has not taken the spend for a while; charges beyond "
+                  + MAX_PENDING_ROWS
+                  + " counters are not persisted until it does");
+        }
+        return;
+      }
+      adder = pending.computeIfAbsent(cell, c -> new LongAdder());
+    }
+    adder.add(amount);
+  }
+
+  /**
+   * Writes what was charged since the last flush in one transaction; kept for the next one when the
+   * database does not take it.
+   *
+   * @throws KeyStoreException when the database does not take it
+   */
+  public void flush() {
+    synchronized (flushing) {
+      List<SpendRow> rows = new ArrayList<>();
+      Map<Cell, Long> taken = new java.util.HashMap<>();
+      for (Map.Entry<Cell, LongAdder> e : pending.entrySet()) {
+        long amount = e.getValue().sumThenReset();
+        if (amount != 0) {
+          rows.add(new SpendRow(e.getKey().counter(), e.getKey().periodStart(), amount));
+          taken.put(e.getKey(), amount);
+        }
+      }
+      // Cells left at zero go; one charged meanwhile is kept (computeIfPresent is atomic).
+      for (Cell cell : List.copyOf(pending.keySet())) {
+        pending.computeIfPresent(cell, (c, adder) -> adder.sum() == 0 ? null : adder);
+      }
+      try {
+        store.accept(rows);
+        warnedFull = false;
+      } catch (RuntimeException e) {
+        taken.forEach(
+            (cell, amount) -> pending.computeIfAbsent(cell, c -> new LongAdder()).add(amount));
+        throw e;
+      }
+    }
+  }
+
+  private void flushQuietly() {
+    try {
+      flush();
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "FairShare: cannot persist the spend yet: {0}", e.getMessage());
+    }
+  }
+
+  /** Stops the flush thread (waiting for a flush under way) and writes what is left. */
+  @Override
+  public void close() {
+    flusher.shutdown();
+    try {
+      flusher.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    flushQuietly();
+  }
+}
