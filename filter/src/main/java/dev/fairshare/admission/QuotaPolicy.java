@@ -323,11 +323,11 @@ public final class QuotaPolicy {
               400,
               "Budget has been exceeded! "
                   + who
-                  + ": current cost "
+                  + ": Current cost: "
                   + dollars(decision.counted())
-                  + " (with calls in flight), this call "
+                  + " (calls in flight included), this call: "
                   + dollars(decision.refusedBy().amount())
-                  + ", max budget "
+                  + ", Max budget: "
                   + dollars(counter.limit())
                   + "."
                   + resets,
