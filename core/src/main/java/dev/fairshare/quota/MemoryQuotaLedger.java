@@ -1,12 +1,13 @@
 package dev.fairshare.quota;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeSet;
 
 /**
  * The ledger of one JVM: counters and holds in maps under one lock. A counter's period is read from
@@ -21,11 +22,12 @@ public final class MemoryQuotaLedger implements QuotaLedger {
   private final SpendSeed seed;
   private final Map<String, Counter> counters = new HashMap<>();
 
-  /**
-   * Holds in force, in the order they were made: with one hold timeout for all, that is the order
-   * in which they lapse (a hold out of order lapses a little late, never early).
-   */
-  private final LinkedHashMap<String, QuotaHold> holds = new LinkedHashMap<>();
+  /** Holds in force, by id. */
+  private final Map<String, QuotaHold> holds = new HashMap<>();
+
+  /** The same holds, in the order they lapse. */
+  private final TreeSet<QuotaHold> lapsing =
+      new TreeSet<>(Comparator.comparingLong(QuotaHold::untilMillis).thenComparing(QuotaHold::id));
 
   private long nextPruneMillis;
 
@@ -63,7 +65,11 @@ public final class MemoryQuotaLedger implements QuotaLedger {
       states.get(i).reserved += charges.get(i).amount();
     }
     QuotaHold hold = new QuotaHold(holdId, charges, untilMillis);
-    holds.put(holdId, hold);
+    QuotaHold earlier = holds.put(holdId, hold);
+    if (earlier != null) {
+      lapsing.remove(earlier);
+    }
+    lapsing.add(hold);
     return QuotaDecision.admitted(hold);
   }
 
@@ -72,7 +78,7 @@ public final class MemoryQuotaLedger implements QuotaLedger {
     if (actual.length != hold.charges().size()) {
       throw new IllegalArgumentException("one actual amount per charge");
     }
-    boolean held = holds.remove(hold.id()) != null;
+    boolean held = forget(hold);
     List<QuotaCounter> crossed = new ArrayList<>();
     for (int i = 0; i < actual.length; i++) {
       QuotaCharge charge = hold.charges().get(i);
@@ -96,7 +102,7 @@ public final class MemoryQuotaLedger implements QuotaLedger {
 
   @Override
   public synchronized void release(QuotaHold hold, long nowMillis) {
-    if (holds.remove(hold.id()) == null) {
+    if (!forget(hold)) {
       return;
     }
     for (QuotaCharge charge : hold.charges()) {
@@ -112,6 +118,16 @@ public final class MemoryQuotaLedger implements QuotaLedger {
     lapse(nowMillis);
     Counter c = counter(counter);
     return new QuotaStanding(c.used, c.reserved);
+  }
+
+  /** Forgets {@code hold}; whether it was in force. */
+  private boolean forget(QuotaHold hold) {
+    QuotaHold held = holds.remove(hold.id());
+    if (held == null) {
+      return false;
+    }
+    lapsing.remove(held);
+    return true;
   }
 
   /** Holds in force now; for tests. */
@@ -130,12 +146,9 @@ public final class MemoryQuotaLedger implements QuotaLedger {
 
   /** Lets lapsed holds go, and (once a minute) drops periods over for a day. */
   private void lapse(long nowMillis) {
-    for (Iterator<QuotaHold> it = holds.values().iterator(); it.hasNext(); ) {
-      QuotaHold hold = it.next();
-      if (hold.untilMillis() > nowMillis) {
-        break;
-      }
-      it.remove();
+    while (!lapsing.isEmpty() && lapsing.first().untilMillis() <= nowMillis) {
+      QuotaHold hold = lapsing.pollFirst();
+      holds.remove(hold.id());
       for (QuotaCharge charge : hold.charges()) {
         Counter c = counters.get(charge.counter().periodKey());
         if (c != null) {

@@ -21,6 +21,7 @@ for i = 1, n do
       missing[#missing + 1] = i
     else
       redis.call('HSET', h, 'used', ARGV[base + 3], 'reserved', 0)
+      redis.call('PEXPIRE', h, ARGV[base + 4])
     end
   end
 end
@@ -39,7 +40,9 @@ for i = 1, n do
     for _, member in ipairs(lapsed) do
       total = total + tonumber(string.match(member, '|(%d+)$'))
     end
-    redis.call('HINCRBY', h, 'reserved', -total)
+    if total > 0 then
+      redis.call('HINCRBY', h, 'reserved', -total)
+    end
     redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
   end
 end

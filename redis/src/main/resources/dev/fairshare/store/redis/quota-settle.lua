@@ -13,8 +13,9 @@ for i = 1, n do
   local base = 2 + 3 * (i - 1)
   local h = KEYS[2 * i - 1]
   if redis.call('EXISTS', h) == 1 then
-    if redis.call('ZREM', KEYS[2 * i], hold .. '|' .. ARGV[base + 1]) == 1 then
-      redis.call('HINCRBY', h, 'reserved', -tonumber(ARGV[base + 1]))
+    local reserved = tonumber(ARGV[base + 1])
+    if redis.call('ZREM', KEYS[2 * i], hold .. '|' .. ARGV[base + 1]) == 1 and reserved > 0 then
+      redis.call('HINCRBY', h, 'reserved', -reserved)
     end
     local actual = tonumber(ARGV[base + 2])
     if actual ~= 0 then
