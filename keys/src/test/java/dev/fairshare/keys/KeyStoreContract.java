@@ -291,4 +291,109 @@ abstract class KeyStoreContract {
 
   /** Another store on the same database (another instance). */
   abstract KeyStore sameDatabase() throws Exception;
+
+  static Quotas quotas() {
+    return new Quotas(
+        12.5,
+        10.0,
+        "1mo",
+        Map.of("gpt-4o", 500L),
+        Map.of("gpt-4o", 5L),
+        100_000L,
+        null,
+        null,
+        3_000L);
+  }
+
+  @Test
+  void quotasRoundTripOnKeys_andAKeyWithoutThemReadsAsNone() {
+    ApiKey with = key(token(1), "with", T0).withQuotas(quotas());
+    store.insert(with);
+    store.insert(key(token(2), "without", T0));
+    assertThat(store.findByToken(token(1)).orElseThrow()).isEqualTo(with);
+    assertThat(store.findByToken(token(2)).orElseThrow().quotas()).isEqualTo(Quotas.NONE);
+    ApiKey cleared = with.withQuotas(Quotas.NONE);
+    store.update(cleared);
+    assertThat(store.findByToken(token(1)).orElseThrow()).isEqualTo(cleared);
+  }
+
+  @Test
+  void teams_insertFindUpdateListDelete_andATeamWithKeysStays() {
+    Team team =
+        new Team(
+            "team-1",
+            "Search",
+            List.of("gpt-4o"),
+            6000L,
+            60L,
+            quotas(),
+            Map.of("priority", "prod"),
+            false,
+            T0,
+            T0);
+    store.insertTeam(team);
+    assertThat(store.findTeam("team-1")).contains(team);
+    assertThat(catchThrowableOfType(() -> store.insertTeam(team), DuplicateKeyException.class))
+        .isNotNull();
+    Team blocked = team.withBlocked(true, T0.plusSeconds(1));
+    assertThat(store.updateTeam(blocked)).isTrue();
+    assertThat(store.findTeam("team-1")).contains(blocked);
+    store.insertTeam(
+        new Team(
+            "team-2",
+            null,
+            List.of(),
+            null,
+            null,
+            Quotas.NONE,
+            Map.of(),
+            false,
+            T0.plusSeconds(5),
+            T0));
+    assertThat(store.listTeams(0, 10)).extracting(Team::teamId).containsExactly("team-1", "team-2");
+    assertThat(store.countTeams()).isEqualTo(2);
+    store.insert(key(token(1), "member", T0)); // team-1
+    assertThat(store.keysOfTeam("team-1", 10))
+        .extracting(ApiKey::keyAlias)
+        .containsExactly("member");
+    TeamInUseException inUse =
+        catchThrowableOfType(
+            () -> store.deleteTeams(List.of("team-2", "team-1")), TeamInUseException.class);
+    assertThat(inUse.keys()).isEqualTo(1);
+    assertThat(store.findTeam("team-2")).isPresent(); // all or none
+    assertThat(store.deleteTeams(List.of("team-2"))).containsExactly("team-2");
+    assertThat(store.findTeam("team-2")).isEmpty();
+  }
+
+  @Test
+  void spendAddsUpPerCounterAndPeriod_andFollowsARegeneratedKey() {
+    String counter = "key:" + token(1) + ":spend";
+    store.addSpend(List.of(new SpendRow(counter, 0, 400_000), new SpendRow("team:t:spend", 0, 7)));
+    store.addSpend(
+        List.of(new SpendRow(counter, 0, 400_000), new SpendRow(counter, 86_400_000L, 1)));
+    assertThat(store.spend(counter, 0)).isEqualTo(800_000);
+    assertThat(store.spend(counter, 86_400_000L)).isEqualTo(1);
+    assertThat(store.spend("team:t:spend", 0)).isEqualTo(7);
+    assertThat(store.spend("key:nobody:spend", 0)).isZero();
+    store.insert(key(token(1), "spender", T0));
+    ApiKey regenerated =
+        new ApiKey(
+            token(9),
+            "sk-...9999",
+            "spender",
+            List.of(),
+            null,
+            null,
+            null,
+            Map.of(),
+            null,
+            false,
+            null,
+            null,
+            T0,
+            T0.plusSeconds(1));
+    assertThat(store.replaceToken(token(1), regenerated, null)).isTrue();
+    assertThat(store.spend("key:" + token(9) + ":spend", 0)).isEqualTo(800_000);
+    assertThat(store.spend(counter, 0)).isZero();
+  }
 }
