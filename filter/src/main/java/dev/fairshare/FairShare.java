@@ -3,6 +3,7 @@ package dev.fairshare;
 import com.knuddels.jtokkit.api.EncodingType;
 import dev.fairshare.admission.Admissions;
 import dev.fairshare.admission.QuotaPolicy;
+import dev.fairshare.admission.Teams;
 import dev.fairshare.config.ConfigurationException;
 import dev.fairshare.config.FairShareConfig;
 import dev.fairshare.config.KeysDatabase;
@@ -126,7 +127,23 @@ public final class FairShare implements AutoCloseable {
     this.ledger = openLedger(config, keys.store()::spend);
     this.quotas = new QuotaPolicy(this::config, ledger, spend, alerts);
     this.admissionPolicy =
-        new Admissions(this::config, estimator, admissions, clock, keys::team, quotas);
+        new Admissions(
+            this::config,
+            estimator,
+            admissions,
+            clock,
+            new Teams() {
+              @Override
+              public java.util.Optional<dev.fairshare.keys.Team> team(String teamId) {
+                return keys.team(teamId);
+              }
+
+              @Override
+              public boolean any() {
+                return keys.anyTeam();
+              }
+            },
+            quotas);
     // The limits set at run time apply from the start (a key database away: the configured ones,
     // until the next refresh)
     refreshQuietly();

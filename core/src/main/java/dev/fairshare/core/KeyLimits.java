@@ -11,12 +11,14 @@ import java.util.List;
  *     ModelCapacity#UNLIMITED}
  * @param windows limits in windows of their own, checked after the key's own in this order: its
  *     team's, its per-model limits, its team's per-model limits
+ * @param group the group the key shares the model in (its team), or null to share it as a key
  */
 public record KeyLimits(
     long tokensPerWindow,
     long requestsPerWindow,
     long maxParallelRequests,
-    List<LimitWindow> windows) {
+    List<LimitWindow> windows,
+    ShareGroup group) {
 
   /** A key without static limits. */
   public static final KeyLimits NONE =
@@ -31,9 +33,15 @@ public record KeyLimits(
     windows = List.copyOf(windows);
   }
 
-  /** The key's own limits, without shared windows. */
+  /** The key's own limits, without shared windows or group. */
   public KeyLimits(long tokensPerWindow, long requestsPerWindow, long maxParallelRequests) {
-    this(tokensPerWindow, requestsPerWindow, maxParallelRequests, List.of());
+    this(tokensPerWindow, requestsPerWindow, maxParallelRequests, List.of(), null);
+  }
+
+  /** These limits, the model shared in {@code newGroup}. */
+  public KeyLimits withGroup(ShareGroup newGroup) {
+    return new KeyLimits(
+        tokensPerWindow, requestsPerWindow, maxParallelRequests, windows, newGroup);
   }
 
   /** True when the key has limits of its own (tpm, rpm or parallel), windows aside. */
@@ -55,6 +63,7 @@ public record KeyLimits(
         ModelCapacity.part(tokensPerWindow, instances),
         ModelCapacity.part(requestsPerWindow, instances),
         ModelCapacity.part(maxParallelRequests, instances),
-        windows.stream().map(w -> w.sharedBy(instances)).toList());
+        windows.stream().map(w -> w.sharedBy(instances)).toList(),
+        group);
   }
 }

@@ -7,6 +7,7 @@ import dev.fairshare.core.KeyLimits;
 import dev.fairshare.core.LimitWindow;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.Reservation;
+import dev.fairshare.core.ShareGroup;
 import dev.fairshare.core.UsageSnapshot;
 import dev.fairshare.core.Verdict;
 import java.util.ArrayList;
@@ -79,22 +80,36 @@ public final class KeyLimitedUsageStore extends ForwardingUsageStore {
         held.add(byLimit.reservation());
         tightest = tightest == null ? byLimit.usage() : tighter(tightest, byLimit.usage());
       }
+      ShareGroup group = limits.group();
       AdmissionRequest toModel =
           new AdmissionRequest(
-              request.keyId(),
+              group == null ? request.keyId() : group.id(),
               request.model(),
               request.capacity(),
-              request.weight(),
+              group == null ? request.weight() : group.weight(),
               request.estimatedTokens(),
               KeyLimits.NONE);
       Decision byModel = store.acquire(toModel, nowMillis);
-      UsageSnapshot usage = tighter(byModel.usage(), tightest);
+      UsageSnapshot usage = tightest == null ? byModel.usage() : tighter(byModel.usage(), tightest);
       if (!byModel.admitted()) {
         releaseAll(held, nowMillis);
         return new Decision(byModel.verdict(), null, usage, byModel.retryAfterMillis());
       }
-      limitReservations.put(byModel.reservation(), held);
-      return new Decision(Verdict.ADMITTED, byModel.reservation(), usage, 0);
+      if (group == null) {
+        limitReservations.put(byModel.reservation(), held);
+        return new Decision(Verdict.ADMITTED, byModel.reservation(), usage, 0);
+      }
+      held.add(byModel.reservation());
+      // Inside the group: the key against the others of its group, in a window whose capacity is
+      // what the other groups leave of the model now (its share, or more while they lend).
+      Decision byKey = store.acquire(insideGroup(request, group, byModel.usage()), nowMillis);
+      usage = tighter(usage, byKey.usage());
+      if (!byKey.admitted()) {
+        releaseAll(held, nowMillis);
+        return new Decision(byKey.verdict(), null, usage, byKey.retryAfterMillis());
+      }
+      limitReservations.put(byKey.reservation(), held);
+      return new Decision(Verdict.ADMITTED, byKey.reservation(), usage, 0);
     } catch (RuntimeException e) {
       releaseAll(held, nowMillis);
       throw e;
@@ -197,6 +212,35 @@ public final class KeyLimitedUsageStore extends ForwardingUsageStore {
               KeyLimits.NONE));
     }
     return windows;
+  }
+
+  /** Prefix of a group's window on a model, where its keys share what the group may use. */
+  public static final String GROUP_WINDOW = "fairshare:group-share:";
+
+  /**
+   * The key's request in its group's window on the model: capacity {@code C − others' usage} in
+   * each dimension, from the group's standing just admitted to the model ({@code modelUsed − used}:
+   * the other groups' usage, reservations included).
+   */
+  static AdmissionRequest insideGroup(
+      AdmissionRequest request, ShareGroup group, UsageSnapshot groupStanding) {
+    ModelCapacity capacity = request.capacity();
+    return new AdmissionRequest(
+        request.keyId(),
+        GROUP_WINDOW + group.id() + ":" + request.model(),
+        new ModelCapacity(
+            leftByOthers(capacity.tokens(), groupStanding.tokens()),
+            leftByOthers(capacity.requests(), groupStanding.requests())),
+        request.weight(),
+        request.estimatedTokens(),
+        KeyLimits.NONE);
+  }
+
+  private static long leftByOthers(long capacity, Allowance group) {
+    if (capacity == ModelCapacity.UNLIMITED) {
+      return ModelCapacity.UNLIMITED;
+    }
+    return Math.max(0, capacity - Math.max(0, group.modelUsed() - group.used()));
   }
 
   /** The key's own window: its limits as the capacity, the key its only user. */

@@ -8,6 +8,7 @@ import dev.fairshare.core.Decision;
 import dev.fairshare.core.KeyLimits;
 import dev.fairshare.core.LimitWindow;
 import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.core.ShareGroup;
 import dev.fairshare.keys.ApiKey;
 import dev.fairshare.keys.Quotas;
 import dev.fairshare.keys.Team;
@@ -20,8 +21,6 @@ import dev.fairshare.openai.TokenEstimator;
 import dev.fairshare.store.UsageStore;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
-import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -51,12 +50,12 @@ public final class Admissions {
   private final TokenEstimator estimator;
   private final UsageStore store;
   private final Clock clock;
-  private final Function<String, Optional<Team>> teams;
+  private final Teams teams;
   private final QuotaPolicy quotas;
 
   /**
    * @param store where admissions are decided: a store with the keys' own limits held across models
-   * @param teams the team of an id (cached)
+   * @param teams the teams (cached)
    * @param quotas budgets and calendar quotas
    */
   public Admissions(
@@ -64,7 +63,7 @@ public final class Admissions {
       TokenEstimator estimator,
       UsageStore store,
       Clock clock,
-      Function<String, Optional<Team>> teams,
+      Teams teams,
       QuotaPolicy quotas) {
     this.configuration = configuration;
     this.estimator = estimator;
@@ -158,6 +157,13 @@ public final class Admissions {
     }
     CompletionRequest completion = request.withModel(model);
     KeyLimits limits = limitsOf(key, team, model);
+    if (!window.equals(UNCONFIGURED_MODELS)) {
+      if (team != null) {
+        limits = limits.withGroup(ShareGroup.team(team.teamId(), config.weightOf(team.priority())));
+      } else if (teams.any()) {
+        limits = limits.withGroup(new ShareGroup(ShareGroup.TEAMLESS, config.weightOf(null)));
+      }
+    }
     double weight = config.weightOf(key.priority());
     if (TokenEstimator.promptChars(completion) > CHEAP_CHECK_ABOVE_CHARS) {
       long bound = estimator.reservation(estimator.lowerBound(completion, endpoint));
@@ -230,7 +236,7 @@ public final class Admissions {
     }
     Team team =
         teams
-            .apply(key.teamId())
+            .team(key.teamId())
             .orElseThrow(
                 () ->
                     new InvalidRequestException(
@@ -271,7 +277,7 @@ public final class Admissions {
       return own;
     }
     return new KeyLimits(
-        own.tokensPerWindow(), own.requestsPerWindow(), own.maxParallelRequests(), windows);
+        own.tokensPerWindow(), own.requestsPerWindow(), own.maxParallelRequests(), windows, null);
   }
 
   private static void addModelWindow(

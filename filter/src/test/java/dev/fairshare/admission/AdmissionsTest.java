@@ -48,7 +48,7 @@ class AdmissionsTest {
         estimator,
         new KeyLimitedUsageStore(memory, 60_000),
         clock,
-        team -> Optional.empty(),
+        Teams.NONE,
         new QuotaPolicy(
             () -> config,
             new MemoryQuotaLedger(SpendSeed.NONE),

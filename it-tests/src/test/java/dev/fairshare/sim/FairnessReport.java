@@ -151,8 +151,10 @@ public final class FairnessReport {
     System.out.print(clients);
     String tickets = ticketsExperiment();
     System.out.print(tickets);
+    String teams = TeamSimulation.table(SEED);
+    System.out.print(teams);
     if (out.getParent() != null && Files.isDirectory(out.getParent())) {
-      Files.writeString(out, document(table.toString(), tradeoff, seeds, clients, tickets));
+      Files.writeString(out, document(table.toString(), tradeoff, seeds, clients, tickets) + teams);
       System.out.println("written: " + out.toAbsolutePath().normalize());
     }
   }

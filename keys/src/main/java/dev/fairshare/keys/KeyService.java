@@ -20,6 +20,7 @@ public final class KeyService implements AutoCloseable {
   private final Clock clock;
   private final Cache<String, Lookup> byToken;
   private final Cache<String, Optional<Team>> teams;
+  private final Cache<Boolean, Boolean> anyTeam;
 
   public KeyService(KeyStore store, Clock clock, Duration cacheTtl) {
     this.store = Objects.requireNonNull(store, "store");
@@ -28,6 +29,11 @@ public final class KeyService implements AutoCloseable {
         Caffeine.newBuilder()
             .expireAfterWrite(cacheTtl)
             .maximumSize(100_000)
+            .ticker(() -> clock.millis() * 1_000_000L)
+            .build();
+    this.anyTeam =
+        Caffeine.newBuilder()
+            .expireAfterWrite(cacheTtl)
             .ticker(() -> clock.millis() * 1_000_000L)
             .build();
     this.teams =
@@ -175,6 +181,16 @@ public final class KeyService implements AutoCloseable {
     return teams.get(teamId, store::findTeam);
   }
 
+  /**
+   * Whether any team exists, cached like lookups (a team created or deleted through this service is
+   * seen at once).
+   *
+   * @throws KeyStoreException when the key database cannot be read
+   */
+  public boolean anyTeam() {
+    return anyTeam.get(Boolean.TRUE, k -> store.countTeams() > 0);
+  }
+
   /** The team {@code teamId}, uncached. */
   public Optional<Team> findTeam(String teamId) {
     return store.findTeam(teamId);
@@ -188,6 +204,7 @@ public final class KeyService implements AutoCloseable {
   public void insertTeam(Team team) {
     store.insertTeam(team);
     teams.invalidate(team.teamId());
+    anyTeam.invalidateAll();
   }
 
   /** Stores a changed team; false when it no longer exists. */
@@ -205,6 +222,7 @@ public final class KeyService implements AutoCloseable {
   public List<String> deleteTeams(List<String> teamIds) {
     List<String> deleted = store.deleteTeams(teamIds);
     teams.invalidateAll(teamIds);
+    anyTeam.invalidateAll();
     return deleted;
   }
 
