@@ -125,7 +125,14 @@ public final class FairShare implements AutoCloseable {
     this.spend = new SpendRecorder(keys.store()::addSpend, config.operations().historyFlush());
     this.alerts = new AlertSender(config.operations().alertsWebhook());
     this.ledger = openLedger(config, keys.store()::spend);
-    this.quotas = new QuotaPolicy(this::config, ledger, spend, alerts);
+    this.quotas =
+        new QuotaPolicy(
+            this::config,
+            ledger,
+            spend,
+            alerts,
+            config.store() != StoreKind.MEMORY
+                && config.redis().failureMode() == dev.fairshare.config.FailureMode.OPEN);
     this.admissionPolicy =
         new Admissions(
             this::config,

@@ -49,12 +49,28 @@ public final class MemoryQuotaLedger implements QuotaLedger {
   }
 
   @Override
-  public synchronized QuotaDecision reserve(
+  public QuotaDecision reserve(
       List<QuotaCharge> charges, String holdId, long untilMillis, long nowMillis) {
+    List<QuotaCounter> counters = new ArrayList<>(charges.size());
+    for (QuotaCharge charge : charges) {
+      counters.add(charge.counter());
+    }
+    Map<String, Long> seeds = seedsOf(counters);
+    synchronized (this) {
+      return reserve(charges, holdId, untilMillis, nowMillis, seeds);
+    }
+  }
+
+  private QuotaDecision reserve(
+      List<QuotaCharge> charges,
+      String holdId,
+      long untilMillis,
+      long nowMillis,
+      Map<String, Long> seeds) {
     lapse(nowMillis);
     List<Counter> states = new ArrayList<>(charges.size());
     for (QuotaCharge charge : charges) {
-      Counter c = counter(charge.counter());
+      Counter c = counter(charge.counter(), seeds);
       long counted = c.used + c.reserved;
       if (counted > charge.counter().limit() - charge.amount()) {
         return QuotaDecision.refused(charge, counted);
@@ -114,10 +130,32 @@ public final class MemoryQuotaLedger implements QuotaLedger {
   }
 
   @Override
-  public synchronized QuotaStanding standing(QuotaCounter counter, long nowMillis) {
-    lapse(nowMillis);
-    Counter c = counter(counter);
-    return new QuotaStanding(c.used, c.reserved);
+  public QuotaStanding standing(QuotaCounter counter, long nowMillis) {
+    Map<String, Long> seeds = seedsOf(List.of(counter));
+    synchronized (this) {
+      lapse(nowMillis);
+      Counter c = counter(counter, seeds);
+      return new QuotaStanding(c.used, c.reserved);
+    }
+  }
+
+  /**
+   * What the seed holds for the counters this ledger does not hold yet, read outside the lock (a
+   * database round trip at a period's start must not stall every admission).
+   */
+  private Map<String, Long> seedsOf(List<QuotaCounter> wanted) {
+    Map<String, Long> seeds = new HashMap<>();
+    for (QuotaCounter counter : wanted) {
+      boolean held;
+      synchronized (this) {
+        held = counters.containsKey(counter.periodKey());
+      }
+      if (!held) {
+        seeds.put(
+            counter.periodKey(), seed.persisted(counter.id(), counter.period().startMillis()));
+      }
+    }
+    return seeds;
   }
 
   /** Forgets {@code hold}; whether it was in force. */
@@ -135,13 +173,18 @@ public final class MemoryQuotaLedger implements QuotaLedger {
     return holds.size();
   }
 
-  private Counter counter(QuotaCounter counter) {
+  /** The counter's state, made from {@code seeds} (or, if it was dropped meanwhile, read now). */
+  private Counter counter(QuotaCounter counter, Map<String, Long> seeds) {
     return counters.computeIfAbsent(
         counter.periodKey(),
-        k ->
-            new Counter(
-                counter.period().endMillis(),
-                seed.persisted(counter.id(), counter.period().startMillis())));
+        k -> {
+          Long seeded = seeds.get(k);
+          return new Counter(
+              counter.period().endMillis(),
+              seeded != null
+                  ? seeded
+                  : seed.persisted(counter.id(), counter.period().startMillis()));
+        });
   }
 
   /** Lets lapsed holds go, and (once a minute) drops periods over for a day. */

@@ -195,31 +195,34 @@ public final class Admissions {
           refused.reservation(),
           clock.millis()); // cannot happen: a ceiling over the limit is too large
     }
-    QuotaClaim claim =
-        quotas.reserve(
-            key,
-            team,
-            model,
-            estimate.promptTokens(),
-            reservation - estimate.promptTokens(),
+    Decision decision =
+        store.acquire(
+            new AdmissionRequest(key.token(), window, capacity, weight, reservation, limits),
             clock.millis());
-    Decision decision;
-    try {
-      decision =
-          store.acquire(
-              new AdmissionRequest(key.token(), window, capacity, weight, reservation, limits),
-              clock.millis());
-    } catch (RuntimeException e) {
-      if (claim != null) {
-        quotas.release(claim, clock.millis());
-      }
-      throw e;
-    }
     if (!decision.admitted()) {
-      if (claim != null) {
-        quotas.release(claim, clock.millis());
-      }
       return new Refused(decision, model, reservation);
+    }
+    // Budgets and quotas after the rates: a call the rates turn away (and may retry) holds no
+    // budget meanwhile. The cost is reserved at what the call declares it may generate
+    // (max_tokens for each choice) when it declares it, so a large max_tokens cannot overshoot.
+    long completionCeiling =
+        ceiling != null
+            ? Math.max(0, ceiling - estimate.promptTokens())
+            : estimate.completionTokens();
+    QuotaClaim claim;
+    try {
+      claim =
+          quotas.reserve(
+              key,
+              team,
+              model,
+              estimate.promptTokens(),
+              completionCeiling,
+              reservation,
+              clock.millis());
+    } catch (InvalidRequestException | RuntimeException e) {
+      store.release(decision.reservation(), clock.millis());
+      throw e;
     }
     return new Admitted(
         decision, completion, estimate, !window.equals(UNCONFIGURED_MODELS), key, claim);
@@ -228,23 +231,16 @@ public final class Admissions {
   /**
    * The key's team, or null without one.
    *
-   * @throws InvalidRequestException 401 when the team is blocked or no longer exists
+   * @throws InvalidRequestException 401 when the team is blocked
    */
   private Team teamOf(ApiKey key) throws InvalidRequestException {
     if (key.teamId() == null) {
       return null;
     }
-    Team team =
-        teams
-            .team(key.teamId())
-            .orElseThrow(
-                () ->
-                    new InvalidRequestException(
-                        ApiError.invalidApiKey(
-                            "The team of key '"
-                                + key.displayName()
-                                + "' no longer exists; move the key to a team that does.")));
-    if (team.blocked()) {
+    // A team_id that names no team is one a key carried before teams existed (free text then):
+    // the key has no team, as it had none before.
+    Team team = teams.team(key.teamId()).orElse(null);
+    if (team != null && team.blocked()) {
       throw new InvalidRequestException(
           ApiError.invalidApiKey(
               "Team '" + team.teamId() + "' is blocked. Unblock it with POST /team/unblock."));

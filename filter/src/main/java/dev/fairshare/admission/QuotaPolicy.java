@@ -13,6 +13,7 @@ import dev.fairshare.quota.QuotaDecision;
 import dev.fairshare.quota.QuotaLedger;
 import dev.fairshare.quota.QuotaPeriod;
 import dev.fairshare.quota.QuotaStanding;
+import dev.fairshare.store.UsageStoreUnavailableException;
 import dev.fairshare.usage.AlertSender;
 import dev.fairshare.usage.SpendRecorder;
 import java.time.Instant;
@@ -44,12 +45,15 @@ public final class QuotaPolicy {
   private final QuotaLedger ledger;
   private final SpendRecorder recorder;
   private final AlertSender alerts;
+  private final boolean failOpen;
 
   public QuotaPolicy(
       Supplier<FairShareConfig> configuration,
       QuotaLedger ledger,
       SpendRecorder recorder,
-      AlertSender alerts) {
+      AlertSender alerts,
+      boolean failOpen) {
+    this.failOpen = failOpen;
     this.configuration = configuration;
     this.ledger = ledger;
     this.recorder = recorder;
@@ -69,13 +73,18 @@ public final class QuotaPolicy {
    *     up (429 with {@code retry-after} at its reset)
    */
   public QuotaClaim reserve(
-      ApiKey key, Team team, String model, long promptTokens, long completionTokens, long nowMillis)
+      ApiKey key,
+      Team team,
+      String model,
+      long promptTokens,
+      long completionTokens,
+      long tokens,
+      long nowMillis)
       throws InvalidRequestException {
     FairShareConfig config = configuration.get();
     ModelPrice price = config.models().priceOf(model);
     ZoneId zone = config.operations().quotaZone();
-    long tokens = promptTokens + completionTokens;
-    long cost = price.nanos(promptTokens, completionTokens);
+    long cost = price.nanos(Math.max(0, promptTokens), Math.max(0, completionTokens));
     List<QuotaCharge> charges = new ArrayList<>();
     addCharges(
         charges,
@@ -101,12 +110,20 @@ public final class QuotaPolicy {
       return null;
     }
     long until = nowMillis + config.operations().quotaHoldTimeout().toMillis();
-    QuotaDecision decision =
-        ledger.reserve(charges, UUID.randomUUID().toString(), until, nowMillis);
+    QuotaDecision decision;
+    try {
+      decision = ledger.reserve(charges, UUID.randomUUID().toString(), until, nowMillis);
+    } catch (UsageStoreUnavailableException e) {
+      if (!failOpen) {
+        throw e; // 503, as for the usage store
+      }
+      // Failing open: admitted without the shared ledger; what it costs is still persisted.
+      return new QuotaClaim(null, charges, price, key.displayName());
+    }
     if (!decision.admitted()) {
       throw refusal(decision, key, team, nowMillis);
     }
-    return new QuotaClaim(decision.hold(), price, key.displayName());
+    return new QuotaClaim(decision.hold(), charges, price, key.displayName());
   }
 
   private void addCharges(
@@ -171,7 +188,7 @@ public final class QuotaPolicy {
       return;
     }
     long alertAt = Math.max(1, (long) Math.ceil(limit * fraction));
-    charges.add(new QuotaCharge(new QuotaCounter(id, period, limit, alertAt), amount));
+    charges.add(new QuotaCharge(new QuotaCounter(id, period, limit, alertAt), Math.max(0, amount)));
   }
 
   /** USD as whole nano-USD. */
@@ -189,19 +206,22 @@ public final class QuotaPolicy {
    * (priced), {@code counted} tokens for token quotas; persisted, and alerts raised.
    */
   public void settle(QuotaClaim claim, long input, long output, long counted, long nowMillis) {
-    List<QuotaCharge> charges = claim.hold().charges();
+    List<QuotaCharge> charges = claim.charges();
     long[] actual = new long[charges.size()];
     for (int i = 0; i < actual.length; i++) {
       String id = charges.get(i).counter().id();
       actual[i] =
           id.endsWith(SPEND)
-              ? claim.price().nanos(input, output)
-              : id.contains(TOKENS) ? counted : 1;
+              ? claim.price().nanos(Math.max(0, input), Math.max(0, output))
+              : id.contains(TOKENS) ? Math.max(0, counted) : 1;
     }
     // Persisted first: a ledger that is away does not lose the charge.
     for (int i = 0; i < actual.length; i++) {
       QuotaCounter counter = charges.get(i).counter();
       recorder.charged(counter.id(), counter.period().startMillis(), actual[i]);
+    }
+    if (claim.hold() == null) {
+      return; // admitted while the shared ledger was away: persisted only
     }
     List<QuotaCounter> crossed = ledger.settle(claim.hold(), actual, nowMillis);
     for (QuotaCounter counter : crossed) {
@@ -239,7 +259,9 @@ public final class QuotaPolicy {
 
   /** Takes back {@code claim}: its call did not happen. */
   public void release(QuotaClaim claim, long nowMillis) {
-    ledger.release(claim.hold(), nowMillis);
+    if (claim.hold() != null) {
+      ledger.release(claim.hold(), nowMillis);
+    }
   }
 
   /** What {@code counter} holds now (settled, and reserved by calls in flight). */
@@ -266,8 +288,10 @@ public final class QuotaPolicy {
     var body = AlertSender.body();
     String id = counter.id();
     boolean team = id.startsWith("team:");
-    String owner = id.substring(id.indexOf(':') + 1, id.indexOf(':', id.indexOf(':') + 1));
     boolean spend = id.endsWith(SPEND);
+    // key:<sha256>:<kind> or team:<id>:<kind>; neither id has a ':' (KeyFields.teamId)
+    int ownerEnd = id.indexOf(':', id.indexOf(':') + 1);
+    String owner = id.substring(id.indexOf(':') + 1, ownerEnd);
     long used = ledger.standing(counter, nowMillis).used();
     body.put("event", spend ? "soft_budget_crossed" : "threshold_crossed");
     body.put("event_group", team ? "team" : "key");
@@ -277,7 +301,7 @@ public final class QuotaPolicy {
       body.put("token", owner);
       body.put("key_alias", keyAlias);
     }
-    body.put("counter", id.substring(id.indexOf(':', id.indexOf(':') + 1) + 1));
+    body.put("counter", id.substring(ownerEnd + 1));
     body.put("period_start", Instant.ofEpochMilli(counter.period().startMillis()).toString());
     body.put("reset_at", resetAt(counter.period()));
     String who = team ? "Team '" + owner + "'" : "Key '" + keyAlias + "'";

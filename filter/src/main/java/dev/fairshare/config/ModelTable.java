@@ -94,7 +94,11 @@ public record ModelTable(
     for (String name : keys) {
       Matcher price = PRICE_KEY.matcher(name);
       if (price.matches()) {
-        Double value = ModelPrice.perToken(v.string(name, "").strip());
+        String text = v.string(name, "").strip();
+        Double value = ModelPrice.perToken(text);
+        if (text.isEmpty() && listedKeys.contains(name)) {
+          continue; // a listed model may have no price
+        }
         if (value == null) {
           v.problem(name, "must be a price in USD per token from 0 to " + ModelPrice.MAX_PER_TOKEN);
         } else {

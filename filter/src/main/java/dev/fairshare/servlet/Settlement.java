@@ -313,18 +313,21 @@ final class Settlement {
    */
   private long settle(long actualTokens) {
     long now = fairShare.clock().millis();
-    fairShare.admissions().settleWithoutWaiting(reservation, actualTokens, now);
     TokenUsage reported = usage;
-    if (quota != null) {
-      // Priced by the reported split; without one, what was charged, as prompt tokens
-      fairShare
-          .quotas()
-          .settleQuietly(
-              quota,
-              reported != null ? reported.input() : actualTokens,
-              reported != null ? reported.output() : 0,
-              actualTokens,
-              now);
+    try {
+      fairShare.admissions().settleWithoutWaiting(reservation, actualTokens, now);
+    } finally {
+      if (quota != null) {
+        // Priced by the reported split; without one, what was charged, as prompt tokens
+        fairShare
+            .quotas()
+            .settleQuietly(
+                quota,
+                reported != null ? reported.input() : actualTokens,
+                reported != null ? reported.output() : 0,
+                actualTokens,
+                now);
+      }
     }
     fairShare
         .metrics()

@@ -450,9 +450,14 @@ final class WaitingRoom implements AutoCloseable {
         }
       }
       // The wait ended meanwhile: the admission did not happen.
-      fairShare.admissions().release(admitted.decision().reservation(), fairShare.clock().millis());
-      if (admitted.quota() != null) {
-        fairShare.quotas().releaseQuietly(admitted.quota(), fairShare.clock().millis());
+      try {
+        fairShare
+            .admissions()
+            .release(admitted.decision().reservation(), fairShare.clock().millis());
+      } finally {
+        if (admitted.quota() != null) {
+          fairShare.quotas().releaseQuietly(admitted.quota(), fairShare.clock().millis());
+        }
       }
       fairShare.metrics().released(admitted.completion().model());
     }

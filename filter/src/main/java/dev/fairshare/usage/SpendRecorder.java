@@ -10,7 +10,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -32,7 +31,10 @@ public final class SpendRecorder implements AutoCloseable {
   private record Cell(String counter, long periodStart) {}
 
   private final Consumer<List<SpendRow>> store;
-  private final Map<Cell, LongAdder> pending = new ConcurrentHashMap<>();
+
+  /** What was charged since the last flush, by cell; a flush takes each cell out whole. */
+  private final Map<Cell, Long> pending = new ConcurrentHashMap<>();
+
   private final ScheduledExecutorService flusher;
   private final Object flushing = new Object();
   private volatile boolean warnedFull;
@@ -60,21 +62,17 @@ public final class SpendRecorder implements AutoCloseable {
       return;
     }
     Cell cell = new Cell(counter, periodStartMillis);
-    LongAdder adder = pending.get(cell);
-    if (adder == null) {
-      if (pending.size() >= MAX_PENDING_ROWS) {
-        if (!warnedFull) {
-          warnedFull = true;
-          LOG.warning(
-              "FairShare: the key database has not taken the spend for a while; charges beyond "
-                  + MAX_PENDING_ROWS
-                  + " counters are not persisted until it does");
-        }
-        return;
+    if (!pending.containsKey(cell) && pending.size() >= MAX_PENDING_ROWS) {
+      if (!warnedFull) {
+        warnedFull = true;
+        LOG.warning(
+            "FairShare: the key database has not taken the spend for a while; charges beyond "
+                + MAX_PENDING_ROWS
+                + " counters are not persisted until it does");
       }
-      adder = pending.computeIfAbsent(cell, c -> new LongAdder());
+      return;
     }
-    adder.add(amount);
+    pending.merge(cell, amount, Long::sum);
   }
 
   /**
@@ -87,23 +85,19 @@ public final class SpendRecorder implements AutoCloseable {
     synchronized (flushing) {
       List<SpendRow> rows = new ArrayList<>();
       Map<Cell, Long> taken = new java.util.HashMap<>();
-      for (Map.Entry<Cell, LongAdder> e : pending.entrySet()) {
-        long amount = e.getValue().sumThenReset();
-        if (amount != 0) {
-          rows.add(new SpendRow(e.getKey().counter(), e.getKey().periodStart(), amount));
-          taken.put(e.getKey(), amount);
-        }
-      }
-      // Cells left at zero go; one charged meanwhile is kept (computeIfPresent is atomic).
       for (Cell cell : List.copyOf(pending.keySet())) {
-        pending.computeIfPresent(cell, (c, adder) -> adder.sum() == 0 ? null : adder);
+        // Taken out whole: a charge made meanwhile starts the cell again (merge), never lost.
+        Long amount = pending.remove(cell);
+        if (amount != null && amount != 0) {
+          rows.add(new SpendRow(cell.counter(), cell.periodStart(), amount));
+          taken.put(cell, amount);
+        }
       }
       try {
         store.accept(rows);
         warnedFull = false;
       } catch (RuntimeException e) {
-        taken.forEach(
-            (cell, amount) -> pending.computeIfAbsent(cell, c -> new LongAdder()).add(amount));
+        taken.forEach((cell, amount) -> pending.merge(cell, amount, Long::sum));
         throw e;
       }
     }

@@ -53,7 +53,8 @@ class AdmissionsTest {
             () -> config,
             new MemoryQuotaLedger(SpendSeed.NONE),
             new SpendRecorder(rows -> {}, java.time.Duration.ofHours(1)),
-            new AlertSender(null)));
+            new AlertSender(null),
+            false));
   }
 
   static ApiKey key(List<String> models, Long tpm, Long rpm) {

@@ -101,17 +101,17 @@ final class KeyFields {
     return values;
   }
 
-  private static final Pattern TEAM_ID = Pattern.compile("[A-Za-z0-9._:@+-]{1,255}");
+  private static final Pattern TEAM_ID = Pattern.compile("[A-Za-z0-9._@+-]{1,255}");
 
   /**
-   * {@code team_id}: 1–255 letters, digits or {@code . _ : @ + -} (a UUID, a slug), or null: it
-   * names the team's windows and counters.
+   * {@code team_id}: 1–255 letters, digits or {@code . _ @ + -} (a UUID, a slug), or null: it names
+   * the team's windows and counters, where {@code :} separates names.
    */
   static String teamId(ObjectNode body) throws InvalidRequestException {
     String id = text(body, "team_id");
     if (id != null && !TEAM_ID.matcher(id).matches()) {
       throw invalid(
-          "'team_id' must be 1 to 255 letters, digits, '.', '_', ':', '@', '+' or '-'.", "team_id");
+          "'team_id' must be 1 to 255 letters, digits, '.', '_', '@', '+' or '-'.", "team_id");
     }
     return id;
   }

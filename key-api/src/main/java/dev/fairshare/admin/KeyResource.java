@@ -269,6 +269,13 @@ public final class KeyResource {
   private JsonNode regenerate(String ref, ObjectNode request) throws InvalidRequestException {
     ApiKey key = existing(ref);
     String newKey = KeyFields.customKey(request, "new_key");
+    try {
+      // What the key spent so far goes to the database first: the regenerated key is read from
+      // there (only calls still in flight now are counted under the old key).
+      fairShare.spend().flush();
+    } catch (RuntimeException e) {
+      throw new KeyStoreException("cannot persist the key's spend before regenerating it", e);
+    }
     Duration grace = KeyFields.durationField(request, "grace_period");
     GeneratedKey regenerated =
         fairShare.keys().regenerate(key, newKey, grace).orElseThrow(() -> notFound(ref));

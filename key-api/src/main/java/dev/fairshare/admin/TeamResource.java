@@ -104,6 +104,9 @@ public final class TeamResource {
           ObjectNode answer = KeyJson.JSON.createObjectNode();
           answer.put("team_id", team.teamId());
           answer.set("team_info", render(team));
+          if (!caller.admin()) {
+            return answer; // a member learns its team, not its teammates' keys
+          }
           ArrayNode keys = answer.putArray("keys");
           for (ApiKey key : fairShare.keys().keysOfTeam(team.teamId(), MAX_KEYS_SHOWN)) {
             ObjectNode k = keys.addObject();
@@ -207,7 +210,9 @@ public final class TeamResource {
           Caller.requireAdmin(headers, fairShare);
           Team team = existing(requiredId(KeyJson.parseObject(body)));
           Team changed = team.withBlocked(blocked, fairShare.keys().now());
-          fairShare.keys().updateTeam(changed);
+          if (!fairShare.keys().updateTeam(changed)) {
+            throw notFound(team.teamId());
+          }
           return render(changed);
         });
   }

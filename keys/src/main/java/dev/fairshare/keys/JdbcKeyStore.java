@@ -351,7 +351,9 @@ public final class JdbcKeyStore implements KeyStore {
       try (PreparedStatement count =
               c.prepareStatement("SELECT COUNT(*) FROM fairshare_keys WHERE team_id = ?");
           PreparedStatement delete =
-              c.prepareStatement("DELETE FROM fairshare_teams WHERE team_id = ?")) {
+              c.prepareStatement("DELETE FROM fairshare_teams WHERE team_id = ?");
+          PreparedStatement spend =
+              c.prepareStatement("DELETE FROM fairshare_spend WHERE counter LIKE ?")) {
         List<String> deleted = new java.util.ArrayList<>();
         for (String id : teamIds) {
           count.setString(1, id);
@@ -365,6 +367,9 @@ public final class JdbcKeyStore implements KeyStore {
           if (delete.executeUpdate() == 1) {
             deleted.add(id);
           }
+          // A team created again under this id starts with nothing spent.
+          spend.setString(1, "team:" + id + ":%");
+          spend.executeUpdate();
         }
         c.commit();
         return deleted;

@@ -20,7 +20,10 @@ for i = 1, n do
     if seed < 0 then
       missing[#missing + 1] = i
     else
-      redis.call('HSET', h, 'used', ARGV[base + 3], 'reserved', 0)
+            redis.call('HSET', h, 'used', ARGV[base + 3], 'reserved', 0)
+      -- Holds left from a hash that was lost (evicted, deleted) would take back what the new one
+      -- never reserved.
+      redis.call('DEL', KEYS[2 * i])
       redis.call('PEXPIRE', h, ARGV[base + 4])
     end
   end
