@@ -496,4 +496,119 @@ class TeamsAndBudgetsIT {
             key);
     assertThat(refused.statusCode()).isEqualTo(400);
   }
+
+  @Test
+  void pricesSetAtRunTime_applyToTheNextCall_andALargeMaxTokensIsPricedAtItsCeiling()
+      throws Exception {
+    TestGateway g =
+        start(
+            dir,
+            Map.of(
+                "fairshare.models.my-fake-model.tpm", "100000",
+                "fairshare.gateway.mock.my-fake-model.completion-tokens", "20"));
+    String key = g.mintKey("{\"max_budget\":0.001}");
+    client(g, key).chat().completions().create(hello(20)); // free: no price yet
+    assertThat(ok(get(g, "/key/info?key=" + key)).get("info").get("spend").asDouble()).isZero();
+    JsonNode limits =
+        ok(
+            g.post(
+                "/config/models",
+                "{\"models\":[{\"model\":\"my-fake-model\",\"input_cost_per_token\":0.00001,"
+                    + "\"output_cost_per_token\":0.000015}]}",
+                TestGateway.MASTER_KEY));
+    assertThat(limits.get("models").get(0).get("output_cost_per_token").asDouble())
+        .isEqualTo(0.000015);
+    client(g, key).chat().completions().create(hello(20));
+    assertThat(ok(get(g, "/key/info?key=" + key)).get("info").get("spend").asDouble())
+        .isEqualTo(0.0004);
+    // max_tokens 100 may cost 10 × 0.00001 + 100 × 0.000015 = 0.0016: more than is left (0.0006)
+    try {
+      client(g, key).chat().completions().create(hello(100));
+      throw new AssertionError("a call whose max_tokens may cost more than is left is refused");
+    } catch (BadRequestException e) {
+      assertThat(e.body().toString()).contains("budget_exceeded").contains("$0.001600");
+    }
+    HttpResponse<String> bad =
+        g.post(
+            "/config/models",
+            "{\"models\":[{\"model\":\"my-fake-model\",\"input_cost_per_token\":-1}]}",
+            TestGateway.MASTER_KEY);
+    assertThat(bad.statusCode()).isEqualTo(400);
+    assertThat(TestGateway.error(bad).get("param").asText())
+        .isEqualTo("models[0].input_cost_per_token");
+  }
+
+  @Test
+  void aKeyWhoseTeamIdWasFreeText_keepsWorking_andAMemberSeesItsTeamButNotItsTeammates()
+      throws Exception {
+    TestGateway g = start(dir, Map.of());
+    // A key minted before teams existed, its team_id free text: no such team is created
+    String legacy = g.mintKey("{}");
+    dev.fairshare.keys.ApiKey stored = g.gateway.fairShare().keys().find(legacy).orElseThrow();
+    g.gateway
+        .fairShare()
+        .keys()
+        .update(
+            new dev.fairshare.keys.ApiKey(
+                stored.token(),
+                stored.keyName(),
+                stored.keyAlias(),
+                stored.models(),
+                stored.tpmLimit(),
+                stored.rpmLimit(),
+                stored.maxParallelRequests(),
+                stored.metadata(),
+                stored.expires(),
+                stored.blocked(),
+                stored.userId(),
+                "Search Team (old)",
+                stored.createdAt(),
+                stored.updatedAt()));
+    assertThat(client(g, legacy).chat().completions().create(hello(20)).usage()).isPresent();
+
+    ok(g.post("/team/new", "{\"team_id\":\"t\"}", TestGateway.MASTER_KEY));
+    String member = g.mintKey("{\"team_id\":\"t\"}");
+    g.mintKey("{\"team_id\":\"t\",\"key_alias\":\"teammate\"}");
+    HttpResponse<String> own =
+        g.http.send(
+            HttpRequest.newBuilder(g.base().resolve("/team/info?team_id=t"))
+                .header("Authorization", "Bearer " + member)
+                .GET()
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    JsonNode info = ok(own);
+    assertThat(info.get("team_info").get("team_id").asText()).isEqualTo("t");
+    assertThat(info.has("keys")).isFalse();
+    assertThat(own.body()).doesNotContain("teammate");
+    HttpResponse<String> other =
+        g.http.send(
+            HttpRequest.newBuilder(g.base().resolve("/team/info?team_id=other"))
+                .header("Authorization", "Bearer " + member)
+                .GET()
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(other.statusCode()).isEqualTo(404);
+    HttpResponse<String> colon =
+        g.post("/team/new", "{\"team_id\":\"a:gpt-4o\"}", TestGateway.MASTER_KEY);
+    assertThat(colon.statusCode()).isEqualTo(400);
+  }
+
+  @Test
+  void withRedisAwayAndFailureModeOpen_aPricedCallIsAdmitted_andItsSpendIsPersisted()
+      throws Exception {
+    PrivateRedis redis = PrivateRedis.start(dir);
+    resources.add(redis);
+    Map<String, String> props = new HashMap<>(PRICED);
+    props.put("fairshare.redis.uri", redis.uri());
+    props.put("fairshare.redis.failure-mode", "open");
+    props.put("fairshare.redis.timeout", "300ms");
+    TestGateway g = twoOnRedis(props).get(0);
+    String key = g.mintKey("{\"max_budget\":1}");
+    redis.close();
+    assertThat(client(g, key).chat().completions().create(hello(20)).usage()).isPresent();
+    g.gateway.fairShare().spend().flush();
+    String token = dev.fairshare.keys.KeyHashing.sha256(key);
+    assertThat(g.gateway.fairShare().keys().store().spend("key:" + token + ":spend", 0))
+        .isEqualTo(400_000);
+  }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fairshare.FairShare;
 import dev.fairshare.config.FairShareConfig;
+import dev.fairshare.config.ModelPrice;
 import dev.fairshare.config.RuntimeLimits;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.keys.KeyStoreException;
@@ -140,7 +141,8 @@ public final class ConfigResource {
         }
         for (Iterator<String> fields = entry.fieldNames(); fields.hasNext(); ) {
           String field = fields.next();
-          if (!List.of("model", "tpm", "rpm").contains(field)) {
+          if (!List.of("model", "tpm", "rpm", "input_cost_per_token", "output_cost_per_token")
+              .contains(field)) {
             throw invalid(at + "." + field, "Unknown field " + at + "." + field + ".");
           }
         }
@@ -154,8 +156,37 @@ public final class ConfigResource {
                   + " letters, digits and . _ : / @ + - (not a fairshare: name).");
         }
         String model = config.resolveModel(name.asText());
-        if (!entry.has("tpm") && !entry.has("rpm")) {
-          throw invalid(at, at + " sets neither 'tpm' nor 'rpm'.");
+        if (!entry.has("tpm")
+            && !entry.has("rpm")
+            && !entry.has("input_cost_per_token")
+            && !entry.has("output_cost_per_token")) {
+          throw invalid(
+              at,
+              at + " sets none of 'tpm', 'rpm', 'input_cost_per_token', 'output_cost_per_token'.");
+        }
+        for (String kind : List.of("input", "output")) {
+          String field = kind + "_cost_per_token";
+          if (!entry.has(field)) {
+            continue;
+          }
+          String key = RuntimeLimits.priceKey(model, kind);
+          JsonNode value = entry.get(field);
+          if (value.isNull()) {
+            remove.add(key);
+          } else if (!value.isNumber() || ModelPrice.perToken(value.asText()) == null) {
+            throw invalid(
+                at + "." + field,
+                at
+                    + "."
+                    + field
+                    + " must be USD per token from 0 to "
+                    + ModelPrice.MAX_PER_TOKEN
+                    + ", or null to go back to the configured price; was "
+                    + value
+                    + ".");
+          } else {
+            set.put(key, value.asText());
+          }
         }
         for (String dimension : List.of("tpm", "rpm")) {
           if (!entry.has(dimension)) {
@@ -234,10 +265,18 @@ public final class ConfigResource {
       m.put("model", e.getKey());
       limit(m, "tpm", e.getValue().tokens());
       limit(m, "rpm", e.getValue().requests());
+      ModelPrice price = config.models().priceOf(e.getKey());
+      m.put("input_cost_per_token", price.inputPerToken());
+      m.put("output_cost_per_token", price.outputPerToken());
       ArrayNode fromRuntime = m.putArray("set_at_run_time");
       for (String dimension : List.of("tpm", "rpm")) {
         if (runtime.containsKey(RuntimeLimits.modelKey(e.getKey(), dimension))) {
           fromRuntime.add(dimension);
+        }
+      }
+      for (String kind : List.of("input", "output")) {
+        if (runtime.containsKey(RuntimeLimits.priceKey(e.getKey(), kind))) {
+          fromRuntime.add(kind + "_cost_per_token");
         }
       }
     }
