@@ -162,8 +162,8 @@ public final class TeamSimulation {
 
         With 100-token requests a light key's share (5,000 / 20 = 250 tokens a minute, 167 for a
         key of weight 1 among weights 2) is under two requests: what a key may still send is
-        rounded by whole requests, team B loses about 2 % to team A and Jain inside B falls to
-        0.97. The split is exact when requests are small against a key's share.
+        rounded by whole requests: team B loses up to 2 % to team A, and Jain inside B falls to
+        0.97 on some seeds. The split is exact when requests are small against a key's share.
         """);
     return t.toString();
   }
