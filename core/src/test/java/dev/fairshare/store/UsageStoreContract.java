@@ -9,9 +9,11 @@ import dev.fairshare.core.Decision;
 import dev.fairshare.core.EngineSettings;
 import dev.fairshare.core.KeyLimits;
 import dev.fairshare.core.KeyStanding;
+import dev.fairshare.core.LimitWindow;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.ModelWindow;
 import dev.fairshare.core.Reservation;
+import dev.fairshare.core.ShareGroup;
 import dev.fairshare.core.UsageSnapshot;
 import dev.fairshare.core.Verdict;
 import java.util.ArrayList;
@@ -391,6 +393,81 @@ abstract class UsageStoreContract {
    * 1,500 random steps (keys with weights and limits, estimates, settlements above and below the
    * reservation, time moving 0-4 s): each decision and settlement matches the reference rule.
    */
+  /**
+   * Teams: keys admitted as their group, then in their group's window on the model, with a team's
+   * limit and a per-model limit as more windows. The composition runs on this store and on the
+   * memory store: the same decisions, standings, retry-afters and reservations at every step.
+   */
+  @Test
+  void randomTimelines_teamsAndTheirWindows_decideAsOnTheMemoryStore() {
+    KeyLimitedUsageStore store =
+        new KeyLimitedUsageStore(newStore(EngineSettings.DEFAULTS), 60_000);
+    KeyLimitedUsageStore reference =
+        new KeyLimitedUsageStore(new MemoryUsageStore(EngineSettings.DEFAULTS), 60_000);
+    Random random = new Random(16);
+    ModelCapacity capacity = new ModelCapacity(3_000, 60);
+    ShareGroup teamA = ShareGroup.team("a", 1.0);
+    ShareGroup teamB = ShareGroup.team("b", 2.0);
+    ShareGroup teamless = new ShareGroup(ShareGroup.TEAMLESS, 1.0);
+    LimitWindow teamALimit =
+        new LimitWindow(
+            "fairshare:team-limits:a", new ModelCapacity(1_200, ModelCapacity.UNLIMITED));
+    LimitWindow perModel =
+        new LimitWindow("fairshare:key-model-limits:k3:m", new ModelCapacity(400, 10));
+    KeyLimits[] limits = {
+      KeyLimits.NONE.withGroup(teamA),
+      new KeyLimits(
+          ModelCapacity.UNLIMITED,
+          ModelCapacity.UNLIMITED,
+          ModelCapacity.UNLIMITED,
+          List.of(teamALimit),
+          teamA),
+      KeyLimits.NONE.withGroup(teamB),
+      new KeyLimits(ModelCapacity.UNLIMITED, 8, ModelCapacity.UNLIMITED, List.of(perModel), teamB),
+      KeyLimits.NONE.withGroup(teamless),
+      KeyLimits.NONE.withGroup(teamless)
+    };
+    double[] weights = {1.0, 1.0, 0.5, 2.0, 1.0, 3.0};
+    List<Reservation[]> inFlight = new ArrayList<>();
+    long now = T0;
+    for (int step = 0; step < 800; step++) {
+      now += random.nextInt(3_000);
+      if (!inFlight.isEmpty() && random.nextInt(3) == 0) {
+        Reservation[] pair = inFlight.remove(random.nextInt(inFlight.size()));
+        long actual = random.nextInt(4) == 0 ? 0 : random.nextInt(400);
+        if (random.nextInt(5) == 0) {
+          reference.release(pair[0], now);
+          store.release(pair[1], now);
+        } else {
+          assertThat(store.settle(pair[1], actual, now))
+              .as("settlement at step %d", step)
+              .isEqualTo(reference.settle(pair[0], actual, now));
+        }
+        continue;
+      }
+      int k = random.nextInt(weights.length);
+      AdmissionRequest r =
+          new AdmissionRequest(
+              "k" + k, "m", capacity, weights[k], 20 + random.nextInt(300), limits[k]);
+      Decision expected = reference.acquire(r, now);
+      Decision actual = store.acquire(r, now);
+      assertThat(actual.verdict()).as("verdict at step %d", step).isEqualTo(expected.verdict());
+      assertThat(actual.usage()).as("standing at step %d", step).isEqualTo(expected.usage());
+      assertThat(actual.retryAfterMillis())
+          .as("retry-after at step %d", step)
+          .isEqualTo(expected.retryAfterMillis());
+      if (expected.admitted()) {
+        assertThat(actual.reservation().tokens()).isEqualTo(expected.reservation().tokens());
+        inFlight.add(new Reservation[] {expected.reservation(), actual.reservation()});
+      }
+    }
+    for (Reservation[] pair : inFlight) {
+      reference.settle(pair[0], 0, now);
+      store.settle(pair[1], 0, now);
+    }
+    assertThat(store.pending()).isZero();
+  }
+
   private void compareWithReference(EngineSettings settings, long seed) {
     UsageStore store = newStore(settings);
     ModelWindow reference = new ModelWindow(settings);
