@@ -85,6 +85,7 @@ abstract class KeyApiContract {
 
   @Test
   void generateThenInfo_byRawKeyAndByHash() throws Exception {
+    admin("/team/new", "{\"team_id\":\"t1\"}"); // a key joins a team that exists
     JsonNode generated =
         admin(
             "/key/generate",
