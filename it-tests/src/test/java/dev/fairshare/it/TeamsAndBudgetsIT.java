@@ -97,6 +97,15 @@ class TeamsAndBudgetsIT {
         .build();
   }
 
+  /** A call with max_tokens 20 on plain HTTP, to read a refusal's status, headers and body. */
+  static HttpResponse<String> rawCall(TestGateway g, String key) throws Exception {
+    return g.post(
+        "/v1/chat/completions",
+        "{\"model\":\"my-fake-model\",\"max_completion_tokens\":20,"
+            + "\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}]}",
+        key);
+  }
+
   static JsonNode ok(HttpResponse<String> response) throws Exception {
     assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
     return TestGateway.JSON.readTree(response.body());
@@ -293,11 +302,7 @@ class TeamsAndBudgetsIT {
     assertThat(admitted).isEqualTo(2);
 
     HttpResponse<String> third =
-        first.post(
-            "/v1/chat/completions",
-            "{\"model\":\"my-fake-model\",\"max_completion_tokens\":20,"
-                + "\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}]}",
-            key);
+        rawCall(first, key);
     assertThat(third.statusCode()).isEqualTo(400);
     JsonNode error = TestGateway.error(third);
     assertThat(error.get("type").asText()).isEqualTo("budget_exceeded");
@@ -455,11 +460,7 @@ class TeamsAndBudgetsIT {
     assertThat(ok(get(again, "/key/info?key=" + key)).get("info").get("spend").asDouble())
         .isEqualTo(0.0008);
     HttpResponse<String> refused =
-        again.post(
-            "/v1/chat/completions",
-            "{\"model\":\"my-fake-model\",\"max_completion_tokens\":20,"
-                + "\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}]}",
-            key);
+        rawCall(again, key);
     assertThat(refused.statusCode()).isEqualTo(400);
   }
 
@@ -489,11 +490,7 @@ class TeamsAndBudgetsIT {
     client(g, key).chat().completions().create(hello(20)); // 0.0016
     client(g, key).chat().completions().create(hello(20)); // 0.0020: the budget, exactly
     HttpResponse<String> refused =
-        g.post(
-            "/v1/chat/completions",
-            "{\"model\":\"my-fake-model\",\"max_completion_tokens\":20,"
-                + "\"messages\":[{\"role\":\"user\",\"content\":\"Hello world!\"}]}",
-            key);
+        rawCall(g, key);
     assertThat(refused.statusCode()).isEqualTo(400);
   }
 

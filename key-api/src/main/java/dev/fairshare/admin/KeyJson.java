@@ -130,7 +130,7 @@ final class KeyJson {
     return out;
   }
 
-  private static void putLong(ObjectNode out, String field, Long value) {
+  static void putLong(ObjectNode out, String field, Long value) {
     if (value == null) {
       out.putNull(field);
     } else {

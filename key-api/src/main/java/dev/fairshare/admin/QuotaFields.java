@@ -121,10 +121,10 @@ final class QuotaFields {
     out.put("budget_duration", quotas.budgetDuration());
     out.set("model_tpm_limit", KeyJson.JSON.valueToTree(quotas.modelTpmLimit()));
     out.set("model_rpm_limit", KeyJson.JSON.valueToTree(quotas.modelRpmLimit()));
-    putLong(out, "tokens_per_day", quotas.tokensPerDay());
-    putLong(out, "tokens_per_month", quotas.tokensPerMonth());
-    putLong(out, "requests_per_day", quotas.requestsPerDay());
-    putLong(out, "requests_per_month", quotas.requestsPerMonth());
+    KeyJson.putLong(out, "tokens_per_day", quotas.tokensPerDay());
+    KeyJson.putLong(out, "tokens_per_month", quotas.tokensPerMonth());
+    KeyJson.putLong(out, "requests_per_day", quotas.requestsPerDay());
+    KeyJson.putLong(out, "requests_per_month", quotas.requestsPerMonth());
     long now = fairShare.clock().millis();
     QuotaCounter counter = fairShare.quotas().spendCounter(owner, quotas, now);
     long end = counter.period().endMillis();
@@ -138,14 +138,6 @@ final class QuotaFields {
   }
 
   private static void putDouble(ObjectNode out, String field, Double value) {
-    if (value == null) {
-      out.putNull(field);
-    } else {
-      out.put(field, value);
-    }
-  }
-
-  private static void putLong(ObjectNode out, String field, Long value) {
     if (value == null) {
       out.putNull(field);
     } else {

@@ -240,21 +240,13 @@ public final class TeamResource {
     out.put("team_alias", team.teamAlias());
     ArrayNode models = out.putArray("models");
     team.models().forEach(models::add);
-    putLong(out, "tpm_limit", team.tpmLimit());
-    putLong(out, "rpm_limit", team.rpmLimit());
+    KeyJson.putLong(out, "tpm_limit", team.tpmLimit());
+    KeyJson.putLong(out, "rpm_limit", team.rpmLimit());
     out.set("metadata", KeyJson.JSON.valueToTree(team.metadata()));
     out.put("blocked", team.blocked());
     out.put("created_at", team.createdAt().toString());
     out.put("updated_at", team.updatedAt().toString());
     QuotaFields.render(out, team.quotas(), "team:" + team.teamId(), fairShare);
     return out;
-  }
-
-  private static void putLong(ObjectNode out, String field, Long value) {
-    if (value == null) {
-      out.putNull(field);
-    } else {
-      out.put(field, value);
-    }
   }
 }

@@ -242,27 +242,55 @@ public final class JdbcKeyStore implements KeyStore {
             + " FROM fairshare_keys"
             + (aliasFilter == null ? "" : " WHERE key_alias = ?")
             + " ORDER BY created_at, token LIMIT ? OFFSET ?";
+    return rows(
+        "cannot list keys",
+        sql,
+        ps -> {
+          int i = 1;
+          if (aliasFilter != null) {
+            ps.setString(i++, aliasFilter);
+          }
+          ps.setInt(i++, limit);
+          ps.setInt(i, offset);
+        },
+        KeyRows::read);
+  }
+
+  /** Binds a query's parameters. */
+  @FunctionalInterface
+  private interface Binding {
+    void bind(PreparedStatement ps) throws SQLException;
+  }
+
+  /** Reads one row. */
+  @FunctionalInterface
+  private interface Row<T> {
+    T read(ResultSet rs) throws SQLException;
+  }
+
+  /**
+   * The rows {@code sql} answers with {@code binding}, each read by {@code row} (a read: tried
+   * again on a lost connection).
+   *
+   * @throws KeyStoreException saying {@code what} failed
+   */
+  private <T> List<T> rows(String what, String sql, Binding binding, Row<T> row) {
     try {
       return read(
           c -> {
             try (PreparedStatement ps = c.prepareStatement(sql)) {
-              int i = 1;
-              if (aliasFilter != null) {
-                ps.setString(i++, aliasFilter);
-              }
-              ps.setInt(i++, limit);
-              ps.setInt(i, offset);
-              List<ApiKey> keys = new java.util.ArrayList<>();
+              binding.bind(ps);
+              List<T> found = new java.util.ArrayList<>();
               try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                  keys.add(KeyRows.read(rs));
+                  found.add(row.read(rs));
                 }
               }
-              return keys;
+              return found;
             }
           });
     } catch (SQLException e) {
-      throw new KeyStoreException("cannot list keys: " + e.getMessage(), e);
+      throw new KeyStoreException(what + ": " + e.getMessage(), e);
     }
   }
 
@@ -386,28 +414,16 @@ public final class JdbcKeyStore implements KeyStore {
 
   @Override
   public List<Team> listTeams(int offset, int limit) {
-    String sql =
+    return rows(
+        "cannot list teams",
         "SELECT "
             + TeamRows.COLUMNS
-            + " FROM fairshare_teams ORDER BY created_at, team_id LIMIT ? OFFSET ?";
-    try {
-      return read(
-          c -> {
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
-              ps.setInt(1, limit);
-              ps.setInt(2, offset);
-              List<Team> teams = new java.util.ArrayList<>();
-              try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                  teams.add(TeamRows.read(rs));
-                }
-              }
-              return teams;
-            }
-          });
-    } catch (SQLException e) {
-      throw new KeyStoreException("cannot list teams: " + e.getMessage(), e);
-    }
+            + " FROM fairshare_teams ORDER BY created_at, team_id LIMIT ? OFFSET ?",
+        ps -> {
+          ps.setInt(1, limit);
+          ps.setInt(2, offset);
+        },
+        TeamRows::read);
   }
 
   @Override
@@ -428,28 +444,16 @@ public final class JdbcKeyStore implements KeyStore {
 
   @Override
   public List<ApiKey> keysOfTeam(String teamId, int limit) {
-    String sql =
+    return rows(
+        "cannot list the team's keys",
         "SELECT "
             + KeyRows.COLUMNS
-            + " FROM fairshare_keys WHERE team_id = ? ORDER BY created_at, token LIMIT ?";
-    try {
-      return read(
-          c -> {
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
-              ps.setString(1, teamId);
-              ps.setInt(2, limit);
-              List<ApiKey> keys = new java.util.ArrayList<>();
-              try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                  keys.add(KeyRows.read(rs));
-                }
-              }
-              return keys;
-            }
-          });
-    } catch (SQLException e) {
-      throw new KeyStoreException("cannot list the team's keys: " + e.getMessage(), e);
-    }
+            + " FROM fairshare_keys WHERE team_id = ? ORDER BY created_at, token LIMIT ?",
+        ps -> {
+          ps.setString(1, teamId);
+          ps.setInt(2, limit);
+        },
+        KeyRows::read);
   }
 
   /**
@@ -466,42 +470,30 @@ public final class JdbcKeyStore implements KeyStore {
     sorted.sort(
         java.util.Comparator.comparing(SpendRow::counter)
             .thenComparingLong(SpendRow::periodStartMillis));
-    for (int attempt = 1; ; attempt++) {
-      try (Connection c = dataSource.getConnection()) {
-        boolean autoCommit = c.getAutoCommit();
-        c.setAutoCommit(false);
-        try (PreparedStatement update =
-                c.prepareStatement(
-                    "UPDATE fairshare_spend SET amount = amount + ?"
-                        + " WHERE counter = ? AND period_start = ?");
-            PreparedStatement insert =
-                c.prepareStatement(
-                    "INSERT INTO fairshare_spend (counter, period_start, amount) VALUES (?,?,?)")) {
-          for (SpendRow row : sorted) {
-            update.setLong(1, row.amount());
-            update.setString(2, row.counter());
-            update.setLong(3, row.periodStartMillis());
-            if (update.executeUpdate() == 0) {
-              insert.setString(1, row.counter());
-              insert.setLong(2, row.periodStartMillis());
-              insert.setLong(3, row.amount());
-              insert.executeUpdate();
+    writeRetryingOnce(
+        "cannot write the spend",
+        c -> {
+          try (PreparedStatement update =
+                  c.prepareStatement(
+                      "UPDATE fairshare_spend SET amount = amount + ?"
+                          + " WHERE counter = ? AND period_start = ?");
+              PreparedStatement insert =
+                  c.prepareStatement(
+                      "INSERT INTO fairshare_spend (counter, period_start, amount)"
+                          + " VALUES (?,?,?)")) {
+            for (SpendRow row : sorted) {
+              update.setLong(1, row.amount());
+              update.setString(2, row.counter());
+              update.setLong(3, row.periodStartMillis());
+              if (update.executeUpdate() == 0) {
+                insert.setString(1, row.counter());
+                insert.setLong(2, row.periodStartMillis());
+                insert.setLong(3, row.amount());
+                insert.executeUpdate();
+              }
             }
           }
-          c.commit();
-          return;
-        } catch (SQLException e) {
-          c.rollback();
-          if (attempt >= 2 || !isUniqueViolation(e)) {
-            throw e;
-          }
-        } finally {
-          c.setAutoCommit(autoCommit);
-        }
-      } catch (SQLException e) {
-        throw new KeyStoreException("cannot write the spend: " + e.getMessage(), e);
-      }
-    }
+        });
   }
 
   @Override
@@ -545,7 +537,6 @@ public final class JdbcKeyStore implements KeyStore {
     }
   }
 
-  /** A read of the key database: safe to run again on a new connection. */
   /**
    * Adds each row to its (key, model, hour) in one transaction: an update of the row, or its insert
    * when there is none; an insert that loses a race with another instance's (a unique violation)
@@ -556,12 +547,28 @@ public final class JdbcKeyStore implements KeyStore {
     if (rows.isEmpty()) {
       return;
     }
+    writeRetryingOnce("cannot write the usage history", c -> addUsage(c, rows));
+  }
+
+  /** A write of several statements on one connection. */
+  @FunctionalInterface
+  private interface Write {
+    void on(Connection c) throws SQLException;
+  }
+
+  /**
+   * Runs {@code write} in one transaction; one that fails on a unique violation (an insert that
+   * lost a race with another instance's) is rolled back and run once more, as a whole.
+   *
+   * @throws KeyStoreException saying {@code what} failed
+   */
+  private void writeRetryingOnce(String what, Write write) {
     for (int attempt = 1; ; attempt++) {
       try (Connection c = dataSource.getConnection()) {
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
-          addUsage(c, rows);
+          write.on(c);
           c.commit();
           return;
         } catch (SQLException e) {
@@ -573,7 +580,7 @@ public final class JdbcKeyStore implements KeyStore {
           c.setAutoCommit(autoCommit);
         }
       } catch (SQLException e) {
-        throw new KeyStoreException("cannot write the usage history: " + e.getMessage(), e);
+        throw new KeyStoreException(what + ": " + e.getMessage(), e);
       }
     }
   }

@@ -90,7 +90,7 @@ final class KeyRows {
         QuotaColumn.read(rs.getString(15)));
   }
 
-  private static void setLong(PreparedStatement ps, int index, Long value) throws SQLException {
+  static void setLong(PreparedStatement ps, int index, Long value) throws SQLException {
     if (value == null) {
       ps.setNull(index, Types.BIGINT);
     } else {
@@ -98,12 +98,12 @@ final class KeyRows {
     }
   }
 
-  private static Long getLong(ResultSet rs, int column) throws SQLException {
+  static Long getLong(ResultSet rs, int column) throws SQLException {
     long value = rs.getLong(column);
     return rs.wasNull() ? null : value;
   }
 
-  private static String toJson(Object value) {
+  static String toJson(Object value) {
     try {
       return JSON.writeValueAsString(value);
     } catch (JsonProcessingException e) {

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -46,11 +45,11 @@ final class TeamRows {
   private static int bindFields(PreparedStatement ps, int first, Team team) throws SQLException {
     int i = first;
     ps.setString(i++, team.teamAlias());
-    ps.setString(i++, json(team.models()));
-    setLong(ps, i++, team.tpmLimit());
-    setLong(ps, i++, team.rpmLimit());
+    ps.setString(i++, KeyRows.toJson(team.models()));
+    KeyRows.setLong(ps, i++, team.tpmLimit());
+    KeyRows.setLong(ps, i++, team.rpmLimit());
     ps.setString(i++, QuotaColumn.write(team.quotas()));
-    ps.setString(i++, json(team.metadata()));
+    ps.setString(i++, KeyRows.toJson(team.metadata()));
     ps.setBoolean(i++, team.blocked());
     return i;
   }
@@ -61,8 +60,8 @@ final class TeamRows {
           rs.getString(1),
           rs.getString(2),
           JSON.readValue(rs.getString(3), new TypeReference<List<String>>() {}),
-          getLong(rs, 4),
-          getLong(rs, 5),
+          KeyRows.getLong(rs, 4),
+          KeyRows.getLong(rs, 5),
           QuotaColumn.read(rs.getString(6)),
           JSON.readValue(rs.getString(7), new TypeReference<Map<String, Object>>() {}),
           rs.getBoolean(8),
@@ -71,26 +70,5 @@ final class TeamRows {
     } catch (JsonProcessingException e) {
       throw new KeyStoreException("corrupt JSON column in fairshare_teams", e);
     }
-  }
-
-  private static String json(Object value) {
-    try {
-      return JSON.writeValueAsString(value);
-    } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("cannot serialise " + value.getClass().getSimpleName(), e);
-    }
-  }
-
-  private static void setLong(PreparedStatement ps, int index, Long value) throws SQLException {
-    if (value == null) {
-      ps.setNull(index, Types.BIGINT);
-    } else {
-      ps.setLong(index, value);
-    }
-  }
-
-  private static Long getLong(ResultSet rs, int column) throws SQLException {
-    long value = rs.getLong(column);
-    return rs.wasNull() ? null : value;
   }
 }
