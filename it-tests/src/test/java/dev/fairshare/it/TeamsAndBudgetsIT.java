@@ -301,8 +301,7 @@ class TeamsAndBudgetsIT {
     pool.shutdown();
     assertThat(admitted).isEqualTo(2);
 
-    HttpResponse<String> third =
-        rawCall(first, key);
+    HttpResponse<String> third = rawCall(first, key);
     assertThat(third.statusCode()).isEqualTo(400);
     JsonNode error = TestGateway.error(third);
     assertThat(error.get("type").asText()).isEqualTo("budget_exceeded");
@@ -459,8 +458,7 @@ class TeamsAndBudgetsIT {
     TestGateway again = start(dir, props);
     assertThat(ok(get(again, "/key/info?key=" + key)).get("info").get("spend").asDouble())
         .isEqualTo(0.0008);
-    HttpResponse<String> refused =
-        rawCall(again, key);
+    HttpResponse<String> refused = rawCall(again, key);
     assertThat(refused.statusCode()).isEqualTo(400);
   }
 
@@ -489,8 +487,7 @@ class TeamsAndBudgetsIT {
     client(g, key).chat().completions().create(hello(20)); // 0.0012
     client(g, key).chat().completions().create(hello(20)); // 0.0016
     client(g, key).chat().completions().create(hello(20)); // 0.0020: the budget, exactly
-    HttpResponse<String> refused =
-        rawCall(g, key);
+    HttpResponse<String> refused = rawCall(g, key);
     assertThat(refused.statusCode()).isEqualTo(400);
   }
 
