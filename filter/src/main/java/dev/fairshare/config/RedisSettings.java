@@ -5,7 +5,8 @@ import java.time.Duration;
 /**
  * The shared store's settings ({@code fairshare.redis.*}), used when {@code fairshare.store=redis}.
  *
- * @param uri {@code redis://host:port} or {@code rediss://:password@host:port}
+ * @param uri {@code redis://host:port} or {@code rediss://:password@host:port}; a Redis Cluster:
+ *     {@code redis-cluster://[:password@]host:port,host:port,...} (or {@code rediss-cluster://})
  * @param failureMode what requests get while Redis is away
  * @param timeout the longest wait for Redis on a request (one command)
  * @param connectTimeout the longest wait for a connection and its handshake (at start, and when
@@ -20,7 +21,14 @@ public record RedisSettings(
     String keyPrefix) {
 
   static RedisSettings read(ConfigValues v) {
-    String uri = v.string("fairshare.redis.uri", "redis://127.0.0.1:6379");
+    String uri = v.string("fairshare.redis.uri", "redis://127.0.0.1:6379").strip();
+    if (!uri.matches("(redis|rediss|redis-cluster|rediss-cluster)://.+")) {
+      v.problem(
+          "fairshare.redis.uri",
+          "'"
+              + uri.replaceAll("//[^@/]*@", "//***@")
+              + "' is not a redis://, rediss://, redis-cluster:// or rediss-cluster:// URI");
+    }
     FailureMode failureMode =
         v.choice("fairshare.redis.failure-mode", FailureMode.class, FailureMode.OPEN);
     // 250 ms, not 50: on a 2-core machine a burst of 32 clients pushed commands past 50 ms (39 of

@@ -8,6 +8,7 @@ import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.errors.RateLimitException;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import dev.fairshare.core.ManualClock;
+import dev.fairshare.store.redis.LocalRedisCluster;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.net.http.HttpResponse;
@@ -62,7 +63,23 @@ class RedisDistributedIT {
 
   @Test
   void referenceScenarioAcrossTwoInstances() throws Exception {
-    List<TestGateway> g = instances(2, Map.of());
+    referenceScenarioAcross(instances(2, Map.of()));
+  }
+
+  /** The same through a local Redis Cluster of three masters (issue 17). */
+  @Test
+  void referenceScenarioAcrossTwoInstances_onARedisCluster() throws Exception {
+    try (LocalRedisCluster cluster = LocalRedisCluster.start(dir.resolve("cluster"))) {
+      List<TestGateway> g = instances(2, Map.of("fairshare.redis.uri", cluster.uri()));
+      referenceScenarioAcross(g);
+      // and the usage table, which reads every active key of the model, on the cluster
+      assertThat(UsageIT.table(g.get(1), "my-fake-model").get("keys")).hasSize(2);
+      gateways.forEach(TestGateway::close);
+      gateways.clear();
+    }
+  }
+
+  private void referenceScenarioAcross(List<TestGateway> g) throws Exception {
     TestGateway a = g.get(0);
     TestGateway b = g.get(1);
     String key1 = a.mintKey("{}");

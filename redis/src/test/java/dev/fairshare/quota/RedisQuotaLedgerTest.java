@@ -18,10 +18,24 @@ class RedisQuotaLedgerTest extends QuotaLedgerContract {
 
   static final String URI = "redis://127.0.0.1:6379";
 
+  private final java.util.List<QuotaLedger> ledgers = new java.util.ArrayList<>();
+
   @Override
   protected QuotaLedger newLedger(SpendSeed seed) {
-    return new RedisQuotaLedger(
-        RedisLink.create(URI, Duration.ofSeconds(5)), "fs-test-" + UUID.randomUUID(), seed, true);
+    QuotaLedger ledger =
+        new RedisQuotaLedger(
+            RedisLink.create(URI, Duration.ofSeconds(5)),
+            "fs-test-" + UUID.randomUUID(),
+            seed,
+            true);
+    ledgers.add(ledger);
+    return ledger;
+  }
+
+  @org.junit.jupiter.api.AfterEach
+  void closeLedgers() {
+    ledgers.forEach(QuotaLedger::close);
+    ledgers.clear();
   }
 
   @Test

@@ -6,31 +6,54 @@ import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * One multiplexed Lettuce connection, opened at start ({@link #connectNow}) or on first use.
- * Connecting has a timeout of its own, longer than a command's; while the connection is down
- * commands are rejected at once (not queued), Lettuce reconnects in the background, and a
- * connection that could not be opened is retried at most once a second. Password and TLS come with
- * the URI ({@code rediss://:password@host:6379}).
+ * One multiplexed Lettuce connection, opened at start ({@link #connectNow}) or on first use, to a
+ * Redis server or to a Redis Cluster. Connecting has a timeout of its own, longer than a command's;
+ * while the connection is down commands are rejected at once (not queued), Lettuce reconnects in
+ * the background, and a connection that could not be opened is retried at most once a second.
+ * Password and TLS come with the URI ({@code rediss://:password@host:6379}).
+ *
+ * <p>A cluster is named {@code redis-cluster://[:password@]host:port,host:port,...} (or {@code
+ * rediss-cluster://} for TLS): the nodes to learn the cluster from. Every script's keys carry one
+ * hash tag, so Lettuce sends each script to the node that holds its slot, and follows the cluster's
+ * topology (refreshed every 30 s and on a redirection).
  */
 public final class RedisLink implements AutoCloseable {
 
   private static final long RETRY_CONNECT_MILLIS = 1_000;
 
-  private final RedisClient client;
+  /** A client for one server or for a cluster, and what it connects. */
+  private interface Client {
+    StatefulConnection<String, String> connect();
+
+    RedisClusterCommands<String, String> sync(StatefulConnection<String, String> c);
+
+    RedisClusterAsyncCommands<String, String> async(StatefulConnection<String, String> c);
+
+    void shutdown();
+  }
+
+  private final Client client;
   private final ClientResources resources;
-  private volatile StatefulRedisConnection<String, String> connection;
+  private volatile StatefulConnection<String, String> connection;
   private long nextAttemptMillis;
 
-  private RedisLink(RedisClient client, ClientResources resources) {
+  private RedisLink(Client client, ClientResources resources) {
     this.client = client;
     this.resources = resources;
   }
@@ -41,28 +64,133 @@ public final class RedisLink implements AutoCloseable {
   }
 
   /**
+   * True when {@code uri} names a cluster ({@code redis-cluster://}, {@code rediss-cluster://}).
+   */
+  public static boolean isCluster(String uri) {
+    return uri.startsWith("redis-cluster://") || uri.startsWith("rediss-cluster://");
+  }
+
+  /**
    * A link to {@code uri}: connecting (socket and handshake) may take {@code connectTimeout}, a
    * command {@code commandTimeout}. Under a burst of load a connection's handshake can take far
    * longer than a command should: with one timeout for both, a busy instance never connects and
    * fails open.
    */
   public static RedisLink create(String uri, Duration connectTimeout, Duration commandTimeout) {
-    RedisURI redisUri = RedisURI.create(uri);
-    redisUri.setTimeout(connectTimeout); // the handshake's commands (HELLO, AUTH, SELECT)
     // Reconnect every half second while Redis is away (Lettuce's default backs off to 30 s).
     ClientResources resources =
         DefaultClientResources.builder()
             .reconnectDelay(Delay.constant(Duration.ofMillis(500)))
             .build();
-    RedisClient client = RedisClient.create(resources, redisUri);
-    client.setOptions(
+    SocketOptions socket = SocketOptions.builder().connectTimeout(connectTimeout).build();
+    TimeoutOptions timeouts = TimeoutOptions.enabled(commandTimeout);
+    if (isCluster(uri)) {
+      RedisClusterClient cluster =
+          RedisClusterClient.create(resources, clusterNodes(uri, connectTimeout));
+      cluster.setOptions(
+          ClusterClientOptions.builder()
+              .autoReconnect(true)
+              .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+              .timeoutOptions(timeouts)
+              .socketOptions(socket)
+              .topologyRefreshOptions(
+                  ClusterTopologyRefreshOptions.builder()
+                      .enablePeriodicRefresh(Duration.ofSeconds(30))
+                      .enableAllAdaptiveRefreshTriggers()
+                      .build())
+              .build());
+      return new RedisLink(
+          new Client() {
+            @Override
+            public StatefulConnection<String, String> connect() {
+              return cluster.connect();
+            }
+
+            @Override
+            public RedisClusterCommands<String, String> sync(StatefulConnection<String, String> c) {
+              return ((StatefulRedisClusterConnection<String, String>) c).sync();
+            }
+
+            @Override
+            public RedisClusterAsyncCommands<String, String> async(
+                StatefulConnection<String, String> c) {
+              return ((StatefulRedisClusterConnection<String, String>) c).async();
+            }
+
+            @Override
+            public void shutdown() {
+              cluster.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            }
+          },
+          resources);
+    }
+    RedisURI redisUri = RedisURI.create(uri);
+    redisUri.setTimeout(connectTimeout); // the handshake's commands (HELLO, AUTH, SELECT)
+    RedisClient single = RedisClient.create(resources, redisUri);
+    single.setOptions(
         ClientOptions.builder()
             .autoReconnect(true)
             .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-            .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
-            .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout).build())
+            .timeoutOptions(timeouts)
+            .socketOptions(socket)
             .build());
-    return new RedisLink(client, resources);
+    return new RedisLink(
+        new Client() {
+          @Override
+          public StatefulConnection<String, String> connect() {
+            return single.connect();
+          }
+
+          @Override
+          public RedisClusterCommands<String, String> sync(StatefulConnection<String, String> c) {
+            return ((StatefulRedisConnection<String, String>) c).sync();
+          }
+
+          @Override
+          public RedisClusterAsyncCommands<String, String> async(
+              StatefulConnection<String, String> c) {
+            return ((StatefulRedisConnection<String, String>) c).async();
+          }
+
+          @Override
+          public void shutdown() {
+            single.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+          }
+        },
+        resources);
+  }
+
+  /**
+   * The seed nodes of {@code redis-cluster://[:password@]host:port,host:port}: each a {@code
+   * redis://} (or {@code rediss://}) URI with the password.
+   */
+  static List<RedisURI> clusterNodes(String uri, Duration connectTimeout) {
+    boolean tls = uri.startsWith("rediss-cluster://");
+    String rest = uri.substring(uri.indexOf("://") + 3);
+    String userInfo = "";
+    int at = rest.lastIndexOf('@');
+    if (at >= 0) {
+      userInfo = rest.substring(0, at + 1);
+      rest = rest.substring(at + 1);
+    }
+    int slash = rest.indexOf('/');
+    if (slash >= 0) {
+      rest = rest.substring(0, slash);
+    }
+    List<RedisURI> nodes = new ArrayList<>();
+    for (String node : rest.split(",")) {
+      if (node.isBlank()) {
+        continue;
+      }
+      RedisURI nodeUri =
+          RedisURI.create((tls ? "rediss://" : "redis://") + userInfo + node.strip());
+      nodeUri.setTimeout(connectTimeout);
+      nodes.add(nodeUri);
+    }
+    if (nodes.isEmpty()) {
+      throw new IllegalArgumentException("a redis-cluster:// URI names at least one host:port");
+    }
+    return nodes;
   }
 
   /**
@@ -82,8 +210,8 @@ public final class RedisLink implements AutoCloseable {
    *
    * @throws RedisConnectionException when there is no connection (yet)
    */
-  public RedisCommands<String, String> commands() {
-    return connection().sync();
+  public RedisClusterCommands<String, String> commands() {
+    return client.sync(connection());
   }
 
   /**
@@ -93,12 +221,12 @@ public final class RedisLink implements AutoCloseable {
    *
    * @throws RedisConnectionException when there is no connection (yet)
    */
-  public RedisAsyncCommands<String, String> async() {
-    return connection().async();
+  public RedisClusterAsyncCommands<String, String> async() {
+    return client.async(connection());
   }
 
-  private StatefulRedisConnection<String, String> connection() {
-    StatefulRedisConnection<String, String> c = connection;
+  private StatefulConnection<String, String> connection() {
+    StatefulConnection<String, String> c = connection;
     if (c != null) {
       return c;
     }
@@ -122,17 +250,17 @@ public final class RedisLink implements AutoCloseable {
 
   @Override
   public void close() {
-    StatefulRedisConnection<String, String> c = connection;
+    StatefulConnection<String, String> c = connection;
     if (c != null) {
       try {
         // Answered after every command sent before it (settlements not waited for): none is lost.
-        c.sync().ping();
+        client.sync(c).ping();
       } catch (RuntimeException e) {
         // Redis is away: what it has not taken is lost either way.
       }
       c.close();
     }
-    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    client.shutdown();
     resources.shutdown(0, 2, java.util.concurrent.TimeUnit.SECONDS);
   }
 }

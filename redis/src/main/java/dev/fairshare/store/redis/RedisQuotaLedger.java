@@ -11,7 +11,7 @@ import dev.fairshare.store.UsageStoreUnavailableException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -133,7 +133,7 @@ public final class RedisQuotaLedger implements QuotaLedger {
   @Override
   public QuotaStanding standing(QuotaCounter counter, long nowMillis) {
     try {
-      RedisCommands<String, String> redis = link.commands();
+      RedisClusterCommands<String, String> redis = link.commands();
       String hash = hash(counter);
       List<String> v =
           redis.hmget(hash, "used", "reserved").stream()
@@ -179,7 +179,7 @@ public final class RedisQuotaLedger implements QuotaLedger {
 
   private List<Long> run(boolean reserve, String[] keys, String[] args) {
     try {
-      RedisCommands<String, String> redis = link.commands();
+      RedisClusterCommands<String, String> redis = link.commands();
       String sha = reserve ? reserveSha : settleSha;
       if (sha == null) {
         sha = load(redis, reserve);
@@ -194,7 +194,7 @@ public final class RedisQuotaLedger implements QuotaLedger {
     }
   }
 
-  private String load(RedisCommands<String, String> redis, boolean reserve) {
+  private String load(RedisClusterCommands<String, String> redis, boolean reserve) {
     String sha = redis.scriptLoad(reserve ? reserveSource : settleSource);
     if (reserve) {
       reserveSha = sha;

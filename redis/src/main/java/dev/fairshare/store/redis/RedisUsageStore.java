@@ -16,8 +16,8 @@ import dev.fairshare.core.Verdict;
 import dev.fairshare.store.UsageStore;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -160,7 +160,7 @@ public final class RedisUsageStore implements UsageStore {
 
   private CompletionStage<Void> sendQuietly(Reservation reservation, String[] args) {
     String[] keys = keys(reservation.request());
-    RedisAsyncCommands<String, String> redis = link.async();
+    RedisClusterAsyncCommands<String, String> redis = link.async();
     String sha = settleQuietly.sha;
     if (sha == null) {
       sha = load(link.commands(), settleQuietly);
@@ -283,7 +283,7 @@ public final class RedisUsageStore implements UsageStore {
   }
 
   private <T> T run(Script script, String[] keys, String[] args, ScriptOutputType type) {
-    RedisCommands<String, String> redis = link.commands();
+    RedisClusterCommands<String, String> redis = link.commands();
     String sha = script.sha;
     if (sha == null) {
       sha = load(redis, script);
@@ -295,7 +295,7 @@ public final class RedisUsageStore implements UsageStore {
     }
   }
 
-  private static String load(RedisCommands<String, String> redis, Script script) {
+  private static String load(RedisClusterCommands<String, String> redis, Script script) {
     String sha = redis.scriptLoad(script.source);
     script.sha = sha;
     return sha;

@@ -1,0 +1,169 @@
+package dev.fairshare.store.redis;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A Redis Cluster of three masters of the test's own: the installed {@code redis-server} on free
+ * loopback ports, joined with {@code redis-cli --cluster create}. Fails loudly when it cannot
+ * start.
+ */
+public final class LocalRedisCluster implements AutoCloseable {
+
+  private final List<Integer> ports;
+  private final List<Process> processes;
+
+  private LocalRedisCluster(List<Integer> ports, List<Process> processes) {
+    this.ports = ports;
+    this.processes = processes;
+  }
+
+  /** Starts three masters under {@code dir} and waits until the cluster is {@code ok}. */
+  public static LocalRedisCluster start(Path dir) throws IOException, InterruptedException {
+    Files.createDirectories(dir);
+    List<Integer> ports = new ArrayList<>();
+    List<Process> processes = new ArrayList<>();
+    LocalRedisCluster cluster = new LocalRedisCluster(ports, processes);
+    try {
+      for (int i = 0; i < 3; i++) {
+        int port = freePort();
+        ports.add(port);
+        processes.add(
+            new ProcessBuilder(
+                    "redis-server",
+                    "--port",
+                    Integer.toString(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    dir.resolve("nodes-" + port + ".conf").toString(),
+                    "--cluster-node-timeout",
+                    "5000",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    dir.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("redis-" + port + ".log").toFile())
+                .start());
+      }
+      for (int port : ports) {
+        awaitAccepting(port);
+      }
+      List<String> create = new ArrayList<>(List.of("redis-cli", "--cluster", "create"));
+      for (int port : ports) {
+        create.add("127.0.0.1:" + port);
+      }
+      create.addAll(List.of("--cluster-replicas", "0", "--cluster-yes"));
+      Process p =
+          new ProcessBuilder(create)
+              .redirectErrorStream(true)
+              .redirectOutput(dir.resolve("cluster-create.log").toFile())
+              .start();
+      if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        throw new IllegalStateException(
+            "redis-cli --cluster create failed: "
+                + Files.readString(dir.resolve("cluster-create.log")));
+      }
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (!cluster.ok()) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("the local Redis Cluster did not reach cluster_state:ok");
+        }
+        Thread.sleep(100); // polling a real process, not moving time
+      }
+      return cluster;
+    } catch (IOException | InterruptedException | RuntimeException e) {
+      cluster.close();
+      throw e;
+    }
+  }
+
+  /** {@code redis-cluster://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3}. */
+  public String uri() {
+    StringBuilder uri = new StringBuilder("redis-cluster://");
+    for (int i = 0; i < ports.size(); i++) {
+      uri.append(i == 0 ? "" : ",").append("127.0.0.1:").append(ports.get(i));
+    }
+    return uri.toString();
+  }
+
+  /** Every node says {@code cluster_state:ok}. */
+  private boolean ok() throws IOException, InterruptedException {
+    for (int port : ports) {
+      Process info =
+          new ProcessBuilder("redis-cli", "-p", Integer.toString(port), "cluster", "info")
+              .redirectErrorStream(true)
+              .start();
+      String out = new String(info.getInputStream().readAllBytes());
+      info.waitFor(5, TimeUnit.SECONDS);
+      if (!out.contains("cluster_state:ok")) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static int freePort() throws IOException {
+    // A cluster node also listens on its port + 10000: pick ports whose bus port is free too.
+    for (int attempt = 0; attempt < 50; attempt++) {
+      int port;
+      try (ServerSocket socket = new ServerSocket(0)) {
+        port = socket.getLocalPort();
+      }
+      if (port + 10_000 <= 65_535 && free(port + 10_000)) {
+        return port;
+      }
+    }
+    throw new IOException("no free port pair for a cluster node");
+  }
+
+  private static boolean free(int port) {
+    try (ServerSocket socket = new ServerSocket(port)) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static void awaitAccepting(int port) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (true) {
+      try (Socket s = new Socket("127.0.0.1", port)) {
+        return;
+      } catch (IOException e) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("redis-server on port " + port + " did not start", e);
+        }
+        Thread.sleep(50); // polling a real process, not moving time
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    for (Process p : processes) {
+      p.destroy();
+    }
+    for (Process p : processes) {
+      try {
+        if (!p.waitFor(5, TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}
