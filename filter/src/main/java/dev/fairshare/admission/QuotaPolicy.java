@@ -83,6 +83,9 @@ public final class QuotaPolicy {
       throws InvalidRequestException {
     FairShareConfig config = configuration.get();
     ModelPrice price = config.models().priceOf(model);
+    if (price.isFree() && key.quotas().isEmpty() && (team == null || team.quotas().isEmpty())) {
+      return null; // nothing to count: the common case costs two lookups
+    }
     ZoneId zone = config.operations().quotaZone();
     long cost = price.nanos(Math.max(0, promptTokens), Math.max(0, completionTokens));
     List<QuotaCharge> charges = new ArrayList<>();
@@ -151,28 +154,28 @@ public final class QuotaPolicy {
         charges,
         owner + TOKENS + "day",
         quotas.tokensPerDay(),
-        QuotaPeriod.day(zone, now),
+        () -> QuotaPeriod.day(zone, now),
         tokens,
         fraction);
     addQuota(
         charges,
         owner + TOKENS + "month",
         quotas.tokensPerMonth(),
-        QuotaPeriod.month(zone, now),
+        () -> QuotaPeriod.month(zone, now),
         tokens,
         fraction);
     addQuota(
         charges,
         owner + REQUESTS + "day",
         quotas.requestsPerDay(),
-        QuotaPeriod.day(zone, now),
+        () -> QuotaPeriod.day(zone, now),
         1,
         fraction);
     addQuota(
         charges,
         owner + REQUESTS + "month",
         quotas.requestsPerMonth(),
-        QuotaPeriod.month(zone, now),
+        () -> QuotaPeriod.month(zone, now),
         1,
         fraction);
   }
@@ -181,12 +184,13 @@ public final class QuotaPolicy {
       List<QuotaCharge> charges,
       String id,
       Long limit,
-      QuotaPeriod period,
+      java.util.function.Supplier<QuotaPeriod> periodOf,
       long amount,
       double fraction) {
     if (limit == null) {
       return;
     }
+    QuotaPeriod period = periodOf.get();
     long alertAt = Math.max(1, (long) Math.ceil(limit * fraction));
     charges.add(new QuotaCharge(new QuotaCounter(id, period, limit, alertAt), Math.max(0, amount)));
   }

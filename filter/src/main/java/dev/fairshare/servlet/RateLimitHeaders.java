@@ -11,10 +11,25 @@ final class RateLimitHeaders {
 
   private RateLimitHeaders() {}
 
+  /** One dimension's header names, made once (a response writes up to ten of them). */
+  private record Names(String limit, String remaining, String reset, String litellm, String model) {
+    static Names of(String dimension) {
+      return new Names(
+          "x-ratelimit-limit-" + dimension,
+          "x-ratelimit-remaining-" + dimension,
+          "x-ratelimit-reset-" + dimension,
+          "x-ratelimit-remaining-litellm-project-" + dimension,
+          "x-ratelimit-remaining-model-" + dimension);
+    }
+  }
+
+  private static final Names TOKENS = Names.of("tokens");
+  private static final Names REQUESTS = Names.of("requests");
+
   /** The headers of every limited response (admitted or not). */
   static void apply(HttpServletResponse response, UsageSnapshot usage) {
-    dimension(response, "tokens", usage.tokens());
-    dimension(response, "requests", usage.requests());
+    dimension(response, TOKENS, usage.tokens());
+    dimension(response, REQUESTS, usage.requests());
     response.setHeader("x-ratelimit-current-active-projects", Integer.toString(usage.activeKeys()));
   }
 
@@ -30,16 +45,16 @@ final class RateLimitHeaders {
     response.setHeader("x-should-retry", millis > clientRetryMaxWait.toMillis() ? "false" : "true");
   }
 
-  private static void dimension(HttpServletResponse response, String name, Allowance a) {
+  private static void dimension(HttpServletResponse response, Names names, Allowance a) {
     if (a.limited()) {
-      response.setHeader("x-ratelimit-limit-" + name, Long.toString(a.limit()));
-      response.setHeader("x-ratelimit-remaining-" + name, Long.toString(a.remaining()));
-      response.setHeader("x-ratelimit-reset-" + name, formatReset(a.resetMillis()));
-      response.setHeader(
-          "x-ratelimit-remaining-litellm-project-" + name, Long.toString(a.remaining()));
+      String remaining = Long.toString(a.remaining());
+      response.setHeader(names.limit(), Long.toString(a.limit()));
+      response.setHeader(names.remaining(), remaining);
+      response.setHeader(names.reset(), formatReset(a.resetMillis()));
+      response.setHeader(names.litellm(), remaining);
     }
     if (a.modelLimit() >= 0) {
-      response.setHeader("x-ratelimit-remaining-model-" + name, Long.toString(a.modelRemaining()));
+      response.setHeader(names.model(), Long.toString(a.modelRemaining()));
     }
   }
 
