@@ -22,12 +22,32 @@ public record RedisSettings(
 
   static RedisSettings read(ConfigValues v) {
     String uri = v.string("fairshare.redis.uri", "redis://127.0.0.1:6379").strip();
-    if (!uri.matches("(redis|rediss|redis-cluster|rediss-cluster)://.+")) {
+    java.util.regex.Matcher scheme =
+        java.util.regex.Pattern.compile("([a-z+-]+)://(.*)").matcher(uri);
+    if (!scheme.matches()
+        || !java.util.List.of(
+                "redis",
+                "rediss",
+                "redis+ssl",
+                "redis+tls",
+                "redis-socket",
+                "redis-sentinel",
+                "rediss-sentinel",
+                "redis-cluster",
+                "rediss-cluster")
+            .contains(scheme.group(1))) {
+      // Only the scheme is shown: the rest may hold a password.
       v.problem(
           "fairshare.redis.uri",
-          "'"
-              + uri.replaceAll("//[^@/]*@", "//***@")
-              + "' is not a redis://, rediss://, redis-cluster:// or rediss-cluster:// URI");
+          "not a Redis URI (redis://, rediss://, redis-sentinel://, redis-socket://,"
+              + " redis-cluster:// or rediss-cluster://); its scheme was '"
+              + (scheme.matches() ? scheme.group(1) : "")
+              + "'");
+    } else if (scheme.group(1).endsWith("-cluster")
+        && !scheme.group(2).replaceFirst("^.*@", "").matches("\\s*[^,/?]+:\\d+.*")) {
+      v.problem(
+          "fairshare.redis.uri",
+          "a redis-cluster:// URI lists the cluster's nodes as host:port,host:port");
     }
     FailureMode failureMode =
         v.choice("fairshare.redis.failure-mode", FailureMode.class, FailureMode.OPEN);

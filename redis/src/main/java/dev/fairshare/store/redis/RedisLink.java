@@ -17,6 +17,7 @@ import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -161,36 +162,76 @@ public final class RedisLink implements AutoCloseable {
   }
 
   /**
-   * The seed nodes of {@code redis-cluster://[:password@]host:port,host:port}: each a {@code
-   * redis://} (or {@code rediss://}) URI with the password.
+   * The seed nodes of {@code redis-cluster://[[user]:password@]host:port,host:port}: each a node
+   * URI with the (URL-decoded) credentials, TLS for {@code rediss-cluster://}. A password may hold
+   * {@code @}: the host list starts after the last one. Options after {@code /} or {@code ?} are
+   * not read.
+   *
+   * @throws IllegalArgumentException naming no password when the URI holds no {@code host:port}
    */
   static List<RedisURI> clusterNodes(String uri, Duration connectTimeout) {
     boolean tls = uri.startsWith("rediss-cluster://");
     String rest = uri.substring(uri.indexOf("://") + 3);
-    String userInfo = "";
+    String user = null;
+    String password = null;
     int at = rest.lastIndexOf('@');
     if (at >= 0) {
-      userInfo = rest.substring(0, at + 1);
+      String userInfo = rest.substring(0, at);
       rest = rest.substring(at + 1);
+      int colon = userInfo.indexOf(':');
+      String rawUser = colon < 0 ? "" : userInfo.substring(0, colon);
+      String rawPassword = colon < 0 ? userInfo : userInfo.substring(colon + 1);
+      user = rawUser.isEmpty() ? null : decode(rawUser);
+      password = decode(rawPassword);
     }
-    int slash = rest.indexOf('/');
-    if (slash >= 0) {
-      rest = rest.substring(0, slash);
+    int end = rest.length();
+    for (char stop : new char[] {'/', '?'}) {
+      int i = rest.indexOf(stop);
+      if (i >= 0 && i < end) {
+        end = i;
+      }
     }
+    rest = rest.substring(0, end);
     List<RedisURI> nodes = new ArrayList<>();
     for (String node : rest.split(",")) {
-      if (node.isBlank()) {
+      String hostPort = node.strip();
+      if (hostPort.isEmpty()) {
         continue;
       }
-      RedisURI nodeUri =
-          RedisURI.create((tls ? "rediss://" : "redis://") + userInfo + node.strip());
-      nodeUri.setTimeout(connectTimeout);
-      nodes.add(nodeUri);
+      int colon = hostPort.lastIndexOf(':');
+      if (colon <= 0 || hostPort.endsWith("]")) {
+        throw new IllegalArgumentException(
+            "a redis-cluster:// URI lists host:port pairs; one has no port");
+      }
+      String host = hostPort.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1); // IPv6
+      }
+      int port;
+      try {
+        port = Integer.parseInt(hostPort.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(
+            "a redis-cluster:// URI lists host:port pairs; a port is not a number");
+      }
+      RedisURI.Builder builder =
+          RedisURI.Builder.redis(host, port).withSsl(tls).withTimeout(connectTimeout);
+      if (password != null) {
+        builder =
+            user == null
+                ? builder.withPassword(password.toCharArray())
+                : builder.withAuthentication(user, password.toCharArray());
+      }
+      nodes.add(builder.build());
     }
     if (nodes.isEmpty()) {
       throw new IllegalArgumentException("a redis-cluster:// URI names at least one host:port");
     }
     return nodes;
+  }
+
+  private static String decode(String text) {
+    return java.net.URLDecoder.decode(text.replace("+", "%2B"), StandardCharsets.UTF_8);
   }
 
   /**

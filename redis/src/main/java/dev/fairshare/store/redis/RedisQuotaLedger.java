@@ -44,8 +44,8 @@ public final class RedisQuotaLedger implements QuotaLedger {
   private final boolean ownsLink;
   private final String reserveSource = resource("quota-reserve.lua");
   private final String settleSource = resource("quota-settle.lua");
-  private volatile String reserveSha;
-  private volatile String settleSha;
+  private final String reserveSha = RedisScripts.sha1(reserveSource);
+  private final String settleSha = RedisScripts.sha1(settleSource);
 
   /**
    * @param link the connection (closed with the ledger when {@code ownsLink})
@@ -180,28 +180,16 @@ public final class RedisQuotaLedger implements QuotaLedger {
   private List<Long> run(boolean reserve, String[] keys, String[] args) {
     try {
       RedisClusterCommands<String, String> redis = link.commands();
-      String sha = reserve ? reserveSha : settleSha;
-      if (sha == null) {
-        sha = load(redis, reserve);
-      }
       try {
-        return redis.evalsha(sha, ScriptOutputType.MULTI, keys, args);
+        return redis.evalsha(reserve ? reserveSha : settleSha, ScriptOutputType.MULTI, keys, args);
       } catch (RedisNoScriptException e) {
-        return redis.evalsha(load(redis, reserve), ScriptOutputType.MULTI, keys, args);
+        // The node lacks the script: sent whole, which caches it there.
+        return redis.eval(
+            reserve ? reserveSource : settleSource, ScriptOutputType.MULTI, keys, args);
       }
     } catch (RedisException e) {
       throw new UsageStoreUnavailableException("Redis is unavailable: " + e.getMessage(), e);
     }
-  }
-
-  private String load(RedisClusterCommands<String, String> redis, boolean reserve) {
-    String sha = redis.scriptLoad(reserve ? reserveSource : settleSource);
-    if (reserve) {
-      reserveSha = sha;
-    } else {
-      settleSha = sha;
-    }
-    return sha;
   }
 
   @Override

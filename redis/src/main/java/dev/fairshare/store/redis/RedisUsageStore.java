@@ -72,10 +72,11 @@ public final class RedisUsageStore implements UsageStore {
   /** A script and its SHA once loaded (Redis may forget it: SCRIPT FLUSH, a restart). */
   private static final class Script {
     final String source;
-    volatile String sha;
+    final String sha;
 
     Script(String source) {
       this.source = source;
+      this.sha = RedisScripts.sha1(source);
     }
   }
 
@@ -161,30 +162,35 @@ public final class RedisUsageStore implements UsageStore {
   private CompletionStage<Void> sendQuietly(Reservation reservation, String[] args) {
     String[] keys = keys(reservation.request());
     RedisClusterAsyncCommands<String, String> redis = link.async();
-    String sha = settleQuietly.sha;
-    if (sha == null) {
-      sha = load(link.commands(), settleQuietly);
-    }
-    return redis
-        .<Long>evalsha(sha, ScriptOutputType.INTEGER, keys, args)
-        .thenApply(ok -> (Void) null)
-        .exceptionallyCompose(
-            failure -> {
-              Throwable cause =
-                  failure instanceof CompletionException && failure.getCause() != null
-                      ? failure.getCause()
-                      : failure;
-              if (cause instanceof RedisNoScriptException) {
-                // Redis forgot the script: send it whole this once; the next synchronous call
-                // reloads it.
-                settleQuietly.sha = null;
-                return redis
-                    .<Long>eval(settleQuietly.source, ScriptOutputType.INTEGER, keys, args)
-                    .thenApply(ok -> (Void) null);
-              }
-              return CompletableFuture.<Void>failedFuture(cause);
-            });
+    CompletableFuture<Void> sent =
+        redis
+            .<Long>evalsha(settleQuietly.sha, ScriptOutputType.INTEGER, keys, args)
+            .thenApply(ok -> (Void) null)
+            .exceptionallyCompose(
+                failure -> {
+                  Throwable cause =
+                      failure instanceof CompletionException && failure.getCause() != null
+                          ? failure.getCause()
+                          : failure;
+                  if (cause instanceof RedisNoScriptException) {
+                    // The node forgot the script (or never had it): send it whole, which caches it
+                    // there.
+                    return redis
+                        .<Long>eval(settleQuietly.source, ScriptOutputType.INTEGER, keys, args)
+                        .thenApply(ok -> (Void) null);
+                  }
+                  return CompletableFuture.<Void>failedFuture(cause);
+                })
+            .toCompletableFuture();
+    // Waited for on close: on a cluster the settlement may be on another node's connection.
+    inFlight.add(sent);
+    sent.whenComplete((ok, failure) -> inFlight.remove(sent));
+    return sent;
   }
+
+  /** Settlements sent and not answered yet. */
+  private final java.util.Set<CompletableFuture<Void>> inFlight =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private String[] settleArgs(Reservation reservation, long actualTokens, long nowMillis) {
     String[] args = args(reservation.request(), nowMillis, RedisProtocol.SETTLE_ARGS);
@@ -277,28 +283,22 @@ public final class RedisUsageStore implements UsageStore {
     saturationThreshold = number(threshold);
   }
 
-  /** One round trip: EVALSHA; only when Redis lost its script cache, a reload and a retry. */
+  /**
+   * One round trip: EVALSHA of the script's SHA (computed here, never loaded: on a cluster a load
+   * goes to every node, and one node away would fail it); only when the node lacks the script, the
+   * script whole, which caches it there.
+   */
   private List<Long> run(Script script, String[] keys, String[] args) {
     return run(script, keys, args, ScriptOutputType.MULTI);
   }
 
   private <T> T run(Script script, String[] keys, String[] args, ScriptOutputType type) {
     RedisClusterCommands<String, String> redis = link.commands();
-    String sha = script.sha;
-    if (sha == null) {
-      sha = load(redis, script);
-    }
     try {
-      return redis.evalsha(sha, type, keys, args);
+      return redis.evalsha(script.sha, type, keys, args);
     } catch (RedisNoScriptException e) {
-      return redis.evalsha(load(redis, script), type, keys, args);
+      return redis.eval(script.source, type, keys, args);
     }
-  }
-
-  private static String load(RedisClusterCommands<String, String> redis, Script script) {
-    String sha = redis.scriptLoad(script.source);
-    script.sha = sha;
-    return sha;
   }
 
   /** A {@code PING} within the command timeout. */
@@ -313,6 +313,15 @@ public final class RedisUsageStore implements UsageStore {
 
   @Override
   public void close() {
+    try {
+      // Settlements sent to other nodes' connections (a cluster) are answered first.
+      CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new))
+          .get(2, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      // failed or too slow: what Redis did not take is lost either way
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     if (presence != null) {
       presence.close(); // needs the link
     }

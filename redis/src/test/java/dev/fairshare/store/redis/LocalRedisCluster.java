@@ -31,6 +31,8 @@ public final class LocalRedisCluster implements AutoCloseable {
     List<Integer> ports = new ArrayList<>();
     List<Process> processes = new ArrayList<>();
     LocalRedisCluster cluster = new LocalRedisCluster(ports, processes);
+    // A JVM that ends without closing (a killed fork) takes its servers with it.
+    Runtime.getRuntime().addShutdownHook(new Thread(cluster::close));
     try {
       for (int i = 0; i < 3; i++) {
         int port = freePort();
@@ -71,7 +73,11 @@ public final class LocalRedisCluster implements AutoCloseable {
               .redirectErrorStream(true)
               .redirectOutput(dir.resolve("cluster-create.log").toFile())
               .start();
-      if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      if (!p.waitFor(30, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new IllegalStateException("redis-cli --cluster create did not end in 30 s");
+      }
+      if (p.exitValue() != 0) {
         throw new IllegalStateException(
             "redis-cli --cluster create failed: "
                 + Files.readString(dir.resolve("cluster-create.log")));
@@ -103,11 +109,12 @@ public final class LocalRedisCluster implements AutoCloseable {
   private boolean ok() throws IOException, InterruptedException {
     for (int port : ports) {
       Process info =
-          new ProcessBuilder("redis-cli", "-p", Integer.toString(port), "cluster", "info")
+          new ProcessBuilder(
+                  "timeout", "5", "redis-cli", "-p", Integer.toString(port), "cluster", "info")
               .redirectErrorStream(true)
               .start();
       String out = new String(info.getInputStream().readAllBytes());
-      info.waitFor(5, TimeUnit.SECONDS);
+      info.waitFor(6, TimeUnit.SECONDS);
       if (!out.contains("cluster_state:ok")) {
         return false;
       }
@@ -115,14 +122,16 @@ public final class LocalRedisCluster implements AutoCloseable {
     return true;
   }
 
+  private static final java.util.Random PORTS = new java.util.Random();
+
+  /**
+   * A port whose bus port (+10000) is free too, both below Linux's ephemeral range (32768 up), so
+   * an outgoing connection cannot take one between this check and the server's bind.
+   */
   private static int freePort() throws IOException {
-    // A cluster node also listens on its port + 10000: pick ports whose bus port is free too.
-    for (int attempt = 0; attempt < 50; attempt++) {
-      int port;
-      try (ServerSocket socket = new ServerSocket(0)) {
-        port = socket.getLocalPort();
-      }
-      if (port + 10_000 <= 65_535 && free(port + 10_000)) {
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int port = 20_000 + PORTS.nextInt(2_700);
+      if (free(port) && free(port + 10_000)) {
         return port;
       }
     }

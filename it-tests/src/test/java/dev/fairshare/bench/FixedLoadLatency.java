@@ -1,0 +1,198 @@
+package dev.fairshare.bench;
+
+import dev.fairshare.gateway.FairShareGateway;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.HdrHistogram.ConcurrentHistogram;
+import org.HdrHistogram.Histogram;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.StringRequestContent;
+import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+
+/**
+ * Latency at a fixed offered load (issue 17): half of the rate wrk drives bare Jetty to in this
+ * run, offered open-loop by Jetty's asynchronous client, each call's latency counted from when it
+ * was due to be sent, not from when it was sent (so a stalled server is charged for the calls it
+ * held back: no coordinated omission), into an HdrHistogram. Bare Jetty + the mock, the memory
+ * store and the Redis store, 3 rounds of 10 s each in turn after a warm-up. The generator check:
+ * the rate achieved against bare Jetty must be within 5 % of the rate offered.
+ *
+ * <pre>mvn -B -q -pl it-tests -am -DskipTests install &&
+ * mvn -B -q -pl it-tests -Pbench exec:exec -Dbench.main=dev.fairshare.bench.FixedLoadLatency
+ * </pre>
+ */
+public final class FixedLoadLatency {
+
+  static final int ROUNDS = 3;
+  static final long ROUND_MILLIS = 10_000;
+
+  /** One round: what was achieved and the histogram of latencies from the due times. */
+  record Round(double rate, Histogram latency) {}
+
+  public static void main(String[] args) throws Exception {
+    HistoryCostBenchmark.ensureWrk();
+    Path dir = Files.createTempDirectory("fairshare-fixed-load");
+    Server bare = OverheadBenchmark.bareJetty();
+    URI bareUri =
+        URI.create(
+            "http://127.0.0.1:" + ((ServerConnector) bare.getConnectors()[0]).getLocalPort());
+    FairShareGateway memory = OverheadBenchmark.gateway(dir.resolve("memory"), Map.of());
+    FairShareGateway redis =
+        OverheadBenchmark.gateway(
+            dir.resolve("redis"),
+            Map.of(
+                "fairshare.store",
+                "redis",
+                "fairshare.redis.key-prefix",
+                "fs-bench-" + UUID.randomUUID()));
+    Map<String, URI> setups = new LinkedHashMap<>();
+    Map<String, List<String>> keys = new LinkedHashMap<>();
+    setups.put("bare Jetty + mock", bareUri);
+    keys.put("bare Jetty + mock", List.of("sk-none"));
+    setups.put("FairShare, memory store", memory.baseUri());
+    keys.put("FairShare, memory store", OverheadBenchmark.mint(memory));
+    setups.put("FairShare, Redis store", redis.baseUri());
+    keys.put("FairShare, Redis store", OverheadBenchmark.mint(redis));
+
+    // Saturation of bare Jetty with wrk, in this run: half of it is the offered load.
+    ThroughputBenchmark.Setup wrkBare =
+        new ThroughputBenchmark.Setup(
+            "bare", bareUri, script(dir.resolve("bare.lua")), null, false);
+    ThroughputBenchmark.wrk(wrkBare, "5s");
+    double saturation = ThroughputBenchmark.wrk(wrkBare, "5s").rate();
+    double offered = Math.floor(saturation / 2);
+    System.out.printf(
+        Locale.ROOT,
+        "bare Jetty saturates at %.0f requests/s (wrk); offering %.0f%n",
+        saturation,
+        offered);
+
+    HttpClient client = new HttpClient();
+    client.setMaxConnectionsPerDestination(256);
+    client.setMaxRequestsQueuedPerDestination(1_000_000);
+    client.start();
+    for (var e : setups.entrySet()) {
+      run(client, e.getValue(), keys.get(e.getKey()), offered, 3_000); // warm-up
+    }
+    Map<String, List<Round>> rounds = new LinkedHashMap<>();
+    setups.keySet().forEach(name -> rounds.put(name, new ArrayList<>()));
+    for (int round = 0; round < ROUNDS; round++) {
+      for (var e : setups.entrySet()) {
+        rounds
+            .get(e.getKey())
+            .add(run(client, e.getValue(), keys.get(e.getKey()), offered, ROUND_MILLIS));
+      }
+    }
+    System.out.println("| setup | offered/s | achieved/s | p50 | p99 | p99.9 | max |");
+    System.out.println("|---|---|---|---|---|---|---|");
+    for (var e : rounds.entrySet()) {
+      Histogram all = new Histogram(3);
+      double achieved = 0;
+      for (Round r : e.getValue()) {
+        all.add(r.latency());
+        achieved += r.rate() / ROUNDS;
+      }
+      System.out.printf(
+          Locale.ROOT,
+          "| %s | %.0f | %.0f | %d µs | %d µs | %d µs | %d µs |%n",
+          e.getKey(),
+          offered,
+          achieved,
+          all.getValueAtPercentile(50) / 1000,
+          all.getValueAtPercentile(99) / 1000,
+          all.getValueAtPercentile(99.9) / 1000,
+          all.getMaxValue() / 1000);
+      if (e.getKey().startsWith("bare") && achieved < offered * 0.95) {
+        System.out.println(
+            "GENERATOR CHECK FAILED: bare Jetty got "
+                + Math.round(achieved)
+                + " of "
+                + Math.round(offered)
+                + " requests/s offered; the latencies above are the generator's");
+      }
+    }
+    client.stop();
+    memory.close();
+    redis.close();
+    bare.stop();
+  }
+
+  /**
+   * Offers {@code rate} calls a second to {@code base} for {@code millis}, open loop: the calls due
+   * by now are sent, each one's latency counted from its due time to its answer.
+   */
+  static Round run(HttpClient client, URI base, List<String> keys, double rate, long millis)
+      throws Exception {
+    Histogram latency = new ConcurrentHistogram(TimeUnit.SECONDS.toNanos(60), 3);
+    AtomicLong answered = new AtomicLong();
+    AtomicLong failed = new AtomicLong();
+    long interval = (long) (1e9 / rate);
+    long start = System.nanoTime();
+    long end = start + TimeUnit.MILLISECONDS.toNanos(millis);
+    long sent = 0;
+    URI uri = base.resolve("/chat/completions");
+    while (true) {
+      long due = start + sent * interval;
+      if (due >= end) {
+        break;
+      }
+      long now = System.nanoTime();
+      if (now < due) {
+        LockSupport.parkNanos(due - now);
+        continue;
+      }
+      String key = keys.get((int) (sent % keys.size()));
+      client
+          .newRequest(uri)
+          .method(HttpMethod.POST)
+          .headers(h -> h.put("Authorization", "Bearer " + key))
+          .body(new StringRequestContent("application/json", OverheadBenchmark.BODY))
+          .send(
+              result -> {
+                if (result.isSucceeded() && result.getResponse().getStatus() == 200) {
+                  latency.recordValue(
+                      Math.min(System.nanoTime() - due, TimeUnit.SECONDS.toNanos(60)));
+                  answered.incrementAndGet();
+                } else {
+                  failed.incrementAndGet();
+                }
+              });
+      sent++;
+    }
+    // The calls still in flight: waited for, up to 30 s
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (answered.get() + failed.get() < sent && System.nanoTime() < deadline) {
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+    }
+    if (failed.get() > 0) {
+      throw new IllegalStateException(
+          failed.get() + " of " + sent + " calls to " + base + " failed");
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    return new Round(answered.get() / seconds, latency);
+  }
+
+  private static Path script(Path file) throws Exception {
+    Files.writeString(
+        file,
+        "request = function()\n  return wrk.format('POST', '/chat/completions',"
+            + " {['Content-Type'] = 'application/json'}, '"
+            + OverheadBenchmark.BODY
+            + "')\nend\n");
+    return file;
+  }
+
+  private FixedLoadLatency() {}
+}
