@@ -72,17 +72,30 @@ public final class FixedLoadLatency {
             "bare", bareUri, script(dir.resolve("bare.lua")), null, false);
     ThroughputBenchmark.wrk(wrkBare, "5s");
     double saturation = ThroughputBenchmark.wrk(wrkBare, "5s").rate();
-    double offered = Math.floor(saturation / 2);
-    System.out.printf(
-        Locale.ROOT,
-        "bare Jetty saturates at %.0f requests/s (wrk); offering %.0f%n",
-        saturation,
-        offered);
-
     HttpClient client = new HttpClient();
     client.setMaxConnectionsPerDestination(256);
     client.setMaxRequestsQueuedPerDestination(1_000_000);
     client.start();
+    for (double fraction : new double[] {0.25, 0.5}) {
+      double offered = Math.floor(saturation * fraction);
+      System.out.printf(
+          Locale.ROOT,
+          "%nbare Jetty saturates at %.0f requests/s (wrk); offering %.0f (%.0f %%)%n",
+          saturation,
+          offered,
+          fraction * 100);
+      measure(client, setups, keys, offered);
+    }
+    client.stop();
+    memory.close();
+    redis.close();
+    bare.stop();
+  }
+
+  /** Warm-up, then {@link #ROUNDS} rounds of every setup at {@code offered}; prints the table. */
+  private static void measure(
+      HttpClient client, Map<String, URI> setups, Map<String, List<String>> keys, double offered)
+      throws Exception {
     for (var e : setups.entrySet()) {
       run(client, e.getValue(), keys.get(e.getKey()), offered, 3_000); // warm-up
     }
@@ -123,10 +136,6 @@ public final class FixedLoadLatency {
                 + " requests/s offered; the latencies above are the generator's");
       }
     }
-    client.stop();
-    memory.close();
-    redis.close();
-    bare.stop();
   }
 
   /**
