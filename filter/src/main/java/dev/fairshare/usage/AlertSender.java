@@ -7,7 +7,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
@@ -28,7 +27,8 @@ public final class AlertSender implements AutoCloseable {
 
   private final URI webhook;
   private final HttpClient http;
-  private final ScheduledExecutorService sender;
+  private final BackgroundThread thread = new BackgroundThread("fairshare-alerts");
+  private final ScheduledExecutorService sender = thread.executor();
 
   /**
    * @param webhook where alerts are POSTed; null to log them only
@@ -39,13 +39,6 @@ public final class AlertSender implements AutoCloseable {
         webhook == null
             ? null
             : HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    this.sender =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "fairshare-alerts");
-              t.setDaemon(true);
-              return t;
-            });
   }
 
   /**
@@ -110,11 +103,6 @@ public final class AlertSender implements AutoCloseable {
   /** Stops; alerts still being retried are dropped (they were logged). */
   @Override
   public void close() {
-    sender.shutdownNow();
-    try {
-      sender.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    thread.stop(5, true);
   }
 }

@@ -7,8 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.logging.Level;
@@ -35,7 +33,7 @@ public final class SpendRecorder implements AutoCloseable {
   /** What was charged since the last flush, by cell; a flush takes each cell out whole. */
   private final Map<Cell, Long> pending = new ConcurrentHashMap<>();
 
-  private final ScheduledExecutorService flusher;
+  private final BackgroundThread flusher = new BackgroundThread("fairshare-spend-flush");
   private final Object flushing = new Object();
   private volatile boolean warnedFull;
 
@@ -45,15 +43,10 @@ public final class SpendRecorder implements AutoCloseable {
    */
   public SpendRecorder(Consumer<List<SpendRow>> store, Duration interval) {
     this.store = store;
-    this.flusher =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "fairshare-spend-flush");
-              t.setDaemon(true);
-              return t;
-            });
     long every = interval.toMillis();
-    flusher.scheduleWithFixedDelay(this::flushQuietly, every, every, TimeUnit.MILLISECONDS);
+    flusher
+        .executor()
+        .scheduleWithFixedDelay(this::flushQuietly, every, every, TimeUnit.MILLISECONDS);
   }
 
   /** Adds {@code amount} charged to {@code counter} in the period that began at {@code start}. */
@@ -114,12 +107,7 @@ public final class SpendRecorder implements AutoCloseable {
   /** Stops the flush thread (waiting for a flush under way) and writes what is left. */
   @Override
   public void close() {
-    flusher.shutdown();
-    try {
-      flusher.awaitTermination(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    flusher.stop(10, false);
     flushQuietly();
   }
 }

@@ -8,8 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -55,7 +53,7 @@ public final class UsageRecorder implements AutoCloseable {
 
   private final KeyStore store;
   private final LongSupplier clock;
-  private final ScheduledExecutorService flusher;
+  private final BackgroundThread flusher;
 
   /**
    * Every cell counted in the last two hours. Counts only grow; a flush writes what they gained
@@ -96,15 +94,11 @@ public final class UsageRecorder implements AutoCloseable {
     if (interval.isZero()) {
       this.flusher = null;
     } else {
-      this.flusher =
-          Executors.newSingleThreadScheduledExecutor(
-              r -> {
-                Thread t = new Thread(r, "fairshare-usage-flush");
-                t.setDaemon(true);
-                return t;
-              });
+      this.flusher = new BackgroundThread("fairshare-usage-flush");
       long millis = interval.toMillis();
-      flusher.scheduleWithFixedDelay(this::flushQuietly, millis, millis, TimeUnit.MILLISECONDS);
+      flusher
+          .executor()
+          .scheduleWithFixedDelay(this::flushQuietly, millis, millis, TimeUnit.MILLISECONDS);
     }
   }
 
@@ -263,15 +257,7 @@ public final class UsageRecorder implements AutoCloseable {
   @Override
   public void close() {
     if (flusher != null) {
-      flusher.shutdown();
-      try {
-        if (!flusher.awaitTermination(10, TimeUnit.SECONDS)) {
-          flusher.shutdownNow();
-        }
-      } catch (InterruptedException e) {
-        flusher.shutdownNow();
-        Thread.currentThread().interrupt();
-      }
+      flusher.stop(10, false);
     }
     try {
       flush();
