@@ -69,7 +69,11 @@ public final class FixedLoadLatency {
     // Saturation of bare Jetty with wrk, in this run: half of it is the offered load.
     ThroughputBenchmark.Setup wrkBare =
         new ThroughputBenchmark.Setup(
-            "bare", bareUri, script(dir.resolve("bare.lua")), null, false);
+            "bare",
+            bareUri,
+            ThroughputBenchmark.script(dir.resolve("bare.lua"), List.of("sk-none"), "bench-model"),
+            null,
+            false);
     ThroughputBenchmark.wrk(wrkBare, "5s");
     double saturation = ThroughputBenchmark.wrk(wrkBare, "5s").rate();
     HttpClient client = new HttpClient();
@@ -191,16 +195,6 @@ public final class FixedLoadLatency {
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     return new Round(answered.get() / seconds, latency);
-  }
-
-  private static Path script(Path file) throws Exception {
-    Files.writeString(
-        file,
-        "request = function()\n  return wrk.format('POST', '/chat/completions',"
-            + " {['Content-Type'] = 'application/json'}, '"
-            + OverheadBenchmark.BODY
-            + "')\nend\n");
-    return file;
   }
 
   private FixedLoadLatency() {}

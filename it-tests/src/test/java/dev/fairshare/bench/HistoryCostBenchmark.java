@@ -1,7 +1,6 @@
 package dev.fairshare.bench;
 
 import dev.fairshare.gateway.FairShareGateway;
-import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -97,24 +96,8 @@ public final class HistoryCostBenchmark {
   }
 
   /** A wrk script posting a chat completion with each key in turn. */
-  private static Path script(Path file, List<String> keys) throws IOException {
-    StringBuilder lua = new StringBuilder("local keys = {");
-    for (String key : keys) {
-      lua.append('"').append(key).append("\",");
-    }
-    lua.append("}\n")
-        .append("local body = '")
-        .append(OverheadBenchmark.BODY.replace("'", "\\'"))
-        .append("'\n")
-        .append("local i = 0\n")
-        .append("request = function()\n")
-        .append("  i = i + 1\n")
-        .append("  return wrk.format('POST', '/chat/completions',")
-        .append(" {['Content-Type'] = 'application/json',")
-        .append(" ['Authorization'] = 'Bearer ' .. keys[(i % #keys) + 1]}, body)\n")
-        .append("end\n");
-    Files.writeString(file, lua, StandardCharsets.UTF_8);
-    return file;
+  private static Path script(Path file, List<String> keys) throws Exception {
+    return ThroughputBenchmark.script(file, keys, "bench-model");
   }
 
   private static final Pattern RATE = Pattern.compile("Requests/sec:\\s+([0-9.]+)");

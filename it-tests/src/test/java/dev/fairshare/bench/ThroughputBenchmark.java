@@ -192,7 +192,7 @@ public final class ThroughputBenchmark {
   }
 
   /** A wrk script posting a chat completion for {@code model} with each key in turn. */
-  private static Path script(Path file, List<String> keys, String model) throws Exception {
+  static Path script(Path file, List<String> keys, String model) throws Exception {
     StringBuilder lua = new StringBuilder("local keys = {");
     for (String key : keys) {
       lua.append('"').append(key).append("\",");
