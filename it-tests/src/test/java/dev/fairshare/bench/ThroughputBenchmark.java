@@ -244,6 +244,9 @@ public final class ThroughputBenchmark {
       throw new IllegalStateException("no rate in wrk's output:\n" + out);
     }
     long made = Long.parseLong(requests.group(1));
+    if (out.contains("Socket errors:")) {
+      throw new IllegalStateException(setup.name() + ": wrk saw socket errors:\n" + out);
+    }
     Matcher bad = NON_2XX.matcher(out);
     long non2xx = bad.find() ? Long.parseLong(bad.group(1)) : 0;
     // A refused setup: the window empties once a minute, when the greedy key's next call fits.
