@@ -32,6 +32,7 @@ class AdmissionsTest {
   static final Instant T0 = Instant.ofEpochMilli(1_800_000_000_000L);
   final ManualClock clock = new ManualClock(T0.toEpochMilli());
   MemoryUsageStore memory;
+  MemoryQuotaLedger ledger;
 
   Admissions admissions(Map<String, String> extra) {
     Map<String, String> props = new HashMap<>(extra);
@@ -51,7 +52,7 @@ class AdmissionsTest {
         Teams.NONE,
         new QuotaPolicy(
             () -> config,
-            new MemoryQuotaLedger(SpendSeed.NONE),
+            ledger = new MemoryQuotaLedger(SpendSeed.NONE),
             new SpendRecorder(rows -> {}, java.time.Duration.ofHours(1)),
             new AlertSender(null),
             false));
@@ -83,6 +84,41 @@ class AdmissionsTest {
                 + content
                 + "\"}]}")
             .getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void withOutputTokenCounting_aBudgetPricesThePromptToo_andARateRefusalHoldsNoBudget()
+      throws Exception {
+    Admissions admissions =
+        admissions(
+            Map.of(
+                "fairshare.token-count", "output",
+                "fairshare.models.gpt-4o.input-cost-per-token", "0.00001",
+                "fairshare.models.gpt-4o.output-cost-per-token", "0.00002"));
+    ApiKey key =
+        key(List.of(), null, 1L)
+            .withQuotas(
+                new dev.fairshare.keys.Quotas(1.0, null, null, null, null, null, null, null, null));
+    // A long prompt and max_tokens 5: counted by output, the reservation is far below the prompt
+    CompletionRequest longPrompt =
+        RequestReader.read(
+            ("{\"model\":\"gpt-4o\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\","
+                    + "\"content\":\""
+                    + "word ".repeat(300)
+                    + "\"}]}")
+                .getBytes(StandardCharsets.UTF_8));
+    Admissions.Admitted admitted =
+        (Admissions.Admitted) admissions.admit(key, longPrompt, Endpoint.CHAT_COMPLETIONS);
+    long prompt = admitted.estimate().promptTokens();
+    assertThat(prompt).isGreaterThan(300);
+    var spend = admitted.quota().charges().get(0);
+    assertThat(spend.counter().id()).endsWith(":spend");
+    assertThat(spend.amount()).isEqualTo(prompt * 10_000 + 5 * 20_000); // nano-USD
+    // rpm_limit 1: the second call is refused by the rates and reserves nothing of the budget
+    Admissions.Outcome second = admissions.admit(key, longPrompt, Endpoint.CHAT_COMPLETIONS);
+    assertThat(second).isInstanceOf(Admissions.Refused.class);
+    assertThat(ledger.standing(spend.counter(), clock.millis()).reserved())
+        .isEqualTo(spend.amount());
   }
 
   @Test
