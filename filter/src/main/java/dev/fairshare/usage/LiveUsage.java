@@ -7,9 +7,11 @@ import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.KeyLimits;
 import dev.fairshare.core.KeyStanding;
 import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.core.ShareGroup;
 import dev.fairshare.keys.ApiKey;
 import dev.fairshare.openai.ApiError;
 import dev.fairshare.openai.InvalidRequestException;
+import dev.fairshare.store.KeyLimitedUsageStore;
 import dev.fairshare.store.UsageStore;
 import dev.fairshare.store.UsageStoreUnavailableException;
 import java.util.ArrayList;
@@ -107,20 +109,15 @@ public final class LiveUsage {
     KeyStanding whole =
         store.standing(new AdmissionRequest("", model, capacity, 1.0, 0, KeyLimits.NONE), now);
     List<KeyUsage> keys = new ArrayList<>();
-    for (ActiveKey active : store.activeKeys(model, now)) {
-      Optional<ApiKey> key = fairShare.keys().find(active.keyId());
-      KeyLimits limits = key.map(Admissions::limitsOf).orElse(KeyLimits.NONE);
-      KeyStanding standing =
-          store.standing(
-              new AdmissionRequest(active.keyId(), model, capacity, active.weight(), 0, limits),
-              now);
-      keys.add(
-          new KeyUsage(
-              active.keyId(),
-              key,
-              active.weight(),
-              standing,
-              fairShare.waiting(model, active.keyId())));
+    for (ActiveKey user : store.activeKeys(model, now)) {
+      addRow(fairShare, store, keys, user, model, model, capacity, now);
+      if (isGroup(user.keyId())) {
+        // Once teams exist the model's users are groups; their keys are in the group's window.
+        String group = KeyLimitedUsageStore.GROUP_WINDOW + user.keyId() + ":" + model;
+        for (ActiveKey member : store.activeKeys(group, now)) {
+          addRow(fairShare, store, keys, member, group, model, capacity, now);
+        }
+      }
     }
     keys.sort(
         Comparator.comparingLong((KeyUsage k) -> k.standing().usage().tokens().used())
@@ -132,5 +129,36 @@ public final class LiveUsage {
         whole.usage().tokens().modelUsed(),
         whole.usage().requests().modelUsed(),
         List.copyOf(keys));
+  }
+
+  /** A group's id among a model's users: {@code team:<id>} or {@link ShareGroup#TEAMLESS}. */
+  public static boolean isGroup(String userId) {
+    return userId.startsWith("team:") || userId.equals(ShareGroup.TEAMLESS);
+  }
+
+  /** A row for {@code active}, its standing read in {@code window}. */
+  private static void addRow(
+      FairShare fairShare,
+      UsageStore store,
+      List<KeyUsage> keys,
+      ActiveKey active,
+      String window,
+      String model,
+      ModelCapacity capacity,
+      long now) {
+    Optional<ApiKey> key =
+        isGroup(active.keyId()) ? Optional.empty() : fairShare.keys().find(active.keyId());
+    KeyLimits limits = key.map(Admissions::limitsOf).orElse(KeyLimits.NONE);
+    KeyStanding standing =
+        store.standing(
+            new AdmissionRequest(active.keyId(), window, capacity, active.weight(), 0, limits),
+            now);
+    keys.add(
+        new KeyUsage(
+            active.keyId(),
+            key,
+            active.weight(),
+            standing,
+            fairShare.waiting(model, active.keyId())));
   }
 }

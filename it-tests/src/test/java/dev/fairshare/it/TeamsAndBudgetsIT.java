@@ -158,6 +158,20 @@ class TeamsAndBudgetsIT {
     }
     assertThat(admitted).containsEntry("alice", 30L).containsEntry("bob", 30L);
     assertThat(refusals).hasSize(4);
+    // GET /usage shows the team as the model's user, and each of its keys
+    JsonNode table = UsageIT.table(g, MODEL);
+    JsonNode team = null;
+    for (JsonNode row : table.get("keys")) {
+      if (row.get("token").asText().equals("team:research")) {
+        team = row;
+      }
+    }
+    assertThat(team).as("the team's row in %s", table).isNotNull();
+    assertThat(team.get("group").asBoolean()).isTrue();
+    assertThat(team.get("used_tokens").asLong()).isEqualTo(60);
+    for (String alias : List.of("alice", "bob")) {
+      assertThat(UsageIT.row(table, alias).get("used_tokens").asLong()).isEqualTo(30);
+    }
     // The model itself (600) has room left: the team's limit refused them.
     assertThat(
             client(g, g.mintKey("{}"))

@@ -221,7 +221,9 @@ public final class UsageResource {
     row.put("token", k.token());
     row.put("key_alias", k.key().map(ApiKey::keyAlias).orElse(null));
     row.put("key_name", k.key().map(ApiKey::keyName).orElse(null));
-    if (k.key().isEmpty()) {
+    if (LiveUsage.isGroup(k.token())) {
+      row.put("group", true); // a team (or the keys without one) as the model's user
+    } else if (k.key().isEmpty()) {
       row.put("deleted", true);
     }
     row.put("weight", k.weight());
