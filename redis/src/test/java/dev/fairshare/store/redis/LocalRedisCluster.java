@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 
 /**
  * A Redis Cluster of three masters of the test's own: the installed {@code redis-server} on free
@@ -82,13 +83,9 @@ public final class LocalRedisCluster implements AutoCloseable {
             "redis-cli --cluster create failed: "
                 + Files.readString(dir.resolve("cluster-create.log")));
       }
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (!cluster.ok()) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("the local Redis Cluster did not reach cluster_state:ok");
-        }
-        Thread.sleep(100); // polling a real process, not moving time
-      }
+      Awaitility.await("cluster_state:ok on every node")
+          .atMost(Duration.ofSeconds(30))
+          .until(cluster::ok);
       return cluster;
     } catch (IOException | InterruptedException | RuntimeException e) {
       cluster.close();
@@ -146,17 +143,17 @@ public final class LocalRedisCluster implements AutoCloseable {
     }
   }
 
-  private static void awaitAccepting(int port) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (true) {
-      try (Socket s = new Socket("127.0.0.1", port)) {
-        return;
-      } catch (IOException e) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("redis-server on port " + port + " did not start", e);
-        }
-        Thread.sleep(50); // polling a real process, not moving time
-      }
+  private static void awaitAccepting(int port) {
+    Awaitility.await("redis-server on port " + port)
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> accepts(port));
+  }
+
+  private static boolean accepts(int port) {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      return true;
+    } catch (IOException e) {
+      return false;
     }
   }
 
