@@ -113,30 +113,14 @@ public final class Admissions {
     FairShareConfig config = configuration.get();
     String model = config.resolveModel(request.model());
     Team team = teamOf(key);
-    if (team != null && !team.allows(model)) {
-      throw new InvalidRequestException(
-          ApiError.permissionDenied(
-              "Team '"
-                  + team.teamId()
-                  + "' of key '"
-                  + key.displayName()
-                  + "' is not allowed to access model '"
-                  + model
-                  + "'. Allowed models: "
-                  + team.models()
-                  + "."));
+    if (team != null) {
+      requireAllowed(
+          team.allows(model),
+          "Team '" + team.teamId() + "' of key '" + key.displayName() + "'",
+          model,
+          team.models());
     }
-    if (!key.allows(model)) {
-      throw new InvalidRequestException(
-          ApiError.permissionDenied(
-              "Key '"
-                  + key.displayName()
-                  + "' is not allowed to access model '"
-                  + model
-                  + "'. Allowed models: "
-                  + key.models()
-                  + "."));
-    }
+    requireAllowed(key.allows(model), "Key '" + key.displayName() + "'", model, key.models());
     ModelCapacity capacity = config.capacityOf(model);
     String window = model;
     if (capacity == null) {
@@ -226,6 +210,21 @@ public final class Admissions {
     }
     return new Admitted(
         decision, completion, estimate, !window.equals(UNCONFIGURED_MODELS), key, claim);
+  }
+
+  /** 403 unless {@code allowed}: {@code who} may not call {@code model}, only {@code models}. */
+  private static void requireAllowed(boolean allowed, String who, String model, List<String> models)
+      throws InvalidRequestException {
+    if (!allowed) {
+      throw new InvalidRequestException(
+          ApiError.permissionDenied(
+              who
+                  + " is not allowed to access model '"
+                  + model
+                  + "'. Allowed models: "
+                  + models
+                  + "."));
+    }
   }
 
   /**

@@ -139,15 +139,7 @@ public final class QuotaPolicy {
       ZoneId zone,
       long now) {
     if (quotas.maxBudget() != null || quotas.softBudget() != null || priced) {
-      QuotaPeriod period = QuotaPeriod.of(quotas.budgetDuration(), zone, now);
-      charges.add(
-          new QuotaCharge(
-              new QuotaCounter(
-                  owner + SPEND,
-                  period,
-                  quotas.maxBudget() == null ? QuotaCounter.UNLIMITED : nanos(quotas.maxBudget()),
-                  quotas.softBudget() == null ? QuotaCounter.NO_ALERT : nanos(quotas.softBudget())),
-              cost));
+      charges.add(new QuotaCharge(spendCounter(owner, quotas, zone, now), cost));
     }
     double fraction = configuration.get().operations().quotaAlertFraction();
     addQuota(
@@ -278,14 +270,16 @@ public final class QuotaPolicy {
    * quotas}, in its period now.
    */
   public QuotaCounter spendCounter(String owner, Quotas quotas, long nowMillis) {
-    QuotaPeriod period =
-        QuotaPeriod.of(
-            quotas.budgetDuration(), configuration.get().operations().quotaZone(), nowMillis);
+    return spendCounter(owner, quotas, configuration.get().operations().quotaZone(), nowMillis);
+  }
+
+  private static QuotaCounter spendCounter(
+      String owner, Quotas quotas, ZoneId zone, long nowMillis) {
     return new QuotaCounter(
         owner + SPEND,
-        period,
+        QuotaPeriod.of(quotas.budgetDuration(), zone, nowMillis),
         quotas.maxBudget() == null ? QuotaCounter.UNLIMITED : nanos(quotas.maxBudget()),
-        QuotaCounter.NO_ALERT);
+        quotas.softBudget() == null ? QuotaCounter.NO_ALERT : nanos(quotas.softBudget()));
   }
 
   private void alert(QuotaCounter counter, String keyAlias, long nowMillis) {
@@ -364,7 +358,8 @@ public final class QuotaPolicy {
               "400");
       return new InvalidRequestException(error, Map.of("x-should-retry", "false"));
     }
-    long waitSeconds = Math.max(1, (resetMillis - nowMillis + 999) / 1000);
+    long waitMillis = resetMillis - nowMillis;
+    long waitSeconds = RetryAdvice.seconds(waitMillis);
     boolean tokens = id.contains(TOKENS);
     ApiError error =
         new ApiError(
@@ -386,12 +381,8 @@ public final class QuotaPolicy {
             tokens ? "tokens" : "requests",
             null,
             "quota_exceeded");
-    Map<String, String> headers = new java.util.LinkedHashMap<>();
-    headers.put("retry-after", Long.toString(waitSeconds));
-    headers.put("retry-after-ms", Long.toString(resetMillis - nowMillis));
-    // OpenAI's SDKs wait at most a minute for a retry-after; beyond that their retries only fail.
-    headers.put("x-should-retry", waitSeconds <= 60 ? "true" : "false");
-    return new InvalidRequestException(error, headers);
+    return new InvalidRequestException(
+        error, RetryAdvice.headers(waitMillis, configuration.get().filter().clientRetryMaxWait()));
   }
 
   private static String describe(String id) {

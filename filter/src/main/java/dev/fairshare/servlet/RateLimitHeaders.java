@@ -1,5 +1,6 @@
 package dev.fairshare.servlet;
 
+import dev.fairshare.admission.RetryAdvice;
 import dev.fairshare.core.Allowance;
 import dev.fairshare.core.Decision;
 import dev.fairshare.core.UsageSnapshot;
@@ -36,13 +37,8 @@ final class RateLimitHeaders {
   /** The extra headers of a 429: how long to wait and whether the SDKs should retry. */
   static void applyRetry(
       HttpServletResponse response, Decision decision, Duration clientRetryMaxWait) {
-    long millis = decision.retryAfterMillis();
-    long seconds = Math.max(1, (millis + 999) / 1000);
-    response.setHeader("retry-after", Long.toString(seconds));
-    response.setHeader("retry-after-ms", Long.toString(millis));
-    // OpenAI SDKs honour retry-after up to 60 s and would sit in their retry loop; past the
-    // configured wait they are told to give up at once and surface the 429.
-    response.setHeader("x-should-retry", millis > clientRetryMaxWait.toMillis() ? "false" : "true");
+    RetryAdvice.headers(decision.retryAfterMillis(), clientRetryMaxWait)
+        .forEach(response::setHeader);
   }
 
   private static void dimension(HttpServletResponse response, Names names, Allowance a) {
