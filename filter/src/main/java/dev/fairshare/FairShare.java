@@ -139,17 +139,7 @@ public final class FairShare implements AutoCloseable {
             estimator,
             admissions,
             clock,
-            new Teams() {
-              @Override
-              public java.util.Optional<dev.fairshare.keys.Team> team(String teamId) {
-                return keys.team(teamId);
-              }
-
-              @Override
-              public boolean any() {
-                return keys.anyTeam();
-              }
-            },
+            Teams.of(keys::team, keys::anyTeam),
             quotas);
     // The limits set at run time apply from the start (a key database away: the configured ones,
     // until the next refresh)

@@ -118,9 +118,13 @@ public final class MemoryQuotaLedger implements QuotaLedger {
 
   @Override
   public synchronized void release(QuotaHold hold, long nowMillis) {
-    if (!forget(hold)) {
-      return;
+    if (forget(hold)) {
+      unreserve(hold);
     }
+  }
+
+  /** Takes {@code hold}'s amounts out of what its counters have reserved. */
+  private void unreserve(QuotaHold hold) {
     for (QuotaCharge charge : hold.charges()) {
       Counter c = counters.get(charge.counter().periodKey());
       if (c != null) {
@@ -192,12 +196,7 @@ public final class MemoryQuotaLedger implements QuotaLedger {
     while (!lapsing.isEmpty() && lapsing.first().untilMillis() <= nowMillis) {
       QuotaHold hold = lapsing.pollFirst();
       holds.remove(hold.id());
-      for (QuotaCharge charge : hold.charges()) {
-        Counter c = counters.get(charge.counter().periodKey());
-        if (c != null) {
-          c.reserved -= charge.amount();
-        }
-      }
+      unreserve(hold);
     }
     if (nowMillis >= nextPruneMillis) {
       nextPruneMillis = nowMillis + 60_000;

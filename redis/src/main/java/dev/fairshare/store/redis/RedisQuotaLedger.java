@@ -9,13 +9,8 @@ import dev.fairshare.quota.QuotaStanding;
 import dev.fairshare.quota.SpendSeed;
 import dev.fairshare.store.UsageStoreUnavailableException;
 import io.lettuce.core.RedisException;
-import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -42,10 +37,9 @@ public final class RedisQuotaLedger implements QuotaLedger {
   private final String prefix;
   private final SpendSeed seed;
   private final boolean ownsLink;
-  private final String reserveSource = resource("quota-reserve.lua");
-  private final String settleSource = resource("quota-settle.lua");
-  private final String reserveSha = RedisScripts.sha1(reserveSource);
-  private final String settleSha = RedisScripts.sha1(settleSource);
+  private final RedisScript reserveScript =
+      RedisScript.of(RedisScript.resource("quota-reserve.lua"));
+  private final RedisScript settleScript = RedisScript.of(RedisScript.resource("quota-settle.lua"));
 
   /**
    * @param link the connection (closed with the ledger when {@code ownsLink})
@@ -78,7 +72,7 @@ public final class RedisQuotaLedger implements QuotaLedger {
         args[6 + 4 * i] = Long.toString(seeds[i]);
         args[7 + 4 * i] = Long.toString(timeToLive(c.counter(), nowMillis));
       }
-      List<Long> r = run(true, keys, args);
+      List<Long> r = run(reserveScript, keys, args);
       if (r.get(0) == 1) {
         return QuotaDecision.admitted(new QuotaHold(holdId, charges, untilMillis));
       }
@@ -117,7 +111,7 @@ public final class RedisQuotaLedger implements QuotaLedger {
       args[3 + 3 * i] = Long.toString(actual[i]);
       args[4 + 3 * i] = Long.toString(alerts ? charges.get(i).counter().alertAt() : -1);
     }
-    List<Long> r = run(false, keys(charges), args);
+    List<Long> r = run(settleScript, keys(charges), args);
     List<QuotaCounter> crossed = new ArrayList<>(r.size());
     for (Long i : r) {
       crossed.add(charges.get(i.intValue() - 1).counter());
@@ -177,16 +171,9 @@ public final class RedisQuotaLedger implements QuotaLedger {
     return Math.max(1, Math.min(untilEnd, MAX_IDLE_MILLIS));
   }
 
-  private List<Long> run(boolean reserve, String[] keys, String[] args) {
+  private List<Long> run(RedisScript script, String[] keys, String[] args) {
     try {
-      RedisClusterCommands<String, String> redis = link.commands();
-      try {
-        return redis.evalsha(reserve ? reserveSha : settleSha, ScriptOutputType.MULTI, keys, args);
-      } catch (RedisNoScriptException e) {
-        // The node lacks the script: sent whole, which caches it there.
-        return redis.eval(
-            reserve ? reserveSource : settleSource, ScriptOutputType.MULTI, keys, args);
-      }
+      return script.run(link.commands(), ScriptOutputType.MULTI, keys, args);
     } catch (RedisException e) {
       throw new UsageStoreUnavailableException("Redis is unavailable: " + e.getMessage(), e);
     }
@@ -196,17 +183,6 @@ public final class RedisQuotaLedger implements QuotaLedger {
   public void close() {
     if (ownsLink) {
       link.close();
-    }
-  }
-
-  private static String resource(String name) {
-    try (InputStream in = RedisQuotaLedger.class.getResourceAsStream(name)) {
-      if (in == null) {
-        throw new IllegalStateException("missing script " + name);
-      }
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 }

@@ -17,11 +17,6 @@ import dev.fairshare.store.UsageStore;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
-import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -46,8 +41,9 @@ public final class RedisUsageStore implements UsageStore {
    */
   public static final long DEFAULT_IN_FLIGHT_LIFETIME_MILLIS = 10 * 60_000L;
 
-  private static final String COMMON = resource("common.lua") + resource("pool.lua");
-  private static final String SETTLEMENT = COMMON + resource("settlement.lua");
+  private static final String COMMON =
+      RedisScript.resource("common.lua") + RedisScript.resource("pool.lua");
+  private static final String SETTLEMENT = COMMON + RedisScript.resource("settlement.lua");
 
   /** The prefix of every key FairShare writes. */
   public static final String DEFAULT_PREFIX = "fs";
@@ -60,25 +56,18 @@ public final class RedisUsageStore implements UsageStore {
   /** Sent with every call; changed at run time ({@link #setSaturationThreshold}). */
   private volatile String saturationThreshold;
 
-  private final Script acquire = new Script(COMMON + resource("acquire.lua"));
-  private final Script settle = new Script(SETTLEMENT + resource("settle.lua"));
-  private final Script settleQuietly = new Script(SETTLEMENT + resource("settle-quiet.lua"));
-  private final Script standing = new Script(COMMON + resource("standing.lua"));
-  private final Script activeKeys = new Script(COMMON + resource("active-keys.lua"));
+  private final RedisScript acquire = RedisScript.of(COMMON + RedisScript.resource("acquire.lua"));
+  private final RedisScript settle =
+      RedisScript.of(SETTLEMENT + RedisScript.resource("settle.lua"));
+  private final RedisScript settleQuietly =
+      RedisScript.of(SETTLEMENT + RedisScript.resource("settle-quiet.lua"));
+  private final RedisScript standing =
+      RedisScript.of(COMMON + RedisScript.resource("standing.lua"));
+  private final RedisScript activeKeys =
+      RedisScript.of(COMMON + RedisScript.resource("active-keys.lua"));
 
   /** This instance's announcement to the others, or null. */
   private final RedisPresence presence;
-
-  /** A script and its SHA once loaded (Redis may forget it: SCRIPT FLUSH, a restart). */
-  private static final class Script {
-    final String source;
-    final String sha;
-
-    Script(String source) {
-      this.source = source;
-      this.sha = RedisScripts.sha1(source);
-    }
-  }
 
   /**
    * @param link the connection; closed with the store
@@ -164,7 +153,7 @@ public final class RedisUsageStore implements UsageStore {
     RedisClusterAsyncCommands<String, String> redis = link.async();
     CompletableFuture<Void> sent =
         redis
-            .<Long>evalsha(settleQuietly.sha, ScriptOutputType.INTEGER, keys, args)
+            .<Long>evalsha(settleQuietly.sha(), ScriptOutputType.INTEGER, keys, args)
             .thenApply(ok -> (Void) null)
             .exceptionallyCompose(
                 failure -> {
@@ -176,7 +165,7 @@ public final class RedisUsageStore implements UsageStore {
                     // The node forgot the script (or never had it): send it whole, which caches it
                     // there.
                     return redis
-                        .<Long>eval(settleQuietly.source, ScriptOutputType.INTEGER, keys, args)
+                        .<Long>eval(settleQuietly.source(), ScriptOutputType.INTEGER, keys, args)
                         .thenApply(ok -> (Void) null);
                   }
                   return CompletableFuture.<Void>failedFuture(cause);
@@ -288,17 +277,12 @@ public final class RedisUsageStore implements UsageStore {
    * goes to every node, and one node away would fail it); only when the node lacks the script, the
    * script whole, which caches it there.
    */
-  private List<Long> run(Script script, String[] keys, String[] args) {
+  private List<Long> run(RedisScript script, String[] keys, String[] args) {
     return run(script, keys, args, ScriptOutputType.MULTI);
   }
 
-  private <T> T run(Script script, String[] keys, String[] args, ScriptOutputType type) {
-    RedisClusterCommands<String, String> redis = link.commands();
-    try {
-      return redis.evalsha(script.sha, type, keys, args);
-    } catch (RedisNoScriptException e) {
-      return redis.eval(script.source, type, keys, args);
-    }
+  private <T> T run(RedisScript script, String[] keys, String[] args, ScriptOutputType type) {
+    return script.run(link.commands(), type, keys, args);
   }
 
   /** A {@code PING} within the command timeout. */
@@ -347,16 +331,5 @@ public final class RedisUsageStore implements UsageStore {
   /** A double as Lua's {@code tonumber} reads it back exactly (the shortest round-trip form). */
   private static String number(double value) {
     return Double.toString(value);
-  }
-
-  private static String resource(String name) {
-    try (InputStream in = RedisUsageStore.class.getResourceAsStream(name)) {
-      if (in == null) {
-        throw new IllegalStateException("missing script " + name);
-      }
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8) + "\n";
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }
