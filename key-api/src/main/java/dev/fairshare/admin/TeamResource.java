@@ -25,6 +25,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -67,18 +68,19 @@ public final class TeamResource {
           ObjectNode request = KeyJson.parseObject(body);
           String id = KeyFields.teamId(request);
           Instant now = fairShare.keys().now();
-          Team team =
+          Team empty =
               new Team(
                   id == null ? UUID.randomUUID().toString() : id,
-                  name(request, "team_alias"),
-                  models(request),
-                  nonNegative(request, "tpm_limit"),
-                  nonNegative(request, "rpm_limit"),
-                  QuotaFields.read(request, Quotas.NONE),
-                  metadata(request),
-                  Boolean.TRUE.equals(bool(request, "blocked")),
+                  null,
+                  List.of(),
+                  null,
+                  null,
+                  Quotas.NONE,
+                  Map.of(),
+                  false,
                   now,
                   now);
+          Team team = withFields(empty, request, now);
           fairShare.keys().insertTeam(team);
           return render(team);
         });
@@ -127,19 +129,7 @@ public final class TeamResource {
           Caller.requireAdmin(headers, fairShare);
           ObjectNode request = KeyJson.parseObject(body);
           Team team = existing(requiredId(request));
-          Boolean blocked = request.has("blocked") ? bool(request, "blocked") : null;
-          Team changed =
-              new Team(
-                  team.teamId(),
-                  request.has("team_alias") ? name(request, "team_alias") : team.teamAlias(),
-                  request.has("models") ? models(request) : team.models(),
-                  request.has("tpm_limit") ? nonNegative(request, "tpm_limit") : team.tpmLimit(),
-                  request.has("rpm_limit") ? nonNegative(request, "rpm_limit") : team.rpmLimit(),
-                  QuotaFields.read(request, team.quotas()),
-                  request.has("metadata") ? metadata(request) : team.metadata(),
-                  blocked == null ? team.blocked() : blocked,
-                  team.createdAt(),
-                  fairShare.keys().now());
+          Team changed = withFields(team, request, fairShare.keys().now());
           if (!fairShare.keys().updateTeam(changed)) {
             throw notFound(team.teamId());
           }
@@ -215,6 +205,26 @@ public final class TeamResource {
           }
           return render(changed);
         });
+  }
+
+  /**
+   * {@code team} with the fields {@code request} gives ({@code null} clears a limit; a {@code
+   * blocked} of null keeps the team's), updated at {@code now}.
+   */
+  private static Team withFields(Team team, ObjectNode request, Instant now)
+      throws InvalidRequestException {
+    Boolean blocked = request.has("blocked") ? bool(request, "blocked") : null;
+    return new Team(
+        team.teamId(),
+        request.has("team_alias") ? name(request, "team_alias") : team.teamAlias(),
+        request.has("models") ? models(request) : team.models(),
+        request.has("tpm_limit") ? nonNegative(request, "tpm_limit") : team.tpmLimit(),
+        request.has("rpm_limit") ? nonNegative(request, "rpm_limit") : team.rpmLimit(),
+        QuotaFields.read(request, team.quotas()),
+        request.has("metadata") ? metadata(request) : team.metadata(),
+        blocked == null ? team.blocked() : blocked,
+        team.createdAt(),
+        now);
   }
 
   private static String requiredId(ObjectNode request) throws InvalidRequestException {
