@@ -4,6 +4,7 @@ import dev.fairshare.config.FairShareConfig;
 import dev.fairshare.config.ModelPrice;
 import dev.fairshare.keys.ApiKey;
 import dev.fairshare.keys.Quotas;
+import dev.fairshare.keys.SpendRow;
 import dev.fairshare.keys.Team;
 import dev.fairshare.openai.ApiError;
 import dev.fairshare.openai.InvalidRequestException;
@@ -91,7 +92,7 @@ public final class QuotaPolicy {
     List<QuotaCharge> charges = new ArrayList<>();
     addCharges(
         charges,
-        "key:" + key.token(),
+        SpendRow.keyOwner(key.token()),
         key.quotas(),
         !price.isFree(),
         cost,
@@ -101,7 +102,7 @@ public final class QuotaPolicy {
     if (team != null) {
       addCharges(
           charges,
-          "team:" + team.teamId(),
+          SpendRow.teamOwner(team.teamId()),
           team.quotas(),
           !price.isFree(),
           cost,

@@ -10,6 +10,7 @@ import dev.fairshare.keys.GeneratedKey;
 import dev.fairshare.keys.KeyHashing;
 import dev.fairshare.keys.KeySpec;
 import dev.fairshare.keys.KeyStoreException;
+import dev.fairshare.keys.SpendRow;
 import dev.fairshare.keys.UsageRow;
 import dev.fairshare.openai.ApiError;
 import dev.fairshare.openai.InvalidRequestException;
@@ -287,7 +288,7 @@ public final class KeyResource {
   /** The key's record, with its budget fields and live spend. */
   private ObjectNode render(ApiKey key, String rawKey, String duration) {
     ObjectNode out = KeyJson.render(key, rawKey, duration);
-    QuotaFields.render(out, key.quotas(), "key:" + key.token(), fairShare);
+    QuotaFields.render(out, key.quotas(), SpendRow.keyOwner(key.token()), fairShare);
     return out;
   }
 

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fairshare.FairShare;
 import dev.fairshare.keys.ApiKey;
 import dev.fairshare.keys.Quotas;
+import dev.fairshare.keys.SpendRow;
 import dev.fairshare.keys.Team;
 import dev.fairshare.openai.InvalidRequestException;
 import jakarta.ws.rs.Consumes;
@@ -256,7 +257,7 @@ public final class TeamResource {
     out.put("blocked", team.blocked());
     out.put("created_at", team.createdAt().toString());
     out.put("updated_at", team.updatedAt().toString());
-    QuotaFields.render(out, team.quotas(), "team:" + team.teamId(), fairShare);
+    QuotaFields.render(out, team.quotas(), SpendRow.teamOwner(team.teamId()), fairShare);
     return out;
   }
 }

@@ -171,11 +171,12 @@ public final class JdbcKeyStore implements KeyStore {
         try (PreparedStatement ps =
             c.prepareStatement(
                 "UPDATE fairshare_spend SET counter = CONCAT(?, SUBSTRING(counter, ?))"
-                    + " WHERE counter LIKE ?")) {
-          String oldPrefix = "key:" + oldToken + ":";
-          ps.setString(1, "key:" + replacement.token() + ":");
+                    + " WHERE LEFT(counter, ?) = ?")) {
+          String oldPrefix = SpendRow.keyCounters(oldToken);
+          ps.setString(1, SpendRow.keyCounters(replacement.token()));
           ps.setInt(2, oldPrefix.length() + 1);
-          ps.setString(3, oldPrefix + "%");
+          ps.setInt(3, oldPrefix.length());
+          ps.setString(4, oldPrefix);
           ps.executeUpdate();
         }
         // Earlier tokens still in their grace period follow the key to its new token.
@@ -381,7 +382,7 @@ public final class JdbcKeyStore implements KeyStore {
           PreparedStatement delete =
               c.prepareStatement("DELETE FROM fairshare_teams WHERE team_id = ?");
           PreparedStatement spend =
-              c.prepareStatement("DELETE FROM fairshare_spend WHERE counter LIKE ?")) {
+              c.prepareStatement("DELETE FROM fairshare_spend WHERE LEFT(counter, ?) = ?")) {
         List<String> deleted = new java.util.ArrayList<>();
         for (String id : teamIds) {
           count.setString(1, id);
@@ -396,7 +397,10 @@ public final class JdbcKeyStore implements KeyStore {
             deleted.add(id);
           }
           // A team created again under this id starts with nothing spent.
-          spend.setString(1, "team:" + id + ":%");
+          // An exact prefix, not LIKE: a team id may hold '_', which LIKE reads as any character.
+          String prefix = SpendRow.teamCounters(id);
+          spend.setInt(1, prefix.length());
+          spend.setString(2, prefix);
           spend.executeUpdate();
         }
         c.commit();

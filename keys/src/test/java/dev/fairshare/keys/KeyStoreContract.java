@@ -395,5 +395,11 @@ abstract class KeyStoreContract {
     assertThat(store.replaceToken(token(1), regenerated, null)).isTrue();
     assertThat(store.spend("key:" + token(9) + ":spend", 0)).isEqualTo(800_000);
     assertThat(store.spend(counter, 0)).isZero();
+    // Deleting team a_b drops its spend only: '_' is not a wildcard here
+    store.addSpend(
+        List.of(new SpendRow("team:a_b:spend", 0, 3), new SpendRow("team:a-b:spend", 0, 5)));
+    store.deleteTeams(List.of("a_b"));
+    assertThat(store.spend("team:a_b:spend", 0)).isZero();
+    assertThat(store.spend("team:a-b:spend", 0)).isEqualTo(5);
   }
 }
