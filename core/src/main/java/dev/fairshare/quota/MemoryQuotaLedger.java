@@ -72,7 +72,8 @@ public final class MemoryQuotaLedger implements QuotaLedger {
     for (QuotaCharge charge : charges) {
       Counter c = counter(charge.counter(), seeds);
       long counted = c.used + c.reserved;
-      if (counted > charge.counter().limit() - charge.amount()) {
+      long limit = charge.counter().limit();
+      if (limit != QuotaCounter.UNLIMITED && counted > limit - charge.amount()) {
         return QuotaDecision.refused(charge, counted);
       }
       states.add(c);

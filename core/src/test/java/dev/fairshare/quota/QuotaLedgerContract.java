@@ -54,6 +54,19 @@ public abstract class QuotaLedgerContract {
   }
 
   @Test
+  void aTrackedCounter_neverRefuses_evenTheLargestCharge() {
+    QuotaLedger ledger = newLedger(SpendSeed.NONE);
+    QuotaCounter tracked =
+        counter("key:a:spend", QuotaCounter.UNLIMITED, QuotaCounter.NO_ALERT, T0);
+    for (int i = 0; i < 3; i++) {
+      assertThat(
+              ledger.reserve(charge(tracked, Long.MAX_VALUE), "h" + i, T0 + 60_000, T0).admitted())
+          .isTrue();
+    }
+    assertThat(ledger.standing(tracked, T0).reserved()).isEqualTo(3 * QuotaCharge.MAX_AMOUNT);
+  }
+
+  @Test
   void allOrNone_acrossCounters() {
     QuotaLedger ledger = newLedger(SpendSeed.NONE);
     QuotaCounter key = counter("key:a:requests:day", 10, QuotaCounter.NO_ALERT, T0);

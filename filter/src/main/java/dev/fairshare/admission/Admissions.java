@@ -138,6 +138,16 @@ public final class Admissions {
       // names clients make up.
       capacity = ModelCapacity.UNLIMITED_MODEL;
       window = UNCONFIGURED_MODELS;
+      if (key.quotas().maxBudget() != null || (team != null && team.quotas().maxBudget() != null)) {
+        // A model nobody priced costs nothing: any made-up name would walk around the budget.
+        throw new InvalidRequestException(
+            ApiError.permissionDenied(
+                "Key '"
+                    + key.displayName()
+                    + "' has a budget, which holds only on configured models; '"
+                    + model
+                    + "' is not one."));
+      }
     }
     CompletionRequest completion = request.withModel(model);
     KeyLimits limits = limitsOf(key, team, model);

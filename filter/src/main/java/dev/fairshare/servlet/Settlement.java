@@ -51,6 +51,7 @@ final class Settlement {
   private final boolean learn;
   private final ApiKey key;
   private final dev.fairshare.admission.QuotaClaim quota;
+  private final AtomicBoolean quotaSettled = new AtomicBoolean();
 
   /**
    * What the answer reported (or, for a stream without a report, what was counted), for metrics.
@@ -317,7 +318,8 @@ final class Settlement {
     try {
       fairShare.admissions().settleWithoutWaiting(reservation, actualTokens, now);
     } finally {
-      if (quota != null) {
+      // Once: a store that threw above sends proceed's finally here a second time.
+      if (quota != null && quotaSettled.compareAndSet(false, true)) {
         // Priced by the reported split; without one, what was charged, as prompt tokens
         fairShare
             .quotas()

@@ -173,6 +173,17 @@ class AdmissionsTest {
     }
     assertThat(memory.inFlight(Admissions.UNCONFIGURED_MODELS)).isEqualTo(3);
     assertThat(memory.trackedModels()).isEqualTo(1);
+    // A key with a budget cannot walk around it through a model nobody priced
+    ApiKey budgeted =
+        key(List.of(), null, null)
+            .withQuotas(
+                new dev.fairshare.keys.Quotas(1.0, null, null, null, null, null, null, null, null));
+    InvalidRequestException refused =
+        catchThrowableOfType(
+            InvalidRequestException.class,
+            () -> admissions.admit(budgeted, chat("made-up-4", "x"), Endpoint.CHAT_COMPLETIONS));
+    assertThat(refused.error().status()).isEqualTo(403);
+    assertThat(memory.inFlight(Admissions.UNCONFIGURED_MODELS)).isEqualTo(3);
   }
 
   @Test

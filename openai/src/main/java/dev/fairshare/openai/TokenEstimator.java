@@ -117,8 +117,13 @@ public final class TokenEstimator {
     if (request.maxTokens() == null) {
       return null;
     }
-    return estimate.promptTokens()
-        + Math.multiplyExact(request.maxTokens(), (long) request.choices());
+    try {
+      return Math.addExact(
+          estimate.promptTokens(),
+          Math.multiplyExact(request.maxTokens(), (long) request.choices()));
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE; // more than anything can hold: refused as too large, or capped
+    }
   }
 
   /** Characters of prompt text, a measure of what tokenising the request costs. */

@@ -67,7 +67,8 @@ public final class RedisQuotaLedger implements QuotaLedger {
       args[3] = Integer.toString(charges.size());
       for (int i = 0; i < charges.size(); i++) {
         QuotaCharge c = charges.get(i);
-        args[4 + 4 * i] = Long.toString(c.counter().limit());
+        long limit = c.counter().limit();
+        args[4 + 4 * i] = limit == QuotaCounter.UNLIMITED ? "-1" : Long.toString(limit);
         args[5 + 4 * i] = Long.toString(c.amount());
         args[6 + 4 * i] = Long.toString(seeds[i]);
         args[7 + 4 * i] = Long.toString(timeToLive(c.counter(), nowMillis));

@@ -2,7 +2,8 @@
 -- mirrored by MemoryQuotaLedger).
 -- KEYS: per counter i: KEYS[2i-1] its hash (used, reserved, alerted) in the period, KEYS[2i] its
 --   holds (member "<hold id>|<amount>", score: when the hold lapses).
--- ARGV: now, hold id, lapse time, n; then per counter: limit, amount, seed (-1: not read yet),
+-- ARGV: now, hold id, lapse time, n; then per counter: limit (-1: none, the counter is only
+--   tracked), amount, seed (-1: not read yet),
 --   time to live in ms.
 -- Returns {1} reserved; {0, i, counted} refused by counter i; {-1, i...} counters whose period
 --   Redis does not hold: read their seeds from the key database and call again.
@@ -54,7 +55,8 @@ for i = 1, n do
   local base = 4 + 4 * (i - 1)
   local v = redis.call('HMGET', KEYS[2 * i - 1], 'used', 'reserved')
   local counted = tonumber(v[1]) + tonumber(v[2])
-  if counted > tonumber(ARGV[base + 1]) - tonumber(ARGV[base + 2]) then
+    local limit = tonumber(ARGV[base + 1])
+  if limit >= 0 and counted > limit - tonumber(ARGV[base + 2]) then
     return {0, i, counted}
   end
 end
