@@ -51,12 +51,14 @@ public final class RedisLink implements AutoCloseable {
 
   private final Client client;
   private final ClientResources resources;
+  private final Duration commandTimeout;
   private volatile StatefulConnection<String, String> connection;
   private long nextAttemptMillis;
 
-  private RedisLink(Client client, ClientResources resources) {
+  private RedisLink(Client client, ClientResources resources, Duration commandTimeout) {
     this.client = client;
     this.resources = resources;
+    this.commandTimeout = commandTimeout;
   }
 
   /** A link to {@code uri} whose connection and commands time out after {@code timeout}. */
@@ -123,7 +125,8 @@ public final class RedisLink implements AutoCloseable {
               cluster.shutdown(Duration.ZERO, Duration.ofSeconds(2));
             }
           },
-          resources);
+          resources,
+          commandTimeout);
     }
     RedisURI redisUri = RedisURI.create(uri);
     redisUri.setTimeout(connectTimeout); // the handshake's commands (HELLO, AUTH, SELECT)
@@ -158,7 +161,13 @@ public final class RedisLink implements AutoCloseable {
             single.shutdown(Duration.ZERO, Duration.ofSeconds(2));
           }
         },
-        resources);
+        resources,
+        commandTimeout);
+  }
+
+  /** How long a command may take before it fails. */
+  public Duration commandTimeout() {
+    return commandTimeout;
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.fairshare.store.redis;
 
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.io.IOException;
 import java.io.InputStream;
@@ -10,6 +11,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * A Lua script and the SHA-1 Redis names it by, computed here: it is sent by its SHA and, when a
@@ -38,6 +41,31 @@ record RedisScript(String source, String sha) {
     } catch (RedisNoScriptException e) {
       return redis.eval(source, type, keys, args);
     }
+  }
+
+  /**
+   * As {@link #run}, without waiting: the command is queued on the connection before this returns;
+   * the whole script follows only when the node answers that it lacks it.
+   */
+  <T> CompletableFuture<T> runAsync(
+      RedisClusterAsyncCommands<String, String> redis,
+      ScriptOutputType type,
+      String[] keys,
+      String[] args) {
+    return redis
+        .<T>evalsha(sha, type, keys, args)
+        .exceptionallyCompose(
+            failure -> {
+              Throwable cause =
+                  failure instanceof CompletionException && failure.getCause() != null
+                      ? failure.getCause()
+                      : failure;
+              if (cause instanceof RedisNoScriptException) {
+                return redis.<T>eval(source, type, keys, args);
+              }
+              return CompletableFuture.failedFuture(cause);
+            })
+        .toCompletableFuture();
   }
 
   /** The script file {@code name} beside this class, with a newline so that files may be joined. */

@@ -14,24 +14,29 @@ import dev.fairshare.core.Reservation;
 import dev.fairshare.core.UsageSnapshot;
 import dev.fairshare.core.Verdict;
 import dev.fairshare.store.UsageStore;
-import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Usage shared by every instance through Redis: one Lua script checks and reserves atomically (one
- * round trip per admission), one settles (one per settlement). The scripts mirror {@link
- * dev.fairshare.core.ModelWindow}; the contract test holds both to the same timelines.
+ * Usage shared by every instance through Redis: a Lua script checks and reserves atomically, and
+ * settles. The scripts mirror {@link dev.fairshare.core.ModelWindow}; the contract test holds both
+ * to the same timelines.
  *
- * <p>Every Redis key is hash-tagged by model ({@code fs:{model}:...}), so all keys one script
- * touches live in one Redis Cluster slot, and carries a TTL of two windows, so idle models and keys
- * leave nothing behind. The caller's wall clock is passed in: instances must be NTP-synced.
+ * <p>Admissions, settlements and standings go through {@link ScriptBatches}: one script call per
+ * batch of this instance's calls on a model, each applied in order as its own decision. An idle
+ * model's call goes at once; under load, the calls that arrive while a batch is in Redis go
+ * together in the next. So a request costs at most one script call on its path, and Redis spends
+ * its time on decisions rather than on script setup.
+ *
+ * <p>Each call reads and writes two hashes (the model's and the key's, running totals and buckets
+ * as fields) and, only where they are in use, the pool's, the tickets' and the in-flight set. Every
+ * Redis key is hash-tagged by model ({@code fs:{model}:...}), so all keys one script touches live
+ * in one Redis Cluster slot, and carries a TTL of two windows, so idle models and keys leave
+ * nothing behind. The caller's wall clock is passed in: instances must be NTP-synced.
  */
 public final class RedisUsageStore implements UsageStore {
 
@@ -43,7 +48,16 @@ public final class RedisUsageStore implements UsageStore {
 
   private static final String COMMON =
       RedisScript.resource("common.lua") + RedisScript.resource("pool.lua");
-  private static final String SETTLEMENT = COMMON + RedisScript.resource("settlement.lua");
+
+  /** What a call of a batch is (batch.lua's kinds). */
+  private static final int ACQUIRE = 1;
+
+  private static final int SETTLE = 2;
+  private static final int SETTLE_QUIETLY = 3;
+  private static final int STANDING = 4;
+
+  /** The Redis keys one call reads and writes ({@link #keys}). */
+  static final int KEYS_PER_CALL = 7;
 
   /** The prefix of every key FairShare writes. */
   public static final String DEFAULT_PREFIX = "fs";
@@ -56,13 +70,17 @@ public final class RedisUsageStore implements UsageStore {
   /** Sent with every call; changed at run time ({@link #setSaturationThreshold}). */
   private volatile String saturationThreshold;
 
-  private final RedisScript acquire = RedisScript.of(COMMON + RedisScript.resource("acquire.lua"));
-  private final RedisScript settle =
-      RedisScript.of(SETTLEMENT + RedisScript.resource("settle.lua"));
-  private final RedisScript settleQuietly =
-      RedisScript.of(SETTLEMENT + RedisScript.resource("settle-quiet.lua"));
-  private final RedisScript standing =
-      RedisScript.of(COMMON + RedisScript.resource("standing.lua"));
+  private static final RedisScript BATCH =
+      RedisScript.of(
+          COMMON
+              + RedisScript.resource("acquire.lua")
+              + RedisScript.resource("settlement.lua")
+              + RedisScript.resource("settle.lua")
+              + RedisScript.resource("settle-quiet.lua")
+              + RedisScript.resource("standing.lua")
+              + RedisScript.resource("batch.lua"));
+
+  private final ScriptBatches batches;
   private final RedisScript activeKeys =
       RedisScript.of(COMMON + RedisScript.resource("active-keys.lua"));
 
@@ -100,6 +118,7 @@ public final class RedisUsageStore implements UsageStore {
     this.presence = presence;
     this.inFlightLifetimeMillis = inFlightLifetimeMillis;
     this.link = link;
+    this.batches = new ScriptBatches(link, BATCH, KEYS_PER_CALL);
     this.settings = settings;
     this.prefix = prefix;
     this.saturationThreshold = number(settings.saturationThreshold());
@@ -107,6 +126,14 @@ public final class RedisUsageStore implements UsageStore {
 
   @Override
   public Decision acquire(AdmissionRequest request, long nowMillis) {
+    return batches.await(acquireAsync(request, nowMillis));
+  }
+
+  /**
+   * The admission queued on its model's batches: what {@link #acquire} waits for. Calls queued one
+   * after the other are decided in that order, each as if sent alone.
+   */
+  CompletableFuture<Decision> acquireAsync(AdmissionRequest request, long nowMillis) {
     // Identifies the in-flight entry among the key's others: unique, not secret.
     long id = ThreadLocalRandom.current().nextLong();
     String[] args = args(request, nowMillis, RedisProtocol.ACQUIRE_ARGS);
@@ -114,7 +141,14 @@ public final class RedisUsageStore implements UsageStore {
     RedisProtocol.set(args, RedisProtocol.ACQUIRE_ID, Long.toString(id));
     RedisProtocol.set(
         args, RedisProtocol.IN_FLIGHT_LIFETIME, Long.toString(inFlightLifetimeMillis));
-    List<Long> r = run(acquire, keys(request), args);
+    return batches
+        .submit(lane(request), ACQUIRE, keys(request), args)
+        .thenApply(answer -> decision(request, id, answer));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Decision decision(AdmissionRequest request, long id, Object answer) {
+    List<Long> r = (List<Long>) answer;
     Verdict verdict = RedisProtocol.verdict(r.get(0));
     UsageSnapshot usage = snapshot(r, 4, r.get(4).intValue());
     if (!verdict.admitted()) {
@@ -126,13 +160,14 @@ public final class RedisUsageStore implements UsageStore {
   @Override
   public UsageSnapshot settle(Reservation reservation, long actualTokens, long nowMillis) {
     List<Long> r =
-        run(settle, keys(reservation.request()), settleArgs(reservation, actualTokens, nowMillis));
+        call(reservation.request(), SETTLE, settleArgs(reservation, actualTokens, nowMillis));
     return snapshot(r, 0, r.get(0).intValue());
   }
 
   /**
-   * Queues the settlement on the connection and returns without waiting for Redis: Redis applies it
-   * before any later command of this instance, since they share the connection.
+   * Queues the settlement on its model's batches and returns without waiting for Redis: Redis
+   * applies it before any later call of this instance on the model, since a model's batches go in
+   * order.
    */
   @Override
   public CompletionStage<Void> settleWithoutWaiting(
@@ -140,7 +175,7 @@ public final class RedisUsageStore implements UsageStore {
     return sendQuietly(reservation, settleArgs(reservation, actualTokens, nowMillis));
   }
 
-  /** Queued like {@link #settleWithoutWaiting}: one connection keeps its commands in order. */
+  /** Queued like {@link #settleWithoutWaiting}. */
   @Override
   public CompletionStage<Void> release(Reservation reservation, long nowMillis) {
     String[] args = settleArgs(reservation, 0, nowMillis);
@@ -149,28 +184,11 @@ public final class RedisUsageStore implements UsageStore {
   }
 
   private CompletionStage<Void> sendQuietly(Reservation reservation, String[] args) {
-    String[] keys = keys(reservation.request());
-    RedisClusterAsyncCommands<String, String> redis = link.async();
+    AdmissionRequest request = reservation.request();
     CompletableFuture<Void> sent =
-        redis
-            .<Long>evalsha(settleQuietly.sha(), ScriptOutputType.INTEGER, keys, args)
-            .thenApply(ok -> (Void) null)
-            .exceptionallyCompose(
-                failure -> {
-                  Throwable cause =
-                      failure instanceof CompletionException && failure.getCause() != null
-                          ? failure.getCause()
-                          : failure;
-                  if (cause instanceof RedisNoScriptException) {
-                    // The node forgot the script (or never had it): send it whole, which caches it
-                    // there.
-                    return redis
-                        .<Long>eval(settleQuietly.source(), ScriptOutputType.INTEGER, keys, args)
-                        .thenApply(ok -> (Void) null);
-                  }
-                  return CompletableFuture.<Void>failedFuture(cause);
-                })
-            .toCompletableFuture();
+        batches
+            .submit(lane(request), SETTLE_QUIETLY, keys(request), args)
+            .thenApply(ok -> (Void) null);
     // Waited for on close: on a cluster the settlement may be on another node's connection.
     inFlight.add(sent);
     sent.whenComplete((ok, failure) -> inFlight.remove(sent));
@@ -191,26 +209,30 @@ public final class RedisUsageStore implements UsageStore {
     return args;
   }
 
+  /** The model's part of every key name: its hash tag, so a model's keys share a cluster slot. */
+  private String lane(AdmissionRequest request) {
+    return prefix + ":{" + request.model().replace('{', '(').replace('}', ')') + "}:";
+  }
+
+  /** The keys of a call, in the order common.lua numbers them. */
   private String[] keys(AdmissionRequest request) {
-    String model = prefix + ":{" + request.model().replace('{', '(').replace('}', ')') + "}:";
+    String model = lane(request);
     String key = model + "k:" + request.keyId() + ":";
     return new String[] {
-      model + "t",
-      model + "r",
-      model + "aw",
-      model + "ac",
-      key + "t",
-      key + "r",
-      key + "meta",
+      model + "m",
+      key + "k",
       key + "flight",
-      model + "st",
-      model + "tot",
       model + "pool",
       model + "tickets",
       model + "demand",
-      model + "keys",
-      key + "x"
+      model + "keys"
     };
+  }
+
+  /** One call through the model's batches, waited for. */
+  @SuppressWarnings("unchecked")
+  private List<Long> call(AdmissionRequest request, int kind, String[] args) {
+    return (List<Long>) batches.await(batches.submit(lane(request), kind, keys(request), args));
   }
 
   private String[] args(AdmissionRequest request, long nowMillis, int size) {
@@ -260,8 +282,7 @@ public final class RedisUsageStore implements UsageStore {
 
   @Override
   public KeyStanding standing(AdmissionRequest request, long nowMillis) {
-    List<Long> r =
-        run(standing, keys(request), args(request, nowMillis, RedisProtocol.COMMON_ARGS));
+    List<Long> r = call(request, STANDING, args(request, nowMillis, RedisProtocol.COMMON_ARGS));
     return new KeyStanding(
         snapshot(r, 0, r.get(0).intValue()), r.get(15), r.get(16).intValue(), r.get(17));
   }
@@ -272,15 +293,7 @@ public final class RedisUsageStore implements UsageStore {
     saturationThreshold = number(threshold);
   }
 
-  /**
-   * One round trip: EVALSHA of the script's SHA (computed here, never loaded: on a cluster a load
-   * goes to every node, and one node away would fail it); only when the node lacks the script, the
-   * script whole, which caches it there.
-   */
-  private List<Long> run(RedisScript script, String[] keys, String[] args) {
-    return run(script, keys, args, ScriptOutputType.MULTI);
-  }
-
+  /** One round trip, not batched (RedisScript.run). */
   private <T> T run(RedisScript script, String[] keys, String[] args, ScriptOutputType type) {
     return script.run(link.commands(), type, keys, args);
   }

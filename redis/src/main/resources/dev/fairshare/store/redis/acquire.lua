@@ -1,7 +1,5 @@
--- ARGV 18: estimate, 19: reservation id, 20: in-flight entry lifetime (ms)
-local est = tonumber(ARGV[18])
-local rid = ARGV[19]
-local flightTtl = tonumber(ARGV[20])
+-- ARGV 18: estimate, 19: reservation id, 20: in-flight entry lifetime (ms); read by acquireOne
+local est, rid, flightTtl
 
 -- Time until the same request would be admitted with no other traffic: replays the window's
 -- buckets leaving it, oldest first (ModelWindow.retryAfter).
@@ -10,14 +8,16 @@ local function retryAfter(s, verdict)
   if mode == 1 then return minuteEnd - now end
   local retry = N * bm
   local Um, Qm, Uk, Qk, Wo, Co, act = s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act
-  local mt, mr, maw, mac = load(KEYS[1]), load(KEYS[2]), load(KEYS[3]), load(KEYS[4])
+  local mc, kc = columns(KEYS[1]), columns(KEYS[2])
+  local mt, mr, maw, mac = mc.t or {}, mc.r or {}, mc.w or {}, mc.c or {}
+  local kt, kr = kc.t or {}, kc.r or {}
   for x = start, b do
     Um = Um - (mt[x] or 0)
     Qm = Qm - (mr[x] or 0)
     Wo = Wo - (maw[x] or 0)
     Co = Co - (mac[x] or 0)
-    Uk = Uk - (s.kt[x] or 0)
-    Qk = Qk - (s.kr[x] or 0)
+    Uk = Uk - (kt[x] or 0)
+    Qk = Qk - (kr[x] or 0)
     if act and s.last == x then
       act = false
       Wo = Wo + s.kw
@@ -38,47 +38,38 @@ end
 -- A refusal: `retry` when known (else the window's replay); `starve` stops borrowing for a
 -- window; a key turned away by the model still wants its share: it counts as active from now on.
 local function refuse(s, verdict, starve, retry)
-  if starve then
-    redis.call('HINCRBY', KEYS[9], b, 1)
-    redis.call('PEXPIRE', KEYS[9], ttl)
-  end
-  if s.moved then touchModel() end
+  if starve then madd(s, 's', b, 1) end
   if retry == nil then retry = retryAfter(s, verdict) end
   local out = {verdict, 0, b, retry, activeCount(s)}
   snapshot(s, out)
   if mode == 0 and not isKeyLimit(verdict) then
-    local firstInBucket = s.last ~= b
     markActive(s)
-    if firstInBucket then
-      for _, i in ipairs({3, 4, 7}) do redis.call('PEXPIRE', KEYS[i], ttl) end
-    end
-    redis.call('HINCRBY', KEYS[15], b, 1)
-    redis.call('PEXPIRE', KEYS[15], ttl)
+    kset(s, 'x' .. b, (kget(s, 'x' .. b) or 0) + 1)
   end
+  flush(s)
   return out
 end
 
 -- Reserves `reserved` tokens and one request.
 local function admit(s, reserved)
-  addModel(1, 'T', b, reserved, false)
-  addModel(2, 'R', b, 1, false)
-  redis.call('HINCRBY', KEYS[5], b, reserved)
-  redis.call('HINCRBY', KEYS[6], b, 1)
-  redis.call('HINCRBY', KEYS[7], 'res', reserved)
-  redis.call('HINCRBY', KEYS[7], 'n', 1)
+  madd(s, 't', b, reserved)
+  madd(s, 'r', b, 1)
+  kadd(s, 't', b, reserved)
+  kadd(s, 'r', b, 1)
+  kset(s, 'res', (kget(s, 'res') or 0) + reserved)
+  kset(s, 'n', (kget(s, 'n') or 0) + 1)
   if usePool then addDemand(b, reserved, false) end
-  local firstInBucket = s.last ~= b
   markActive(s)
-  if kP ~= -1 then redis.call('ZADD', KEYS[8], now + flightTtl, rid) end
-  if s.moved then touchModel() end
-  if firstInBucket then touchKey() end
+  if kP ~= -1 then
+    redis.call('ZADD', KEYS[3], now + flightTtl, rid)
+    redis.call('PEXPIRE', KEYS[3], ttl)
+  end
+  flush(s)
 
   s.Um = s.Um + reserved
   s.Qm = s.Qm + 1
   s.Uk = s.Uk + reserved
   s.Qk = s.Qk + 1
-  s.kt[b] = (s.kt[b] or 0) + reserved
-  s.kr[b] = (s.kr[b] or 0) + 1
   s.act = true
   local out = {0, reserved, b, 0, activeCount(s)}
   snapshot(s, out)
@@ -136,23 +127,29 @@ local function acquireFromPool(s)
   return admit(s, reserved)
 end
 
-local s = state()
-if usePool then
-  local out = acquireFromPool(s)
-  pruneDemandIfDue() -- after: a share level computed above has pruned already
-  return out
-end
+-- One admission of the bound call: the verdict, the reservation and the key's standing.
+local function acquireOne()
+  est = tonumber(ARGV[18])
+  rid = ARGV[19]
+  flightTtl = tonumber(ARGV[20])
+  local s = state()
+  if usePool then
+    local out = acquireFromPool(s)
+    pruneDemandIfDue() -- after: a share level computed above has pruned already
+    return out
+  end
 
-local verdict = evaluate(s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act, s.inflight, est, s.starved)
-if verdict ~= ADMITTED then
-  -- Turned away for want of model capacity while within its share: owed capacity, no borrowing.
-  local owed = mode == 0 and ((verdict == MODEL_TOKENS and withinShare(capT, s.Uk, cost(capT, est, s.Wo), s.Wo))
-      or (verdict == MODEL_REQUESTS and withinShare(capR, s.Qk, 1, s.Wo)))
-  return refuse(s, verdict, owed, nil)
-end
+  local verdict = evaluate(s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act, s.inflight, est, s.starved)
+  if verdict ~= ADMITTED then
+    -- Turned away for want of model capacity while within its share: owed capacity, no borrowing.
+    local owed = mode == 0 and ((verdict == MODEL_TOKENS and withinShare(capT, s.Uk, cost(capT, est, s.Wo), s.Wo))
+        or (verdict == MODEL_REQUESTS and withinShare(capR, s.Qk, 1, s.Wo)))
+    return refuse(s, verdict, owed, nil)
+  end
 
-local reserved = est
-if capT ~= -1 then reserved = math.min(reserved, capT - s.Um) end
-if kT ~= -1 then reserved = math.min(reserved, kT - s.Uk) end
-if reserved < 0 then reserved = 0 end
-return admit(s, reserved)
+  local reserved = est
+  if capT ~= -1 then reserved = math.min(reserved, capT - s.Um) end
+  if kT ~= -1 then reserved = math.min(reserved, kT - s.Uk) end
+  if reserved < 0 then reserved = 0 end
+  return admit(s, reserved)
+end

@@ -2,14 +2,9 @@
 -- dev.fairshare.core.ModelWindow (decideFromPool, shareLevel), mirrored for Redis; used only when
 -- usePool. Same arithmetic in the same order as the Java side, so both decide alike to the bit:
 -- numbers written back are formatted with 17 significant digits (Lua's default keeps 14).
--- KEYS 11 (bucket), 12 (tickets) and 13 (demand): see common.lua.
+-- KEYS 4 (bucket), 5 (tickets), 6 (demand) and 7 (the model's keys): see common.lua.
 local GUARANTEED, WITHIN_SHARE, BORROWING = 0, 1, 2
 local TICKET_GRACE = 1000 -- TokenPool.TICKET_GRACE_MILLIS
-local winMs = N * bm
-
-local function exact(x)
-  return string.format('%.17g', x)
-end
 
 -- The bucket's size and the part of it kept for keys within their guaranteed share.
 local function poolShape()
@@ -26,7 +21,7 @@ end
 
 -- The bucket, refilled up to now: {level, at}. A new (or expired) bucket starts full.
 local function poolNow(burst)
-  local v = redis.call('HMGET', KEYS[11], 'level', 'at')
+  local v = redis.call('HMGET', KEYS[4], 'level', 'at')
   local p = {level = tonumber(v[1]), at = tonumber(v[2])}
   if p.at == nil or p.level == nil then
     p.level = burst
@@ -41,8 +36,8 @@ local function poolNow(burst)
 end
 
 local function poolSave(p)
-  redis.call('HSET', KEYS[11], 'level', exact(p.level), 'at', p.at)
-  redis.call('PEXPIRE', KEYS[11], ttl)
+  redis.call('HSET', KEYS[4], 'level', exact(p.level), 'at', p.at)
+  redis.call('PEXPIRE', KEYS[4], ttl)
 end
 
 -- Gives back a refund or a release, never past the burst.
@@ -76,9 +71,9 @@ local function deleteFields(key, fields)
   end
 end
 
--- The keys active in the window (KEYS[14]), each with its weight; the others' entries are deleted.
+-- The keys active in the window (KEYS[7]), each with its weight; the others' entries are deleted.
 local function activeKeys()
-  local flat = redis.call('HGETALL', KEYS[14])
+  local flat = redis.call('HGETALL', KEYS[7])
   local weight, stale = {}, {}
   for i = 1, #flat, 2 do
     local last, kw = string.match(flat[i + 1], '^(%S+) (%S+)$')
@@ -88,14 +83,14 @@ local function activeKeys()
       weight[flat[i]] = kw
     end
   end
-  deleteFields(KEYS[14], stale)
+  deleteFields(KEYS[7], stale)
   return weight
 end
 
 -- The demand table, without what left the window: per key id, {demand, weight} of the keys
 -- active in it.
 local function demandTable()
-  local flat = redis.call('HGETALL', KEYS[13])
+  local flat = redis.call('HGETALL', KEYS[6])
   local demand, stale = {}, {}
   for i = 1, #flat, 2 do
     local f = flat[i]
@@ -106,27 +101,27 @@ local function demandTable()
       demand[id] = (demand[id] or 0) + tonumber(flat[i + 1])
     end
   end
-  deleteFields(KEYS[13], stale)
+  deleteFields(KEYS[6], stale)
   local weight = {}
   for id, kw in pairs(activeKeys()) do weight[id] = tonumber(kw) end
-  redis.call('HSET', KEYS[11], 'dlo', start)
+  redis.call('HSET', KEYS[4], 'dlo', start)
   return demand, weight
 end
 
 -- Drops what left the window from the demand table, once per bucket whichever script comes
 -- first (the table holds a field per active key per bucket, and its TTL is refreshed by use).
 local function pruneDemandIfDue()
-  local lo = tonumber(redis.call('HGET', KEYS[11], 'dlo'))
+  local lo = tonumber(redis.call('HGET', KEYS[4], 'dlo'))
   if lo == nil or lo < start then
     demandTable()
-    redis.call('PEXPIRE', KEYS[11], ttl)
+    redis.call('PEXPIRE', KEYS[4], ttl)
   end
 end
 
 -- The water level of the weighted max-min split of the capacity between the active keys'
 -- demands (ModelWindow.shareLevel): math.huge when they all fit. Computed once per bucket.
 local function shareLevel()
-  local cache = redis.call('HMGET', KEYS[11], 'lamB', 'lamC', 'lam')
+  local cache = redis.call('HMGET', KEYS[4], 'lamB', 'lamC', 'lam')
   -- A level computed for a later bucket stands (this caller's clock lags another instance's).
   local cachedB = tonumber(cache[1])
   if cachedB ~= nil and cachedB >= b and tonumber(cache[2]) == capT then
@@ -161,7 +156,7 @@ local function shareLevel()
   end
   local stored = -1
   if level ~= math.huge then stored = exact(level) end
-  redis.call('HSET', KEYS[11], 'lamB', b, 'lamC', capT, 'lam', stored)
+  redis.call('HSET', KEYS[4], 'lamB', b, 'lamC', capT, 'lam', stored)
   return level
 end
 
@@ -169,14 +164,14 @@ end
 -- refund: `existing`).
 local function addDemand(bucket, tokens, existing)
   local field = 'd|' .. bucket .. '|' .. keyId
-  if existing and redis.call('HEXISTS', KEYS[13], field) == 0 then return end
-  redis.call('HINCRBY', KEYS[13], field, tokens)
-  redis.call('PEXPIRE', KEYS[13], ttl)
+  if existing and redis.call('HEXISTS', KEYS[6], field) == 0 then return end
+  redis.call('HINCRBY', KEYS[6], field, tokens)
+  redis.call('PEXPIRE', KEYS[6], ttl)
 end
 
 -- The tickets still valid, oldest first; expired ones are deleted.
 local function liveTickets(t)
-  local flat = redis.call('HGETALL', KEYS[12])
+  local flat = redis.call('HGETALL', KEYS[5])
   local list, expired = {}, {}
   for i = 1, #flat, 2 do
     local seq, tokens, g, rank, expires =
@@ -189,7 +184,7 @@ local function liveTickets(t)
         g = g == '1', rank = tonumber(rank), expires = expires}
     end
   end
-  deleteFields(KEYS[12], expired)
+  deleteFields(KEYS[5], expired)
   table.sort(list, function(x, y) return x.seq < y.seq end)
   return list
 end
@@ -241,14 +236,14 @@ local function poolJudge(c, standing, rank)
   if standing ~= BORROWING then
     if retry <= ticketMaxWait then
       local seq
-      if mine ~= nil then seq = mine.seq else seq = redis.call('HINCRBY', KEYS[11], 'seq', 1) end
+      if mine ~= nil then seq = mine.seq else seq = redis.call('HINCRBY', KEYS[4], 'seq', 1) end
       local g = 0
       if standing == GUARANTEED then g = 1 end
-      redis.call('HSET', KEYS[12], keyId,
+      redis.call('HSET', KEYS[5], keyId,
         seq .. ' ' .. need .. ' ' .. g .. ' ' .. exact(rank) .. ' ' .. (p.at + retry + TICKET_GRACE))
-      redis.call('PEXPIRE', KEYS[12], ttl)
+      redis.call('PEXPIRE', KEYS[5], ttl)
     elseif mine ~= nil then
-      redis.call('HDEL', KEYS[12], keyId)
+      redis.call('HDEL', KEYS[5], keyId)
     end
   end
   poolSave(p)
@@ -258,7 +253,7 @@ end
 -- TokenPool.take: the key's ticket is used up unless a call of the key was told a later time.
 local function poolTake(p, mine, tokens)
   if mine ~= nil and p.at >= mine.expires - TICKET_GRACE then
-    redis.call('HDEL', KEYS[12], keyId)
+    redis.call('HDEL', KEYS[5], keyId)
   end
   p.level = p.level - tokens
   poolSave(p)

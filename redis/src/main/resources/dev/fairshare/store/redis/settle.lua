@@ -1,6 +1,9 @@
--- Settles (ARGV 18-22, see settleReservation) and returns the key's standing afterwards.
-settleReservation()
-local s = state()
-local out = {activeCount(s)}
-snapshot(s, out)
-return out
+-- Settles the bound call (ARGV 18-22, see settleReservation) and returns the key's standing
+-- afterwards.
+local function settleOne()
+  settleReservation()
+  local s = state()
+  local out = {activeCount(s)}
+  snapshot(s, out)
+  return out
+end

@@ -8,7 +8,8 @@ local function settleReservation()
   local actual = tonumber(ARGV[20])
   local rid = ARGV[21]
   local release = ARGV[22] == '1'
-  local _, _, _, _, moved = modelTotals() -- prune first: the totals must not count buckets that left the window
+  -- Brought to the window first: the totals must not count buckets that left it.
+  local s = open({resBucket})
   local delta = actual - reserved
   if usePool and capT ~= -1 then
     -- ModelWindow.settle and release: a refund (or the whole reservation) back into the bucket,
@@ -19,33 +20,33 @@ local function settleReservation()
       poolCharge(delta)
     end
   end
+  local inWindow = resBucket >= start
   if delta < 0 then
-    if resBucket >= start then
-      if redis.call('HEXISTS', KEYS[1], resBucket) == 1 then addModel(1, 'T', resBucket, delta, false) end
-      if redis.call('HEXISTS', KEYS[5], resBucket) == 1 then redis.call('HINCRBY', KEYS[5], resBucket, delta) end
+    if inWindow then
+      -- Only where the bucket is still counted: a refund never creates one.
+      if mget(s, 't' .. resBucket) ~= nil then madd(s, 't', resBucket, delta) end
+      if kget(s, 't' .. resBucket) ~= nil then kadd(s, 't', resBucket, delta) end
       if usePool then addDemand(resBucket, delta, true) end
     end
   elseif delta > 0 then
     if usePool then addDemand(b, delta, false) end
+    madd(s, 't', b, delta)
+    kadd(s, 't', b, delta)
     -- The hashes may be new if the call outlived their TTL: give them one.
-    addModel(1, 'T', b, delta, false)
-    redis.call('HINCRBY', KEYS[5], b, delta)
-    redis.call('PEXPIRE', KEYS[1], ttl)
-    redis.call('PEXPIRE', KEYS[10], ttl)
-    redis.call('PEXPIRE', KEYS[5], ttl)
+    s.mtouch, s.ktouch = true, true
   end
-  if release and resBucket >= start then
+  if release and inWindow then
     -- A release: the request did not happen, so it leaves the admission bucket too.
-    if redis.call('HEXISTS', KEYS[2], resBucket) == 1 then addModel(2, 'R', resBucket, -1, false) end
-    if redis.call('HEXISTS', KEYS[6], resBucket) == 1 then redis.call('HINCRBY', KEYS[6], resBucket, -1) end
+    if mget(s, 'r' .. resBucket) ~= nil then madd(s, 'r', resBucket, -1) end
+    if kget(s, 'r' .. resBucket) ~= nil then kadd(s, 'r', resBucket, -1) end
   end
-  if kP ~= -1 then redis.call('ZREM', KEYS[8], rid) end
+  if kP ~= -1 then redis.call('ZREM', KEYS[3], rid) end
   -- The key's calls and tokens in flight (ModelWindow: only while it counts some).
-  local flight = redis.call('HMGET', KEYS[7], 'n', 'res')
-  local n = tonumber(flight[1]) or 0
+  local n = kget(s, 'n') or 0
   if n > 0 then
-    redis.call('HSET', KEYS[7], 'n', n - 1, 'res', math.max(0, (tonumber(flight[2]) or 0) - reserved))
+    kset(s, 'n', n - 1)
+    kset(s, 'res', math.max(0, (kget(s, 'res') or 0) - reserved))
   end
-  if moved then touchModel() end
+  flush(s)
   if usePool then pruneDemandIfDue() end
 end

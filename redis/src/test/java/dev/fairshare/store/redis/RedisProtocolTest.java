@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class RedisProtocolTest {
 
   private static final Pattern ARGUMENT =
-      Pattern.compile("local (\\w+) = (?:tonumber\\()?ARGV\\[(\\d+)\\]");
+      Pattern.compile("(?m)^\\s*(?:local )?(\\w+) = (?:tonumber\\()?ARGV\\[(\\d+)\\]");
   private static final Pattern VERDICTS =
       Pattern.compile("(?m)^local (ADMITTED(?:, \\w+)*) = ([\\d, ]+)$");
 
@@ -52,7 +52,8 @@ class RedisProtocolTest {
             "settle.lua",
             "settle-quiet.lua",
             "standing.lua",
-            "active-keys.lua")) {
+            "active-keys.lua",
+            "batch.lua")) {
       String lua = script(name);
       long reads = Pattern.compile("ARGV\\[").matcher(lua).results().count();
       assertThat(reads).as(name).isEqualTo(arguments(lua).size());

@@ -1,0 +1,210 @@
+package dev.fairshare.store.redis;
+
+import io.lettuce.core.RedisCommandInterruptedException;
+import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.ScriptOutputType;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * This instance's calls of one script, sent in batches per lane (a model: every key of a lane's
+ * calls shares one hash tag, so a batch is one Redis Cluster slot). While a lane's batch is in
+ * Redis, the calls that arrive wait and go together in the next one, in the order they came; an
+ * idle lane sends a call at once. No timer: a call waits at most for the batch ahead of it.
+ *
+ * <p>The script applies a batch's calls in order, each as its own call (batch.lua), so what Redis
+ * decides is what the same calls sent one by one in that order would have: batching saves the round
+ * trips and the script's setup, not a decision. Calls of one thread stay in the order it made them,
+ * as on one connection: a lane sends its batches one after the other, and a lane is dropped only
+ * when it has nothing waiting and nothing in Redis.
+ *
+ * <p>A batch that fails (Redis away, a timeout) fails each of its calls; like a failed single call,
+ * the ones Redis applied before the failure stay applied.
+ */
+final class ScriptBatches {
+
+  /** The most calls one batch carries, so that one script call holds Redis for a bounded time. */
+  static final int MAX_CALLS = 32;
+
+  private final RedisLink link;
+  private final RedisScript script;
+  private final int keysPerCall;
+  private final long waitMillis;
+  private final ConcurrentHashMap<String, Lane> lanes = new ConcurrentHashMap<>();
+
+  /**
+   * @param script the batch script: ARGV the number of calls, then per call its kind, its number of
+   *     arguments and the arguments; KEYS {@code keysPerCall} per call; returns each call's answer
+   */
+  ScriptBatches(RedisLink link, RedisScript script, int keysPerCall) {
+    this.link = link;
+    this.script = script;
+    this.keysPerCall = keysPerCall;
+    // A call may wait for the batch ahead of it, then for its own: each times out on its own.
+    Duration timeout = link.commandTimeout();
+    this.waitMillis = 2 * timeout.toMillis() + 100;
+  }
+
+  /** A call waiting for its batch, and its answer. */
+  private record Call(int kind, String[] keys, String[] args, CompletableFuture<Object> answer) {}
+
+  /** Queues a call of {@code kind} on {@code lane}; its answer once its batch is answered. */
+  CompletableFuture<Object> submit(String lane, int kind, String[] keys, String[] args) {
+    if (keys.length != keysPerCall) {
+      throw new IllegalArgumentException(keys.length + " keys, not " + keysPerCall);
+    }
+    Call call = new Call(kind, keys, args, new CompletableFuture<>());
+    while (!lanes.computeIfAbsent(lane, Lane::new).offer(call)) {
+      // That lane was dropped between the lookup and the offer: the next lookup makes a new one.
+    }
+    return call.answer();
+  }
+
+  /** Waits for a submitted call's answer, failing as a synchronous Redis command would. */
+  <T> T await(CompletableFuture<T> answer) {
+    try {
+      return answer.get(waitMillis, TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      throw asRuntime(e.getCause());
+    } catch (TimeoutException e) {
+      throw new RedisCommandTimeoutException(
+          "no answer from Redis within " + waitMillis + " ms (a batch of script calls)");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RedisCommandInterruptedException(e);
+    }
+  }
+
+  private static RuntimeException asRuntime(Throwable failure) {
+    Throwable cause =
+        failure instanceof CompletionException && failure.getCause() != null
+            ? failure.getCause()
+            : failure;
+    return cause instanceof RuntimeException r ? r : new RedisException(cause);
+  }
+
+  /** The calls of one lane: at most one batch in Redis at a time. */
+  private final class Lane {
+    private final String name;
+    private final ArrayDeque<Call> waiting = new ArrayDeque<>();
+    // Guarded by this: a batch is in Redis; the lane is out of the map and takes no more calls.
+    private boolean sending;
+    private boolean dropped;
+
+    Lane(String name) {
+      this.name = name;
+    }
+
+    /** False when the lane was dropped: the caller asks the map for the current one. */
+    boolean offer(Call call) {
+      List<Call> batch;
+      synchronized (this) {
+        if (dropped) {
+          return false;
+        }
+        waiting.add(call);
+        if (sending) {
+          return true;
+        }
+        sending = true;
+        batch = next();
+      }
+      send(batch);
+      return true;
+    }
+
+    /** Under the lock: the next batch, in the order the calls came. */
+    private List<Call> next() {
+      List<Call> batch = new ArrayList<>(Math.min(waiting.size(), MAX_CALLS));
+      while (!waiting.isEmpty() && batch.size() < MAX_CALLS) {
+        batch.add(waiting.poll());
+      }
+      return batch;
+    }
+
+    private void send(List<Call> batch) {
+      CompletableFuture<List<Object>> sent;
+      try {
+        sent = script.runAsync(link.async(), ScriptOutputType.MULTI, keys(batch), args(batch));
+      } catch (RuntimeException e) { // not connected
+        sent = CompletableFuture.failedFuture(e);
+      }
+      sent.whenComplete(
+          (answers, failure) -> {
+            try {
+              deliver(batch, answers, failure);
+            } finally {
+              answered();
+            }
+          });
+    }
+
+    /** The batch in Redis was answered: the next one goes, or the lane is dropped. */
+    private void answered() {
+      List<Call> batch;
+      synchronized (this) {
+        if (waiting.isEmpty()) {
+          sending = false;
+          dropped = true;
+          lanes.remove(name, this);
+          return;
+        }
+        batch = next();
+      }
+      send(batch);
+    }
+  }
+
+  private static void deliver(List<Call> batch, List<Object> answers, Throwable failure) {
+    if (failure == null && (answers == null || answers.size() != batch.size())) {
+      failure =
+          new RedisException(
+              "the batch script answered "
+                  + (answers == null ? "nothing" : answers.size() + " calls")
+                  + " for "
+                  + batch.size());
+    }
+    if (failure != null) {
+      RuntimeException error = asRuntime(failure);
+      batch.forEach(call -> call.answer().completeExceptionally(error));
+      return;
+    }
+    for (int i = 0; i < batch.size(); i++) {
+      batch.get(i).answer().complete(answers.get(i));
+    }
+  }
+
+  private String[] keys(List<Call> batch) {
+    String[] keys = new String[batch.size() * keysPerCall];
+    for (int i = 0; i < batch.size(); i++) {
+      System.arraycopy(batch.get(i).keys(), 0, keys, i * keysPerCall, keysPerCall);
+    }
+    return keys;
+  }
+
+  private static String[] args(List<Call> batch) {
+    int size = 1;
+    for (Call call : batch) {
+      size += 2 + call.args().length;
+    }
+    String[] args = new String[size];
+    args[0] = Integer.toString(batch.size());
+    int at = 1;
+    for (Call call : batch) {
+      args[at++] = Integer.toString(call.kind());
+      args[at++] = Integer.toString(call.args().length);
+      System.arraycopy(call.args(), 0, args, at, call.args().length);
+      at += call.args().length;
+    }
+    return args;
+  }
+}

@@ -1,0 +1,158 @@
+package dev.fairshare.store.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.fairshare.core.AdmissionRequest;
+import dev.fairshare.core.Decision;
+import dev.fairshare.core.EngineSettings;
+import dev.fairshare.core.KeyLimits;
+import dev.fairshare.core.ModelCapacity;
+import dev.fairshare.core.ModelWindow;
+import dev.fairshare.core.Reservation;
+import io.lettuce.core.RedisException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Calls queued while a batch is in Redis go together, and a batch decides exactly as the same calls
+ * one by one: against the real Redis on 127.0.0.1:6379 (fails, does not skip, without it).
+ */
+class ScriptBatchesTest {
+
+  private static final long T0 = 1_800_000_000_000L;
+  private final List<RedisUsageStore> stores = new ArrayList<>();
+
+  @AfterEach
+  void close() {
+    stores.forEach(RedisUsageStore::close);
+  }
+
+  private RedisUsageStore store() {
+    RedisUsageStore store =
+        new RedisUsageStore(
+            RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5)),
+            EngineSettings.DEFAULTS,
+            "fs-test-" + UUID.randomUUID(),
+            Long.MAX_VALUE / 4);
+    stores.add(store);
+    return store;
+  }
+
+  @Test
+  void callsQueuedTogether_goInFewScriptCalls_andDecideAsTheReferenceRuleOneByOne() {
+    RedisUsageStore store = store();
+    ModelWindow reference = new ModelWindow(EngineSettings.DEFAULTS);
+    ModelCapacity capacity = new ModelCapacity(3_000, 60);
+    double[] weights = {1.0, 2.0, 0.5, 1.0};
+    KeyLimits[] limits = {
+      KeyLimits.NONE,
+      KeyLimits.NONE,
+      new KeyLimits(400, ModelCapacity.UNLIMITED, ModelCapacity.UNLIMITED),
+      KeyLimits.NONE
+    };
+    Random random = new Random(17);
+    List<Decision> expected = new ArrayList<>();
+    List<CompletableFuture<Decision>> answers = new ArrayList<>();
+    List<Reservation> inFlight = new ArrayList<>();
+    long scriptCallsBefore = scriptCalls(store);
+    long now = T0;
+    int calls = 0;
+    for (int step = 0; step < 600; step++) {
+      now += random.nextInt(300);
+      if (!inFlight.isEmpty() && random.nextInt(3) == 0) {
+        // Queued behind the admission it settles, neither waited for: the reservation is the
+        // reference's (no key here has a parallel limit, the only reader of a reservation's id),
+        // which the store's equals when it decided alike, as asserted below
+        Reservation reservation = inFlight.remove(random.nextInt(inFlight.size()));
+        long actual = random.nextInt(4) == 0 ? 0 : random.nextInt(200);
+        reference.settle(reservation, actual, now);
+        store.settleWithoutWaiting(reservation, actual, now);
+        calls++;
+        continue;
+      }
+      int k = random.nextInt(weights.length);
+      AdmissionRequest r =
+          new AdmissionRequest(
+              "key-" + k, "m", capacity, weights[k], 10 + random.nextInt(150), limits[k]);
+      Decision decided = reference.decide(r, now);
+      CompletableFuture<Decision> answer = store.acquireAsync(r, now);
+      expected.add(decided);
+      answers.add(answer);
+      calls++;
+      if (decided.admitted()) {
+        inFlight.add(decided.reservation());
+      }
+    }
+    for (int i = 0; i < answers.size(); i++) {
+      Decision actual = answers.get(i).join();
+      assertThat(actual.verdict()).as("verdict of call %d", i).isEqualTo(expected.get(i).verdict());
+      assertThat(actual.usage()).as("standing of call %d", i).isEqualTo(expected.get(i).usage());
+      assertThat(actual.retryAfterMillis())
+          .as("retry-after of call %d", i)
+          .isEqualTo(expected.get(i).retryAfterMillis());
+      if (actual.admitted()) {
+        assertThat(actual.reservation().tokens()).isEqualTo(expected.get(i).reservation().tokens());
+        assertThat(actual.reservation().bucket()).isEqualTo(expected.get(i).reservation().bucket());
+      }
+    }
+    assertThat(expected).extracting(Decision::admitted).contains(true, false);
+    // Every settlement was sent as its admission was answered; at most MAX_CALLS per batch
+    long scriptCalls = scriptCalls(store) - scriptCallsBefore;
+    assertThat(scriptCalls).isGreaterThanOrEqualTo(calls / ScriptBatches.MAX_CALLS);
+    assertThat(scriptCalls).as("script calls for %d calls", calls).isLessThan(calls / 3);
+  }
+
+  @Test
+  void aBatchThatFails_failsEachOfItsCalls_andTheModelsNextCallsGoOn() {
+    String prefix = "fs-test-" + UUID.randomUUID();
+    RedisUsageStore store =
+        new RedisUsageStore(
+            RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5)),
+            EngineSettings.DEFAULTS,
+            prefix);
+    stores.add(store);
+    AdmissionRequest call =
+        new AdmissionRequest("k", "m", new ModelCapacity(1_000, 10), 1.0, 10, KeyLimits.NONE);
+    try (RedisLink link = RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5))) {
+      // The model's hash is a string: every call's script fails (WRONGTYPE)
+      String modelHash = prefix + ":{m}:m";
+      link.commands().set(modelHash, "not a hash");
+      List<CompletableFuture<Decision>> failing = new ArrayList<>();
+      for (int i = 0; i < 50; i++) {
+        failing.add(store.acquireAsync(call, T0));
+      }
+      for (CompletableFuture<Decision> f : failing) {
+        assertThatThrownBy(f::join).hasCauseInstanceOf(RedisException.class);
+      }
+      assertThatThrownBy(() -> store.acquire(call, T0))
+          .isInstanceOf(RedisException.class)
+          .hasMessageContaining("WRONGTYPE");
+      link.commands().del(modelHash);
+    }
+    Decision after = store.acquire(call, T0 + 1);
+    assertThat(after.admitted()).isTrue();
+    assertThat(after.usage().tokens().modelUsed()).isEqualTo(10);
+  }
+
+  /** EVALSHA and EVAL calls the server has answered so far. */
+  private static long scriptCalls(RedisUsageStore store) {
+    try (RedisLink link = RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5))) {
+      String stats = link.commands().info("commandstats");
+      long calls = 0;
+      Matcher m = Pattern.compile("cmdstat_eval(?:sha)?:calls=(\\d+)").matcher(stats);
+      while (m.find()) {
+        calls += Long.parseLong(m.group(1));
+      }
+      return calls;
+    }
+  }
+}
