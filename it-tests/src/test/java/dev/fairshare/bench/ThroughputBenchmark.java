@@ -60,7 +60,10 @@ public final class ThroughputBenchmark {
     URI bareUri =
         URI.create(
             "http://127.0.0.1:" + ((ServerConnector) bare.getConnectors()[0]).getLocalPort());
-    Map<String, String> full = Map.of("fairshare.models.full-model.tpm", "1");
+    // Refusals are answered at once: within max-queue-wait of the window's emptying (a minute after
+    // the fill) they would wait in the fair queue, beyond wrk's 2 s timeout.
+    Map<String, String> full =
+        Map.of("fairshare.models.full-model.tpm", "1", "fairshare.max-queue-wait", "0s");
     FairShareGateway memory = OverheadBenchmark.gateway(dir.resolve("memory"), full);
     FairShareGateway redis = OverheadBenchmark.gateway(dir.resolve("redis"), redisProps(REDIS));
     FairShareGateway clustered =
@@ -90,6 +93,9 @@ public final class ThroughputBenchmark {
               uri,
               true));
     }
+    // -Dbench=<regex>: only the setups whose name it finds (and bare Jetty, the baseline)
+    java.util.regex.Pattern only = java.util.regex.Pattern.compile(args.length > 0 ? args[0] : "");
+    setups.removeIf(s -> !s.base().equals(bareUri) && !only.matcher(s.name()).find());
     setups.sort((a, b) -> a.name().compareTo(b.name()));
     // Warm-up (JIT, pools, connections)
     for (Setup s : setups) {
@@ -160,7 +166,9 @@ public final class ThroughputBenchmark {
         "fairshare.redis.key-prefix",
         "fs-bench-" + UUID.randomUUID(),
         "fairshare.models.full-model.tpm",
-        "1");
+        "1",
+        "fairshare.max-queue-wait",
+        "0s");
   }
 
   /**

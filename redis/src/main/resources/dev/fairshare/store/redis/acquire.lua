@@ -8,9 +8,9 @@ local function retryAfter(s, verdict)
   if mode == 1 then return minuteEnd - now end
   local retry = N * bm
   local Um, Qm, Uk, Qk, Wo, Co, act = s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act
-  local mc, kc = columns(KEYS[1]), columns(KEYS[2])
-  local mt, mr, maw, mac = mc.t or {}, mc.r or {}, mc.w or {}, mc.c or {}
-  local kt, kr = kc.t or {}, kc.r or {}
+  local mrows, krows = allRows(KEYS[1], MODEL_ROW), allRows(KEYS[2], KEY_ROW)
+  local mt, mr, maw, mac = column(mrows, T), column(mrows, R), column(mrows, AW), column(mrows, AC)
+  local kt, kr = column(krows, U), column(krows, Q)
   for x = start, b do
     Um = Um - (mt[x] or 0)
     Qm = Qm - (mr[x] or 0)
@@ -38,13 +38,13 @@ end
 -- A refusal: `retry` when known (else the window's replay); `starve` stops borrowing for a
 -- window; a key turned away by the model still wants its share: it counts as active from now on.
 local function refuse(s, verdict, starve, retry)
-  if starve then madd(s, 's', b, 1) end
+  if starve then madd(s, S, b, 1) end
   if retry == nil then retry = retryAfter(s, verdict) end
   local out = {verdict, 0, b, retry, activeCount(s)}
   snapshot(s, out)
   if mode == 0 and not isKeyLimit(verdict) then
     markActive(s)
-    kset(s, 'x' .. b, (kget(s, 'x' .. b) or 0) + 1)
+    kadd(s, X, b, 1)
   end
   flush(s)
   return out
@@ -52,12 +52,11 @@ end
 
 -- Reserves `reserved` tokens and one request.
 local function admit(s, reserved)
-  madd(s, 't', b, reserved)
-  madd(s, 'r', b, 1)
-  kadd(s, 't', b, reserved)
-  kadd(s, 'r', b, 1)
-  kset(s, 'res', (kget(s, 'res') or 0) + reserved)
-  kset(s, 'n', (kget(s, 'n') or 0) + 1)
+  madd(s, T, b, reserved)
+  madd(s, R, b, 1)
+  kadd(s, U, b, reserved)
+  kadd(s, Q, b, 1)
+  s.res, s.n, s.kv = s.res + reserved, s.n + 1, true
   if usePool then addDemand(b, reserved, false) end
   markActive(s)
   if kP ~= -1 then

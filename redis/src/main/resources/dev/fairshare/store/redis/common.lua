@@ -55,46 +55,13 @@ local function bind(keys, argv)
   winMs = N * bm
 end
 
--- The bucket fields of a hash (a column letter and a bucket number: t123, r123 ...) by column:
--- {t = {[123] = value}, ...}; other fields (totals) under `scalars`. Bucket fields older than the
--- window are deleted.
-local function columns(key)
-  local flat = redis.call('HGETALL', key)
-  local cols, stale = {scalars = {}}, {}
-  for i = 1, #flat, 2 do
-    local f = flat[i]
-    local bucket = tonumber(string.sub(f, 2))
-    if bucket == nil then
-      cols.scalars[f] = flat[i + 1]
-    elseif bucket < start then
-      stale[#stale + 1] = f
-    else
-      local col = string.sub(f, 1, 1)
-      cols[col] = cols[col] or {}
-      cols[col][bucket] = tonumber(flat[i + 1])
-    end
-  end
-  for i = 1, #stale, 1000 do
-    redis.call('HDEL', key, unpack(stale, i, math.min(i + 999, #stale)))
-  end
-  return cols
-end
-
 local function sum(t)
   local s = 0
-  for _, v in pairs(t or {}) do s = s + v end
+  for _, v in pairs(t) do s = s + v end
   return s
 end
 
-local function lastPositive(t)
-  local last = nil
-  for bucket, v in pairs(t or {}) do
-    if v > 0 and (last == nil or bucket > last) then last = bucket end
-  end
-  return last
-end
-
--- Numbers as written back: 17 significant digits (Lua's default keeps 14), integers plainly.
+-- Numbers written as text: 17 significant digits (Lua's default keeps 14), integers plainly.
 local function exact(x)
   return string.format('%.17g', x)
 end
@@ -182,162 +149,227 @@ local function activeCount(s)
 end
 
 
--- The model's hash (KEYS[1]) and the key's (KEYS[2]) are read once per call, into s.m and s.k
--- (field -> number, false when absent), changed there, and written back once (flush): an
--- admission is four redis.calls when its key and model have been seen in this bucket.
--- The model's hash: its running totals over the window T (tokens), R (requests), AW (active
--- weight), AC (active keys), S (calls turned away while within their share), and lo (buckets below
--- lo have been subtracted and their fields deleted, so a call costs O(buckets that left the window
--- since the last call), not O(window)); per bucket x: t<x>, r<x>, w<x> and c<x> (the weight and
--- count of the keys whose latest activity is in x), s<x>.
--- The key's hash: its totals U (tokens) and Q (requests) and lo, kept the same way; lt and lr, the
+-- The model's hash (KEYS[1]) and the key's (KEYS[2]) hold their numbers packed as doubles
+-- (struct.pack: exact, and one field where text would need one per number), in a field 'v' for
+-- running totals and a field per bucket (its number) for that bucket's row. A call reads the
+-- fields it needs in one HMGET per hash, changes them in s, and writes back what changed in one
+-- HSET per hash (flush): an admission is four redis.calls when its key and model are warm.
+-- The model: v = T (tokens), R (requests), AW (active weight), AC (active keys), S (calls turned
+-- away while within their share) over the window, and lo (buckets below lo have been subtracted
+-- and deleted, so a call costs O(buckets that left the window since the last call), not
+-- O(window)); a bucket x = its tokens, requests, the weight and count of the keys whose latest
+-- activity is in x, its calls turned away within their share.
+-- The key: v = U (tokens), Q (requests) over the window and lo, kept the same way; lt and lr, the
 -- latest buckets with tokens and requests above zero (-1: none); last and w, the bucket of its
--- latest activity and its weight; res and n, its tokens and calls in flight (GET /usage); per
--- bucket x: t<x>, r<x>, and x<x>, its calls refused by the model.
-local MODEL_COLUMNS, MODEL_TOTALS = {'t', 'r', 'w', 'c', 's'}, {'T', 'R', 'AW', 'AC', 'S'}
-local KEY_COLUMNS, KEY_TOTALS = {'t', 'r'}, {'U', 'Q'}
+-- latest activity and its weight; res and n, its tokens and calls in flight (GET /usage); a bucket
+-- x = its tokens, requests, and calls refused by the model.
+local MODEL_V, MODEL_ROW = '<dddddd', '<ddddd'
+local KEY_V, KEY_ROW = '<ddddddddd', '<ddd'
+local T, R, AW, AC, S = 1, 2, 3, 4, 5 -- the model's columns (row) and totals (v)
+local U, Q, X = 1, 2, 3 -- the key's columns (row) and totals (v: the first two)
+local MODEL_WIDTH, KEY_WIDTH, KEY_TOTALLED = 5, 3, 2
 
--- A field read into `t`: its number, or nil when absent. A field not read is a bug, not a zero.
-local function field(t, f)
-  local v = t[f]
-  if v == nil then error('FairShare: hash field ' .. f .. ' used without being read') end
-  return v or nil
+-- A packed row as a table of `width` numbers; false when absent.
+local function unpackRow(fmt, packed)
+  if not packed then return false end
+  local row = {struct.unpack(fmt, packed)}
+  row[#row] = nil -- struct.unpack also returns the position after the data
+  return row
 end
 
-local function mget(s, f) return field(s.m, f) end
-local function kget(s, f) return field(s.k, f) end
-local function mset(s, f, v) s.m[f] = v; s.md[f] = true end
-local function kset(s, f, v) s.k[f] = v; s.kd[f] = true end
-
--- Reads `fields` of `key` into `into`.
-local function read(key, fields, into)
-  local v = redis.call('HMGET', key, unpack(fields))
-  for i = 1, #fields do into[fields[i]] = tonumber(v[i]) or false end
+-- Reads the fields {'v', bucket...} of `key`: v unpacked (nil when absent), rows into `rows`.
+local function read(key, buckets, vfmt, rowfmt, rows)
+  local got = redis.call('HMGET', key, 'v', unpack(buckets))
+  for i = 1, #buckets do rows[buckets[i]] = unpackRow(rowfmt, got[i + 1]) end
+  if got[1] then
+    local v = {struct.unpack(vfmt, got[1])}
+    v[#v] = nil
+    return v
+  end
+  return nil
 end
 
--- Brings a hash's totals (read into t) to the window: subtracts the buckets that left it since
--- lo, deleting their fields (and those of column `extra`, not totalled); or, when there are no
--- totals, they are a whole window old, or ahead of the clock (it went back), sums the buckets
--- afresh. Marks what changed in `dirty`. Returns whether lo moved, and the buckets if summed.
-local function advance(key, t, dirty, cols, totals, extra)
-  local lo = t.lo or nil
-  local fresh = nil
-  if lo == nil or start - lo > N or lo > b then
-    fresh = columns(key)
-    for i, col in ipairs(cols) do t[totals[i]] = sum(fresh[col]) end
-  else
-    for _, total in ipairs(totals) do t[total] = t[total] or 0 end
-    if lo < start then
-      local fields = {}
-      for x = lo, start - 1 do
-        for _, col in ipairs(cols) do fields[#fields + 1] = col .. x end
-      end
-      local old = redis.call('HMGET', key, unpack(fields))
-      for i = 1, #fields do
-        local v = tonumber(old[i])
-        if v ~= nil then
-          local total = totals[(i - 1) % #cols + 1]
-          t[total] = t[total] - v
-        end
-      end
-      if extra then
-        for x = lo, start - 1 do fields[#fields + 1] = extra .. x end
-      end
-      for i = 1, #fields, 1000 do
-        redis.call('HDEL', key, unpack(fields, i, math.min(i + 999, #fields)))
-      end
+-- Every bucket row of `key` in the window; older ones are deleted.
+local function allRows(key, rowfmt)
+  local flat = redis.call('HGETALL', key)
+  local rows, stale = {}, {}
+  for i = 1, #flat, 2 do
+    local x = tonumber(flat[i])
+    if x ~= nil then
+      if x < start then stale[#stale + 1] = x else rows[x] = unpackRow(rowfmt, flat[i + 1]) end
     end
   end
-  if lo == start then return false, fresh end
-  t.lo = start
-  dirty.lo = true
-  for _, total in ipairs(totals) do dirty[total] = true end
-  return true, fresh
+  for i = 1, #stale, 1000 do
+    redis.call('HDEL', key, unpack(stale, i, math.min(i + 999, #stale)))
+  end
+  return rows
 end
 
--- The model's and the key's hashes for this call, brought to the window. `extra`: buckets whose
--- tokens and requests the caller needs besides the current one (a settlement's reservation).
+-- One column of rows, by bucket.
+local function column(rows, col)
+  local c = {}
+  for x, row in pairs(rows) do if row then c[x] = row[col] end end
+  return c
+end
+
+local function lastPositive(rows, col)
+  local last = -1
+  for x, row in pairs(rows) do
+    if row and row[col] > 0 and x > last then last = x end
+  end
+  return last
+end
+
+-- Brings a hash's totals (the first `totalled` numbers of v) to the window: subtracts the buckets
+-- that left it since lo and deletes them; or, without totals, when they are a whole window old or
+-- ahead of the clock (it went back), sums the buckets afresh. Returns the totals, whether lo
+-- moved, and the rows when summed afresh.
+local function advance(key, v, lo, rowfmt, totalled)
+  local totals = {}
+  if lo == nil or start - lo > N or lo > b then
+    local rows = allRows(key, rowfmt)
+    for col = 1, totalled do totals[col] = sum(column(rows, col)) end
+    return totals, true, rows
+  end
+  for col = 1, totalled do totals[col] = v[col] end
+  if lo < start then
+    local gone = {}
+    for x = lo, start - 1 do gone[#gone + 1] = x end
+    local packed = redis.call('HMGET', key, unpack(gone))
+    for i = 1, #gone do
+      local row = unpackRow(rowfmt, packed[i])
+      if row then
+        for col = 1, totalled do totals[col] = totals[col] - row[col] end
+      end
+    end
+    redis.call('HDEL', key, unpack(gone))
+  end
+  return totals, lo ~= start, nil
+end
+
+-- The model's and the key's state for this call, brought to the window. `extra`: buckets whose
+-- rows the caller needs besides the current one (a settlement's reservation).
 local function open(extra)
-  local s = {m = {}, md = {}, k = {}, kd = {}}
-  local kf = {'U', 'Q', 'lo', 'lt', 'lr', 'last', 'w', 'res', 'n', 't' .. b, 'r' .. b, 'x' .. b}
-  local mf = {'T', 'R', 'AW', 'AC', 'S', 'lo', 't' .. b, 'r' .. b, 'w' .. b, 'c' .. b, 's' .. b}
-  for _, x in ipairs(extra) do
-    kf[#kf + 1] = 't' .. x; kf[#kf + 1] = 'r' .. x
-    mf[#mf + 1] = 't' .. x; mf[#mf + 1] = 'r' .. x
+  local s = {mrows = {}, krows = {}, mdirty = {}, kdirty = {}}
+  local kb = {b}
+  for _, x in ipairs(extra) do kb[#kb + 1] = x end
+  -- The key first: the bucket of its latest activity is a row of the model's to read.
+  local kv = read(KEYS[2], kb, KEY_V, KEY_ROW, s.krows) or {}
+  local mb = {b}
+  for _, x in ipairs(extra) do mb[#mb + 1] = x end
+  local last = kv[6]
+  if last ~= nil and last >= start and last ~= b then mb[#mb + 1] = last end
+  local mv = read(KEYS[1], mb, MODEL_V, MODEL_ROW, s.mrows) or {}
+  local moved, rows
+  s.mtotals, moved = advance(KEYS[1], mv, mv[6], MODEL_ROW, MODEL_WIDTH)
+  s.mv = moved
+  s.ktotals, s.kv, rows = advance(KEYS[2], kv, kv[3], KEY_ROW, KEY_TOTALLED)
+  if rows ~= nil then
+    -- Summed afresh: its rows are as read now, and its latest buckets above zero follow them.
+    for x, row in pairs(rows) do s.krows[x] = row end
+    s.lt, s.lr = lastPositive(rows, U), lastPositive(rows, Q)
+  else
+    s.lt, s.lr = kv[4], kv[5]
   end
-  -- The key first: the bucket of its latest activity names the model's fields it counts in.
-  read(KEYS[2], kf, s.k)
-  local last = s.k.last or nil
-  if last ~= nil and last >= start then
-    mf[#mf + 1] = 'w' .. last; mf[#mf + 1] = 'c' .. last
-  end
-  read(KEYS[1], mf, s.m)
-  s.moved = advance(KEYS[1], s.m, s.md, MODEL_COLUMNS, MODEL_TOTALS, nil)
-  local kmoved, fresh = advance(KEYS[2], s.k, s.kd, KEY_COLUMNS, KEY_TOTALS, 'x')
-  if fresh ~= nil then
-    kset(s, 'lt', lastPositive(fresh.t) or -1)
-    kset(s, 'lr', lastPositive(fresh.r) or -1)
-  end
+  s.last, s.kw, s.res, s.n = kv[6], kv[7], kv[8] or 0, kv[9] or 0
+  if s.last == -1 then s.last = nil end
   -- TTLs are refreshed once per bucket, not per call: when a hash's window moved (a new hash
   -- always does), and when debt is written (a call may outlive its hashes).
-  s.mtouch, s.ktouch = s.moved, kmoved
+  s.mtouch, s.ktouch = s.mv, s.kv
   return s
 end
 
--- Writes back what the call changed: one HSET per hash.
-local function flush(s)
-  for _, h in ipairs({{KEYS[1], s.m, s.md, s.mtouch}, {KEYS[2], s.k, s.kd, s.ktouch}}) do
-    local kv = {}
-    for f in pairs(h[3]) do
-      kv[#kv + 1] = f
-      kv[#kv + 1] = exact(h[2][f])
-    end
-    if #kv > 0 then redis.call('HSET', h[1], unpack(kv)) end
-    if h[4] then redis.call('PEXPIRE', h[1], ttl) end
+-- A row read by open (or lastAbove), created empty if absent. A row not read is a bug, not a zero.
+local function row(rows, x, width)
+  local r = rows[x]
+  if r == nil then error('FairShare: bucket ' .. x .. ' used without being read') end
+  if r == false then
+    r = {}
+    for i = 1, width do r[i] = 0 end
+    rows[x] = r
   end
-  s.md, s.kd = {}, {}
+  return r
 end
 
-local MODEL_TOTAL = {t = 'T', r = 'R', w = 'AW', c = 'AC', s = 'S'}
+-- Whether bucket x has a row (it was written since it entered the window).
+local function hasRow(rows, x)
+  local r = rows[x]
+  if r == nil then error('FairShare: bucket ' .. x .. ' used without being read') end
+  return r ~= false
+end
 
 -- Adds to one bucket of a model column and to its running total.
-local function madd(s, col, bucket, delta)
-  local f = col .. bucket
-  mset(s, f, (mget(s, f) or 0) + delta)
-  local total = MODEL_TOTAL[col]
-  mset(s, total, mget(s, total) + delta)
+local function madd(s, col, x, delta)
+  local r = row(s.mrows, x, MODEL_WIDTH)
+  r[col] = r[col] + delta
+  s.mtotals[col] = s.mtotals[col] + delta
+  s.mdirty[x] = true
+  s.mv = true
 end
 
--- The latest bucket of the key with `col` above zero, from `before` down to the window's start
--- (-1: none), reading what this call has not.
+-- The latest bucket of the key with column `col` above zero, from `before` down to the window's
+-- start (-1: none), reading the rows this call has not.
 local function lastAbove(s, col, before)
-  local fields = {}
+  local missing = {}
   for x = before, start, -1 do
-    if s.k[col .. x] == nil then fields[#fields + 1] = col .. x end
+    if s.krows[x] == nil then missing[#missing + 1] = x end
   end
-  if #fields > 0 then read(KEYS[2], fields, s.k) end
+  if #missing > 0 then
+    local packed = redis.call('HMGET', KEYS[2], unpack(missing))
+    for i = 1, #missing do s.krows[missing[i]] = unpackRow(KEY_ROW, packed[i]) end
+  end
   for x = before, start, -1 do
-    local v = s.k[col .. x]
-    if v and v > 0 then return x end
+    local r = s.krows[x]
+    if r and r[col] > 0 then return x end
   end
   return -1
 end
 
--- Adds to one bucket of the key's tokens ('t') or requests ('r'), its total and its latest bucket
--- above zero.
-local function kadd(s, col, bucket, delta)
-  local f = col .. bucket
-  local v = (kget(s, f) or 0) + delta
-  kset(s, f, v)
-  local total, latest = 'U', 'lt'
-  if col == 'r' then total, latest = 'Q', 'lr' end
-  kset(s, total, kget(s, total) + delta)
-  local last = kget(s, latest) or -1
-  if v > 0 and bucket > last then
-    kset(s, latest, bucket)
-  elseif v <= 0 and bucket == last then
-    kset(s, latest, lastAbove(s, col, bucket - 1))
+-- Adds to one bucket of the key's tokens (U), requests (Q) or refusals (X); to the total and the
+-- latest bucket above zero of the first two.
+local function kadd(s, col, x, delta)
+  local r = row(s.krows, x, KEY_WIDTH)
+  r[col] = r[col] + delta
+  s.kdirty[x] = true
+  s.kv = true
+  if col == X then return end
+  s.ktotals[col] = s.ktotals[col] + delta
+  local last = (col == U) and s.lt or s.lr
+  if last == nil then last = -1 end
+  if r[col] > 0 and x > last then
+    last = x
+  elseif r[col] <= 0 and x == last then
+    last = lastAbove(s, col, x - 1)
   end
+  if col == U then s.lt = last else s.lr = last end
+end
+
+-- Writes back what the call changed: one HSET per hash.
+local function flush(s)
+  if s.mv or next(s.mdirty) then
+    local t = s.mtotals
+    local kv = {'v', struct.pack(MODEL_V, t[T], t[R], t[AW], t[AC], t[S], start)}
+    for x in pairs(s.mdirty) do
+      local r = s.mrows[x]
+      kv[#kv + 1] = x
+      kv[#kv + 1] = struct.pack(MODEL_ROW, r[1], r[2], r[3], r[4], r[5])
+    end
+    redis.call('HSET', KEYS[1], unpack(kv))
+  end
+  if s.mtouch then redis.call('PEXPIRE', KEYS[1], ttl) end
+  if s.kv or next(s.kdirty) then
+    local t = s.ktotals
+    local kv = {'v', struct.pack(KEY_V, t[U], t[Q], start, s.lt or -1, s.lr or -1, s.last or -1,
+      s.kw or 0, s.res, s.n)}
+    for x in pairs(s.kdirty) do
+      local r = s.krows[x]
+      kv[#kv + 1] = x
+      kv[#kv + 1] = struct.pack(KEY_ROW, r[1], r[2], r[3])
+    end
+    redis.call('HSET', KEYS[2], unpack(kv))
+  end
+  if s.ktouch then redis.call('PEXPIRE', KEYS[2], ttl) end
+  s.mdirty, s.kdirty, s.mv, s.kv = {}, {}, false, false
 end
 
 -- The model's record of the key's activity: who is active (GET /usage) and, for the pool's share
@@ -353,50 +385,49 @@ local function markActive(s)
   if s.last == b then
     -- Already counted in this bucket: only a changed weight needs writing.
     if s.kw ~= w then
-      madd(s, 'w', b, w - s.kw)
-      kset(s, 'w', w)
+      madd(s, AW, b, w - s.kw)
+      s.kw = w
+      s.kv = true
       activity()
     end
     return
   end
   -- Still counted in an earlier bucket of the window: it moves, and the model's totals change
   -- only by a changed weight; otherwise it is new to the window and adds to them.
-  local counted = s.last ~= nil and s.last >= start and mget(s, 'w' .. s.last) ~= nil
+  local counted = s.last ~= nil and s.last >= start and hasRow(s.mrows, s.last)
   if counted then
-    madd(s, 'w', s.last, -s.kw)
-    madd(s, 'c', s.last, -1)
+    madd(s, AW, s.last, -s.kw)
+    madd(s, AC, s.last, -1)
   end
-  madd(s, 'w', b, w)
-  madd(s, 'c', b, 1)
-  kset(s, 'last', b)
-  kset(s, 'w', w)
+  madd(s, AW, b, w)
+  madd(s, AC, b, 1)
+  s.last, s.kw, s.kv = b, w, true
   activity()
 end
 
--- The latest bucket in the window of a key's latest-above-zero field, or nil.
-local function lastBucket(s, f)
-  local x = kget(s, f)
+-- The latest bucket in the window, or nil.
+local function inWindow(x)
   if x ~= nil and x >= start then return x end
   return nil
 end
 
 local function snapshot(s, out)
-  allowance(capT, kT, s.Um, s.Uk, s.Wo, s.Co, s.act, lastBucket(s, 'lt'), out)
-  allowance(capR, kR, s.Qm, s.Qk, s.Wo, s.Co, s.act, lastBucket(s, 'lr'), out)
+  allowance(capT, kT, s.Um, s.Uk, s.Wo, s.Co, s.act, inWindow(s.lt), out)
+  allowance(capR, kR, s.Qm, s.Qk, s.Wo, s.Co, s.act, inWindow(s.lr), out)
 end
 
 local function state(extra)
   local s = open(extra or {})
-  s.Um, s.Qm = mget(s, 'T'), mget(s, 'R')
-  s.Uk, s.Qk = kget(s, 'U'), kget(s, 'Q')
-  local W, C = mget(s, 'AW'), mget(s, 'AC')
-  if math.abs(W) < EPS then W = 0 end
-  s.last = kget(s, 'last')
-  s.kw = kget(s, 'w') or 0
+  local m, k = s.mtotals, s.ktotals
+  s.Um, s.Qm, s.Uk, s.Qk = m[T], m[R], k[U], k[Q]
+  local Wm, C = m[AW], m[AC]
+  if math.abs(Wm) < EPS then Wm = 0 end
   s.act = s.last ~= nil and s.last >= start
-  if s.act then W = W - s.kw; C = C - 1 end
-  if W < 0 then W = 0 end
-  s.Wo = W
+  local kw = s.kw or 0
+  s.kw = kw
+  if s.act then Wm = Wm - kw; C = C - 1 end
+  if Wm < 0 then Wm = 0 end
+  s.Wo = Wm
   s.Co = C
   -- Requests in flight are tracked only for keys with a parallel limit (kP), the only reader: a
   -- limit set on a key while calls are in flight does not count those calls.
@@ -405,6 +436,6 @@ local function state(extra)
     redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
     s.inflight = redis.call('ZCARD', KEYS[3])
   end
-  s.starved = mode == 0 and mget(s, 'S') > 0
+  s.starved = mode == 0 and m[S] > 0
   return s
 end

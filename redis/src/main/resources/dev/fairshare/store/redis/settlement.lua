@@ -24,28 +24,26 @@ local function settleReservation()
   if delta < 0 then
     if inWindow then
       -- Only where the bucket is still counted: a refund never creates one.
-      if mget(s, 't' .. resBucket) ~= nil then madd(s, 't', resBucket, delta) end
-      if kget(s, 't' .. resBucket) ~= nil then kadd(s, 't', resBucket, delta) end
+      if hasRow(s.mrows, resBucket) then madd(s, T, resBucket, delta) end
+      if hasRow(s.krows, resBucket) then kadd(s, U, resBucket, delta) end
       if usePool then addDemand(resBucket, delta, true) end
     end
   elseif delta > 0 then
     if usePool then addDemand(b, delta, false) end
-    madd(s, 't', b, delta)
-    kadd(s, 't', b, delta)
+    madd(s, T, b, delta)
+    kadd(s, U, b, delta)
     -- The hashes may be new if the call outlived their TTL: give them one.
     s.mtouch, s.ktouch = true, true
   end
   if release and inWindow then
     -- A release: the request did not happen, so it leaves the admission bucket too.
-    if mget(s, 'r' .. resBucket) ~= nil then madd(s, 'r', resBucket, -1) end
-    if kget(s, 'r' .. resBucket) ~= nil then kadd(s, 'r', resBucket, -1) end
+    if hasRow(s.mrows, resBucket) then madd(s, R, resBucket, -1) end
+    if hasRow(s.krows, resBucket) then kadd(s, Q, resBucket, -1) end
   end
   if kP ~= -1 then redis.call('ZREM', KEYS[3], rid) end
   -- The key's calls and tokens in flight (ModelWindow: only while it counts some).
-  local n = kget(s, 'n') or 0
-  if n > 0 then
-    kset(s, 'n', n - 1)
-    kset(s, 'res', math.max(0, (kget(s, 'res') or 0) - reserved))
+  if s.n > 0 then
+    s.n, s.res, s.kv = s.n - 1, math.max(0, s.res - reserved), true
   end
   flush(s)
   if usePool then pruneDemandIfDue() end

@@ -5,8 +5,8 @@ local function standingOne()
   flush(s)
   local out = {activeCount(s)}
   snapshot(s, out)
-  out[#out + 1] = math.max(0, kget(s, 'res') or 0)
-  out[#out + 1] = math.max(0, kget(s, 'n') or 0)
-  out[#out + 1] = sum(columns(KEYS[2]).x)
+  out[#out + 1] = math.max(0, s.res)
+  out[#out + 1] = math.max(0, s.n)
+  out[#out + 1] = sum(column(allRows(KEYS[2], KEY_ROW), X))
   return out
 end

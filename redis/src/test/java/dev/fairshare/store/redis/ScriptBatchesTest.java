@@ -143,6 +143,46 @@ class ScriptBatchesTest {
     assertThat(after.usage().tokens().modelUsed()).isEqualTo(10);
   }
 
+  @Test
+  void threadsCallingAtOnce_eachGetTheirAnswer_admittedOrRefused() throws Exception {
+    RedisUsageStore store = store();
+    // 40 tokens a window: after the first calls, every call is refused
+    AdmissionRequest[] calls = new AdmissionRequest[32];
+    for (int i = 0; i < calls.length; i++) {
+      calls[i] =
+          new AdmissionRequest(
+              "key-" + (i % 4), "m", new ModelCapacity(40, 1_000), 1.0, 10, KeyLimits.NONE);
+    }
+    java.util.concurrent.atomic.AtomicLong admitted = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.ExecutorService threads =
+        java.util.concurrent.Executors.newFixedThreadPool(calls.length);
+    List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+    for (AdmissionRequest call : calls) {
+      done.add(
+          threads.submit(
+              () -> {
+                for (int i = 0; i < 200; i++) {
+                  Decision d = store.acquire(call, T0 + i);
+                  if (d.admitted()) {
+                    store.settleWithoutWaiting(d.reservation(), 10, T0 + i);
+                    admitted.incrementAndGet();
+                  } else {
+                    refused.incrementAndGet();
+                  }
+                }
+                return null;
+              }));
+    }
+    for (java.util.concurrent.Future<?> f : done) {
+      f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+    }
+    threads.shutdown();
+    // 40 tokens in the window, 10 each, each settled at 10: exactly 4 admitted
+    assertThat(admitted.get()).isEqualTo(4);
+    assertThat(refused.get()).isEqualTo(32 * 200 - 4);
+  }
+
   /** EVALSHA and EVAL calls the server has answered so far. */
   private static long scriptCalls(RedisUsageStore store) {
     try (RedisLink link = RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5))) {
