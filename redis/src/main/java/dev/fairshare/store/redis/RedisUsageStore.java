@@ -57,7 +57,7 @@ public final class RedisUsageStore implements UsageStore {
   private static final int STANDING = 4;
 
   /** The Redis keys one call reads and writes ({@link #keys}). */
-  static final int KEYS_PER_CALL = 7;
+  static final int KEYS_PER_CALL = 8;
 
   /** The prefix of every key FairShare writes. */
   public static final String DEFAULT_PREFIX = "fs";
@@ -225,7 +225,8 @@ public final class RedisUsageStore implements UsageStore {
       model + "pool",
       model + "tickets",
       model + "demand",
-      model + "keys"
+      model + "keys",
+      key + "x"
     };
   }
 

@@ -2,16 +2,27 @@
 local est, rid, flightTtl
 
 -- Time until the same request would be admitted with no other traffic: replays the window's
--- buckets leaving it, oldest first (ModelWindow.retryAfter).
+-- buckets leaving it, oldest first (ModelWindow.retryAfter). Only the first bucket and those that
+-- hold something are decided: leaving an empty bucket changes nothing, so it decides as the one
+-- before it did.
 local function retryAfter(s, verdict)
   if verdict == KEY_PARALLEL_LIMIT then return bm end
   if mode == 1 then return minuteEnd - now end
   local retry = N * bm
   local Um, Qm, Uk, Qk, Wo, Co, act = s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act
-  local mrows, krows = allRows(KEYS[1], MODEL_ROW), allRows(KEYS[2], KEY_ROW)
-  local mt, mr, maw, mac = column(mrows, T), column(mrows, R), column(mrows, AW), column(mrows, AC)
-  local kt, kr = column(krows, U), column(krows, Q)
-  for x = start, b do
+  local m, k = allColumns(KEYS[1], MODEL_ROW, MODEL_WIDTH), allColumns(KEYS[2], KEY_ROW, KEY_WIDTH)
+  local mt, mr, maw, mac, kt, kr = m[T], m[R], m[AW], m[AC], k[U], k[Q]
+  local held = {[start] = true}
+  for _, col in ipairs({mt, mr, maw, mac, kt, kr}) do
+    for x, v in pairs(col) do
+      if v ~= 0 and x <= b then held[x] = true end
+    end
+  end
+  if act and s.last <= b then held[s.last] = true end
+  local buckets = {}
+  for x in pairs(held) do buckets[#buckets + 1] = x end
+  table.sort(buckets)
+  for _, x in ipairs(buckets) do
     Um = Um - (mt[x] or 0)
     Qm = Qm - (mr[x] or 0)
     Wo = Wo - (maw[x] or 0)
@@ -44,7 +55,15 @@ local function refuse(s, verdict, starve, retry)
   snapshot(s, out)
   if mode == 0 and not isKeyLimit(verdict) then
     markActive(s)
-    kadd(s, X, b, 1)
+    if redis.call('HINCRBY', KEYS[8], b, 1) == 1 then
+      -- The key's first refusal in this bucket: what left the window goes.
+      local stale = {}
+      for _, x in ipairs(redis.call('HKEYS', KEYS[8])) do
+        if tonumber(x) < start then stale[#stale + 1] = x end
+      end
+      if #stale > 0 then redis.call('HDEL', KEYS[8], unpack(stale)) end
+      redis.call('PEXPIRE', KEYS[8], ttl)
+    end
   end
   flush(s)
   return out

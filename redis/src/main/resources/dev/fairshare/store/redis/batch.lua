@@ -12,8 +12,8 @@ for i = 1, tonumber(allArgv[1]) do
   for j = 1, count do argv[j] = allArgv[at + 1 + j] end
   at = at + 2 + count
   local keys = {}
-  local first = (i - 1) * 7
-  for j = 1, 7 do keys[j] = allKeys[first + j] end
+  local first = (i - 1) * 8
+  for j = 1, 8 do keys[j] = allKeys[first + j] end
   bind(keys, argv)
   answers[i] = kinds[kind]()
 end

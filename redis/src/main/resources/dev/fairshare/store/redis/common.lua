@@ -6,7 +6,7 @@
 -- {level, at, seq, dlo, and the cached share level lamB, lamC, lam}, 5 the tickets (key id ->
 -- "seq tokens guaranteed rank expiresAt"), 6 each key's demand per bucket ("d|bucket|id" -> tokens
 -- counted plus refused). 7 the model's keys (id -> "last w": the bucket of each key's latest
--- activity and its weight). Buckets are numbered time / bucket length; what is older than the
+-- activity and its weight). 8 the key's calls refused by the model, per bucket. Buckets are numbered time / bucket length; what is older than the
 -- window is pruned.
 -- Verdict codes, by name: dev.fairshare.store.redis.RedisProtocol.VERDICTS (RedisProtocolTest keeps
 -- the two equal). Arguments are read into named locals; RedisProtocol names their positions.
@@ -162,12 +162,14 @@ end
 -- The key: v = U (tokens), Q (requests) over the window and lo, kept the same way; lt and lr, the
 -- latest buckets with tokens and requests above zero (-1: none); last and w, the bucket of its
 -- latest activity and its weight; res and n, its tokens and calls in flight (GET /usage); a bucket
--- x = its tokens, requests, and calls refused by the model.
+-- x = its tokens and requests. Its calls refused by the model, per bucket, are a hash of their own
+-- (KEYS[8], read by GET /usage only), so that a refusal's replay of the key's buckets reads only
+-- buckets that hold usage. A row that falls to all zeros is deleted rather than written.
 local MODEL_V, MODEL_ROW = '<dddddd', '<ddddd'
-local KEY_V, KEY_ROW = '<ddddddddd', '<ddd'
+local KEY_V, KEY_ROW = '<ddddddddd', '<dd'
 local T, R, AW, AC, S = 1, 2, 3, 4, 5 -- the model's columns (row) and totals (v)
-local U, Q, X = 1, 2, 3 -- the key's columns (row) and totals (v: the first two)
-local MODEL_WIDTH, KEY_WIDTH, KEY_TOTALLED = 5, 3, 2
+local U, Q = 1, 2 -- the key's columns (row) and totals (v)
+local MODEL_WIDTH, KEY_WIDTH = 5, 2
 
 -- A packed row as a table of `width` numbers; false when absent.
 local function unpackRow(fmt, packed)
@@ -203,6 +205,31 @@ local function allRows(key, rowfmt)
     redis.call('HDEL', key, unpack(stale, i, math.min(i + 999, #stale)))
   end
   return rows
+end
+
+-- The bucket rows of `key` in the window as columns: {column = {bucket = number}}, without a table
+-- per row (a refusal's replay reads every bucket); older rows are deleted.
+local function allColumns(key, rowfmt, width)
+  local flat = redis.call('HGETALL', key)
+  local cols, stale = {}, {}
+  for col = 1, width do cols[col] = {} end
+  local c1, c2, c3, c4, c5 = cols[1], cols[2], cols[3], cols[4], cols[5]
+  for i = 1, #flat, 2 do
+    local x = tonumber(flat[i])
+    if x ~= nil then
+      if x < start then
+        stale[#stale + 1] = x
+      elseif width == 5 then
+        c1[x], c2[x], c3[x], c4[x], c5[x] = struct.unpack(rowfmt, flat[i + 1])
+      else
+        c1[x], c2[x] = struct.unpack(rowfmt, flat[i + 1])
+      end
+    end
+  end
+  for i = 1, #stale, 1000 do
+    redis.call('HDEL', key, unpack(stale, i, math.min(i + 999, #stale)))
+  end
+  return cols
 end
 
 -- One column of rows, by bucket.
@@ -263,7 +290,7 @@ local function open(extra)
   local moved, rows
   s.mtotals, moved = advance(KEYS[1], mv, mv[6], MODEL_ROW, MODEL_WIDTH)
   s.mv = moved
-  s.ktotals, s.kv, rows = advance(KEYS[2], kv, kv[3], KEY_ROW, KEY_TOTALLED)
+  s.ktotals, s.kv, rows = advance(KEYS[2], kv, kv[3], KEY_ROW, KEY_WIDTH)
   if rows ~= nil then
     -- Summed afresh: its rows are as read now, and its latest buckets above zero follow them.
     for x, row in pairs(rows) do s.krows[x] = row end
@@ -325,14 +352,13 @@ local function lastAbove(s, col, before)
   return -1
 end
 
--- Adds to one bucket of the key's tokens (U), requests (Q) or refusals (X); to the total and the
--- latest bucket above zero of the first two.
+-- Adds to one bucket of the key's tokens (U) or requests (Q), to its total and to its latest bucket
+-- above zero.
 local function kadd(s, col, x, delta)
   local r = row(s.krows, x, KEY_WIDTH)
   r[col] = r[col] + delta
   s.kdirty[x] = true
   s.kv = true
-  if col == X then return end
   s.ktotals[col] = s.ktotals[col] + delta
   local last = (col == U) and s.lt or s.lr
   if last == nil then last = -1 end
@@ -344,29 +370,42 @@ local function kadd(s, col, x, delta)
   if col == U then s.lt = last else s.lr = last end
 end
 
--- Writes back what the call changed: one HSET per hash.
+local function allZero(r)
+  for i = 1, #r do
+    if r[i] ~= 0 then return false end
+  end
+  return true
+end
+
+-- Writes `v` and the dirty rows of one hash: one HSET, and one HDEL for rows fallen to all zeros.
+local function write(key, v, rows, dirty, rowfmt)
+  local kv, gone = {'v', v}, {}
+  for x in pairs(dirty) do
+    local r = rows[x]
+    if allZero(r) then
+      gone[#gone + 1] = x
+      rows[x] = false
+    else
+      kv[#kv + 1] = x
+      kv[#kv + 1] = struct.pack(rowfmt, unpack(r))
+    end
+  end
+  redis.call('HSET', key, unpack(kv))
+  if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
+end
+
+-- Writes back what the call changed.
 local function flush(s)
   if s.mv or next(s.mdirty) then
     local t = s.mtotals
-    local kv = {'v', struct.pack(MODEL_V, t[T], t[R], t[AW], t[AC], t[S], start)}
-    for x in pairs(s.mdirty) do
-      local r = s.mrows[x]
-      kv[#kv + 1] = x
-      kv[#kv + 1] = struct.pack(MODEL_ROW, r[1], r[2], r[3], r[4], r[5])
-    end
-    redis.call('HSET', KEYS[1], unpack(kv))
+    write(KEYS[1], struct.pack(MODEL_V, t[T], t[R], t[AW], t[AC], t[S], start), s.mrows,
+      s.mdirty, MODEL_ROW)
   end
   if s.mtouch then redis.call('PEXPIRE', KEYS[1], ttl) end
   if s.kv or next(s.kdirty) then
     local t = s.ktotals
-    local kv = {'v', struct.pack(KEY_V, t[U], t[Q], start, s.lt or -1, s.lr or -1, s.last or -1,
-      s.kw or 0, s.res, s.n)}
-    for x in pairs(s.kdirty) do
-      local r = s.krows[x]
-      kv[#kv + 1] = x
-      kv[#kv + 1] = struct.pack(KEY_ROW, r[1], r[2], r[3])
-    end
-    redis.call('HSET', KEYS[2], unpack(kv))
+    write(KEYS[2], struct.pack(KEY_V, t[U], t[Q], start, s.lt or -1, s.lr or -1, s.last or -1,
+      s.kw or 0, s.res, s.n), s.krows, s.kdirty, KEY_ROW)
   end
   if s.ktouch then redis.call('PEXPIRE', KEYS[2], ttl) end
   s.mdirty, s.kdirty, s.mv, s.kv = {}, {}, false, false

@@ -7,6 +7,11 @@ local function standingOne()
   snapshot(s, out)
   out[#out + 1] = math.max(0, s.res)
   out[#out + 1] = math.max(0, s.n)
-  out[#out + 1] = sum(column(allRows(KEYS[2], KEY_ROW), X))
+  local refused = 0
+  local flat = redis.call('HGETALL', KEYS[8])
+  for i = 1, #flat, 2 do
+    if tonumber(flat[i]) >= start then refused = refused + tonumber(flat[i + 1]) end
+  end
+  out[#out + 1] = refused
   return out
 end
