@@ -10,7 +10,7 @@ local function retryAfter(s, verdict)
   if mode == 1 then return minuteEnd - now end
   local retry = N * bm
   local Um, Qm, Uk, Qk, Wo, Co, act = s.Um, s.Qm, s.Uk, s.Qk, s.Wo, s.Co, s.act
-  local m, k = allColumns(KEYS[1], MODEL_ROW, MODEL_WIDTH), allColumns(KEYS[2], KEY_ROW, KEY_WIDTH)
+  local m, k = allColumns(KEYS[1], s.me, MODEL_WIDTH), allColumns(KEYS[2], s.ke, KEY_WIDTH)
   local mt, mr, maw, mac, kt, kr = m[T], m[R], m[AW], m[AC], k[U], k[Q]
   local held = {[start] = true}
   for _, col in ipairs({mt, mr, maw, mac, kt, kr}) do

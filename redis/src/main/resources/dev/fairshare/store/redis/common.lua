@@ -179,56 +179,98 @@ local function unpackRow(fmt, packed)
   return row
 end
 
--- Reads the fields {'v', bucket...} of `key`: v unpacked (nil when absent), rows into `rows`.
-local function read(key, buckets, vfmt, rowfmt, rows)
-  local got = redis.call('HMGET', key, 'v', unpack(buckets))
-  for i = 1, #buckets do rows[buckets[i]] = unpackRow(rowfmt, got[i + 1]) end
-  if got[1] then
-    local v = {struct.unpack(vfmt, got[1])}
-    v[#v] = nil
-    return v
-  end
-  return nil
-end
+-- The model's and keys' hashes as this script has read and changed them: the calls of a batch
+-- share what the calls before them read and wrote, and the batch writes each hash once, at its
+-- end (writeBack). Redis runs a script alone: no one sees a hash between two calls of a batch.
+-- An entry: v (unpacked, nil when absent), rows (bucket -> row, false when absent), dirty (rows
+-- to write), vdirty, touch (refresh the TTL), and the hash's formats.
+local cache = {}
 
--- Every bucket row of `key` in the window; older ones are deleted.
-local function allRows(key, rowfmt)
-  local flat = redis.call('HGETALL', key)
-  local rows, stale = {}, {}
-  for i = 1, #flat, 2 do
-    local x = tonumber(flat[i])
-    if x ~= nil then
-      if x < start then stale[#stale + 1] = x else rows[x] = unpackRow(rowfmt, flat[i + 1]) end
+-- The entry of `key`, with the rows of `buckets` read (from Redis where not cached yet).
+local function read(key, buckets, vfmt, rowfmt)
+  local e = cache[key]
+  local missing = {}
+  if e == nil then
+    e = {rows = {}, dirty = {}, vfmt = vfmt, rowfmt = rowfmt}
+    cache[key] = e
+    local got = redis.call('HMGET', key, 'v', unpack(buckets))
+    for i = 1, #buckets do e.rows[buckets[i]] = unpackRow(rowfmt, got[i + 1]) end
+    if got[1] then
+      e.v = {struct.unpack(vfmt, got[1])}
+      e.v[#e.v] = nil
     end
+    return e
   end
-  for i = 1, #stale, 1000 do
-    redis.call('HDEL', key, unpack(stale, i, math.min(i + 999, #stale)))
+  for _, x in ipairs(buckets) do
+    if e.rows[x] == nil then missing[#missing + 1] = x end
   end
-  return rows
+  if #missing > 0 then
+    local got = redis.call('HMGET', key, unpack(missing))
+    for i = 1, #missing do e.rows[missing[i]] = unpackRow(rowfmt, got[i]) end
+  end
+  return e
 end
 
--- The bucket rows of `key` in the window as columns: {column = {bucket = number}}, without a table
--- per row (a refusal's replay reads every bucket); older rows are deleted.
-local function allColumns(key, rowfmt, width)
+-- Deletes rows of `key` (buckets that left the window), in Redis and in its entry.
+local function dropRows(key, e, buckets)
+  for i = 1, #buckets, 1000 do
+    redis.call('HDEL', key, unpack(buckets, i, math.min(i + 999, #buckets)))
+  end
+  for _, x in ipairs(buckets) do
+    e.rows[x] = false
+    e.dirty[x] = nil
+  end
+end
+
+-- Calls `each(bucket, packed row or row table)` for every bucket row of `key` in the window,
+-- changes of this script included; older rows are deleted.
+local function eachRow(key, e, each)
   local flat = redis.call('HGETALL', key)
-  local cols, stale = {}, {}
-  for col = 1, width do cols[col] = {} end
-  local c1, c2, c3, c4, c5 = cols[1], cols[2], cols[3], cols[4], cols[5]
+  local stale = {}
   for i = 1, #flat, 2 do
     local x = tonumber(flat[i])
     if x ~= nil then
       if x < start then
         stale[#stale + 1] = x
-      elseif width == 5 then
-        c1[x], c2[x], c3[x], c4[x], c5[x] = struct.unpack(rowfmt, flat[i + 1])
-      else
-        c1[x], c2[x] = struct.unpack(rowfmt, flat[i + 1])
+      elseif e.rows[x] == nil then
+        each(x, flat[i + 1])
       end
     end
   end
-  for i = 1, #stale, 1000 do
-    redis.call('HDEL', key, unpack(stale, i, math.min(i + 999, #stale)))
+  if #stale > 0 then dropRows(key, e, stale) end
+  for x, r in pairs(e.rows) do
+    if r and x >= start then each(x, r) end
   end
+end
+
+-- Every bucket row of `key` in the window (read into its entry).
+local function allRows(key, e)
+  local rows = {}
+  eachRow(key, e, function(x, r)
+    if type(r) == 'string' then
+      r = unpackRow(e.rowfmt, r)
+      e.rows[x] = r
+    end
+    rows[x] = r
+  end)
+  return rows
+end
+
+-- The bucket rows of `key` in the window as columns: {column = {bucket = number}}, without a table
+-- per row read (a refusal's replay reads every bucket).
+local function allColumns(key, e, width)
+  local cols = {}
+  for col = 1, width do cols[col] = {} end
+  local c1, c2, c3, c4, c5 = cols[1], cols[2], cols[3], cols[4], cols[5]
+  eachRow(key, e, function(x, r)
+    if type(r) == 'table' then
+      for col = 1, width do cols[col][x] = r[col] end
+    elseif width == 5 then
+      c1[x], c2[x], c3[x], c4[x], c5[x] = struct.unpack(e.rowfmt, r)
+    else
+      c1[x], c2[x] = struct.unpack(e.rowfmt, r)
+    end
+  end)
   return cols
 end
 
@@ -247,29 +289,29 @@ local function lastPositive(rows, col)
   return last
 end
 
--- Brings a hash's totals (the first `totalled` numbers of v) to the window: subtracts the buckets
--- that left it since lo and deletes them; or, without totals, when they are a whole window old or
--- ahead of the clock (it went back), sums the buckets afresh. Returns the totals, whether lo
--- moved, and the rows when summed afresh.
-local function advance(key, v, lo, rowfmt, totalled)
+-- Brings a hash's totals (the first `totalled` numbers of its v) to the window: subtracts the
+-- buckets that left it since lo and deletes them; or, without totals, when they are a whole
+-- window old or ahead of the clock (it went back), sums the buckets afresh. Returns the totals,
+-- whether lo moved, and the rows when summed afresh.
+local function advance(key, e, lo, totalled)
   local totals = {}
   if lo == nil or start - lo > N or lo > b then
-    local rows = allRows(key, rowfmt)
+    local rows = allRows(key, e)
     for col = 1, totalled do totals[col] = sum(column(rows, col)) end
     return totals, true, rows
   end
-  for col = 1, totalled do totals[col] = v[col] end
+  for col = 1, totalled do totals[col] = e.v[col] end
   if lo < start then
     local gone = {}
     for x = lo, start - 1 do gone[#gone + 1] = x end
-    local packed = redis.call('HMGET', key, unpack(gone))
-    for i = 1, #gone do
-      local row = unpackRow(rowfmt, packed[i])
-      if row then
-        for col = 1, totalled do totals[col] = totals[col] - row[col] end
+    read(key, gone, e.vfmt, e.rowfmt)
+    for _, x in ipairs(gone) do
+      local r = e.rows[x]
+      if r then
+        for col = 1, totalled do totals[col] = totals[col] - r[col] end
       end
     end
-    redis.call('HDEL', key, unpack(gone))
+    dropRows(key, e, gone)
   end
   return totals, lo ~= start, nil
 end
@@ -277,23 +319,24 @@ end
 -- The model's and the key's state for this call, brought to the window. `extra`: buckets whose
 -- rows the caller needs besides the current one (a settlement's reservation).
 local function open(extra)
-  local s = {mrows = {}, krows = {}, mdirty = {}, kdirty = {}}
+  local s = {mdirty = {}, kdirty = {}}
   local kb = {b}
   for _, x in ipairs(extra) do kb[#kb + 1] = x end
   -- The key first: the bucket of its latest activity is a row of the model's to read.
-  local kv = read(KEYS[2], kb, KEY_V, KEY_ROW, s.krows) or {}
+  local ke = read(KEYS[2], kb, KEY_V, KEY_ROW)
+  local kv = ke.v or {}
   local mb = {b}
   for _, x in ipairs(extra) do mb[#mb + 1] = x end
   local last = kv[6]
   if last ~= nil and last >= start and last ~= b then mb[#mb + 1] = last end
-  local mv = read(KEYS[1], mb, MODEL_V, MODEL_ROW, s.mrows) or {}
+  local me = read(KEYS[1], mb, MODEL_V, MODEL_ROW)
+  s.me, s.ke, s.mrows, s.krows = me, ke, me.rows, ke.rows
   local moved, rows
-  s.mtotals, moved = advance(KEYS[1], mv, mv[6], MODEL_ROW, MODEL_WIDTH)
+  s.mtotals, moved = advance(KEYS[1], me, (me.v or {})[6], MODEL_WIDTH)
   s.mv = moved
-  s.ktotals, s.kv, rows = advance(KEYS[2], kv, kv[3], KEY_ROW, KEY_WIDTH)
+  s.ktotals, s.kv, rows = advance(KEYS[2], ke, kv[3], KEY_WIDTH)
   if rows ~= nil then
-    -- Summed afresh: its rows are as read now, and its latest buckets above zero follow them.
-    for x, row in pairs(rows) do s.krows[x] = row end
+    -- Summed afresh: its latest buckets above zero follow its rows.
     s.lt, s.lr = lastPositive(rows, U), lastPositive(rows, Q)
   else
     s.lt, s.lr = kv[4], kv[5]
@@ -337,14 +380,9 @@ end
 -- The latest bucket of the key with column `col` above zero, from `before` down to the window's
 -- start (-1: none), reading the rows this call has not.
 local function lastAbove(s, col, before)
-  local missing = {}
-  for x = before, start, -1 do
-    if s.krows[x] == nil then missing[#missing + 1] = x end
-  end
-  if #missing > 0 then
-    local packed = redis.call('HMGET', KEYS[2], unpack(missing))
-    for i = 1, #missing do s.krows[missing[i]] = unpackRow(KEY_ROW, packed[i]) end
-  end
+  local buckets = {}
+  for x = before, start, -1 do buckets[#buckets + 1] = x end
+  if #buckets > 0 then read(KEYS[2], buckets, KEY_V, KEY_ROW) end
   for x = before, start, -1 do
     local r = s.krows[x]
     if r and r[col] > 0 then return x end
@@ -378,37 +416,49 @@ local function allZero(r)
 end
 
 -- Writes `v` and the dirty rows of one hash: one HSET, and one HDEL for rows fallen to all zeros.
-local function write(key, v, rows, dirty, rowfmt)
-  local kv, gone = {'v', v}, {}
-  for x in pairs(dirty) do
-    local r = rows[x]
+local function write(key, e)
+  local kv, gone = {'v', struct.pack(e.vfmt, unpack(e.v))}, {}
+  for x in pairs(e.dirty) do
+    local r = e.rows[x]
     if allZero(r) then
       gone[#gone + 1] = x
-      rows[x] = false
+      e.rows[x] = false
     else
       kv[#kv + 1] = x
-      kv[#kv + 1] = struct.pack(rowfmt, unpack(r))
+      kv[#kv + 1] = struct.pack(e.rowfmt, unpack(r))
     end
   end
   redis.call('HSET', key, unpack(kv))
   if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
 end
 
--- Writes back what the call changed.
+-- Records what the call changed in the script's entries (writeBack writes them).
 local function flush(s)
+  local me, ke = s.me, s.ke
   if s.mv or next(s.mdirty) then
     local t = s.mtotals
-    write(KEYS[1], struct.pack(MODEL_V, t[T], t[R], t[AW], t[AC], t[S], start), s.mrows,
-      s.mdirty, MODEL_ROW)
+    me.v = {t[T], t[R], t[AW], t[AC], t[S], start}
+    me.vdirty = true
+    for x in pairs(s.mdirty) do me.dirty[x] = true end
   end
-  if s.mtouch then redis.call('PEXPIRE', KEYS[1], ttl) end
+  if s.mtouch then me.touch = true end
   if s.kv or next(s.kdirty) then
     local t = s.ktotals
-    write(KEYS[2], struct.pack(KEY_V, t[U], t[Q], start, s.lt or -1, s.lr or -1, s.last or -1,
-      s.kw or 0, s.res, s.n), s.krows, s.kdirty, KEY_ROW)
+    ke.v = {t[U], t[Q], start, s.lt or -1, s.lr or -1, s.last or -1, s.kw or 0, s.res, s.n}
+    ke.vdirty = true
+    for x in pairs(s.kdirty) do ke.dirty[x] = true end
   end
-  if s.ktouch then redis.call('PEXPIRE', KEYS[2], ttl) end
+  if s.ktouch then ke.touch = true end
   s.mdirty, s.kdirty, s.mv, s.kv = {}, {}, false, false
+end
+
+-- Writes every hash the script changed, once; refreshes the TTLs due.
+local function writeBack()
+  for key, e in pairs(cache) do
+    if e.vdirty or next(e.dirty) then write(key, e) end
+    if e.touch then redis.call('PEXPIRE', key, ttl) end
+  end
+  cache = {}
 end
 
 -- The model's record of the key's activity: who is active (GET /usage) and, for the pool's share
