@@ -103,11 +103,11 @@ public final class ThroughputBenchmark {
     }
     Map<Setup, List<Run>> runs = new LinkedHashMap<>();
     Map<Setup, List<Double>> ratios = new LinkedHashMap<>();
-    Map<Setup, long[]> redisTime = new LinkedHashMap<>(); // {usec, requests}
+    Map<Setup, long[]> redisTime = new LinkedHashMap<>(); // {usec, requests, script calls}
     for (Setup s : setups) {
       runs.put(s, new ArrayList<>());
       ratios.put(s, new ArrayList<>());
-      redisTime.put(s, new long[2]);
+      redisTime.put(s, new long[3]);
     }
     Setup bareSetup = setups.stream().filter(s -> s.base().equals(bareUri)).findFirst().get();
     for (int round = 0; round < ROUNDS; round++) {
@@ -119,25 +119,27 @@ public final class ThroughputBenchmark {
         java.util.Collections.reverse(order);
       }
       for (Setup s : order) {
-        long before = s.redisUri() == null ? 0 : scriptMicros(s.redisUri());
+        long[] before = s.redisUri() == null ? new long[2] : scriptStats(s.redisUri());
         Run run = wrk(s, ROUND);
         if (s.redisUri() != null) {
-          redisTime.get(s)[0] += scriptMicros(s.redisUri()) - before;
+          long[] after = scriptStats(s.redisUri());
+          redisTime.get(s)[0] += after[0] - before[0];
           redisTime.get(s)[1] += run.requests();
+          redisTime.get(s)[2] += after[1] - before[1];
         }
         runs.get(s).add(run);
         ratios.get(s).add(run.rate() / bareRun.rate());
       }
     }
     System.out.println(
-        "| setup | requests/s (median) | ratio to bare (median of rounds) | p50 | p99 | Redis time per call |");
-    System.out.println("|---|---|---|---|---|---|");
+        "| setup | requests/s (median) | ratio to bare (median of rounds) | p50 | p99 | Redis time per call | script calls per call |");
+    System.out.println("|---|---|---|---|---|---|---|");
     for (Setup s : setups) {
       List<Run> r = runs.get(s);
       long[] t = redisTime.get(s);
       System.out.printf(
           Locale.ROOT,
-          "| %s | %.0f | %s | %.0f µs | %.0f µs | %s |%n",
+          "| %s | %.0f | %s | %.0f µs | %.0f µs | %s | %s |%n",
           s.name(),
           median(r.stream().mapToDouble(Run::rate).toArray()),
           s == bareSetup
@@ -148,7 +150,8 @@ public final class ThroughputBenchmark {
                   median(ratios.get(s).stream().mapToDouble(Double::doubleValue).toArray())),
           median(r.stream().mapToDouble(Run::p50Micros).toArray()),
           median(r.stream().mapToDouble(Run::p99Micros).toArray()),
-          t[1] == 0 ? "—" : String.format(Locale.ROOT, "%.0f µs", (double) t[0] / t[1]));
+          t[1] == 0 ? "—" : String.format(Locale.ROOT, "%.0f µs", (double) t[0] / t[1]),
+          t[1] == 0 ? "—" : String.format(Locale.ROOT, "%.2f", (double) t[2] / t[1]));
     }
     memory.close();
     redis.close();
@@ -283,7 +286,8 @@ public final class ThroughputBenchmark {
   }
 
   /** The microseconds Redis (every node of a cluster) has spent in scripts so far. */
-  static long scriptMicros(String uri) {
+  /** Microseconds Redis spent in scripts and the script calls it answered ({usec, calls}). */
+  static long[] scriptStats(String uri) {
     List<String> nodes = new ArrayList<>();
     if (uri.startsWith("redis-cluster://")) {
       for (String node : uri.substring("redis-cluster://".length()).split(",")) {
@@ -293,20 +297,22 @@ public final class ThroughputBenchmark {
       nodes.add(uri);
     }
     long micros = 0;
+    long calls = 0;
     for (String node : nodes) {
       RedisClient client = RedisClient.create(node);
       try (StatefulRedisConnection<String, String> c = client.connect()) {
         Matcher m =
-            Pattern.compile("cmdstat_(?:evalsha|eval):calls=\\d+,usec=(\\d+)")
+            Pattern.compile("cmdstat_(?:evalsha|eval):calls=(\\d+),usec=(\\d+)")
                 .matcher(c.sync().info("commandstats"));
         while (m.find()) {
-          micros += Long.parseLong(m.group(1));
+          calls += Long.parseLong(m.group(1));
+          micros += Long.parseLong(m.group(2));
         }
       } finally {
         client.shutdown();
       }
     }
-    return micros;
+    return new long[] {micros, calls};
   }
 
   private ThroughputBenchmark() {}
