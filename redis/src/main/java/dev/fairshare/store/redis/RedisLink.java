@@ -290,7 +290,9 @@ public final class RedisLink implements AutoCloseable {
         try {
           connection = client.connect();
         } catch (RuntimeException e) {
-          nextAttemptMillis = now + RETRY_CONNECT_MILLIS;
+          // From the failure, not the attempt: a connect that took its whole timeout is not
+          // tried again at once.
+          nextAttemptMillis = System.currentTimeMillis() + RETRY_CONNECT_MILLIS;
           throw e;
         }
       }

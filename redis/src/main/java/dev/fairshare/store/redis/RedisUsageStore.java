@@ -141,9 +141,16 @@ public final class RedisUsageStore implements UsageStore {
     RedisProtocol.set(args, RedisProtocol.ACQUIRE_ID, Long.toString(id));
     RedisProtocol.set(
         args, RedisProtocol.IN_FLIGHT_LIFETIME, Long.toString(inFlightLifetimeMillis));
-    return batches
-        .submit(lane(request), ACQUIRE, keys(request), args)
-        .thenApply(answer -> decision(request, id, answer));
+    CompletableFuture<Object> call = batches.submit(lane(request), ACQUIRE, keys(request), args);
+    CompletableFuture<Decision> decision = call.thenApply(answer -> decision(request, id, answer));
+    // Given up on (a timeout): so is the call, which is then not sent if it still waits
+    decision.whenComplete(
+        (ok, failure) -> {
+          if (failure != null) {
+            call.completeExceptionally(failure);
+          }
+        });
+    return decision;
   }
 
   @SuppressWarnings("unchecked")

@@ -27,13 +27,20 @@ import java.util.concurrent.TimeoutException;
  * as on one connection: a lane sends its batches one after the other, and a lane is dropped only
  * when it has nothing waiting and nothing in Redis.
  *
- * <p>A batch that fails (Redis away, a timeout) fails each of its calls; like a failed single call,
- * the ones Redis applied before the failure stay applied.
+ * <p>A batch that fails (Redis away, a timeout) fails each of its calls; the script writes its
+ * hashes only after its last call, so a batch that fails in Redis changes none of them. A call
+ * whose caller gave up waiting is not sent; one already sent may still be applied, as a timed-out
+ * command may. A lane holds at most {@link #MAX_WAITING} calls.
  */
 final class ScriptBatches {
 
   /** The most calls one batch carries, so that one script call holds Redis for a bounded time. */
   static final int MAX_CALLS = 32;
+
+  /**
+   * The most calls a lane holds waiting; more fail at once, as with a Redis that cannot keep up.
+   */
+  static final int MAX_WAITING = 4096;
 
   private final RedisLink link;
   private final RedisScript script;
@@ -76,8 +83,12 @@ final class ScriptBatches {
     } catch (ExecutionException e) {
       throw asRuntime(e.getCause());
     } catch (TimeoutException e) {
-      throw new RedisCommandTimeoutException(
-          "no answer from Redis within " + waitMillis + " ms (a batch of script calls)");
+      // Given up: if it still waits, it is never sent (Lane.next)
+      RedisCommandTimeoutException timeout =
+          new RedisCommandTimeoutException(
+              "no answer from Redis within " + waitMillis + " ms (a batch of script calls)");
+      answer.completeExceptionally(timeout);
+      throw timeout;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new RedisCommandInterruptedException(e);
@@ -96,7 +107,8 @@ final class ScriptBatches {
   private final class Lane {
     private final String name;
     private final ArrayDeque<Call> waiting = new ArrayDeque<>();
-    // Guarded by this: a batch is in Redis; the lane is out of the map and takes no more calls.
+    // Guarded by this: a batch is in Redis (or being sent); the lane is out of the map and takes
+    // no more calls.
     private boolean sending;
     private boolean dropped;
 
@@ -106,61 +118,85 @@ final class ScriptBatches {
 
     /** False when the lane was dropped: the caller asks the map for the current one. */
     boolean offer(Call call) {
-      List<Call> batch;
       synchronized (this) {
         if (dropped) {
           return false;
+        }
+        if (waiting.size() >= MAX_WAITING) {
+          call.answer()
+              .completeExceptionally(
+                  new RedisCommandTimeoutException(
+                      MAX_WAITING + " calls already wait for Redis on this model"));
+          return true;
         }
         waiting.add(call);
         if (sending) {
           return true;
         }
         sending = true;
-        batch = next();
       }
-      send(batch);
+      sendWhatWaits();
       return true;
     }
 
-    /** Under the lock: the next batch, in the order the calls came. */
+    /**
+     * Sends the next batch; once it is in Redis, its answer sends the one after. A batch that fails
+     * before it goes (no connection) fails every call waiting, the same way, and the lane goes: so
+     * no thread loops on a Redis that is away, and nothing recurses.
+     */
+    private void sendWhatWaits() {
+      while (true) {
+        List<Call> batch;
+        synchronized (this) {
+          batch = next();
+          if (batch.isEmpty()) {
+            sending = false;
+            dropped = true;
+            lanes.remove(name, this);
+            return;
+          }
+        }
+        CompletableFuture<List<Object>> sent;
+        try {
+          sent = script.runAsync(link.async(), ScriptOutputType.MULTI, keys(batch), args(batch));
+        } catch (Throwable e) { // not connected, or worse: never leave the lane sending
+          sent = CompletableFuture.failedFuture(e);
+        }
+        if (sent.isCompletedExceptionally()) {
+          Throwable failure = sent.handle((ok, f) -> f).join();
+          deliver(batch, null, failure);
+          List<Call> rest;
+          synchronized (this) {
+            rest = new ArrayList<>(waiting);
+            waiting.clear();
+          }
+          deliver(rest, null, failure);
+          continue;
+        }
+        sent.whenComplete(
+            (answers, failure) -> {
+              try {
+                deliver(batch, answers, failure);
+              } catch (Throwable t) {
+                // deliver completes futures only; whatever escaped, the lane goes on
+              } finally {
+                sendWhatWaits();
+              }
+            });
+        return;
+      }
+    }
+
+    /** Under the lock: the next batch, in the order the calls came, without calls given up. */
     private List<Call> next() {
       List<Call> batch = new ArrayList<>(Math.min(waiting.size(), MAX_CALLS));
       while (!waiting.isEmpty() && batch.size() < MAX_CALLS) {
-        batch.add(waiting.poll());
+        Call call = waiting.poll();
+        if (!call.answer().isDone()) {
+          batch.add(call);
+        }
       }
       return batch;
-    }
-
-    private void send(List<Call> batch) {
-      CompletableFuture<List<Object>> sent;
-      try {
-        sent = script.runAsync(link.async(), ScriptOutputType.MULTI, keys(batch), args(batch));
-      } catch (RuntimeException e) { // not connected
-        sent = CompletableFuture.failedFuture(e);
-      }
-      sent.whenComplete(
-          (answers, failure) -> {
-            try {
-              deliver(batch, answers, failure);
-            } finally {
-              answered();
-            }
-          });
-    }
-
-    /** The batch in Redis was answered: the next one goes, or the lane is dropped. */
-    private void answered() {
-      List<Call> batch;
-      synchronized (this) {
-        if (waiting.isEmpty()) {
-          sending = false;
-          dropped = true;
-          lanes.remove(name, this);
-          return;
-        }
-        batch = next();
-      }
-      send(batch);
     }
   }
 

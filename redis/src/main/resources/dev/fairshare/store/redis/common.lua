@@ -137,9 +137,9 @@ local function allowance(cap, klim, used, kused, Wo, Co, act, lastb, out)
   if lastb ~= nil then
     if mode == 1 then reset = minuteEnd - now else reset = math.max(0, (lastb + N) * bm - now) end
   end
-  for _, v in ipairs({share, remaining, kused, reset, cap, modelRemaining, used}) do
-    out[#out + 1] = v
-  end
+  local n = #out
+  out[n + 1], out[n + 2], out[n + 3], out[n + 4] = share, remaining, kused, reset
+  out[n + 5], out[n + 6], out[n + 7] = cap, modelRemaining, used
 end
 
 
@@ -191,7 +191,7 @@ local function read(key, buckets, vfmt, rowfmt)
   local e = cache[key]
   local missing = {}
   if e == nil then
-    e = {rows = {}, dirty = {}, vfmt = vfmt, rowfmt = rowfmt}
+    e = {rows = {}, dirty = {}, gone = {}, vfmt = vfmt, rowfmt = rowfmt}
     cache[key] = e
     local got = redis.call('HMGET', key, 'v', unpack(buckets))
     for i = 1, #buckets do e.rows[buckets[i]] = unpackRow(rowfmt, got[i + 1]) end
@@ -201,8 +201,9 @@ local function read(key, buckets, vfmt, rowfmt)
     end
     return e
   end
-  for _, x in ipairs(buckets) do
-    if e.rows[x] == nil then missing[#missing + 1] = x end
+  local rows = e.rows
+  for i = 1, #buckets do
+    if rows[buckets[i]] == nil then missing[#missing + 1] = buckets[i] end
   end
   if #missing > 0 then
     local got = redis.call('HMGET', key, unpack(missing))
@@ -211,14 +212,13 @@ local function read(key, buckets, vfmt, rowfmt)
   return e
 end
 
--- Deletes rows of `key` (buckets that left the window), in Redis and in its entry.
-local function dropRows(key, e, buckets)
-  for i = 1, #buckets, 1000 do
-    redis.call('HDEL', key, unpack(buckets, i, math.min(i + 999, #buckets)))
-  end
+-- Drops rows of a hash (buckets that left the window): gone from its entry now, deleted in Redis
+-- by writeBack with the totals that no longer count them (a batch that fails changes neither).
+local function dropRows(e, buckets)
   for _, x in ipairs(buckets) do
     e.rows[x] = false
     e.dirty[x] = nil
+    e.gone[x] = true
   end
 end
 
@@ -237,7 +237,7 @@ local function eachRow(key, e, each)
       end
     end
   end
-  if #stale > 0 then dropRows(key, e, stale) end
+  if #stale > 0 then dropRows(e, stale) end
   for x, r in pairs(e.rows) do
     if r and x >= start then each(x, r) end
   end
@@ -311,7 +311,7 @@ local function advance(key, e, lo, totalled)
         for col = 1, totalled do totals[col] = totals[col] - r[col] end
       end
     end
-    dropRows(key, e, gone)
+    dropRows(e, gone)
   end
   return totals, lo ~= start, nil
 end
@@ -415,9 +415,15 @@ local function allZero(r)
   return true
 end
 
--- Writes `v` and the dirty rows of one hash: one HSET, and one HDEL for rows fallen to all zeros.
+-- Writes `v` and the dirty rows of one hash: one HSET, and one HDEL for the rows dropped or fallen
+-- to all zeros.
 local function write(key, e)
-  local kv, gone = {'v', struct.pack(e.vfmt, unpack(e.v))}, {}
+  local kv, gone = {}, {}
+  if e.v then kv = {'v', struct.pack(e.vfmt, unpack(e.v))} end
+  for x in pairs(e.gone) do
+    -- (unless written again since: a call of the batch whose clock is a bucket behind)
+    if not e.rows[x] then gone[#gone + 1] = x end
+  end
   for x in pairs(e.dirty) do
     local r = e.rows[x]
     if allZero(r) then
@@ -428,8 +434,10 @@ local function write(key, e)
       kv[#kv + 1] = struct.pack(e.rowfmt, unpack(r))
     end
   end
-  redis.call('HSET', key, unpack(kv))
-  if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
+  if #kv > 0 then redis.call('HSET', key, unpack(kv)) end
+  for i = 1, #gone, 1000 do
+    redis.call('HDEL', key, unpack(gone, i, math.min(i + 999, #gone)))
+  end
 end
 
 -- Records what the call changed in the script's entries (writeBack writes them).
@@ -455,7 +463,7 @@ end
 -- Writes every hash the script changed, once; refreshes the TTLs due.
 local function writeBack()
   for key, e in pairs(cache) do
-    if e.vdirty or next(e.dirty) then write(key, e) end
+    if e.vdirty or next(e.dirty) or next(e.gone) then write(key, e) end
     if e.touch then redis.call('PEXPIRE', key, ttl) end
   end
   cache = {}

@@ -183,6 +183,70 @@ class ScriptBatchesTest {
     assertThat(refused.get()).isEqualTo(32 * 200 - 4);
   }
 
+  @Test
+  void aCallGivenUpBeforeItsBatchGoes_isNeverSent() throws Exception {
+    RedisUsageStore store = store();
+    AdmissionRequest call =
+        new AdmissionRequest(
+            "k", "m", new ModelCapacity(1_000_000, 1_000), 1.0, 10, KeyLimits.NONE);
+    store.acquire(call, T0); // the script cached, the model's hashes made
+    try (RedisLink admin = RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5))) {
+      // Redis holds every client's commands for 400 ms: the first call stays in Redis meanwhile,
+      // and the next ten wait behind it on the lane
+      admin.commands().clientPause(400);
+      CompletableFuture<Decision> first = store.acquireAsync(call, T0 + 1);
+      List<CompletableFuture<Decision>> later = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        later.add(store.acquireAsync(call, T0 + 2));
+      }
+      // Five callers give up (as ScriptBatches.await does on its timeout)
+      for (int i = 0; i < 5; i++) {
+        later.get(i).completeExceptionally(new IllegalStateException("given up"));
+      }
+      first.join();
+      for (int i = 5; i < 10; i++) {
+        later.get(i).join();
+      }
+    }
+    // 1 + 1 + the 5 still wanted: 7 admissions of 10 tokens and 7 requests
+    Decision after = store.acquire(call, T0 + 3);
+    assertThat(after.usage().requests().modelUsed()).isEqualTo(8);
+    assertThat(after.usage().tokens().modelUsed()).isEqualTo(80);
+  }
+
+  @Test
+  void redisAway_everyWaitingCallFailsAtOnce_noThreadHangs() throws Exception {
+    // Nothing listens on port 1: each connect fails at once
+    RedisUsageStore store =
+        new RedisUsageStore(
+            RedisLink.create("redis://127.0.0.1:1", Duration.ofMillis(250)),
+            EngineSettings.DEFAULTS,
+            "fs-test-" + UUID.randomUUID());
+    stores.add(store);
+    AdmissionRequest call =
+        new AdmissionRequest("k", "m", new ModelCapacity(1_000, 10), 1.0, 10, KeyLimits.NONE);
+    java.util.concurrent.ExecutorService threads =
+        java.util.concurrent.Executors.newFixedThreadPool(16);
+    List<java.util.concurrent.Future<Throwable>> outcomes = new ArrayList<>();
+    for (int i = 0; i < 64; i++) {
+      outcomes.add(
+          threads.submit(
+              () -> {
+                try {
+                  store.acquire(call, T0);
+                  return null;
+                } catch (RuntimeException e) {
+                  return e;
+                }
+              }));
+    }
+    for (java.util.concurrent.Future<Throwable> outcome : outcomes) {
+      assertThat(outcome.get(10, java.util.concurrent.TimeUnit.SECONDS))
+          .isInstanceOf(RedisException.class);
+    }
+    threads.shutdown();
+  }
+
   /** EVALSHA and EVAL calls the server has answered so far. */
   private static long scriptCalls(RedisUsageStore store) {
     try (RedisLink link = RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5))) {
