@@ -59,6 +59,24 @@ public final class RedisUsageStore implements UsageStore {
   /** The Redis keys one call reads and writes ({@link #keys}). */
   static final int KEYS_PER_CALL = 8;
 
+  /** The keys every call on a model has alike (the model's), sent once per batch. */
+  private static final int[] SHARED_KEYS = {0, 3, 4, 5, 6};
+
+  /** The arguments every call on a model has alike (settings, capacity), sent once per batch. */
+  private static final int[] SHARED_ARGS = {
+    RedisProtocol.BUCKET_MILLIS - 1,
+    RedisProtocol.BUCKETS - 1,
+    RedisProtocol.MODE - 1,
+    RedisProtocol.THRESHOLD - 1,
+    RedisProtocol.CAPACITY_TOKENS - 1,
+    RedisProtocol.CAPACITY_REQUESTS - 1,
+    RedisProtocol.TTL - 1,
+    RedisProtocol.POOL - 1,
+    RedisProtocol.POOL_BURST - 1,
+    RedisProtocol.POOL_RESERVE - 1,
+    RedisProtocol.TICKET_MAX_WAIT - 1
+  };
+
   /** The prefix of every key FairShare writes. */
   public static final String DEFAULT_PREFIX = "fs";
 
@@ -81,6 +99,7 @@ public final class RedisUsageStore implements UsageStore {
               + RedisScript.resource("batch.lua"));
 
   private final ScriptBatches batches;
+  private final String[] settingArgs;
   private final RedisScript activeKeys =
       RedisScript.of(COMMON + RedisScript.resource("active-keys.lua"));
 
@@ -118,8 +137,9 @@ public final class RedisUsageStore implements UsageStore {
     this.presence = presence;
     this.inFlightLifetimeMillis = inFlightLifetimeMillis;
     this.link = link;
-    this.batches = new ScriptBatches(link, BATCH, KEYS_PER_CALL);
+    this.batches = new ScriptBatches(link, BATCH, KEYS_PER_CALL, SHARED_KEYS, SHARED_ARGS);
     this.settings = settings;
+    this.settingArgs = settingArgs(settings);
     this.prefix = prefix;
     this.saturationThreshold = number(settings.saturationThreshold());
   }
@@ -243,15 +263,28 @@ public final class RedisUsageStore implements UsageStore {
     return (List<Long>) batches.await(batches.submit(lane(request), kind, keys(request), args));
   }
 
-  private String[] args(AdmissionRequest request, long nowMillis, int size) {
-    ModelCapacity capacity = request.capacity();
-    KeyLimits limits = request.keyLimits();
-    String[] args = RedisProtocol.arguments(size);
-    RedisProtocol.set(args, RedisProtocol.NOW, Long.toString(nowMillis));
+  /** The arguments the settings decide, made once; a call's are a copy with its own set. */
+  private static String[] settingArgs(EngineSettings settings) {
+    String[] args = RedisProtocol.arguments(RedisProtocol.SETTLE_ARGS);
     RedisProtocol.set(args, RedisProtocol.BUCKET_MILLIS, Long.toString(settings.bucketMillis()));
     RedisProtocol.set(args, RedisProtocol.BUCKETS, Integer.toString(settings.bucketsPerWindow()));
     RedisProtocol.set(
         args, RedisProtocol.MODE, settings.mode() == AllocationMode.LITELLM_V1 ? "1" : "0");
+    RedisProtocol.set(
+        args, RedisProtocol.TTL, Long.toString(2 * settings.effectiveWindowMillis() + 10_000));
+    RedisProtocol.set(args, RedisProtocol.POOL, settings.tokenBucket() ? "1" : "0");
+    RedisProtocol.set(args, RedisProtocol.POOL_BURST, number(settings.poolBurst()));
+    RedisProtocol.set(args, RedisProtocol.POOL_RESERVE, number(settings.poolReserve()));
+    RedisProtocol.set(
+        args, RedisProtocol.TICKET_MAX_WAIT, Long.toString(ModelWindow.TICKET_MAX_WAIT_MILLIS));
+    return args;
+  }
+
+  private String[] args(AdmissionRequest request, long nowMillis, int size) {
+    ModelCapacity capacity = request.capacity();
+    KeyLimits limits = request.keyLimits();
+    String[] args = java.util.Arrays.copyOf(settingArgs, size);
+    RedisProtocol.set(args, RedisProtocol.NOW, Long.toString(nowMillis));
     RedisProtocol.set(args, RedisProtocol.THRESHOLD, saturationThreshold);
     RedisProtocol.set(args, RedisProtocol.CAPACITY_TOKENS, Long.toString(capacity.tokens()));
     RedisProtocol.set(args, RedisProtocol.CAPACITY_REQUESTS, Long.toString(capacity.requests()));
@@ -260,13 +293,6 @@ public final class RedisUsageStore implements UsageStore {
     RedisProtocol.set(args, RedisProtocol.KEY_REQUESTS, Long.toString(limits.requestsPerWindow()));
     RedisProtocol.set(
         args, RedisProtocol.KEY_PARALLEL, Long.toString(limits.maxParallelRequests()));
-    RedisProtocol.set(
-        args, RedisProtocol.TTL, Long.toString(2 * settings.effectiveWindowMillis() + 10_000));
-    RedisProtocol.set(args, RedisProtocol.POOL, settings.tokenBucket() ? "1" : "0");
-    RedisProtocol.set(args, RedisProtocol.POOL_BURST, number(settings.poolBurst()));
-    RedisProtocol.set(args, RedisProtocol.POOL_RESERVE, number(settings.poolReserve()));
-    RedisProtocol.set(
-        args, RedisProtocol.TICKET_MAX_WAIT, Long.toString(ModelWindow.TICKET_MAX_WAIT_MILLIS));
     RedisProtocol.set(args, RedisProtocol.KEY_ID, request.keyId());
     return args;
   }

@@ -52,17 +52,28 @@ final class ScriptBatches {
   private final RedisLink link;
   private final RedisScript script;
   private final int keysPerCall;
+  private final int[] sharedKeys;
+  private final int[] sharedArgs;
   private final long waitMillis;
   private final ConcurrentHashMap<String, Lane> lanes = new ConcurrentHashMap<>();
 
   /**
-   * @param script the batch script: ARGV the number of calls, then per call its kind, its number of
-   *     arguments and the arguments; KEYS {@code keysPerCall} per call; returns each call's answer
+   * @param script the batch script (batch.lua): ARGV the number of calls, the keys per call, the
+   *     positions of the shared keys, the shared arguments as (position, value) pairs, then per
+   *     call its kind, its number of other arguments and those; KEYS the shared keys, then each
+   *     call's others. Returns each call's answer
+   * @param sharedKeys positions (from 0) of the keys every call of a lane has alike (the model's):
+   *     sent once per batch
+   * @param sharedArgs positions (from 0) of the arguments sent once per batch (settings); a call
+   *     whose differ from the batch's first (a setting changed) starts the next batch
    */
-  ScriptBatches(RedisLink link, RedisScript script, int keysPerCall) {
+  ScriptBatches(
+      RedisLink link, RedisScript script, int keysPerCall, int[] sharedKeys, int[] sharedArgs) {
     this.link = link;
     this.script = script;
     this.keysPerCall = keysPerCall;
+    this.sharedKeys = sharedKeys.clone();
+    this.sharedArgs = sharedArgs.clone();
     // A call may wait for the batches ahead of it, then for its own: each times out on its own.
     Duration timeout = link.commandTimeout();
     this.waitMillis = (MAX_IN_FLIGHT + 1) * timeout.toMillis() + 100;
@@ -187,14 +198,22 @@ final class ScriptBatches {
       }
     }
 
-    /** Under the lock: the next batch, in the order the calls came, without calls given up. */
+    /**
+     * Under the lock: the next batch, in the order the calls came, without calls given up, up to a
+     * call whose shared keys or arguments differ from the first's.
+     */
     private List<Call> next() {
       List<Call> batch = new ArrayList<>(Math.min(waiting.size(), MAX_CALLS));
       while (!waiting.isEmpty() && batch.size() < MAX_CALLS) {
-        Call call = waiting.poll();
-        if (!call.answer().isDone()) {
-          batch.add(call);
+        Call call = waiting.peek();
+        if (call.answer().isDone()) {
+          waiting.poll();
+          continue;
         }
+        if (!batch.isEmpty() && !sharesWith(batch.get(0), call)) {
+          break;
+        }
+        batch.add(waiting.poll());
       }
       return batch;
     }
@@ -219,28 +238,69 @@ final class ScriptBatches {
     }
   }
 
+  private boolean sharesWith(Call first, Call call) {
+    for (int k : sharedKeys) {
+      if (!first.keys()[k].equals(call.keys()[k])) {
+        return false;
+      }
+    }
+    for (int a : sharedArgs) {
+      if (!first.args()[a].equals(call.args()[a])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The shared keys (the first call's), then each call's others in order. */
   private String[] keys(List<Call> batch) {
-    String[] keys = new String[batch.size() * keysPerCall];
-    for (int i = 0; i < batch.size(); i++) {
-      System.arraycopy(batch.get(i).keys(), 0, keys, i * keysPerCall, keysPerCall);
+    String[] keys =
+        new String[sharedKeys.length + batch.size() * (keysPerCall - sharedKeys.length)];
+    int at = 0;
+    for (int k : sharedKeys) {
+      keys[at++] = batch.get(0).keys()[k];
+    }
+    for (Call call : batch) {
+      for (int k = 0; k < keysPerCall; k++) {
+        if (!isShared(sharedKeys, k)) {
+          keys[at++] = call.keys()[k];
+        }
+      }
     }
     return keys;
   }
 
-  private static String[] args(List<Call> batch) {
-    int size = 1;
-    for (Call call : batch) {
-      size += 2 + call.args().length;
+  private String[] args(List<Call> batch) {
+    List<String> args = new ArrayList<>(4 + 2 * sharedArgs.length + batch.size() * 16);
+    args.add(Integer.toString(batch.size()));
+    args.add(Integer.toString(keysPerCall));
+    args.add(Integer.toString(sharedKeys.length));
+    for (int k : sharedKeys) {
+      args.add(Integer.toString(k + 1));
     }
-    String[] args = new String[size];
-    args[0] = Integer.toString(batch.size());
-    int at = 1;
-    for (Call call : batch) {
-      args[at++] = Integer.toString(call.kind());
-      args[at++] = Integer.toString(call.args().length);
-      System.arraycopy(call.args(), 0, args, at, call.args().length);
-      at += call.args().length;
+    args.add(Integer.toString(sharedArgs.length));
+    for (int a : sharedArgs) {
+      args.add(Integer.toString(a + 1));
+      args.add(batch.get(0).args()[a]);
     }
-    return args;
+    for (Call call : batch) {
+      args.add(Integer.toString(call.kind()));
+      args.add(Integer.toString(call.args().length - sharedArgs.length));
+      for (int a = 0; a < call.args().length; a++) {
+        if (!isShared(sharedArgs, a)) {
+          args.add(call.args()[a]);
+        }
+      }
+    }
+    return args.toArray(String[]::new);
+  }
+
+  private static boolean isShared(int[] shared, int position) {
+    for (int s : shared) {
+      if (s == position) {
+        return true;
+      }
+    }
+    return false;
   }
 }

@@ -1,21 +1,52 @@
 -- A batch of one instance's calls on one model, applied in order, each as its own decision (so a
--- batch decides exactly as the same calls sent one by one would). ARGV: the number of calls, then
--- per call its kind (1 acquire, 2 settle, 3 settle quietly, 4 standing), its number of arguments
--- and the arguments; KEYS: RedisUsageStore.KEYS_PER_CALL per call. Returns each call's answer.
+-- batch decides exactly as the same calls sent one by one would). ARGV: the number of calls, the
+-- keys per call, the shared keys' count and positions, the shared arguments' count and (position,
+-- value) pairs (what every call of the batch has alike: the model's keys, the settings), then per
+-- call its kind (1 acquire, 2 settle, 3 settle quietly, 4 standing), its number of other arguments
+-- and those, in order; KEYS: the shared keys, then each call's others, in order
+-- (ScriptBatches). Returns each call's answer.
 -- The model's and keys' hashes are written once, after the last call (common.lua's cache): a call
 -- that fails fails the batch, and none of its calls' hash writes is made.
 local kinds = {acquireOne, settleOne, settleQuietOne, standingOne}
 local allKeys, allArgv = KEYS, ARGV
+local calls, keysPerCall = tonumber(allArgv[1]), tonumber(allArgv[2])
+local at = 3
+local sharedKeys, sharedArgs = {}, {}
+local sharedKeyCount = tonumber(allArgv[at])
+at = at + 1
+for i = 1, sharedKeyCount do
+  sharedKeys[tonumber(allArgv[at])] = allKeys[i]
+  at = at + 1
+end
+local sharedArgCount = tonumber(allArgv[at])
+at = at + 1
+for _ = 1, sharedArgCount do
+  sharedArgs[tonumber(allArgv[at])] = allArgv[at + 1]
+  at = at + 2
+end
+local nextKey = sharedKeyCount + 1
 local answers = {}
-local at = 2
-for i = 1, tonumber(allArgv[1]) do
+for i = 1, calls do
   local kind, count = tonumber(allArgv[at]), tonumber(allArgv[at + 1])
+  at = at + 2
   local argv = {}
-  for j = 1, count do argv[j] = allArgv[at + 1 + j] end
-  at = at + 2 + count
+  for position = 1, count + sharedArgCount do
+    local v = sharedArgs[position]
+    if v == nil then
+      v = allArgv[at]
+      at = at + 1
+    end
+    argv[position] = v
+  end
   local keys = {}
-  local first = (i - 1) * 8
-  for j = 1, 8 do keys[j] = allKeys[first + j] end
+  for position = 1, keysPerCall do
+    local k = sharedKeys[position]
+    if k == nil then
+      k = allKeys[nextKey]
+      nextKey = nextKey + 1
+    end
+    keys[position] = k
+  end
   bind(keys, argv)
   answers[i] = kinds[kind]()
 end

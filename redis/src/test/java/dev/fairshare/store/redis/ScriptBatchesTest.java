@@ -52,6 +52,7 @@ class ScriptBatchesTest {
     RedisUsageStore store = store();
     ModelWindow reference = new ModelWindow(EngineSettings.DEFAULTS);
     ModelCapacity capacity = new ModelCapacity(3_000, 60);
+    ModelCapacity lowered = new ModelCapacity(2_500, 50);
     double[] weights = {1.0, 2.0, 0.5, 1.0};
     KeyLimits[] limits = {
       KeyLimits.NONE,
@@ -80,9 +81,12 @@ class ScriptBatchesTest {
         continue;
       }
       int k = random.nextInt(weights.length);
+      // Now and then the model's capacity changes (a live config change): a call whose shared
+      // arguments differ from its batch's starts the next batch
+      ModelCapacity current = random.nextInt(10) == 0 ? lowered : capacity;
       AdmissionRequest r =
           new AdmissionRequest(
-              "key-" + k, "m", capacity, weights[k], 10 + random.nextInt(150), limits[k]);
+              "key-" + k, "m", current, weights[k], 10 + random.nextInt(150), limits[k]);
       Decision decided = reference.decide(r, now);
       CompletableFuture<Decision> answer = store.acquireAsync(r, now);
       expected.add(decided);
