@@ -19,8 +19,9 @@ import java.util.concurrent.TimeoutException;
  * This instance's calls of one script, sent in batches per lane (a model: every key of a lane's
  * calls shares one hash tag, so a batch is one Redis Cluster slot). While a lane's batch is in
  * Redis, the calls that arrive wait and go together in the next one, in the order they came; an
- * idle lane sends a call at once. No timer: a call waits at most for the batches ahead of it (at
- * most {@link #MAX_IN_FLIGHT} are in Redis at once).
+ * idle lane sends a call at once. No timer: a call waits at most for the batch ahead of it. (Two
+ * batches in Redis at once, the next queued while one runs, measured no faster through the gateway
+ * under wrk, and one makes the largest batches.)
  *
  * <p>The script applies a batch's calls in order, each as its own call (batch.lua), so what Redis
  * decides is what the same calls sent one by one in that order would have: batching saves the round
@@ -37,12 +38,6 @@ final class ScriptBatches {
 
   /** The most calls one batch carries, so that one script call holds Redis for a bounded time. */
   static final int MAX_CALLS = 32;
-
-  /**
-   * Batches of a lane in Redis at once. Two (the next queued in Redis while one runs) measured no
-   * faster than one through the gateway under wrk, and one makes the largest batches.
-   */
-  static final int MAX_IN_FLIGHT = 1;
 
   /**
    * The most calls a lane holds waiting; more fail at once, as with a Redis that cannot keep up.
@@ -74,9 +69,9 @@ final class ScriptBatches {
     this.keysPerCall = keysPerCall;
     this.sharedKeys = sharedKeys.clone();
     this.sharedArgs = sharedArgs.clone();
-    // A call may wait for the batches ahead of it, then for its own: each times out on its own.
+    // A call may wait for the batch ahead of it, then for its own: each times out on its own.
     Duration timeout = link.commandTimeout();
-    this.waitMillis = (MAX_IN_FLIGHT + 1) * timeout.toMillis() + 100;
+    this.waitMillis = 2 * timeout.toMillis() + 100;
   }
 
   /** A call waiting for its batch, and its answer. */
@@ -121,13 +116,13 @@ final class ScriptBatches {
     return cause instanceof RuntimeException r ? r : new RedisException(cause);
   }
 
-  /** The calls of one lane: at most {@link #MAX_IN_FLIGHT} batches in Redis at a time. */
+  /** The calls of one lane: at most one batch in Redis at a time. */
   private final class Lane {
     private final String name;
     private final ArrayDeque<Call> waiting = new ArrayDeque<>();
-    // Guarded by this: batches sent and not answered; the lane is out of the map and takes no more
-    // calls.
-    private int inFlight;
+    // Guarded by this: a batch is in Redis (or being sent); the lane is out of the map and takes
+    // no more calls.
+    private boolean sending;
     private boolean dropped;
 
     Lane(String name) {
@@ -135,66 +130,73 @@ final class ScriptBatches {
     }
 
     /** False when the lane was dropped: the caller asks the map for the current one. */
-    synchronized boolean offer(Call call) {
-      if (dropped) {
-        return false;
+    boolean offer(Call call) {
+      synchronized (this) {
+        if (dropped) {
+          return false;
+        }
+        if (waiting.size() >= MAX_WAITING) {
+          call.answer()
+              .completeExceptionally(
+                  new RedisCommandTimeoutException(
+                      MAX_WAITING + " calls already wait for Redis on this model"));
+          return true;
+        }
+        waiting.add(call);
+        if (sending) {
+          return true;
+        }
+        sending = true;
       }
-      if (waiting.size() >= MAX_WAITING) {
-        call.answer()
-            .completeExceptionally(
-                new RedisCommandTimeoutException(
-                    MAX_WAITING + " calls already wait for Redis on this model"));
-        return true;
-      }
-      waiting.add(call);
       sendWhatWaits();
       return true;
     }
 
     /**
-     * Under the lock, so that batches go in the order they were taken: sends batches while fewer
-     * than {@link #MAX_IN_FLIGHT} are in Redis; an answer sends what waits then. A batch that fails
-     * before it goes (no connection) fails every call waiting, the same way: no thread loops on a
-     * Redis that is away. The lane goes when nothing waits and nothing is in Redis.
+     * Sends the next batch; once it is in Redis, its answer sends the one after. A batch that fails
+     * before it goes (no connection) fails every call waiting, the same way, and the lane goes: so
+     * no thread loops on a Redis that is away, and nothing recurses.
      */
     private void sendWhatWaits() {
-      while (inFlight < MAX_IN_FLIGHT) {
-        List<Call> batch = next();
-        if (batch.isEmpty()) {
-          break;
+      while (true) {
+        List<Call> batch;
+        synchronized (this) {
+          batch = next();
+          if (batch.isEmpty()) {
+            sending = false;
+            dropped = true;
+            lanes.remove(name, this);
+            return;
+          }
         }
         CompletableFuture<List<Object>> sent;
         try {
           sent = script.runAsync(link.async(), ScriptOutputType.MULTI, keys(batch), args(batch));
-        } catch (Throwable e) { // not connected, or worse: never leave a batch counted
+        } catch (Throwable e) { // not connected, or worse: never leave the lane sending
           sent = CompletableFuture.failedFuture(e);
         }
         if (sent.isCompletedExceptionally()) {
           Throwable failure = sent.handle((ok, f) -> f).join();
-          List<Call> rest = new ArrayList<>(waiting);
-          waiting.clear();
           deliver(batch, null, failure);
+          List<Call> rest;
+          synchronized (this) {
+            rest = new ArrayList<>(waiting);
+            waiting.clear();
+          }
           deliver(rest, null, failure);
-          break;
+          continue;
         }
-        inFlight++;
-        sent.whenComplete((answers, failure) -> answered(batch, answers, failure));
-      }
-      if (inFlight == 0 && waiting.isEmpty()) {
-        dropped = true;
-        lanes.remove(name, this);
-      }
-    }
-
-    private void answered(List<Call> batch, List<Object> answers, Throwable failure) {
-      try {
-        deliver(batch, answers, failure);
-      } catch (Throwable t) {
-        // deliver completes futures only; whatever escaped, the lane goes on
-      }
-      synchronized (this) {
-        inFlight--;
-        sendWhatWaits();
+        sent.whenComplete(
+            (answers, failure) -> {
+              try {
+                deliver(batch, answers, failure);
+              } catch (Throwable t) {
+                // deliver completes futures only; whatever escaped, the lane goes on
+              } finally {
+                sendWhatWaits();
+              }
+            });
+        return;
       }
     }
 
