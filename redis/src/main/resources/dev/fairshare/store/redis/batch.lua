@@ -24,29 +24,29 @@ for _ = 1, sharedArgCount do
   sharedArgs[tonumber(allArgv[at])] = allArgv[at + 1]
   at = at + 2
 end
+-- A call's values: the shared ones at their positions, the others in order from source[from].
+-- Returns them and where the next call's begin.
+local function merged(shared, count, source, from)
+  local values = {}
+  for position = 1, count do
+    local v = shared[position]
+    if v == nil then
+      v = source[from]
+      from = from + 1
+    end
+    values[position] = v
+  end
+  return values, from
+end
+
 local nextKey = sharedKeyCount + 1
 local answers = {}
 for i = 1, calls do
   local kind, count = tonumber(allArgv[at]), tonumber(allArgv[at + 1])
   at = at + 2
-  local argv = {}
-  for position = 1, count + sharedArgCount do
-    local v = sharedArgs[position]
-    if v == nil then
-      v = allArgv[at]
-      at = at + 1
-    end
-    argv[position] = v
-  end
-  local keys = {}
-  for position = 1, keysPerCall do
-    local k = sharedKeys[position]
-    if k == nil then
-      k = allKeys[nextKey]
-      nextKey = nextKey + 1
-    end
-    keys[position] = k
-  end
+  local argv, keys
+  argv, at = merged(sharedArgs, count + sharedArgCount, allArgv, at)
+  keys, nextKey = merged(sharedKeys, keysPerCall, allKeys, nextKey)
   bind(keys, argv)
   answers[i] = kinds[kind]()
 end

@@ -37,11 +37,15 @@ class ScriptBatchesTest {
   }
 
   private RedisUsageStore store() {
+    return store("fs-test-" + UUID.randomUUID());
+  }
+
+  private RedisUsageStore store(String prefix) {
     RedisUsageStore store =
         new RedisUsageStore(
             RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5)),
             EngineSettings.DEFAULTS,
-            "fs-test-" + UUID.randomUUID(),
+            prefix,
             Long.MAX_VALUE / 4);
     stores.add(store);
     return store;
@@ -118,12 +122,7 @@ class ScriptBatchesTest {
   @Test
   void aBatchThatFails_failsEachOfItsCalls_andTheModelsNextCallsGoOn() {
     String prefix = "fs-test-" + UUID.randomUUID();
-    RedisUsageStore store =
-        new RedisUsageStore(
-            RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5)),
-            EngineSettings.DEFAULTS,
-            prefix);
-    stores.add(store);
+    RedisUsageStore store = store(prefix);
     AdmissionRequest call =
         new AdmissionRequest("k", "m", new ModelCapacity(1_000, 10), 1.0, 10, KeyLimits.NONE);
     try (RedisLink link = RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5))) {
