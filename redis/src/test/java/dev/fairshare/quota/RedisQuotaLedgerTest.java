@@ -14,28 +14,13 @@ import org.junit.jupiter.api.Test;
 /**
  * The ledger contract against the real Redis on 127.0.0.1:6379; fails, does not skip, without it.
  */
-class RedisQuotaLedgerTest extends QuotaLedgerContract {
+class RedisQuotaLedgerTest extends RedisLedgerContract {
 
   static final String URI = "redis://127.0.0.1:6379";
 
-  private final java.util.List<QuotaLedger> ledgers = new java.util.ArrayList<>();
-
   @Override
-  protected QuotaLedger newLedger(SpendSeed seed) {
-    QuotaLedger ledger =
-        new RedisQuotaLedger(
-            RedisLink.create(URI, Duration.ofSeconds(5)),
-            "fs-test-" + UUID.randomUUID(),
-            seed,
-            true);
-    ledgers.add(ledger);
-    return ledger;
-  }
-
-  @org.junit.jupiter.api.AfterEach
-  void closeLedgers() {
-    ledgers.forEach(QuotaLedger::close);
-    ledgers.clear();
+  String uri() {
+    return URI;
   }
 
   @Test

@@ -302,11 +302,11 @@ public final class RedisUsageStore implements UsageStore {
     AdmissionRequest modelOnly =
         new AdmissionRequest("", model, ModelCapacity.UNLIMITED_MODEL, 1.0, 0, KeyLimits.NONE);
     List<Object> flat =
-        run(
-            activeKeys,
+        activeKeys.run(
+            link.commands(),
+            ScriptOutputType.MULTI,
             keys(modelOnly),
-            args(modelOnly, nowMillis, RedisProtocol.COMMON_ARGS),
-            ScriptOutputType.MULTI);
+            args(modelOnly, nowMillis, RedisProtocol.COMMON_ARGS));
     List<ActiveKey> active = new ArrayList<>();
     for (int i = 0; i + 1 < flat.size(); i += 2) {
       active.add(new ActiveKey((String) flat.get(i), Double.parseDouble((String) flat.get(i + 1))));
@@ -325,11 +325,6 @@ public final class RedisUsageStore implements UsageStore {
   public void setSaturationThreshold(double threshold) {
     settings.withSaturationThreshold(threshold); // checks the value
     saturationThreshold = number(threshold);
-  }
-
-  /** One round trip, not batched (RedisScript.run). */
-  private <T> T run(RedisScript script, String[] keys, String[] args, ScriptOutputType type) {
-    return script.run(link.commands(), type, keys, args);
   }
 
   /** A {@code PING} within the command timeout. */

@@ -171,7 +171,7 @@ local T, R, AW, AC, S = 1, 2, 3, 4, 5 -- the model's columns (row) and totals (v
 local U, Q = 1, 2 -- the key's columns (row) and totals (v)
 local MODEL_WIDTH, KEY_WIDTH = 5, 2
 
--- A packed row as a table of `width` numbers; false when absent.
+-- Packed numbers (a row, or a hash's v) as a table; false when absent.
 local function unpackRow(fmt, packed)
   if not packed then return false end
   local row = {struct.unpack(fmt, packed)}
@@ -195,10 +195,7 @@ local function read(key, buckets, vfmt, rowfmt)
     cache[key] = e
     local got = redis.call('HMGET', key, 'v', unpack(buckets))
     for i = 1, #buckets do e.rows[buckets[i]] = unpackRow(rowfmt, got[i + 1]) end
-    if got[1] then
-      e.v = {struct.unpack(vfmt, got[1])}
-      e.v[#e.v] = nil
-    end
+    e.v = unpackRow(vfmt, got[1]) or nil
     return e
   end
   local rows = e.rows
