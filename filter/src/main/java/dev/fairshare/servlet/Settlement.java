@@ -51,7 +51,9 @@ final class Settlement {
   private final boolean learn;
   private final ApiKey key;
   private final dev.fairshare.admission.QuotaClaim quota;
-  private final AtomicBoolean quotaSettled = new AtomicBoolean();
+
+  /** Set by the first settlement: every path settles once, even one that threw and ran again. */
+  private final AtomicBoolean settledOnce = new AtomicBoolean();
 
   /**
    * What the answer reported (or, for a stream without a report, what was counted), for metrics.
@@ -314,12 +316,16 @@ final class Settlement {
    */
   private long settle(long actualTokens) {
     long now = fairShare.clock().millis();
+    // Once: whatever throws below (the store, the metrics, the history) sends proceed's finally
+    // here a second time, and a second settlement would refund the reservation twice.
+    if (!settledOnce.compareAndSet(false, true)) {
+      return now;
+    }
     TokenUsage reported = usage;
     try {
       fairShare.admissions().settleWithoutWaiting(reservation, actualTokens, now);
     } finally {
-      // Once: a store that threw above sends proceed's finally here a second time.
-      if (quota != null && quotaSettled.compareAndSet(false, true)) {
+      if (quota != null) {
         // Priced by the reported split; without one, what was charged, as prompt tokens
         fairShare
             .quotas()
