@@ -10,7 +10,6 @@ import dev.fairshare.keys.ApiKey;
 import dev.fairshare.openai.TokenUsage;
 import dev.fairshare.store.FailoverUsageStore;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -145,9 +144,14 @@ public final class FairShareMetrics {
   private final Set<String> capacityModels = ConcurrentHashMap.newKeySet();
   private volatile ToIntFunction<String> waitingRoom;
   private final Set<String> waitingModels = ConcurrentHashMap.newKeySet();
+
+  /** Calls refused before a model was known, by reason. */
   private final Map<String, Counter> calls = new ConcurrentHashMap<>();
-  private final Map<String, ModelGauges> models = new ConcurrentHashMap<>();
-  private final Map<String, Object> meters = new ConcurrentHashMap<>();
+
+  /** Each model's meters, by its label: one map lookup per recording. */
+  private final Map<String, ModelMeters> models = new ConcurrentHashMap<>();
+
+  private final Map<String, Timer> waits = new ConcurrentHashMap<>();
   private final Map<KeyModel, KeyTotals> keys = new ConcurrentHashMap<>();
   private final Timer storeAdmission;
 
@@ -159,13 +163,6 @@ public final class FairShareMetrics {
     final LongAdder tokens = new LongAdder();
     final LongAdder refusals = new LongAdder();
     volatile List<Meter> meters;
-  }
-
-  /** What this instance last saw of a model. */
-  private static final class ModelGauges {
-    final AtomicLong usedTokens = new AtomicLong();
-    final AtomicLong usedRequests = new AtomicLong();
-    final AtomicLong activeKeys = new AtomicLong();
   }
 
   /** Metrics for a fixed configuration. */
@@ -198,7 +195,7 @@ public final class FairShareMetrics {
       if (capacityModels.add(model)) {
         capacity(model, "tokens", ModelCapacity::tokens);
         capacity(model, "requests", ModelCapacity::requests);
-        gauges(model);
+        meters(model);
       }
     }
     bindWaiting();
@@ -294,9 +291,9 @@ public final class FairShareMetrics {
   public void admitted(String model, UsageSnapshot usage) {
     safely(
         () -> {
-          String label = modelLabel(model);
-          callCounter(label, "admitted", "").increment();
-          observe(label, usage);
+          ModelMeters meters = meters(modelLabel(model));
+          meters.admitted().increment();
+          meters.observe(usage);
         });
   }
 
@@ -305,8 +302,9 @@ public final class FairShareMetrics {
     safely(
         () -> {
           String label = modelLabel(model);
-          callCounter(label, "refused", Refusal.of(verdict, usage).label()).increment();
-          observe(label, usage);
+          ModelMeters meters = meters(label);
+          meters.refused(Refusal.of(verdict, usage)).increment();
+          meters.observe(usage);
           KeyTotals totals = keyTotals(label, key);
           if (totals != null) {
             totals.refusals.increment();
@@ -318,7 +316,9 @@ public final class FairShareMetrics {
   public void refused(Refusal reason) {
     safely(
         () -> {
-          callCounter("", "refused", reason.label()).increment();
+          calls
+              .computeIfAbsent(reason.label(), r -> callCounter(registry, "", "refused", r))
+              .increment();
         });
   }
 
@@ -330,25 +330,15 @@ public final class FairShareMetrics {
     safely(
         () -> {
           String label = modelLabel(model);
-          counter(
-                  "fairshare.settlements",
-                  "Settlements of admitted calls",
-                  label,
-                  "kind",
-                  "settled")
-              .increment();
+          ModelMeters meters = meters(label);
+          meters.settled().increment();
           long error = actual - reserved;
           if (error != 0) {
-            summary(
-                    "fairshare.estimate.error",
-                    "How far the reservation was from the call's real usage",
-                    "tokens",
-                    Tags.of("model", label, "direction", error < 0 ? "over" : "under"))
-                .record(Math.abs(error));
+            meters.estimateError(error < 0).record(Math.abs(error));
           }
           if (usage != null) {
-            genAi(label, "input").record(usage.input());
-            genAi(label, "output").record(usage.output());
+            meters.tokens(true).record(usage.input());
+            meters.tokens(false).record(usage.output());
           }
           KeyTotals totals = keyTotals(label, key);
           if (totals != null) {
@@ -361,13 +351,7 @@ public final class FairShareMetrics {
   public void released(String model) {
     safely(
         () -> {
-          counter(
-                  "fairshare.settlements",
-                  "Settlements of admitted calls",
-                  modelLabel(model),
-                  "kind",
-                  "released")
-              .increment();
+          meters(modelLabel(model)).released().increment();
         });
   }
 
@@ -378,15 +362,14 @@ public final class FairShareMetrics {
           String label = modelLabel(model);
           String key = "wait|" + label + "|" + admitted;
           Timer timer =
-              (Timer)
-                  meters.computeIfAbsent(
-                      key,
-                      k ->
-                          Timer.builder("fairshare.queue.wait")
-                              .description("How long requests were held in the waiting room")
-                              .tags("model", label, "outcome", admitted ? "admitted" : "refused")
-                              .publishPercentileHistogram()
-                              .register(registry));
+              waits.computeIfAbsent(
+                  key,
+                  k ->
+                      Timer.builder("fairshare.queue.wait")
+                          .description("How long requests were held in the waiting room")
+                          .tags("model", label, "outcome", admitted ? "admitted" : "refused")
+                          .publishPercentileHistogram()
+                          .register(registry));
           timer.record(nanos, TimeUnit.NANOSECONDS);
         });
   }
@@ -426,82 +409,20 @@ public final class FairShareMetrics {
     return config.get().countedAs(model);
   }
 
-  private Counter callCounter(String model, String outcome, String reason) {
-    return calls.computeIfAbsent(
-        model + "|" + outcome + "|" + reason,
-        k ->
-            Counter.builder("fairshare.calls")
-                .description("Calls decided by FairShare, by outcome and reason")
-                .tags("model", model, "outcome", outcome, "reason", reason)
-                .register(registry));
+  /** The {@code fairshare.calls} counter of {@code model} (empty: before a model was known). */
+  static Counter callCounter(MeterRegistry registry, String model, String outcome, String reason) {
+    return Counter.builder("fairshare.calls")
+        .description("Calls decided by FairShare, by outcome and reason")
+        .tags("model", model, "outcome", outcome, "reason", reason)
+        .register(registry);
   }
 
-  private Counter counter(String name, String description, String model, String tag, String v) {
-    return (Counter)
-        meters.computeIfAbsent(
-            name + "|" + model + "|" + v,
-            k ->
-                Counter.builder(name)
-                    .description(description)
-                    .tags("model", model, tag, v)
-                    .register(registry));
-  }
-
-  private DistributionSummary summary(String name, String description, String unit, Tags tags) {
-    return (DistributionSummary)
-        meters.computeIfAbsent(
-            name + "|" + tags,
-            k ->
-                DistributionSummary.builder(name)
-                    .description(description)
-                    .baseUnit(unit)
-                    .tags(tags)
-                    .publishPercentileHistogram()
-                    .register(registry));
-  }
-
-  private DistributionSummary genAi(String model, String type) {
-    return (DistributionSummary)
-        meters.computeIfAbsent(
-            "gen_ai|" + model + "|" + type,
-            k ->
-                DistributionSummary.builder("gen_ai.client.token.usage")
-                    .description("Measures number of input and output tokens used")
-                    .tags("gen_ai.token.type", type, "gen_ai.request.model", model)
-                    .serviceLevelObjectives(
-                        1, 4, 16, 64, 256, 1_024, 4_096, 16_384, 65_536, 262_144, 1_048_576)
-                    .register(registry));
-  }
-
-  private void observe(String model, UsageSnapshot usage) {
-    if (usage == null) {
-      return;
-    }
-    ModelGauges g = gauges(model);
-    g.usedTokens.set(usage.tokens().modelUsed());
-    g.usedRequests.set(usage.requests().modelUsed());
-    g.activeKeys.set(usage.activeKeys());
-  }
-
-  private ModelGauges gauges(String model) {
-    return models.computeIfAbsent(
-        model,
-        m -> {
-          ModelGauges g = new ModelGauges();
-          Gauge.builder("fairshare.model.used", g.usedTokens, AtomicLong::get)
-              .description("Used and reserved in the window, as of this instance's latest decision")
-              .tags("model", m, "dimension", "tokens")
-              .register(registry);
-          Gauge.builder("fairshare.model.used", g.usedRequests, AtomicLong::get)
-              .description("Used and reserved in the window, as of this instance's latest decision")
-              .tags("model", m, "dimension", "requests")
-              .register(registry);
-          Gauge.builder("fairshare.model.active.keys", g.activeKeys, AtomicLong::get)
-              .description("Keys active on the model, as of this instance's latest decision")
-              .tag("model", m)
-              .register(registry);
-          return g;
-        });
+  /** The model's meters (made with its gauges on first use). */
+  private ModelMeters meters(String model) {
+    ModelMeters meters = models.get(model);
+    return meters != null
+        ? meters
+        : models.computeIfAbsent(model, m -> new ModelMeters(registry, m));
   }
 
   /** The key's totals on {@code model}, or null when per-key series are off. */
