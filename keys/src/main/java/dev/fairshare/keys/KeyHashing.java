@@ -22,14 +22,29 @@ public final class KeyHashing {
     return "sk-" + URL_SAFE.encodeToString(bytes);
   }
 
-  /** Lower-case hex sha256 of the UTF-8 bytes of {@code rawKey}. */
-  public static String sha256(String rawKey) {
+  /**
+   * A digest to copy: a copy costs less than {@code getInstance}, which looks the algorithm up in
+   * the security providers (once per authenticated request). Never used itself.
+   */
+  private static final MessageDigest SHA_256 = newSha256();
+
+  private static MessageDigest newSha256() {
     try {
-      MessageDigest digest = MessageDigest.getInstance("SHA-256");
-      return HexFormat.of().formatHex(digest.digest(rawKey.getBytes(StandardCharsets.UTF_8)));
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is required by every Java platform", e);
     }
+  }
+
+  /** Lower-case hex sha256 of the UTF-8 bytes of {@code rawKey}. */
+  public static String sha256(String rawKey) {
+    MessageDigest digest;
+    try {
+      digest = (MessageDigest) SHA_256.clone();
+    } catch (CloneNotSupportedException e) {
+      digest = newSha256(); // a provider whose digest cannot be copied
+    }
+    return HexFormat.of().formatHex(digest.digest(rawKey.getBytes(StandardCharsets.UTF_8)));
   }
 
   /** True when {@code text} looks like a sha256 hex digest (a key given by its hash). */
