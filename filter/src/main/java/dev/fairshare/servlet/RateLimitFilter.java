@@ -20,9 +20,9 @@ import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Arrays;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -396,18 +396,46 @@ public final class RateLimitFilter extends FairShareFilter {
    */
   static byte[] readBounded(HttpServletRequest request, long limit) throws IOException {
     long declared = request.getContentLengthLong();
-    ByteArrayOutputStream out =
-        new ByteArrayOutputStream(declared > 0 && declared <= limit ? (int) declared : 1024);
-    byte[] chunk = new byte[8192];
     InputStream in = request.getInputStream();
-    int n;
-    while ((n = in.read(chunk)) != -1) {
-      if (out.size() + (long) n > limit) {
-        return null;
+    // Read straight into the array returned: a body of the declared length takes one array of its
+    // size (no copy buffer, no final copy). What a client declares is not trusted with memory: the
+    // array starts at most FIRST_READ long and grows as bytes actually arrive.
+    byte[] body =
+        new byte[(int) Math.min(declared >= 0 && declared <= limit ? declared : 1024, FIRST_READ)];
+    int size = 0;
+    while (true) {
+      if (size == body.length) {
+        // Full: one more byte says whether the body ended here (always so at a declared length:
+        // containers end the stream there) or goes on into a larger array, never past the limit.
+        int next = in.read();
+        if (next == -1) {
+          return body;
+        }
+        body = grow(body, size, limit);
+        if (body == null) {
+          return null;
+        }
+        body[size++] = (byte) next;
+        continue;
       }
-      out.write(chunk, 0, n);
+      int n = in.read(body, size, body.length - size);
+      if (n == -1) {
+        return Arrays.copyOf(body, size);
+      }
+      size += n;
     }
-    return out.toByteArray();
+  }
+
+  /** The first array of a body read: a declared length larger than this is grown into. */
+  private static final int FIRST_READ = 64 * 1024;
+
+  /** {@code body} with room for more, never past {@code limit} bytes; null when full at it. */
+  private static byte[] grow(byte[] body, int size, long limit) {
+    if (size >= limit) {
+      return null;
+    }
+    long larger = Math.min(Math.min(limit, Integer.MAX_VALUE - 8), Math.max(1024, 2L * size));
+    return Arrays.copyOf(body, (int) larger);
   }
 
   static InvalidRequestException tooLarge(long maxBodySize) {
