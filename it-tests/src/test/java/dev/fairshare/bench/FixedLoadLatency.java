@@ -60,7 +60,8 @@ public final class FixedLoadLatency {
     Map<String, URI> setups = new LinkedHashMap<>();
     Map<String, List<String>> keys = new LinkedHashMap<>();
     setups.put("bare Jetty + mock", bareUri);
-    keys.put("bare Jetty + mock", List.of("sk-none"));
+    List<String> unknown = OverheadBenchmark.unknownKeys();
+    keys.put("bare Jetty + mock", unknown);
     setups.put("FairShare, memory store", memory.baseUri());
     keys.put("FairShare, memory store", OverheadBenchmark.mint(memory));
     setups.put("FairShare, Redis store", redis.baseUri());
@@ -71,7 +72,7 @@ public final class FixedLoadLatency {
         new ThroughputBenchmark.Setup(
             "bare",
             bareUri,
-            ThroughputBenchmark.script(dir.resolve("bare.lua"), List.of("sk-none"), "bench-model"),
+            ThroughputBenchmark.script(dir.resolve("bare.lua"), unknown, "bench-model"),
             null,
             false);
     ThroughputBenchmark.wrk(wrkBare, "5s");

@@ -69,7 +69,8 @@ public final class ThroughputBenchmark {
     FairShareGateway clustered =
         OverheadBenchmark.gateway(dir.resolve("cluster-gw"), redisProps(cluster.uri()));
     List<Setup> setups = new ArrayList<>();
-    Path bareScript = script(dir.resolve("bare.lua"), List.of("sk-none"), "bench-model");
+    Path bareScript =
+        script(dir.resolve("bare.lua"), OverheadBenchmark.unknownKeys(), "bench-model");
     setups.add(new Setup("bare Jetty + mock (wrk's ceiling)", bareUri, bareScript, null, false));
     for (var e :
         Map.of("memory store", memory, "Redis store", redis, "Redis Cluster (3 masters)", clustered)
