@@ -106,7 +106,7 @@ public final class RedisLink implements AutoCloseable {
           new Client() {
             @Override
             public StatefulConnection<String, String> connect() {
-              return cluster.connect();
+              return cluster.connect(Utf8Codec.INSTANCE);
             }
 
             @Override
@@ -142,7 +142,7 @@ public final class RedisLink implements AutoCloseable {
         new Client() {
           @Override
           public StatefulConnection<String, String> connect() {
-            return single.connect();
+            return single.connect(Utf8Codec.INSTANCE);
           }
 
           @Override
