@@ -44,6 +44,7 @@ public final class ThroughputBenchmark {
 
   static final int ROUNDS = 5;
   static final String ROUND = "5s";
+  static final String WARM_UP_REDIS = "45s";
   static final String REDIS = "redis://127.0.0.1:6379";
 
   /** One wrk run: requests per second, p50 and p99 in µs, and requests made. */
@@ -98,9 +99,11 @@ public final class ThroughputBenchmark {
     java.util.regex.Pattern only = java.util.regex.Pattern.compile(args.length > 0 ? args[0] : "");
     setups.removeIf(s -> !s.base().equals(bareUri) && !only.matcher(s.name()).find());
     setups.sort((a, b) -> a.name().compareTo(b.name()));
-    // Warm-up (JIT, pools, connections)
+    // Warm-up (JIT, pools, connections). A gateway on Redis reaches its steady rate only after
+    // about 40 s of load on this machine (the JIT compiles Lettuce's and Netty's paths with the
+    // load on both cores): a shorter warm-up reported its first rounds' rates, a third of it.
     for (Setup s : setups) {
-      wrk(s, "5s");
+      wrk(s, s.redisUri() == null ? "10s" : WARM_UP_REDIS);
     }
     Map<Setup, List<Run>> runs = new LinkedHashMap<>();
     Map<Setup, List<Double>> ratios = new LinkedHashMap<>();
