@@ -27,8 +27,8 @@ public record RequestBounds(
     long minTokens = v.longValue("fairshare.min-request-tokens", DEFAULTS.minRequestTokens(), 1);
     long maxUsage = v.longValue("fairshare.max-usage-tokens", DEFAULTS.maxUsageTokens(), 1);
     long adminBody = v.size("fairshare.admin.max-body-size", DEFAULTS.adminMaxBodySize());
-    if (adminBody <= 0) {
-      v.problem("fairshare.admin.max-body-size", "must be positive");
+    if (adminBody <= 0 || adminBody > 1L << 30) {
+      v.problem("fairshare.admin.max-body-size", "must be positive and at most 1GB");
     }
     long responseBuffer = v.size("fairshare.max-response-buffer", DEFAULTS.maxResponseBuffer());
     if (responseBuffer <= 0 || responseBuffer > Integer.MAX_VALUE - 8) {

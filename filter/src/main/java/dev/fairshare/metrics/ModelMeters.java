@@ -10,8 +10,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * One model's meters, found by the model's label once per recording instead of being looked up by a
- * name built per call. The gauges are registered with the bundle; every other meter when first
- * recorded, so that a series appears only once it has something to say (as before the bundle).
+ * name built per call. The gauges are registered with the bundle (on the model's first recording of
+ * any kind); every other meter when first recorded, so that a series appears only once it has
+ * something to say.
  *
  * <p>Races: two threads may both find a meter missing and register it; the registry answers both
  * with the same meter (it is keyed by name and tags), and the slot takes it.

@@ -400,8 +400,8 @@ public final class RateLimitFilter extends FairShareFilter {
     // Read straight into the array returned: a body of the declared length takes one array of its
     // size (no copy buffer, no final copy). What a client declares is not trusted with memory: the
     // array starts at most FIRST_READ long and grows as bytes actually arrive.
-    byte[] body =
-        new byte[(int) Math.min(declared >= 0 && declared <= limit ? declared : 1024, FIRST_READ)];
+    long first = declared >= 0 && declared <= limit ? declared : Math.min(1024, limit);
+    byte[] body = new byte[(int) Math.min(first, FIRST_READ)];
     int size = 0;
     while (true) {
       if (size == body.length) {
@@ -435,7 +435,7 @@ public final class RateLimitFilter extends FairShareFilter {
       return null;
     }
     long larger = Math.min(Math.min(limit, Integer.MAX_VALUE - 8), Math.max(1024, 2L * size));
-    return Arrays.copyOf(body, (int) larger);
+    return larger > size ? Arrays.copyOf(body, (int) larger) : null;
   }
 
   static InvalidRequestException tooLarge(long maxBodySize) {

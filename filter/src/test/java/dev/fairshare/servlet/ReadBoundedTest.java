@@ -37,6 +37,24 @@ class ReadBoundedTest {
   }
 
   @Test
+  void aLimitBelowTheFirstArrayHoldsToo() throws IOException {
+    for (int limit : new int[] {0, 1, 100, 1023}) {
+      for (long declared : new long[] {-1, limit}) {
+        byte[] body = bytes(limit);
+        assertThat(RateLimitFilter.readBounded(request(body, declared, 4096), limit))
+            .as("limit %d, declared %d", limit, declared)
+            .isEqualTo(body);
+      }
+      assertThat(RateLimitFilter.readBounded(request(bytes(limit + 1), -1, 4096), limit))
+          .as("limit %d, one byte more", limit)
+          .isNull();
+      assertThat(RateLimitFilter.readBounded(request(bytes(limit + 1), limit, 4096), limit))
+          .as("limit %d, one byte past the declared length", limit)
+          .isNull();
+    }
+  }
+
+  @Test
   void bytesPastTheDeclaredLengthAreReadAndBoundedLikeAnyOthers() throws IOException {
     // A container that did not end the stream at the declared length.
     byte[] body = bytes(5_000);
