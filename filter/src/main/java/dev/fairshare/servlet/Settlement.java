@@ -166,29 +166,35 @@ final class Settlement {
     boolean injectUsage =
         !completion.streamIncludesUsage()
             && (endpoint == Endpoint.CHAT_COMPLETIONS || endpoint == Endpoint.COMPLETIONS);
-    byte[] forwarded = injectUsage ? RequestRewriter.withStreamUsage(body) : body;
-    StreamingResponse streaming =
-        new StreamingResponse(
-            response,
-            new StreamUsageTracker(injectUsage),
-            (int) fairShare.config().bounds().maxResponseBuffer());
-    RateLimitHeaders.apply(response, decision.usage());
+    StreamingResponse streaming = null;
+    boolean called = false;
     boolean deferred = false;
     try {
+      // Inside the try: whatever throws before the upstream is called still releases the holds
+      // (nothing was sent: the tokens go back, the request counts, as for an upstream error).
+      byte[] forwarded = injectUsage ? RequestRewriter.withStreamUsage(body) : body;
+      streaming =
+          new StreamingResponse(
+              response,
+              new StreamUsageTracker(injectUsage),
+              (int) fairShare.config().bounds().maxResponseBuffer());
+      RateLimitHeaders.apply(response, decision.usage());
+      called = true;
       chain.doFilter(new ReplayableRequest(request, forwarded), streaming);
       if (request.isAsyncStarted()) {
         // Streamed from another thread after this returns: settle when the stream completes.
+        StreamingResponse started = streaming;
         settleOnCompletion(
             request,
-            () -> streamedTokens(streaming, response.getStatus()),
-            () -> Math.max(reservation.tokens(), generated(streaming)));
+            () -> streamedTokens(started, response.getStatus()),
+            () -> Math.max(reservation.tokens(), generated(started)));
         deferred = true;
         return;
       }
       streaming.finish();
     } finally {
       if (!deferred) {
-        settle(streamedTokens(streaming, response.getStatus()));
+        settle(called ? streamedTokens(streaming, response.getStatus()) : 0);
       }
     }
   }
