@@ -92,7 +92,9 @@ public final class RequestReader {
               if (max < 0) {
                 throw invalid("'" + field + "' must not be negative.", field);
               }
-              s.maxTokens = max;
+              // Several of them (or one repeated): the largest, since the upstream may honour any
+              // of them and the reservation must cover what it may generate.
+              s.maxTokens = s.maxTokens == null ? max : Math.max(s.maxTokens, max);
             } else if (value != JsonToken.VALUE_NULL) {
               throw invalidType(field, "an integer");
             }

@@ -27,6 +27,20 @@ class RequestReaderTest {
   }
 
   @Test
+  void theLargestOfSeveralOutputCapsIsTheCap() throws Exception {
+    // An upstream may honour any of them: a small max_tokens must not shrink the hold of a large
+    // max_completion_tokens, whichever comes first (a repeated field is refused as a whole).
+    assertThat(
+            read("{\"model\":\"m\",\"max_tokens\":10,\"max_completion_tokens\":500}").maxTokens())
+        .isEqualTo(500);
+    assertThat(
+            read("{\"model\":\"m\",\"max_completion_tokens\":500,\"max_tokens\":10}").maxTokens())
+        .isEqualTo(500);
+    assertThat(read("{\"model\":\"m\",\"max_output_tokens\":300,\"max_tokens\":null}").maxTokens())
+        .isEqualTo(300);
+  }
+
+  @Test
   void contentPartsAndImagesAreCounted() throws Exception {
     CompletionRequest r =
         read(
