@@ -68,6 +68,9 @@ class HostileAdminIT {
             Map.entry("{\"key\":\"sk-abcdefghij klmnop\"}", "key"),
             Map.entry("{\"key_alias\":\"bad\\u0000alias\"}", "key_alias"),
             Map.entry("{\"tpm_limit\":-1}", "tpm_limit"),
+            Map.entry("{\"model_tpm_limit\":{\"a\\u0001b\":5}}", "model_tpm_limit"),
+            Map.entry("{\"model_rpm_limit\":{\"a\\\"b\":5}}", "model_rpm_limit"),
+            Map.entry("{\"model_rpm_limit\":{\"a\\\\b\":5}}", "model_rpm_limit"),
             Map.entry("{\"rpm_limit\":1e400}", "rpm_limit"));
     for (Map.Entry<String, String> e : generate.entrySet()) {
       assertThat(badField("/key/generate", e.getKey()).get("param").asText())
@@ -98,6 +101,23 @@ class HostileAdminIT {
                 .get("param")
                 .asText())
         .isEqualTo("new_key");
+    // The largest limit maps there may be, set one after the other, are stored (they overflowed
+    // the quotas column as escaped names, a 503)
+    for (String field : new String[] {"model_tpm_limit", "model_rpm_limit"}) {
+      StringBuilder limits = new StringBuilder("{\"key\":\"" + key + "\",\"" + field + "\":{");
+      for (int i = 0; i < 100; i++) {
+        String name = String.format("%03d", i) + "é".repeat(253);
+        limits.append(i == 0 ? "" : ",").append('"').append(name).append("\":").append(1L << 40);
+      }
+      HttpResponse<String> r = gateway.post("/key/update", limits + "}}", MASTER);
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    }
+    JsonNode info =
+        TestGateway.JSON
+            .readTree(TeamsAndBudgetsIT.get(gateway, "/key/info?key=" + key).body())
+            .get("info");
+    assertThat(info.get("model_tpm_limit").size()).isEqualTo(100);
+    assertThat(info.get("model_rpm_limit").size()).isEqualTo(100);
     // A good custom key of 16 characters is fine
     assertThat(gateway.post("/key/generate", "{\"key\":\"sk-abcdefghijklm\"}", MASTER).statusCode())
         .isEqualTo(200);

@@ -97,8 +97,7 @@ final class QuotaFields {
     for (var it = node.fields(); it.hasNext(); ) {
       var e = it.next();
       JsonNode v = e.getValue();
-      if (e.getKey().isBlank()
-          || e.getKey().length() > KeyFields.MAX_MODEL_NAME
+      if (!plainModelName(e.getKey())
           || !v.isIntegralNumber()
           || !v.canConvertToLong()
           || v.asLong() < 0) {
@@ -108,6 +107,26 @@ final class QuotaFields {
       limits.put(e.getKey().strip(), v.asLong());
     }
     return limits;
+  }
+
+  /**
+   * A model name as a limit map may hold: not blank, at most {@link KeyFields#MAX_MODEL_NAME}
+   * characters, no control character, quote or backslash (no model is named so). JSON stores each
+   * of those in up to six characters; so bounded, the limits of both maps fit the key's quotas
+   * column (100 models x 256 characters each), where two maps of escaped names overflowed it (a
+   * 503).
+   */
+  private static boolean plainModelName(String name) {
+    if (name.isBlank() || name.length() > KeyFields.MAX_MODEL_NAME) {
+      return false;
+    }
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (Character.isISOControl(c) || c == '"' || c == '\\') {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
