@@ -104,8 +104,8 @@ final class Settlement {
       if (request.isAsyncStarted()) {
         // The endpoint answers later, from another thread: the headers show the standing at
         // admission, the bytes pass through, and the reservation is settled when it completes.
-        // The listener goes first: from here on it owns the settlement, whatever throws next.
-        settled = true;
+        // The listener goes first: once it is registered it owns the settlement, whatever throws
+        // next (if registering throws, the finally below settles; settledOnce stops a second).
         LongSupplier answered =
             () -> {
               if (response.getStatus() >= 400) {
@@ -114,6 +114,7 @@ final class Settlement {
               return buffered.usage().map(this::counted).orElse(reservation.tokens());
             };
         AtomicBoolean done = settleOnCompletion(request, answered, reservation::tokens);
+        settled = true;
         RateLimitHeaders.apply(response, decision.usage());
         buffered.passThroughSettlingBeforeTheEnd(
             () -> {
@@ -194,7 +195,9 @@ final class Settlement {
       streaming.finish();
     } finally {
       if (!deferred) {
-        settle(called ? streamedTokens(streaming, response.getStatus()) : 0);
+        // Worked out safely: a count that throws must not skip the settlement (the reservation).
+        StreamingResponse relayed = streaming;
+        settle(called ? safely(() -> streamedTokens(relayed, response.getStatus())) : 0);
       }
     }
   }
