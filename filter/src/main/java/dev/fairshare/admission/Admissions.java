@@ -238,6 +238,16 @@ public final class Admissions {
   }
 
   /**
+   * Refuses a key whose team is blocked: for the calls that pass without an admission (GET and HEAD
+   * on a limited path), which a blocked team must not make either.
+   *
+   * @throws InvalidRequestException 401 when the key's team is blocked
+   */
+  public void requireTeamNotBlocked(ApiKey key) throws InvalidRequestException {
+    teamOf(key);
+  }
+
+  /**
    * The key's team, or null without one.
    *
    * @throws InvalidRequestException 401 when the team is blocked

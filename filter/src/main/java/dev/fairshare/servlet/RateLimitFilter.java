@@ -154,6 +154,7 @@ public final class RateLimitFilter extends FairShareFilter {
               ApiError.invalidRequest(
                   400, "A " + method + " request takes no body.", null, "invalid_request"));
         }
+        fairShare.admissionPolicy().requireTeamNotBlocked(key);
         chain.doFilter(request, response);
         return;
       }

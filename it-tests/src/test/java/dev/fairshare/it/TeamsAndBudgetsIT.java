@@ -208,6 +208,16 @@ class TeamsAndBudgetsIT {
             key);
     assertThat(blocked.statusCode()).isEqualTo(401);
     assertThat(TestGateway.error(blocked).get("message").asText()).contains("blocked");
+    // Nor does a GET pass the filter (OpenAI lists stored completions there)
+    HttpResponse<String> blockedGet =
+        g.http.send(
+            HttpRequest.newBuilder(g.base().resolve("/v1/chat/completions"))
+                .header("Authorization", "Bearer " + key)
+                .GET()
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(blockedGet.statusCode()).isEqualTo(401);
+    assertThat(TestGateway.error(blockedGet).get("message").asText()).contains("blocked");
     HttpResponse<String> delete =
         g.post("/team/delete", "{\"team_ids\":[\"t1\"]}", TestGateway.MASTER_KEY);
     assertThat(delete.statusCode()).isEqualTo(400);
