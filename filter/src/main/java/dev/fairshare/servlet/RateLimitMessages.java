@@ -95,8 +95,9 @@ final class RateLimitMessages {
                   + key.tpmLimit()
                   + ", Requested "
                   + requested
-                  + ". The input or max_tokens must be reduced for the"
-                  + " request to run; waiting will not help.";
+                  + ". The input or the output cap (max_tokens, max_completion_tokens or"
+                  + " max_output_tokens) must be reduced for the request to run; waiting will"
+                  + " not help.";
           case ADMITTED ->
               throw new IllegalArgumentException("an admitted request is not an error");
         };
