@@ -112,9 +112,13 @@ class TeamsAndBudgetsIT {
   }
 
   static HttpResponse<String> get(TestGateway g, String path) throws Exception {
+    return get(g, path, TestGateway.MASTER_KEY);
+  }
+
+  static HttpResponse<String> get(TestGateway g, String path, String bearer) throws Exception {
     return g.http.send(
         HttpRequest.newBuilder(g.base().resolve(path))
-            .header("Authorization", "Bearer " + TestGateway.MASTER_KEY)
+            .header("Authorization", "Bearer " + bearer)
             .GET()
             .build(),
         HttpResponse.BodyHandlers.ofString());
@@ -209,13 +213,7 @@ class TeamsAndBudgetsIT {
     assertThat(blocked.statusCode()).isEqualTo(401);
     assertThat(TestGateway.error(blocked).get("message").asText()).contains("blocked");
     // Nor does a GET pass the filter (OpenAI lists stored completions there)
-    HttpResponse<String> blockedGet =
-        g.http.send(
-            HttpRequest.newBuilder(g.base().resolve("/v1/chat/completions"))
-                .header("Authorization", "Bearer " + key)
-                .GET()
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> blockedGet = get(g, "/v1/chat/completions", key);
     assertThat(blockedGet.statusCode()).isEqualTo(401);
     assertThat(TestGateway.error(blockedGet).get("message").asText()).contains("blocked");
     HttpResponse<String> delete =
