@@ -61,7 +61,7 @@ for setup in "${SETUPS[@]}"; do
     for _ in $(seq 1 $KEYS); do
       curl -s -X POST "http://127.0.0.1:$port/key/generate" -H 'Authorization: Bearer sk-bench' -d '{}' \
         | sed -E 's/.*"key":"([^"]+)".*/\1/' >> "$WORK/$name.keys"
-            echo >> "$WORK/$name.keys"
+      echo >> "$WORK/$name.keys"
     done
   else
     # Bare Jetty gets keys of the same shape, unknown to it: the same request headers to parse

@@ -131,7 +131,7 @@ final class KeyFields {
     return value;
   }
 
-  private static boolean hasControl(String value) {
+  static boolean hasControl(String value) {
     for (int i = 0; i < value.length(); i++) {
       if (Character.isISOControl(value.charAt(i))) {
         return true;

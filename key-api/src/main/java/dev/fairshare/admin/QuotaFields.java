@@ -117,16 +117,11 @@ final class QuotaFields {
    * 503).
    */
   private static boolean plainModelName(String name) {
-    if (name.isBlank() || name.length() > KeyFields.MAX_MODEL_NAME) {
-      return false;
-    }
-    for (int i = 0; i < name.length(); i++) {
-      char c = name.charAt(i);
-      if (Character.isISOControl(c) || c == '"' || c == '\\') {
-        return false;
-      }
-    }
-    return true;
+    return !name.isBlank()
+        && name.length() <= KeyFields.MAX_MODEL_NAME
+        && !KeyFields.hasControl(name)
+        && name.indexOf('"') < 0
+        && name.indexOf('\\') < 0;
   }
 
   /**

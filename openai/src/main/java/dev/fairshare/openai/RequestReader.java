@@ -92,8 +92,8 @@ public final class RequestReader {
               if (max < 0) {
                 throw invalid("'" + field + "' must not be negative.", field);
               }
-              // Several of them (or one repeated): the largest, since the upstream may honour any
-              // of them and the reservation must cover what it may generate.
+              // Several of them: the largest, since the upstream may honour any of them and the
+              // reservation must cover what it may generate (a repeated field is refused whole).
               s.maxTokens = s.maxTokens == null ? max : Math.max(s.maxTokens, max);
             } else if (value != JsonToken.VALUE_NULL) {
               throw invalidType(field, "an integer");
