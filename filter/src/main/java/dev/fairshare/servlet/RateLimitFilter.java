@@ -118,7 +118,13 @@ public final class RateLimitFilter extends FairShareFilter {
       request.setAttribute(DECIDED, endpoint);
     }
     boolean normal = RequestPaths.isNormalForm(request, path);
+    // Beneath a limited endpoint (OpenAI's stored completions and responses: GET, DELETE, cancel):
+    // no call to limit, but an application forwarding them upstream does so with its own key, so
+    // they need a valid key of a team not blocked, like a GET of the endpoint itself.
+    boolean beneath =
+        endpoint == null && normal && RequestPaths.beneathEndpoint(path, config.filter().paths());
     if (endpoint == null
+        && !beneath
         && (normal || !RequestPaths.onLimitedPrefix(path, config.filter().paths()))) {
       chain.doFilter(request, response);
       return;
@@ -136,6 +142,11 @@ public final class RateLimitFilter extends FairShareFilter {
                 "invalid_path"));
       }
       ApiKey key = Authentication.require(fairShare, request);
+      if (beneath) {
+        fairShare.admissionPolicy().requireTeamNotBlocked(key);
+        chain.doFilter(request, response);
+        return;
+      }
       String method = request.getMethod();
       if (!"POST".equals(method)) {
         // GET and HEAD (OpenAI lists stored completions there) need a key and pass, but carry no

@@ -65,6 +65,21 @@ final class RequestPaths {
   }
 
   /**
+   * True when {@code canonical} lies beneath a limited endpoint ({@code
+   * /v1/chat/completions/chatcmpl-1/messages}, {@code /responses/resp_1/cancel}), with or without
+   * {@code /v1}.
+   */
+  static boolean beneathEndpoint(String canonical, List<String> configuredPaths) {
+    for (String configured : configuredPaths) {
+      if (canonical.startsWith(configured + "/")
+          || canonical.startsWith("/v1" + configured + "/")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * True when {@code canonical} is a limited endpoint or lies under one of the limited prefixes:
    * {@code /v1} and each configured path (with or without {@code /v1}).
    */

@@ -47,6 +47,27 @@ class BadInputIT {
   }
 
   @Test
+  void pathsBeneathALimitedEndpoint_needAValidKey() throws Exception {
+    // OpenAI's stored completions and responses: an application forwarding them upstream does so
+    // with its own key, so they never pass without one.
+    for (String path :
+        new String[] {
+          "/v1/chat/completions/chatcmpl-1",
+          "/chat/completions/chatcmpl-1/messages",
+          "/v1/responses/resp_1/cancel"
+        }) {
+      assertThat(gateway.post(path, "{}", null).statusCode()).as("POST %s", path).isEqualTo(401);
+      assertThat(TeamsAndBudgetsIT.get(gateway, path, "sk-not-a-real-key-0000000").statusCode())
+          .as("GET %s", path)
+          .isEqualTo(401);
+      // With a key they pass the filter (the gateway serves nothing there)
+      assertThat(TeamsAndBudgetsIT.get(gateway, path, key).statusCode())
+          .as("GET %s with a key", path)
+          .isEqualTo(404);
+    }
+  }
+
+  @Test
   void unknownKey_is401_andTheMessageMasksTheKey() throws Exception {
     HttpResponse<String> r =
         gateway.post("/v1/chat/completions", HELLO, "sk-not-a-real-key-0000000");
