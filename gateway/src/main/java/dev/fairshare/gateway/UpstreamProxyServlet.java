@@ -18,6 +18,12 @@ public final class UpstreamProxyServlet extends ProxyServlet {
   private static final long serialVersionUID = 1L;
   private static final String[] CLIENT_KEY_HEADERS = {"x-api-key", "api-key", "x-litellm-api-key"};
 
+  /**
+   * Which of the operator's organisations and projects the upstream bills: the operator's choice
+   * (its key's defaults), never a tenant's.
+   */
+  private static final String[] BILLING_HEADERS = {"OpenAI-Organization", "OpenAI-Project"};
+
   private final String upstream;
   private final transient String apiKey;
 
@@ -76,6 +82,9 @@ public final class UpstreamProxyServlet extends ProxyServlet {
           headers.remove(HttpHeader.ACCEPT_ENCODING);
           headers.remove(HttpHeader.AUTHORIZATION);
           for (String name : CLIENT_KEY_HEADERS) {
+            headers.remove(name);
+          }
+          for (String name : BILLING_HEADERS) {
             headers.remove(name);
           }
           if (apiKey != null) {

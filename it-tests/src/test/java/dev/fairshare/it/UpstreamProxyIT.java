@@ -44,6 +44,7 @@ class UpstreamProxyIT {
   Server upstream;
   TestGateway gateway;
   final List<String> upstreamAuthorizations = new CopyOnWriteArrayList<>();
+  final List<String> upstreamBilling = new CopyOnWriteArrayList<>();
 
   @BeforeEach
   void start() throws Exception {
@@ -54,9 +55,11 @@ class UpstreamProxyIT {
     ServletContextHandler context = new ServletContextHandler("/");
     Filter recorder =
         (req, res, chain) -> {
-          upstreamAuthorizations.add(
-              String.valueOf(
-                  ((jakarta.servlet.http.HttpServletRequest) req).getHeader("Authorization")));
+          jakarta.servlet.http.HttpServletRequest http =
+              (jakarta.servlet.http.HttpServletRequest) req;
+          upstreamAuthorizations.add(String.valueOf(http.getHeader("Authorization")));
+          upstreamBilling.add(
+              http.getHeader("OpenAI-Organization") + "|" + http.getHeader("OpenAI-Project"));
           chain.doFilter(req, res);
         };
     context.addFilter(new FilterHolder(recorder), "/*", EnumSet.of(DispatcherType.REQUEST));
@@ -84,6 +87,27 @@ class UpstreamProxyIT {
   void stop() throws Exception {
     gateway.close();
     upstream.stop();
+  }
+
+  @Test
+  void theClientsOrganisationAndProjectStayAtTheGateway() throws Exception {
+    // The upstream bills the operator's key: a tenant must not pick which of its organisations or
+    // projects pays.
+    String key = gateway.mintKey("{}");
+    HttpResponse<String> r =
+        gateway.http.send(
+            java.net.http.HttpRequest.newBuilder(gateway.base().resolve("/v1/chat/completions"))
+                .header("Authorization", "Bearer " + key)
+                .header("Content-Type", "application/json")
+                .header("OpenAI-Organization", "org-tenant")
+                .header("OpenAI-Project", "proj-tenant")
+                .POST(
+                    java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    assertThat(upstreamBilling).containsExactly("null|null");
   }
 
   @Test
