@@ -21,7 +21,9 @@ import dev.fairshare.openai.TokenEstimator;
 import dev.fairshare.store.UsageStore;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * The admission policy, without a servlet in sight: from an authenticated key, a parsed request and
@@ -150,7 +152,7 @@ public final class Admissions {
       }
     }
     CompletionRequest completion = request.withModel(model);
-    KeyLimits limits = limitsOf(key, team, model);
+    KeyLimits limits = limitsOf(key, team, model, config::resolveModel);
     if (!window.equals(UNCONFIGURED_MODELS)) {
       if (team != null) {
         limits = limits.withGroup(ShareGroup.team(team.teamId(), config.weightOf(team.priority())));
@@ -274,8 +276,17 @@ public final class Admissions {
    * The key's limits on {@code model}: its own, then its team's ({@code tpm_limit}, {@code
    * rpm_limit}: one window the team's keys share), its own per-model ones, its team's per-model
    * ones.
+   *
+   * <p>A per-model limit applies to {@code model} whether it is named by the model itself or by one
+   * of its aliases ({@code resolve}): a limit written under an alias would otherwise never match,
+   * since requests are decided on the model they resolve to, and a client could walk around it by
+   * naming either. Where several names resolve to {@code model}, the smallest limit holds.
+   *
+   * @param model the requested model, resolved
+   * @param resolve the model a name resolves to (trimmed, aliases followed)
    */
-  public static KeyLimits limitsOf(ApiKey key, Team team, String model) {
+  public static KeyLimits limitsOf(
+      ApiKey key, Team team, String model, UnaryOperator<String> resolve) {
     KeyLimits own = limitsOf(key);
     List<LimitWindow> windows = new ArrayList<>(3);
     if (team != null && (team.tpmLimit() != null || team.rpmLimit() != null)) {
@@ -284,9 +295,10 @@ public final class Admissions {
               TEAM_WINDOW + team.teamId(),
               new ModelCapacity(orUnlimited(team.tpmLimit()), orUnlimited(team.rpmLimit()))));
     }
-    addModelWindow(windows, "fairshare:key-model-limits:" + key.token(), key.quotas(), model);
+    addModelWindow(
+        windows, "fairshare:key-model-limits:" + key.token(), key.quotas(), model, resolve);
     if (team != null) {
-      addModelWindow(windows, TEAM_WINDOW + team.teamId(), team.quotas(), model);
+      addModelWindow(windows, TEAM_WINDOW + team.teamId(), team.quotas(), model, resolve);
     }
     if (windows.isEmpty()) {
       return own;
@@ -296,14 +308,35 @@ public final class Admissions {
   }
 
   private static void addModelWindow(
-      List<LimitWindow> windows, String owner, Quotas quotas, String model) {
-    Long tpm = quotas.modelTpmLimit().get(model);
-    Long rpm = quotas.modelRpmLimit().get(model);
+      List<LimitWindow> windows,
+      String owner,
+      Quotas quotas,
+      String model,
+      UnaryOperator<String> resolve) {
+    Long tpm = limitOn(quotas.modelTpmLimit(), model, resolve);
+    Long rpm = limitOn(quotas.modelRpmLimit(), model, resolve);
     if (tpm != null || rpm != null) {
       windows.add(
           new LimitWindow(
               owner + ":" + model, new ModelCapacity(orUnlimited(tpm), orUnlimited(rpm))));
     }
+  }
+
+  /** The smallest of {@code limits} whose name resolves to {@code model}; null when none does. */
+  private static Long limitOn(
+      Map<String, Long> limits, String model, UnaryOperator<String> resolve) {
+    if (limits.isEmpty()) {
+      return null;
+    }
+    Long smallest = null;
+    for (Map.Entry<String, Long> limit : limits.entrySet()) {
+      if (limit.getKey().equals(model) || resolve.apply(limit.getKey()).equals(model)) {
+        if (smallest == null || limit.getValue() < smallest) {
+          smallest = limit.getValue();
+        }
+      }
+    }
+    return smallest;
   }
 
   /** The key's own limits, {@link KeyLimits#NONE} when it has none. */

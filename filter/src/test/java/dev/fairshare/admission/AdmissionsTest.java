@@ -230,4 +230,46 @@ class AdmissionsTest {
         .isEqualTo(Verdict.REQUEST_TOO_LARGE);
     assertThat(((Admissions.Refused) outcome).requested()).isGreaterThan(100);
   }
+
+  @Test
+  void aPerModelLimitWrittenUnderAnAliasHoldsForEveryNameOfTheModel() throws Exception {
+    Admissions admissions = admissions(Map.of());
+    ApiKey key =
+        key(List.of(), null, null)
+            .withQuotas(
+                new dev.fairshare.keys.Quotas(
+                    null, null, null, null, Map.of("openai/gpt-4o", 2L), null, null, null, null));
+    // Two admissions, one by each name, fill the alias's rpm limit of 2: a third by either is
+    // refused
+    assertThat(admissions.admit(key, chat("gpt-4o", "Hi"), Endpoint.CHAT_COMPLETIONS))
+        .isInstanceOf(Admissions.Admitted.class);
+    assertThat(admissions.admit(key, chat("openai/gpt-4o", "Hi"), Endpoint.CHAT_COMPLETIONS))
+        .isInstanceOf(Admissions.Admitted.class);
+    assertThat(admissions.admit(key, chat("gpt-4o", "Hi"), Endpoint.CHAT_COMPLETIONS))
+        .isInstanceOf(Admissions.Refused.class);
+    assertThat(admissions.admit(key, chat(" openai/gpt-4o", "Hi"), Endpoint.CHAT_COMPLETIONS))
+        .isInstanceOf(Admissions.Refused.class);
+  }
+
+  @Test
+  void whereTheModelAndAnAliasBothHaveALimitTheSmallerHolds() throws Exception {
+    Admissions admissions = admissions(Map.of());
+    ApiKey key =
+        key(List.of(), null, null)
+            .withQuotas(
+                new dev.fairshare.keys.Quotas(
+                    null,
+                    null,
+                    null,
+                    null,
+                    Map.of("gpt-4o", 5L, "openai/gpt-4o", 1L),
+                    null,
+                    null,
+                    null,
+                    null));
+    assertThat(admissions.admit(key, chat("gpt-4o", "Hi"), Endpoint.CHAT_COMPLETIONS))
+        .isInstanceOf(Admissions.Admitted.class);
+    assertThat(admissions.admit(key, chat("gpt-4o", "Hi"), Endpoint.CHAT_COMPLETIONS))
+        .isInstanceOf(Admissions.Refused.class);
+  }
 }
