@@ -61,6 +61,12 @@ final class Settlement {
   private volatile TokenUsage usage;
 
   /**
+   * Set on the request's thread once an asynchronous answer's completion listener is registered:
+   * from then on the listener settles, not the thread that ran the endpoint.
+   */
+  private boolean listenerSettles;
+
+  /**
    * @param admitted the admission (its {@code learn}: whether the reported usage may teach the
    *     estimator, not for unconfigured models, whose names come from clients)
    */
@@ -100,28 +106,22 @@ final class Settlement {
             fairShare.config().bounds().maxResponseBuffer(),
             () -> RateLimitHeaders.apply(response, decision.usage()));
     try {
-      chain.doFilter(request, buffered);
+      try {
+        chain.doFilter(request, buffered);
+      } catch (IOException | ServletException | RuntimeException | Error e) {
+        if (request.isAsyncStarted()) {
+          // It threw after going asynchronous: another thread may still answer, so the
+          // settlement waits for the end, as below (not 0 at once, which could undercharge).
+          try {
+            continueAsynchronously(request, response, buffered);
+          } catch (IOException | RuntimeException passing) {
+            e.addSuppressed(passing);
+          }
+        }
+        throw e;
+      }
       if (request.isAsyncStarted()) {
-        // The endpoint answers later, from another thread: the headers show the standing at
-        // admission, the bytes pass through, and the reservation is settled when it completes.
-        // The listener goes first: once it is registered it owns the settlement, whatever throws
-        // next (if registering throws, the finally below settles; settledOnce stops a second).
-        LongSupplier answered =
-            () -> {
-              if (response.getStatus() >= 400) {
-                return 0L;
-              }
-              return buffered.usage().map(this::counted).orElse(reservation.tokens());
-            };
-        AtomicBoolean done = settleOnCompletion(request, answered, reservation::tokens);
-        settled = true;
-        RateLimitHeaders.apply(response, decision.usage());
-        buffered.passThroughSettlingBeforeTheEnd(
-            () -> {
-              if (done.compareAndSet(false, true)) {
-                settle(safely(answered));
-              }
-            });
+        continueAsynchronously(request, response, buffered);
         return;
       }
       int status = buffered.getStatus();
@@ -149,12 +149,39 @@ final class Settlement {
       }
       buffered.writeTo(response, body);
     } finally {
-      if (!settled) {
+      if (!settled && !listenerSettles) {
         // The endpoint threw: release the tokens, keep the request; but once part of a large
         // answer went out (the client may have left mid-way), the work was done: the reservation.
         settle(buffered.overflowed() ? reservation.tokens() : 0);
       }
     }
+  }
+
+  /**
+   * The endpoint answers later, from another thread: the headers show the standing at admission,
+   * the bytes pass through, and the reservation is settled when it completes. The listener goes
+   * first: once it is registered it owns the settlement, whatever throws next (if registering
+   * throws, the caller's finally settles; {@link #settledOnce} stops a second).
+   */
+  private void continueAsynchronously(
+      HttpServletRequest request, HttpServletResponse response, BufferedResponse buffered)
+      throws IOException {
+    LongSupplier answered =
+        () -> {
+          if (response.getStatus() >= 400) {
+            return 0L;
+          }
+          return buffered.usage().map(this::counted).orElse(reservation.tokens());
+        };
+    AtomicBoolean done = settleOnCompletion(request, answered, reservation::tokens);
+    listenerSettles = true;
+    RateLimitHeaders.apply(response, decision.usage());
+    buffered.passThroughSettlingBeforeTheEnd(
+        () -> {
+          if (done.compareAndSet(false, true)) {
+            settle(safely(answered));
+          }
+        });
   }
 
   /**
@@ -169,7 +196,6 @@ final class Settlement {
             && (endpoint == Endpoint.CHAT_COMPLETIONS || endpoint == Endpoint.COMPLETIONS);
     StreamingResponse streaming = null;
     boolean called = false;
-    boolean deferred = false;
     try {
       // Inside the try: whatever throws before the upstream is called still releases the holds
       // (nothing was sent: the tokens go back, the request counts, as for an upstream error).
@@ -181,25 +207,41 @@ final class Settlement {
               (int) fairShare.config().bounds().maxResponseBuffer());
       RateLimitHeaders.apply(response, decision.usage());
       called = true;
-      chain.doFilter(new ReplayableRequest(request, forwarded), streaming);
+      try {
+        chain.doFilter(new ReplayableRequest(request, forwarded), streaming);
+      } catch (IOException | ServletException | RuntimeException | Error e) {
+        if (request.isAsyncStarted()) {
+          // It threw after going asynchronous: another thread may still stream; settle at the end.
+          try {
+            settleStreamOnCompletion(request, response, streaming);
+          } catch (RuntimeException passing) {
+            e.addSuppressed(passing);
+          }
+        }
+        throw e;
+      }
       if (request.isAsyncStarted()) {
         // Streamed from another thread after this returns: settle when the stream completes.
-        StreamingResponse started = streaming;
-        settleOnCompletion(
-            request,
-            () -> streamedTokens(started, response.getStatus()),
-            () -> Math.max(reservation.tokens(), generated(started)));
-        deferred = true;
+        settleStreamOnCompletion(request, response, streaming);
         return;
       }
       streaming.finish();
     } finally {
-      if (!deferred) {
+      if (!listenerSettles) {
         // Worked out safely: a count that throws must not skip the settlement (the reservation).
         StreamingResponse relayed = streaming;
         settle(called ? safely(() -> streamedTokens(relayed, response.getStatus())) : 0);
       }
     }
+  }
+
+  private void settleStreamOnCompletion(
+      HttpServletRequest request, HttpServletResponse response, StreamingResponse started) {
+    settleOnCompletion(
+        request,
+        () -> streamedTokens(started, response.getStatus()),
+        () -> Math.max(reservation.tokens(), generated(started)));
+    listenerSettles = true;
   }
 
   /**

@@ -192,6 +192,13 @@ class HostileAccountingIT {
           AsyncContext async = request.startAsync();
           async.setTimeout(200); // never completed: the container times it out
         }
+        case "async-then-throw" -> {
+          // Goes asynchronous, then throws from the dispatch: another thread could still answer,
+          // so the call is settled when the container ends it, not released at the throw.
+          AsyncContext async = request.startAsync();
+          async.setTimeout(200);
+          throw new IllegalStateException("thrown after startAsync (expected by the test)");
+        }
         default ->
             json(
                 response,
@@ -341,6 +348,19 @@ class HostileAccountingIT {
             fairShare
                 .estimator()
                 .promptTokens(RequestReader.read(body.getBytes(StandardCharsets.UTF_8))));
+  }
+
+  @Test
+  void aCallThatThrowsAfterGoingAsynchronousIsChargedItsReservationWhenItEnds() throws Exception {
+    for (boolean stream : new boolean[] {false, true}) {
+      String key = mint();
+      HttpResponse<String> r = call(key, "async-then-throw", stream);
+      assertThat(r.statusCode()).as("stream " + stream).isEqualTo(500);
+      assertNothingInFlight();
+      assertThat(used(key))
+          .as("stream " + stream)
+          .isEqualTo(reservation("async-then-throw", stream));
+    }
   }
 
   @Test
