@@ -8,11 +8,14 @@
 # wrk (-t1 -c32) for WARM seconds (default 60: a gateway on Redis needs about 40 s here), then
 # attaches async-profiler (tools.profiler:async-profiler from Maven Central, fetched when missing)
 # for one 20 s wrk run and writes collapsed stacks plus the requests that run made (out.requests).
+# It also prints the CPU each process spent per request in that run (server, Redis, wrk), from
+# /proc; PROFILE=0 leaves the profiler out, so those figures are the servers' own.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SETUP="${1:?memory, redis or bare}"
 OUT="$(realpath -m "${2:-target/profile-$SETUP.collapsed}")"
 WARM="${WARM:-60}"
+PROFILE="${PROFILE:-1}"
 AP_VERSION=4.1
 WORK="$(mktemp -d)"
 PID=""
@@ -48,11 +51,44 @@ for _ in $(seq 1 64); do
   fi
 done
 run() { KEYS_FILE="$WORK/keys" wrk -t1 -c32 -d"$1" --latency -s it-tests/bench/keys.lua http://127.0.0.1:4102; }
+# CPU time of a process so far, in clock ticks (user + system, all its threads)
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+REDIS_PID=""
+[ "$SETUP" = redis ] && REDIS_PID="$(redis-cli -p 6379 info server | awk -F: '/^process_id/ {print $2}' | tr -d '\r')"
 run "${WARM}s" > /dev/null
 # jcmd parses name=value pairs: the agent's options go in quotes of their own.
-jcmd "$PID" JVMTI.agent_load "$LIB" "\"start,event=cpu,interval=1ms\"" > /dev/null
-run 20s > "$WORK/wrk.out"
-jcmd "$PID" JVMTI.agent_load "$LIB" "\"stop,file=$OUT,collapsed\"" > /dev/null
-awk '/requests in/ {print $1}' "$WORK/wrk.out" > "${OUT%.collapsed}.requests"
+[ "$PROFILE" = 1 ] && jcmd "$PID" JVMTI.agent_load "$LIB" "\"start,event=cpu,interval=1ms\"" > /dev/null
+SERVER0="$(ticks "$PID")"; REDIS0="${REDIS_PID:+$(ticks "$REDIS_PID")}"
+[ -n "$REDIS_PID" ] && redis-cli -p 6379 info commandstats > "$WORK/cmd0"
+/usr/bin/env time -f '%U %S' -o "$WORK/wrk.time" bash -c "$(declare -f run); WORK='$WORK' run 20s" > "$WORK/wrk.out"
+SERVER1="$(ticks "$PID")"; REDIS1="${REDIS_PID:+$(ticks "$REDIS_PID")}"
+[ -n "$REDIS_PID" ] && redis-cli -p 6379 info commandstats > "$WORK/cmd1"
+[ "$PROFILE" = 1 ] && jcmd "$PID" JVMTI.agent_load "$LIB" "\"stop,file=$OUT,collapsed\"" > /dev/null
+REQUESTS="$(awk '/requests in/ {print $1}' "$WORK/wrk.out")"
+echo "$REQUESTS" > "${OUT%.collapsed}.requests"
 grep -E "requests in|Requests/sec" "$WORK/wrk.out"
-echo "profile: $OUT"
+HZ="$(getconf CLK_TCK)"
+awk -v n="$REQUESTS" -v hz="$HZ" -v s0="$SERVER0" -v s1="$SERVER1" -v r0="${REDIS0:-0}" -v r1="${REDIS1:-0}" \
+  -v w="$(awk '{print $1 + $2}' "$WORK/wrk.time")" 'BEGIN {
+    printf "CPU per request: server %.1f us, redis %.1f us, wrk %.1f us\n",
+      (s1 - s0) / hz / n * 1e6, (r1 - r0) / hz / n * 1e6, w / n * 1e6 }'
+if [ -n "$REDIS_PID" ]; then
+  # What Redis ran in that run, per request wrk made: commands, and their time inside Redis
+  python3 - "$WORK/cmd0" "$WORK/cmd1" "$REQUESTS" <<'PY'
+import re, sys
+def read(path):
+    out = {}
+    for line in open(path):
+        m = re.match(r"cmdstat_(\S+):calls=(\d+),usec=(\d+)", line)
+        if m:
+            out[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+    return out
+before, after, n = read(sys.argv[1]), read(sys.argv[2]), int(sys.argv[3])
+for name, (calls, usec) in sorted(after.items()):
+    c0, u0 = before.get(name, (0, 0))
+    if calls > c0:
+        print(f"redis {name}: {(calls - c0) / n:.3f} per request, {(usec - u0) / n:.1f} us per request")
+PY
+fi
+[ "$PROFILE" = 1 ] && echo "profile: $OUT"
+true
