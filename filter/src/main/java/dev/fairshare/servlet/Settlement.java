@@ -127,13 +127,15 @@ final class Settlement {
       int status = buffered.getStatus();
       if (buffered.overflowed()) {
         settle(
-            status >= 400 ? 0 : buffered.usage().map(this::counted).orElse(reservation.tokens()));
+            status >= 400
+                ? failedCall(status)
+                : buffered.usage().map(this::counted).orElse(reservation.tokens()));
         settled = true;
         buffered.finishPassThrough();
         return;
       }
       byte[] body = buffered.body();
-      long actual = 0; // an upstream error releases the tokens and keeps the request
+      long actual = failedCall(status); // an upstream error: see failedCall
       if (status < 400) {
         actual =
             UsageReader.read(body, 0, body.length).map(this::counted).orElse(reservation.tokens());
@@ -169,7 +171,7 @@ final class Settlement {
     LongSupplier answered =
         () -> {
           if (response.getStatus() >= 400) {
-            return 0L;
+            return failedCall(response.getStatus());
           }
           return buffered.usage().map(this::counted).orElse(reservation.tokens());
         };
@@ -311,6 +313,17 @@ final class Settlement {
     }
   }
 
+  /**
+   * What a call answered with an error status is charged: nothing (its tokens go back, the request
+   * still counts), except a 504. A gateway timeout means something between the filter and the model
+   * gave up waiting while the model may still have been generating, as a proxy does after its
+   * timeout on a long completion: released, a call that outlasts the proxy's timeout would cost
+   * nothing however much it generated. It is charged its reservation.
+   */
+  private long failedCall(int status) {
+    return status == 504 ? reservation.tokens() : 0;
+  }
+
   /** What {@code amount} says, or the reservation if working it out fails: settled either way. */
   private long safely(LongSupplier amount) {
     try {
@@ -333,7 +346,7 @@ final class Settlement {
 
   private long streamedTokens(StreamingResponse streaming, int status) {
     if (status >= 400) {
-      return 0;
+      return failedCall(status);
     }
     Optional<TokenUsage> reported = streaming.usage();
     if (reported.isPresent()) {
