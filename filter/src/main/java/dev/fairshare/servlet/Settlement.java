@@ -108,13 +108,14 @@ final class Settlement {
     try {
       try {
         chain.doFilter(request, buffered);
-      } catch (IOException | ServletException | RuntimeException | Error e) {
+      } catch (Throwable e) { // even a checked exception thrown undeclared (precise rethrow)
         if (request.isAsyncStarted()) {
           // It threw after going asynchronous: another thread may still answer, so the
-          // settlement waits for the end, as below (not 0 at once, which could undercharge).
+          // settlement waits for the end (not 0 at once, which could undercharge). Nothing held is
+          // sent: the container answers the throw.
           try {
-            continueAsynchronously(request, response, buffered);
-          } catch (IOException | RuntimeException passing) {
+            settleAnswerOnCompletion(request, response, buffered);
+          } catch (Throwable passing) {
             e.addSuppressed(passing);
           }
         }
@@ -168,15 +169,8 @@ final class Settlement {
   private void continueAsynchronously(
       HttpServletRequest request, HttpServletResponse response, BufferedResponse buffered)
       throws IOException {
-    LongSupplier answered =
-        () -> {
-          if (response.getStatus() >= 400) {
-            return failedCall(response.getStatus());
-          }
-          return buffered.usage().map(this::counted).orElse(reservation.tokens());
-        };
-    AtomicBoolean done = settleOnCompletion(request, answered, reservation::tokens);
-    listenerSettles = true;
+    LongSupplier answered = answered(response, buffered);
+    AtomicBoolean done = settleAnswerOnCompletion(request, response, buffered);
     RateLimitHeaders.apply(response, decision.usage());
     buffered.passThroughSettlingBeforeTheEnd(
         () -> {
@@ -184,6 +178,32 @@ final class Settlement {
             settle(safely(answered));
           }
         });
+  }
+
+  /**
+   * Registers the settlement of an answer given from another thread, for when the call completes
+   * (what it answered) or errs or times out (its reservation, or the usage its answer reported if
+   * larger); from then on the listener settles.
+   */
+  private AtomicBoolean settleAnswerOnCompletion(
+      HttpServletRequest request, HttpServletResponse response, BufferedResponse buffered) {
+    AtomicBoolean done =
+        settleOnCompletion(
+            request,
+            answered(response, buffered),
+            () -> Math.max(reservation.tokens(), buffered.usage().map(this::counted).orElse(0L)));
+    listenerSettles = true;
+    return done;
+  }
+
+  /** What an answer given from another thread is charged once it completed. */
+  private LongSupplier answered(HttpServletResponse response, BufferedResponse buffered) {
+    return () -> {
+      if (response.getStatus() >= 400) {
+        return failedCall(response.getStatus());
+      }
+      return buffered.usage().map(this::counted).orElse(reservation.tokens());
+    };
   }
 
   /**
@@ -211,12 +231,12 @@ final class Settlement {
       called = true;
       try {
         chain.doFilter(new ReplayableRequest(request, forwarded), streaming);
-      } catch (IOException | ServletException | RuntimeException | Error e) {
+      } catch (Throwable e) { // even a checked exception thrown undeclared (precise rethrow)
         if (request.isAsyncStarted()) {
           // It threw after going asynchronous: another thread may still stream; settle at the end.
           try {
             settleStreamOnCompletion(request, response, streaming);
-          } catch (RuntimeException passing) {
+          } catch (Throwable passing) {
             e.addSuppressed(passing);
           }
         }

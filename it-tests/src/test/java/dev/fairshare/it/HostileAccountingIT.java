@@ -192,6 +192,26 @@ class HostileAccountingIT {
           AsyncContext async = request.startAsync();
           async.setTimeout(200); // never completed: the container times it out
         }
+        case "async-answer-then-timeout" -> {
+          // Answers 200 with a large usage from another thread, then never completes: the
+          // container times the call out, and the usage it reported is still what it cost.
+          AsyncContext async = request.startAsync();
+          async.setTimeout(300);
+          async.start(
+              () -> {
+                try {
+                  response.setContentType("application/json");
+                  response
+                      .getOutputStream()
+                      .write(
+                          "{\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":890,\"total_tokens\":900}}"
+                              .getBytes(StandardCharsets.UTF_8));
+                  response.getOutputStream().flush();
+                } catch (IOException e) {
+                  // the client left: the test then fails on its charge
+                }
+              });
+        }
         case "async-then-throw" -> {
           // Goes asynchronous, then throws from the dispatch: another thread could still answer,
           // so the call is settled when the container ends it, not released at the throw.
@@ -361,6 +381,16 @@ class HostileAccountingIT {
           .as("stream " + stream)
           .isEqualTo(reservation("async-then-throw", stream));
     }
+  }
+
+  @Test
+  void anAsynchronousCallThatTimesOutAfterReportingMoreIsChargedWhatItReported() throws Exception {
+    String key = mint();
+    HttpResponse<String> r = call(key, "async-answer-then-timeout", false);
+    assertThat(r.statusCode()).isLessThan(600);
+    assertNothingInFlight();
+    assertThat(reservation("async-answer-then-timeout", false)).isLessThan(900);
+    assertThat(used(key)).isEqualTo(900); // within MAX_USAGE
   }
 
   @Test
