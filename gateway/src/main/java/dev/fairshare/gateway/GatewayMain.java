@@ -3,6 +3,11 @@ package dev.fairshare.gateway;
 import dev.fairshare.config.ConfigurationException;
 import dev.fairshare.core.Clock;
 import dev.fairshare.keys.KeyHashing;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.eclipse.microprofile.config.ConfigProvider;
 
 /**
@@ -13,6 +18,26 @@ import org.eclipse.microprofile.config.ConfigProvider;
 public final class GatewayMain {
 
   private GatewayMain() {}
+
+  /**
+   * Writes a generated master key to {@code generated-master-key} in {@code dir} (the gateway uses
+   * {@code ~/.fairshare}), replacing the last run's, readable and writable by this user only where
+   * the file system has POSIX permissions.
+   */
+  static Path writeGeneratedMasterKey(Path dir, String key) throws IOException {
+    Files.createDirectories(dir);
+    Path file = dir.resolve("generated-master-key");
+    Files.deleteIfExists(file);
+    if (dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+      // Created with its permissions: never readable by others, not even for a moment
+      Files.createFile(
+          file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    } else {
+      Files.createFile(file);
+    }
+    Files.writeString(file, key + System.lineSeparator(), StandardCharsets.US_ASCII);
+    return file;
+  }
 
   public static void main(String[] args) throws Exception {
     GatewayConfiguration configuration;
@@ -28,9 +53,15 @@ public final class GatewayMain {
       configuration =
           new GatewayConfiguration(
               configuration.fairShare().withMasterKey(generated), configuration.gateway());
-      // Printed once, to the console only (never to a log): set FAIRSHARE_MASTER_KEY to choose one.
+      // Never printed: a console is often a log (systemd's journal, a container's log). It goes to
+      // a file only this user can read; set FAIRSHARE_MASTER_KEY to choose one.
+      Path file =
+          writeGeneratedMasterKey(
+              Path.of(System.getProperty("user.home"), ".fairshare"), generated);
       System.out.println(
-          "FairShare: no fairshare.master-key configured; master key for this run: " + generated);
+          "FairShare: no fairshare.master-key configured; a master key for this run is in "
+              + file
+              + " (readable by this user only). Set FAIRSHARE_MASTER_KEY to choose one.");
     }
     FairShareGateway gateway;
     try {
