@@ -109,16 +109,9 @@ final class Settlement {
       try {
         chain.doFilter(request, buffered);
       } catch (Throwable e) { // even a checked exception thrown undeclared (precise rethrow)
-        if (request.isAsyncStarted()) {
-          // It threw after going asynchronous: another thread may still answer, so the
-          // settlement waits for the end (not 0 at once, which could undercharge). Nothing held is
-          // sent: the container answers the throw.
-          try {
-            settleAnswerOnCompletion(request, response, buffered);
-          } catch (Throwable passing) {
-            e.addSuppressed(passing);
-          }
-        }
+        // Nothing held is sent: the container answers the throw.
+        settleLaterIfAsynchronous(
+            request, e, () -> settleAnswerOnCompletion(request, response, buffered));
         throw e;
       }
       if (request.isAsyncStarted()) {
@@ -232,14 +225,9 @@ final class Settlement {
       try {
         chain.doFilter(new ReplayableRequest(request, forwarded), streaming);
       } catch (Throwable e) { // even a checked exception thrown undeclared (precise rethrow)
-        if (request.isAsyncStarted()) {
-          // It threw after going asynchronous: another thread may still stream; settle at the end.
-          try {
-            settleStreamOnCompletion(request, response, streaming);
-          } catch (Throwable passing) {
-            e.addSuppressed(passing);
-          }
-        }
+        StreamingResponse started = streaming;
+        settleLaterIfAsynchronous(
+            request, e, () -> settleStreamOnCompletion(request, response, started));
         throw e;
       }
       if (request.isAsyncStarted()) {
@@ -253,6 +241,23 @@ final class Settlement {
         // Worked out safely: a count that throws must not skip the settlement (the reservation).
         StreamingResponse relayed = streaming;
         settle(called ? safely(() -> streamedTokens(relayed, response.getStatus())) : 0);
+      }
+    }
+  }
+
+  /**
+   * The endpoint threw {@code thrown}: if it went asynchronous first, another thread may still
+   * answer, so the settlement waits for the call's end ({@code register}), not 0 at once, which
+   * could undercharge. Whatever registering throws is added to {@code thrown}, which the caller
+   * rethrows.
+   */
+  private static void settleLaterIfAsynchronous(
+      HttpServletRequest request, Throwable thrown, Runnable register) {
+    if (request.isAsyncStarted()) {
+      try {
+        register.run();
+      } catch (Throwable passing) {
+        thrown.addSuppressed(passing);
       }
     }
   }
