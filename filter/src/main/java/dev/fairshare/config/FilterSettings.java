@@ -18,6 +18,9 @@ import java.util.Optional;
  * @param maxQueueWait how long a request refused for want of model room may be held for its turn
  *     instead of answered 429 at once (zero: never held)
  * @param maxQueued how many requests may be held at once per model
+ * @param upstreamErrorChargeAfter an upstream 5xx that comes at least this long after admission is
+ *     charged its reservation (the model may have generated until something gave up waiting);
+ *     sooner, it is released
  */
 public record FilterSettings(
     List<String> paths,
@@ -26,7 +29,8 @@ public record FilterSettings(
     TokenCount tokenCount,
     long completionReserve,
     Duration maxQueueWait,
-    int maxQueued) {
+    int maxQueued,
+    Duration upstreamErrorChargeAfter) {
 
   public static final List<String> DEFAULT_PATHS =
       List.of("/chat/completions", "/completions", "/embeddings", "/responses");
@@ -47,7 +51,17 @@ public record FilterSettings(
         v.choice("fairshare.token-count", TokenCount.class, TokenCount.TOTAL),
         v.longValue("fairshare.completion-reserve", 256, 0),
         maxQueueWait(v),
-        (int) Math.min(v.longValue("fairshare.max-queued", 256, 0), 100_000));
+        (int) Math.min(v.longValue("fairshare.max-queued", 256, 0), 100_000),
+        upstreamErrorChargeAfter(v));
+  }
+
+  private static Duration upstreamErrorChargeAfter(ConfigValues v) {
+    Duration after = v.duration("fairshare.upstream-error-charge-after", Duration.ofSeconds(30));
+    if (after.isNegative()) {
+      v.problem("fairshare.upstream-error-charge-after", "must not be negative, was " + after);
+      return Duration.ofSeconds(30);
+    }
+    return after;
   }
 
   private static Duration maxQueueWait(ConfigValues v) {

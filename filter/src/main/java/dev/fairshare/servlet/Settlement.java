@@ -37,7 +37,9 @@ import java.util.function.LongSupplier;
  *       that failed or timed out asynchronously: what was counted as above, but never less than the
  *       reservation (the upstream may have generated more than was relayed);
  *   <li>an answer too large to hold: the reservation;
- *   <li>an upstream error (status 400 or more): nothing (the request still counts).
+ *   <li>an upstream error (status 400 or more): nothing (the request still counts); but a 5xx that
+ *       came {@code fairshare.upstream-error-charge-after} (30 s) or more after admission: the
+ *       reservation (see {@link #failedCall}).
  * </ul>
  */
 final class Settlement {
@@ -51,6 +53,9 @@ final class Settlement {
   private final boolean learn;
   private final ApiKey key;
   private final dev.fairshare.admission.QuotaClaim quota;
+
+  /** When the call was admitted (its settlement began): how long an upstream error took. */
+  private final long admittedAtMillis;
 
   /** Set by the first settlement: every path settles once, even one that threw and ran again. */
   private final AtomicBoolean settledOnce = new AtomicBoolean();
@@ -71,6 +76,7 @@ final class Settlement {
    *     estimator, not for unconfigured models, whose names come from clients)
    */
   Settlement(FairShare fairShare, Admissions.Admitted admitted, Endpoint endpoint) {
+    this.admittedAtMillis = fairShare.clock().millis();
     this.learn = admitted.learn();
     this.fairShare = fairShare;
     this.decision = admitted.decision();
@@ -340,13 +346,21 @@ final class Settlement {
 
   /**
    * What a call answered with an error status is charged: nothing (its tokens go back, the request
-   * still counts), except a 504. A gateway timeout means something between the filter and the model
-   * gave up waiting while the model may still have been generating, as a proxy does after its
-   * timeout on a long completion: released, a call that outlasts the proxy's timeout would cost
-   * nothing however much it generated. It is charged its reservation.
+   * still counts), unless it is a 5xx that came {@code fairshare.upstream-error-charge-after} or
+   * more after admission. Then something between the filter and the model may have given up while
+   * the model was still generating: a proxy or load balancer after its timeout (504, Cloudflare's
+   * 524, a 502 for a worker killed mid-call). Released, a completion made to outlast such a timeout
+   * would cost nothing however much it generated; it is charged its reservation. A 5xx that comes
+   * sooner (the upstream is down or refuses at once) generated nothing worth charging.
    */
   private long failedCall(int status) {
-    return status == 504 ? reservation.tokens() : 0;
+    if (status < 500) {
+      return 0;
+    }
+    long elapsed = fairShare.clock().millis() - admittedAtMillis;
+    return elapsed >= fairShare.config().filter().upstreamErrorChargeAfter().toMillis()
+        ? reservation.tokens()
+        : 0;
   }
 
   /** What {@code amount} says, or the reservation if working it out fails: settled either way. */

@@ -4,10 +4,21 @@ import dev.fairshare.config.ConfigurationException;
 import dev.fairshare.core.Clock;
 import dev.fairshare.keys.KeyHashing;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.UUID;
 import org.eclipse.microprofile.config.ConfigProvider;
 
 /**
@@ -19,24 +30,71 @@ public final class GatewayMain {
 
   private GatewayMain() {}
 
+  private static final Set<PosixFilePermission> OWNER_READ_WRITE =
+      PosixFilePermissions.fromString("rw-------");
+
   /**
-   * Writes a generated master key to {@code generated-master-key} in {@code dir} (the gateway uses
-   * {@code ~/.fairshare}), replacing the last run's, readable and writable by this user only where
-   * the file system has POSIX permissions.
+   * Writes a generated master key to {@code generated-master-key-<port>} in {@code dir} (the
+   * gateway uses {@code ~/.fairshare}), replacing the last run's on that port, and returns the
+   * file.
+   *
+   * <p>Private or not at all: the file is created {@code rw-------} (never readable by others, not
+   * even for a moment) under a fresh name without following links, read back, and moved into place
+   * atomically. It is refused (an {@link IOException} saying why) where the file system does not
+   * keep those permissions, or where the directory is not this user's or others may write to it
+   * (they could swap the file). A directory it creates is {@code rwx------}.
    */
-  static Path writeGeneratedMasterKey(Path dir, String key) throws IOException {
-    Files.createDirectories(dir);
-    Path file = dir.resolve("generated-master-key");
-    Files.deleteIfExists(file);
-    if (dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-      // Created with its permissions: never readable by others, not even for a moment
-      Files.createFile(
-          file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    } else {
-      Files.createFile(file);
+  static Path writeGeneratedMasterKey(Path dir, int port, String key) throws IOException {
+    if (!dir.isAbsolute()) {
+      throw new IOException("no home directory to write it to (user.home is " + dir + ")");
     }
-    Files.writeString(file, key + System.lineSeparator(), StandardCharsets.US_ASCII);
-    return file;
+    if (!dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+      throw new IOException("the file system of " + dir + " has no POSIX permissions");
+    }
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+      Files.createDirectories(dir.getParent());
+      Files.createDirectory(
+          dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    }
+    Path file = dir.resolve("generated-master-key-" + port);
+    Path fresh = dir.resolve(file.getFileName() + "." + UUID.randomUUID() + ".tmp");
+    try {
+      try (SeekableByteChannel out =
+          Files.newByteChannel(
+              fresh,
+              Set.<OpenOption>of(
+                  StandardOpenOption.CREATE_NEW,
+                  StandardOpenOption.WRITE,
+                  LinkOption.NOFOLLOW_LINKS),
+              PosixFilePermissions.asFileAttribute(OWNER_READ_WRITE))) {
+        out.write(ByteBuffer.wrap((key + "\n").getBytes(StandardCharsets.US_ASCII)));
+      }
+      PosixFileAttributes written =
+          Files.readAttributes(fresh, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      PosixFileAttributes folder =
+          Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      if (!written.permissions().equals(OWNER_READ_WRITE)) {
+        throw new IOException(
+            "the file system does not keep a file private there (it was created "
+                + PosixFilePermissions.toString(written.permissions())
+                + ")");
+      }
+      if (!folder.owner().equals(written.owner())
+          || folder.permissions().contains(PosixFilePermission.GROUP_WRITE)
+          || folder.permissions().contains(PosixFilePermission.OTHERS_WRITE)) {
+        throw new IOException(
+            dir
+                + " must be this user's and not writable by others (it is "
+                + folder.owner().getName()
+                + "'s, "
+                + PosixFilePermissions.toString(folder.permissions())
+                + ")");
+      }
+      Files.move(fresh, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      return file;
+    } finally {
+      Files.deleteIfExists(fresh);
+    }
   }
 
   public static void main(String[] args) throws Exception {
@@ -55,9 +113,22 @@ public final class GatewayMain {
               configuration.fairShare().withMasterKey(generated), configuration.gateway());
       // Never printed: a console is often a log (systemd's journal, a container's log). It goes to
       // a file only this user can read; set FAIRSHARE_MASTER_KEY to choose one.
-      Path file =
-          writeGeneratedMasterKey(
-              Path.of(System.getProperty("user.home"), ".fairshare"), generated);
+      Path dir = Path.of(System.getProperty("user.home"), ".fairshare");
+      Path file;
+      try {
+        file = writeGeneratedMasterKey(dir, configuration.gateway().port(), generated);
+      } catch (IOException | RuntimeException e) {
+        System.err.println(
+            "FairShare: no fairshare.master-key configured, and a generated one cannot be kept"
+                + " private in "
+                + dir
+                + ": "
+                + (e instanceof FileSystemException ? e.getClass().getSimpleName() + " " : "")
+                + e.getMessage()
+                + ". Set FAIRSHARE_MASTER_KEY (or fairshare.master-key).");
+        System.exit(2);
+        return;
+      }
       System.out.println(
           "FairShare: no fairshare.master-key configured; a master key for this run is in "
               + file

@@ -89,6 +89,7 @@ public final class MockModelServlet extends HttpServlet {
       throws IOException {
     String path = request.getServletPath();
     if (mock.status() != 200) {
+      sleep(mock.latency()); // a slow upstream can fail slowly
       if (mock.status() == 429) {
         response.setHeader("retry-after", "7");
         response.setHeader("x-ratelimit-remaining-requests", "0");

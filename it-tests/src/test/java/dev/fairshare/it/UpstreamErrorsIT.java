@@ -6,11 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.fairshare.core.ManualClock;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.UsageSnapshot;
-import dev.fairshare.openai.Endpoint;
-import dev.fairshare.openai.RequestReader;
-import dev.fairshare.openai.TokenEstimator;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -19,8 +15,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * An endpoint's own errors: passed through; the tokens released, the request still counted; a
- * gateway timeout (504) charged its reservation.
+ * An endpoint's own errors: passed through; the tokens released, the request still counted (a 5xx
+ * after {@code fairshare.upstream-error-charge-after}: {@link UpstreamTimeoutIT}).
  */
 class UpstreamErrorsIT {
 
@@ -45,10 +41,7 @@ class UpstreamErrorsIT {
                 Map.entry("fairshare.gateway.mock.async-model.latency", "200ms"),
                 Map.entry("fairshare.models.async-broken.tpm", "1000"),
                 Map.entry("fairshare.gateway.mock.async-broken.async", "true"),
-                Map.entry("fairshare.gateway.mock.async-broken.status", "500"),
-                Map.entry("fairshare.models.timed-out.tpm", "10000"),
-                Map.entry("fairshare.models.timed-out.rpm", "100"),
-                Map.entry("fairshare.gateway.mock.timed-out.status", "504")));
+                Map.entry("fairshare.gateway.mock.async-broken.status", "500")));
   }
 
   @AfterEach
@@ -107,33 +100,6 @@ class UpstreamErrorsIT {
             () ->
                 standing(key, "async-broken").requests().used() == 1
                     && standing(key, "async-broken").tokens().used() == 0);
-  }
-
-  @Test
-  void aGatewayTimeout_isChargedItsReservation_theModelMayHaveGenerated() throws Exception {
-    // A proxy gives up after its timeout while the model may still be generating: released, a
-    // completion longer than the timeout would cost nothing.
-    String key = gateway.mintKey("{}");
-    HttpResponse<String> r = gateway.post("/chat/completions", body("timed-out", false), key);
-    assertThat(r.statusCode()).isEqualTo(504);
-    long first = reservation(body("timed-out", false));
-    assertThat(standingOf(key, "timed-out").tokens().used()).isEqualTo(first);
-    HttpResponse<String> streamed = gateway.post("/chat/completions", body("timed-out", true), key);
-    assertThat(streamed.statusCode()).isEqualTo(504);
-    assertThat(standingOf(key, "timed-out").tokens().used())
-        .isEqualTo(first + reservation(body("timed-out", true)));
-    assertThat(standingOf(key, "timed-out").requests().used()).isEqualTo(2);
-  }
-
-  long reservation(String body) throws Exception {
-    TokenEstimator estimator = gateway.gateway.fairShare().estimator();
-    return estimator.reservation(
-        estimator.estimate(
-            RequestReader.read(body.getBytes(StandardCharsets.UTF_8)), Endpoint.CHAT_COMPLETIONS));
-  }
-
-  UsageSnapshot standingOf(String key, String model) {
-    return gateway.standing(key, model, new ModelCapacity(10000, 100));
   }
 
   @Test
