@@ -50,6 +50,12 @@ public final class FailoverUsageStore implements UsageStore {
   private final AtomicLong failures = new AtomicLong();
   private final AtomicLong localAdmissions = new AtomicLong();
 
+  /** Settlements and releases the shared store did not take, and their reserved tokens. */
+  private final AtomicLong settlementFailures = new AtomicLong();
+
+  private final AtomicLong settlementFailedTokens = new AtomicLong();
+  private final AtomicLong lastSettlementLogMillis = new AtomicLong(Long.MIN_VALUE / 2);
+
   /** Whether the last admission tried on the shared store failed (cleared by one that works). */
   private volatile boolean failing;
 
@@ -125,6 +131,7 @@ public final class FailoverUsageStore implements UsageStore {
       }
       // The reservation stays in the shared store until its in-flight entry and window expire.
       failed(e);
+      settlementFailed(reservation, e);
       return new UsageSnapshot(UNKNOWN, UNKNOWN, 0);
     }
   }
@@ -136,7 +143,8 @@ public final class FailoverUsageStore implements UsageStore {
       local.settle(reservation, actualTokens, nowMillis);
       return CompletableFuture.completedFuture(null);
     }
-    return quietly(() -> shared.settleWithoutWaiting(reservation, actualTokens, nowMillis));
+    return quietly(
+        reservation, () -> shared.settleWithoutWaiting(reservation, actualTokens, nowMillis));
   }
 
   @Override
@@ -144,10 +152,11 @@ public final class FailoverUsageStore implements UsageStore {
     if (localReservations.remove(reservation)) {
       return local.release(reservation, nowMillis);
     }
-    return quietly(() -> shared.release(reservation, nowMillis));
+    return quietly(reservation, () -> shared.release(reservation, nowMillis));
   }
 
-  private CompletionStage<Void> quietly(java.util.function.Supplier<CompletionStage<Void>> send) {
+  private CompletionStage<Void> quietly(
+      Reservation reservation, java.util.function.Supplier<CompletionStage<Void>> send) {
     CompletionStage<Void> sent;
     try {
       sent = send.get();
@@ -169,6 +178,7 @@ public final class FailoverUsageStore implements UsageStore {
           } else {
             LOG.log(Level.WARNING, "FairShare: a settlement failed", e);
           }
+          settlementFailed(reservation, e);
           return null;
         });
   }
@@ -176,6 +186,40 @@ public final class FailoverUsageStore implements UsageStore {
   /** How many calls to the shared store failed since start; for tests and metrics. */
   public long failures() {
     return failures.get();
+  }
+
+  /**
+   * Settlements and releases the shared store did not take since start; for metrics. Each leaves
+   * its reservation counted there until it leaves the window (its in-flight entry: until that
+   * expires).
+   */
+  public long settlementFailures() {
+    return settlementFailures.get();
+  }
+
+  /** The tokens reserved by the settlements and releases of {@link #settlementFailures}. */
+  public long settlementFailedTokens() {
+    return settlementFailedTokens.get();
+  }
+
+  private void settlementFailed(Reservation reservation, RuntimeException e) {
+    long count = settlementFailures.incrementAndGet();
+    long tokens = settlementFailedTokens.addAndGet(reservation.tokens());
+    long now = System.currentTimeMillis();
+    long last = lastSettlementLogMillis.get();
+    if (now - last >= LOG_EVERY_MILLIS && lastSettlementLogMillis.compareAndSet(last, now)) {
+      LOG.warning(
+          "FairShare: a settlement or release did not reach the shared usage store ("
+              + e.getClass().getSimpleName()
+              + ": "
+              + e.getMessage()
+              + "); its reservation stays counted there until it leaves the window. "
+              + count
+              + " so far, "
+              + tokens
+              + " tokens reserved by them (fairshare_store_settlement_failures_total). Logged at"
+              + " most once a minute.");
+    }
   }
 
   /** Admissions counted locally because the shared store was away (open mode); for metrics. */

@@ -72,4 +72,56 @@ class FailoverUsageStoreTest {
         .isEqualTo(new ModelCapacity(0, ModelCapacity.UNLIMITED));
     assertThat(KeyLimits.NONE.sharedBy(3)).isSameAs(KeyLimits.NONE);
   }
+
+  /** A shared store that admits but takes no settlement or release. */
+  static final class AdmitsOnly implements UsageStore {
+    final MemoryUsageStore memory = new MemoryUsageStore(EngineSettings.DEFAULTS);
+
+    @Override
+    public Decision acquire(AdmissionRequest request, long nowMillis) {
+      return memory.acquire(request, nowMillis);
+    }
+
+    @Override
+    public UsageSnapshot settle(Reservation reservation, long actualTokens, long nowMillis) {
+      throw new IllegalStateException("away");
+    }
+
+    @Override
+    public CompletionStage<Void> settleWithoutWaiting(
+        Reservation reservation, long actualTokens, long nowMillis) {
+      return java.util.concurrent.CompletableFuture.failedFuture(new IllegalStateException("away"));
+    }
+
+    @Override
+    public CompletionStage<Void> release(Reservation reservation, long nowMillis) {
+      throw new IllegalStateException("away");
+    }
+  }
+
+  @Test
+  void settlementsTheSharedStoreDoesNotTake_areCountedWithTheTokensTheyReserved() {
+    FailoverUsageStore store =
+        new FailoverUsageStore(
+            new AdmitsOnly(),
+            new MemoryUsageStore(EngineSettings.DEFAULTS),
+            true,
+            e -> e instanceof IllegalStateException,
+            () -> 1);
+    ModelCapacity capacity = new ModelCapacity(1_000, 100);
+    Reservation[] reservations = new Reservation[3];
+    for (int i = 0; i < 3; i++) {
+      Decision d =
+          store.acquire(
+              new AdmissionRequest("key", "m", capacity, 1.0, 10 * (i + 1), KeyLimits.NONE), T0);
+      assertThat(d.admitted()).isTrue();
+      reservations[i] = d.reservation();
+    }
+    store.settle(reservations[0], 5, T0);
+    store.settleWithoutWaiting(reservations[1], 5, T0).toCompletableFuture().join();
+    store.release(reservations[2], T0).toCompletableFuture().join();
+    assertThat(store.settlementFailures()).isEqualTo(3);
+    assertThat(store.settlementFailedTokens()).isEqualTo(10 + 20 + 30);
+    assertThat(store.localAdmissions()).isZero();
+  }
 }

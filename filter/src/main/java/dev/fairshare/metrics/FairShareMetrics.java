@@ -59,7 +59,10 @@ import java.util.function.ToIntFunction;
  *   <li>{@code fairshare_store_admission_seconds}: time to decide an admission in the usage store;
  *       {@code fairshare_store_state{state}} (1 for the current of {@code healthy}, {@code
  *       failing_open}, {@code failing_closed}), {@code fairshare_store_failures_total} and {@code
- *       fairshare_store_local_admissions_total} (admitted locally while failing open);
+ *       fairshare_store_local_admissions_total} (admitted locally while failing open); {@code
+ *       fairshare_store_settlement_failures_total} and {@code
+ *       fairshare_store_settlement_failed_tokens_total} (settlements the shared store did not take,
+ *       and the tokens they reserved);
  *   <li>{@code gen_ai_client_token_usage{gen_ai_token_type,gen_ai_request_model}}: the
  *       OpenTelemetry GenAI histogram of tokens per call, input and output.
  * </ul>
@@ -256,6 +259,19 @@ public final class FairShareMetrics {
     FunctionCounter.builder(
             "fairshare.store.local.admissions", store, FailoverUsageStore::localAdmissions)
         .description("Admissions counted locally while the shared store was away (failing open)")
+        .register(registry);
+    FunctionCounter.builder(
+            "fairshare.store.settlement.failures", store, FailoverUsageStore::settlementFailures)
+        .description(
+            "Settlements and releases the shared store did not take: their reservations stay"
+                + " counted there until they leave the window")
+        .register(registry);
+    FunctionCounter.builder(
+            "fairshare.store.settlement.failed.tokens",
+            store,
+            FailoverUsageStore::settlementFailedTokens)
+        .description(
+            "Tokens reserved by the settlements and releases the shared store did not take")
         .register(registry);
   }
 
