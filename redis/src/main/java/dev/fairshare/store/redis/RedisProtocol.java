@@ -44,6 +44,10 @@ final class RedisProtocol {
   static final int ACTUAL = 20;
   static final int SETTLE_ID = 21;
   static final int RELEASE = 22;
+
+  /** {@link #RELEASE}'s value for a release by id alone, if the call is in flight. */
+  static final String RELEASE_IF_IN_FLIGHT = "2";
+
   static final int SETTLE_ARGS = 22;
 
   /** Lua local name of each argument, per script part: what the test compares. */

@@ -168,9 +168,34 @@ public final class RedisUsageStore implements UsageStore {
         (ok, failure) -> {
           if (failure != null) {
             call.completeExceptionally(failure);
+            if (request.keyLimits().maxParallelRequests() != ModelCapacity.UNLIMITED) {
+              releaseIfInFlight(request, id, nowMillis);
+            }
           }
         });
     return decision;
+  }
+
+  /**
+   * Releases the admission {@code id} if Redis made it after all: its caller gave up waiting (or
+   * the batch failed) while the call may already have been in Redis. Queued on the model's lane, so
+   * it runs after that call. Without it, the admission would hold one of the key's parallel slots
+   * until its in-flight entry expired (10 minutes) and count in the window; only a key with a
+   * parallel limit keeps in-flight entries to release by id, so only such keys are released here
+   * (the others' orphan counts only until it leaves the window). Best effort: a failure is dropped.
+   */
+  private void releaseIfInFlight(AdmissionRequest request, long id, long nowMillis) {
+    String[] args = args(request, nowMillis, RedisProtocol.SETTLE_ARGS);
+    RedisProtocol.set(args, RedisProtocol.RESERVATION_BUCKET, "0");
+    RedisProtocol.set(args, RedisProtocol.RESERVED, "0");
+    RedisProtocol.set(args, RedisProtocol.ACTUAL, "0");
+    RedisProtocol.set(args, RedisProtocol.SETTLE_ID, Long.toString(id));
+    RedisProtocol.set(args, RedisProtocol.RELEASE, RedisProtocol.RELEASE_IF_IN_FLIGHT);
+    try {
+      batches.submit(lane(request), SETTLE_QUIETLY, keys(request), args).exceptionally(e -> null);
+    } catch (RuntimeException e) {
+      // the lane is full or the store closed: the slot frees when its entry expires
+    }
   }
 
   @SuppressWarnings("unchecked")

@@ -79,7 +79,7 @@ local function admit(s, reserved)
   if usePool then addDemand(b, reserved, false) end
   markActive(s)
   if kP ~= -1 then
-    redis.call('ZADD', KEYS[3], now + flightTtl, rid)
+    redis.call('ZADD', KEYS[3], now + flightTtl, flightMember(rid, b, reserved))
     redis.call('PEXPIRE', KEYS[3], ttl)
   end
   flush(s)

@@ -533,3 +533,10 @@ local function state(extra)
   s.starved = mode == 0 and m[S] > 0
   return s
 end
+
+-- A call's entry among the key's calls in flight (kept only for a key with a parallel limit): its
+-- id, the bucket it was reserved in and the tokens reserved, so that a call whose caller never
+-- learnt its reservation (it gave up waiting) can still be released by id (settlement.lua).
+local function flightMember(id, bucket, tokens)
+  return id .. ':' .. string.format('%d', bucket) .. ':' .. string.format('%d', tokens)
+end

@@ -1,5 +1,7 @@
 -- Replaces a reservation by the real usage (ARGV 18: reservation bucket, 19: reserved tokens,
--- 20: actual tokens, 21: reservation id, 22: '1' to release it: the request did not happen). A
+-- 20: actual tokens, 21: reservation id, 22: '1' to release it: the request did not happen; '2'
+-- to release it by id alone, if it is in flight: its caller gave up waiting for the admission, so
+-- the bucket and tokens are read from its in-flight entry, and without one nothing is done). A
 -- refund goes back into the admission bucket while it is in the window; debt is charged now; the
 -- in-flight entry goes.
 local function settleReservation()
@@ -7,7 +9,21 @@ local function settleReservation()
   local reserved = tonumber(ARGV[19])
   local actual = tonumber(ARGV[20])
   local rid = ARGV[21]
-  local release = ARGV[22] == '1'
+  local release = ARGV[22]
+  local byIdOnly = release == '2'
+  release = release ~= '0'
+  if byIdOnly then
+    -- Only a key with a parallel limit keeps entries; its calls in flight are at most that limit.
+    if kP == -1 then return end
+    local found = nil
+    local prefix = rid .. ':'
+    for _, member in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+      if string.sub(member, 1, #prefix) == prefix then found = member end
+    end
+    if found == nil then return end
+    local bucketText, tokensText = string.match(found, '^[^:]+:(-?%d+):(-?%d+)$')
+    resBucket, reserved, actual = tonumber(bucketText), tonumber(tokensText), 0
+  end
   -- Brought to the window first: the totals must not count buckets that left it.
   local s = open({resBucket})
   local delta = actual - reserved
@@ -40,7 +56,10 @@ local function settleReservation()
     if hasRow(s.mrows, resBucket) then madd(s, R, resBucket, -1) end
     if hasRow(s.krows, resBucket) then kadd(s, Q, resBucket, -1) end
   end
-  if kP ~= -1 then redis.call('ZREM', KEYS[3], rid) end
+    if kP ~= -1 then
+    -- The entry as acquire wrote it (and the bare id an older FairShare wrote)
+    redis.call('ZREM', KEYS[3], flightMember(rid, resBucket, reserved), rid)
+  end
   -- The key's calls and tokens in flight (ModelWindow: only while it counts some).
   if s.n > 0 then
     s.n, s.res, s.kv = s.n - 1, math.max(0, s.res - reserved), true

@@ -2,6 +2,7 @@ package dev.fairshare.store.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.fairshare.core.AdmissionRequest;
 import dev.fairshare.core.Decision;
@@ -215,6 +216,43 @@ class ScriptBatchesTest {
     Decision after = store.acquire(call, T0 + 3);
     assertThat(after.usage().requests().modelUsed()).isEqualTo(8);
     assertThat(after.usage().tokens().modelUsed()).isEqualTo(80);
+  }
+
+  @Test
+  void anAdmissionWhoseCallerGaveUpAfterItWasSent_isReleased_itsParallelSlotFreesAtOnce()
+      throws Exception {
+    // Commands time out after 250 ms here, the caller gives up after 600 ms
+    RedisUsageStore store =
+        new RedisUsageStore(
+            RedisLink.create("redis://127.0.0.1:6379", Duration.ofMillis(250)),
+            EngineSettings.DEFAULTS,
+            "fs-test-" + UUID.randomUUID(),
+            Long.MAX_VALUE / 4);
+    stores.add(store);
+    AdmissionRequest call =
+        new AdmissionRequest(
+            "k",
+            "m",
+            new ModelCapacity(1_000_000, 1_000),
+            1.0,
+            10,
+            new KeyLimits(ModelCapacity.UNLIMITED, ModelCapacity.UNLIMITED, 1));
+    Decision first = store.acquire(call, T0); // the script cached, the hashes made
+    store.settle(first.reservation(), 10, T0);
+    try (RedisLink admin = RedisLink.create("redis://127.0.0.1:6379", Duration.ofSeconds(5))) {
+      // Redis holds every client's commands for 1.5 s: the admission reaches Redis, its caller
+      // gives up first, and Redis makes it when the pause ends
+      admin.commands().clientPause(1_500);
+      assertThatThrownBy(() -> store.acquire(call, T0 + 1)).isInstanceOf(RuntimeException.class);
+    }
+    // Without the release, the orphan would hold the key's one parallel slot for 10 minutes
+    Decision after =
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(() -> store.acquire(call, T0 + 2), Decision::admitted);
+    // The first call and this one: the orphan left the window's requests and tokens
+    assertThat(after.usage().requests().modelUsed()).isEqualTo(2);
+    assertThat(after.usage().tokens().modelUsed()).isEqualTo(20);
   }
 
   @Test
