@@ -22,6 +22,19 @@ import org.eclipse.microprofile.config.Config;
 public record GatewayConfiguration(FairShareConfig fairShare, GatewaySettings gateway) {
 
   /** Reads from MicroProfile Config. */
+  /** The shortest master key the gateway accepts on an address other than loopback. */
+  static final int MIN_NETWORK_MASTER_KEY_LENGTH = 20;
+
+  /** Whether {@code host} is a loopback address or name (nothing else can reach it). */
+  static boolean isLoopback(String host) {
+    String h = host.strip().toLowerCase(java.util.Locale.ROOT);
+    return h.equals("localhost")
+        || h.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}")
+        || h.equals("::1")
+        || h.equals("[::1]")
+        || h.equals("0:0:0:0:0:0:0:1");
+  }
+
   public static GatewayConfiguration read(Config config) {
     return read(key -> config.getOptionalValue(key, String.class), config.getPropertyNames());
   }
@@ -48,6 +61,21 @@ public record GatewayConfiguration(FairShareConfig fairShare, GatewaySettings ga
     problems.addAll(values.problems());
     if (!problems.isEmpty()) {
       throw new ConfigurationException(problems);
+    }
+    if (!isLoopback(gateway.host())
+        && fairShare.masterKey().isPresent()
+        && fairShare.masterKey().get().length() < MIN_NETWORK_MASTER_KEY_LENGTH) {
+      // The admin API (mint, list, delete keys) answers anyone who can guess it
+      throw new ConfigurationException(
+          List.of(
+              "fairshare.master-key: a master key of "
+                  + fairShare.masterKey().get().length()
+                  + " characters is guessable, and fairshare.gateway.host="
+                  + gateway.host()
+                  + " answers on the network: use at least "
+                  + MIN_NETWORK_MASTER_KEY_LENGTH
+                  + " random characters (or leave it unset to have one generated), or bind to"
+                  + " 127.0.0.1"));
     }
     if (gateway.upstream().isEmpty()
         && fairShare.capacityOf(GatewaySettings.DEFAULT_MODEL) == null) {

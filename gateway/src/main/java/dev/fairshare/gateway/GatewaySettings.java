@@ -91,7 +91,8 @@ public record GatewaySettings(
     if (port > 65535) {
       values.problem("fairshare.gateway.port", "must be at most 65535, was " + port);
     }
-    String host = values.string("fairshare.gateway.host", "0.0.0.0");
+    // Loopback unless told otherwise: the admin API answers on the same port
+    String host = values.string("fairshare.gateway.host", "127.0.0.1");
     Optional<String> upstream = values.string("fairshare.gateway.upstream");
     if (upstream.isPresent()) {
       try {

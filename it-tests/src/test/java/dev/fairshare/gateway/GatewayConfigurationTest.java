@@ -51,4 +51,36 @@ class GatewayConfigurationTest {
         .anySatisfy(
             p -> assertThat(p).startsWith("FAIRSHARE_GATEWAY_MOCK_GPT_4O_MINI_PROMPT_TOKENS: "));
   }
+
+  @Test
+  void theGatewayListensOnLoopbackByDefault_andANetworkAddressNeedsAMasterKeyHardToGuess() {
+    assertThat(fromEnvironment(Map.of("FAIRSHARE_MASTER_KEY", "sk-1234")).gateway().host())
+        .isEqualTo("127.0.0.1");
+    ConfigurationException e =
+        catchThrowableOfType(
+            ConfigurationException.class,
+            () ->
+                fromEnvironment(
+                    Map.of(
+                        "FAIRSHARE_MASTER_KEY", "sk-1234", "FAIRSHARE_GATEWAY_HOST", "0.0.0.0")));
+    assertThat(e.problems())
+        .singleElement()
+        .satisfies(p -> assertThat(p).startsWith("fairshare.master-key: a master key of 7"));
+    assertThat(
+            fromEnvironment(
+                    Map.of(
+                        "FAIRSHARE_MASTER_KEY",
+                        "sk-" + "x".repeat(17),
+                        "FAIRSHARE_GATEWAY_HOST",
+                        "0.0.0.0"))
+                .gateway()
+                .host())
+        .isEqualTo("0.0.0.0");
+    // Unset: the key generated at start is long enough anywhere
+    assertThat(fromEnvironment(Map.of("FAIRSHARE_GATEWAY_HOST", "0.0.0.0")).gateway().host())
+        .isEqualTo("0.0.0.0");
+    assertThat(GatewayConfiguration.isLoopback("127.0.0.1")).isTrue();
+    assertThat(GatewayConfiguration.isLoopback("::1")).isTrue();
+    assertThat(GatewayConfiguration.isLoopback("127.example.com")).isFalse();
+  }
 }
