@@ -5,6 +5,7 @@ import dev.fairshare.admin.HealthResource;
 import dev.fairshare.admin.InternalErrorMapper;
 import dev.fairshare.admin.JerseySettings;
 import dev.fairshare.admin.KeyResource;
+import dev.fairshare.admin.NoStoreHeaders;
 import dev.fairshare.admin.TeamResource;
 import dev.fairshare.admin.UsageResource;
 import dev.fairshare.admin.WebErrorMapper;
@@ -31,7 +32,8 @@ public final class AdminApplication extends Application {
         UsageResource.class,
         ConfigResource.class,
         WebErrorMapper.class,
-        InternalErrorMapper.class);
+        InternalErrorMapper.class,
+        NoStoreHeaders.class);
   }
 
   /** {@link JerseySettings#QUIET}. */

@@ -58,6 +58,7 @@ public final class MetricsServlet extends HttpServlet {
     byte[] text = instance.metrics().scrape().getBytes(StandardCharsets.UTF_8);
     response.setStatus(200);
     response.setContentType(PROMETHEUS_TEXT);
+    response.setHeader("Cache-Control", "no-store");
     response.setContentLength(text.length);
     response.getOutputStream().write(text);
   }

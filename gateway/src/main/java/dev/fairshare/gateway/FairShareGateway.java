@@ -6,6 +6,7 @@ import dev.fairshare.admin.HealthResource;
 import dev.fairshare.admin.InternalErrorMapper;
 import dev.fairshare.admin.JerseySettings;
 import dev.fairshare.admin.KeyResource;
+import dev.fairshare.admin.NoStoreHeaders;
 import dev.fairshare.admin.TeamResource;
 import dev.fairshare.admin.UsageResource;
 import dev.fairshare.admin.WebErrorMapper;
@@ -146,6 +147,7 @@ public final class FairShareGateway implements AutoCloseable {
             .register(new ConfigResource(fairShare))
             .register(WebErrorMapper.class)
             .register(InternalErrorMapper.class)
+            .register(NoStoreHeaders.class)
             .property(ServerProperties.WADL_FEATURE_DISABLE, true);
     context.addServlet(new ServletHolder("fairshare-admin", new ServletContainer(admin)), "/*");
     context.addServlet(

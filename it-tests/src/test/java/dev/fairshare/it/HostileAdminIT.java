@@ -124,6 +124,21 @@ class HostileAdminIT {
   }
 
   @Test
+  void answersThatCarryKeysOrUsageAreNeverStoredByACache() throws Exception {
+    HttpResponse<String> minted = gateway.post("/key/generate", "{}", MASTER);
+    assertThat(minted.statusCode()).isEqualTo(200);
+    assertThat(minted.headers().firstValue("cache-control")).contains("no-store");
+    assertThat(minted.headers().firstValue("x-content-type-options")).contains("nosniff");
+    String key = TestGateway.JSON.readTree(minted.body()).get("key").asText();
+    HttpResponse<String> info = TeamsAndBudgetsIT.get(gateway, "/key/info?key=" + key);
+    assertThat(info.headers().firstValue("cache-control")).contains("no-store");
+    // Errors too
+    HttpResponse<String> refused = gateway.post("/key/generate", "{\"models\":7}", MASTER);
+    assertThat(refused.statusCode()).isEqualTo(400);
+    assertThat(refused.headers().firstValue("cache-control")).contains("no-store");
+  }
+
+  @Test
   void aRawKeyInTheUrlNeverReachesTheLog() throws Exception {
     String key = gateway.mintKey("{}");
     log.clear();
