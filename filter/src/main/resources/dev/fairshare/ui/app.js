@@ -88,7 +88,13 @@ function signOut() {
   $('app').hidden = true;
   $('sign-out').hidden = true;
   $('sign-in').hidden = false;
+    // Nothing the signed-in session saw stays in the page: a raw key shown once, the form, the usage
   $('keys-table').querySelector('tbody').textContent = '';
+  $('new-key-value').textContent = '';
+  $('new-key').hidden = true;
+  resetForm();
+  $('live').textContent = '';
+  $('history').textContent = '';
   status('Signed out.', true);
   $('master-key').focus();
 }

@@ -331,6 +331,10 @@ class AdminPageIT {
     id("sign-out").click();
     statusSays("Signed out.");
     assertThat(id("sign-in").isDisplayed()).isTrue();
+    // ... and everything the session saw: the raw key shown once, the live usage, the history
+    for (String shown : new String[] {"new-key-value", "live", "history"}) {
+      assertThat(id(shown).getAttribute("textContent")).as(shown).isEmpty();
+    }
     screenshot("6-signed-out");
     // Only the two refusals asked for: the wrong master key (401) and the alias taken (400)
     assertThat(consoleErrors())

@@ -216,6 +216,12 @@ class TeamsAndBudgetsIT {
     HttpResponse<String> blockedGet = get(g, "/v1/chat/completions", key);
     assertThat(blockedGet.statusCode()).isEqualTo(401);
     assertThat(TestGateway.error(blockedGet).get("message").asText()).contains("blocked");
+    // Nor the key API's reads of its own (key info, team info, usage), as at the filter
+    for (String read : new String[] {"/key/info", "/team/info?team_id=t1", "/usage/history"}) {
+      HttpResponse<String> own = get(g, read, key);
+      assertThat(own.statusCode()).as(read).isEqualTo(401);
+      assertThat(TestGateway.error(own).get("message").asText()).as(read).contains("blocked");
+    }
     HttpResponse<String> delete =
         g.post("/team/delete", "{\"team_ids\":[\"t1\"]}", TestGateway.MASTER_KEY);
     assertThat(delete.statusCode()).isEqualTo(400);

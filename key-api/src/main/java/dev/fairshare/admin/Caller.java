@@ -29,6 +29,8 @@ record Caller(boolean admin, ApiKey key) {
     }
     KeyCheck check = fairShare.keys().authenticate(presented);
     if (check.valid()) {
+      // A blocked team's keys are refused here as at the filter (401), reads of their own included
+      fairShare.admissionPolicy().requireTeamNotBlocked(check.key());
       return new Caller(false, check.key());
     }
     if (check.status() == KeyCheck.Status.BLOCKED) {
