@@ -100,7 +100,14 @@ final class ScriptBatches {
       RedisCommandTimeoutException timeout =
           new RedisCommandTimeoutException(
               "no answer from Redis within " + waitMillis + " ms (a batch of script calls)");
-      answer.completeExceptionally(timeout);
+      if (!answer.completeExceptionally(timeout)) {
+        // The answer came as the wait ended: the caller gets it (an admission is not orphaned)
+        try {
+          return answer.join();
+        } catch (java.util.concurrent.CompletionException failed) {
+          throw asRuntime(failed.getCause());
+        }
+      }
       throw timeout;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

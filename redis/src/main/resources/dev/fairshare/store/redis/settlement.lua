@@ -12,15 +12,20 @@ local function settleReservation()
   local release = ARGV[22]
   local byIdOnly = release == '2'
   release = release ~= '0'
+  -- The in-flight entry: as acquire wrote it, or (by id) as found
+  local entry = nil
   if byIdOnly then
     -- Only a key with a parallel limit keeps entries; its calls in flight are at most that limit.
     if kP == -1 then return end
-    local found = nil
     local prefix = rid .. ':'
     for _, member in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
-      if string.sub(member, 1, #prefix) == prefix then found = member end
+      if string.sub(member, 1, #prefix) == prefix then
+        entry = member
+        break
+      end
     end
-    if found == nil then return end
+    if entry == nil then return end
+    local found = entry
     local bucketText, tokensText = string.match(found, '^[^:]+:(-?%d+):(-?%d+)$')
     resBucket, reserved, actual = tonumber(bucketText), tonumber(tokensText), 0
   end
@@ -56,9 +61,9 @@ local function settleReservation()
     if hasRow(s.mrows, resBucket) then madd(s, R, resBucket, -1) end
     if hasRow(s.krows, resBucket) then kadd(s, Q, resBucket, -1) end
   end
-    if kP ~= -1 then
-    -- The entry as acquire wrote it (and the bare id an older FairShare wrote)
-    redis.call('ZREM', KEYS[3], flightMember(rid, resBucket, reserved), rid)
+  if kP ~= -1 then
+    -- The entry (and the bare id an older FairShare wrote)
+    redis.call('ZREM', KEYS[3], entry or flightMember(rid, resBucket, reserved), rid)
   end
   -- The key's calls and tokens in flight (ModelWindow: only while it counts some).
   if s.n > 0 then
