@@ -205,20 +205,28 @@ public final class FailoverUsageStore implements UsageStore {
   private void settlementFailed(Reservation reservation, RuntimeException e) {
     long count = settlementFailures.incrementAndGet();
     long tokens = settlementFailedTokens.addAndGet(reservation.tokens());
+    logAtMostOnceAMinute(
+        lastSettlementLogMillis,
+        () ->
+            "FairShare: a settlement or release did not reach the shared usage store ("
+                + e.getClass().getSimpleName()
+                + ": "
+                + e.getMessage()
+                + "); its reservation stays counted there until it leaves the window. "
+                + count
+                + " so far, "
+                + tokens
+                + " tokens reserved by them (fairshare_store_settlement_failures_total). Logged"
+                + " at most once a minute.");
+  }
+
+  /** Logs {@code message} unless {@code last} says it was logged less than a minute ago. */
+  private static void logAtMostOnceAMinute(
+      AtomicLong last, java.util.function.Supplier<String> message) {
     long now = System.currentTimeMillis();
-    long last = lastSettlementLogMillis.get();
-    if (now - last >= LOG_EVERY_MILLIS && lastSettlementLogMillis.compareAndSet(last, now)) {
-      LOG.warning(
-          "FairShare: a settlement or release did not reach the shared usage store ("
-              + e.getClass().getSimpleName()
-              + ": "
-              + e.getMessage()
-              + "); its reservation stays counted there until it leaves the window. "
-              + count
-              + " so far, "
-              + tokens
-              + " tokens reserved by them (fairshare_store_settlement_failures_total). Logged at"
-              + " most once a minute.");
+    long then = last.get();
+    if (now - then >= LOG_EVERY_MILLIS && last.compareAndSet(then, now)) {
+      LOG.warning(message.get());
     }
   }
 
@@ -242,22 +250,20 @@ public final class FailoverUsageStore implements UsageStore {
 
   private void failed(RuntimeException e) {
     failures.incrementAndGet();
-    long now = System.currentTimeMillis();
-    long last = lastLogMillis.get();
-    if (now - last >= LOG_EVERY_MILLIS && lastLogMillis.compareAndSet(last, now)) {
-      LOG.warning(
-          "FairShare: the shared usage store is unavailable ("
-              + e.getClass().getSimpleName()
-              + ": "
-              + e.getMessage()
-              + "); failure mode "
-              + (failOpen
-                  ? "open: counting locally, against 1/"
-                      + Math.max(1, instances.getAsInt())
-                      + " of every limit (the instances last seen sharing it)"
-                  : "closed: answering 503")
-              + ". Logged at most once a minute.");
-    }
+    logAtMostOnceAMinute(
+        lastLogMillis,
+        () ->
+            "FairShare: the shared usage store is unavailable ("
+                + e.getClass().getSimpleName()
+                + ": "
+                + e.getMessage()
+                + "); failure mode "
+                + (failOpen
+                    ? "open: counting locally, against 1/"
+                        + Math.max(1, instances.getAsInt())
+                        + " of every limit (the instances last seen sharing it)"
+                    : "closed: answering 503")
+                + ". Logged at most once a minute.");
   }
 
   /** The instances last seen sharing the shared store, this one included (at least 1). */
