@@ -22,6 +22,7 @@ import java.io.IOException;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * Runs one admitted call and settles its reservation exactly once, on every path: answered,
@@ -117,7 +118,9 @@ final class Settlement {
       } catch (Throwable e) { // even a checked exception thrown undeclared (precise rethrow)
         // Nothing held is sent: the container answers the throw.
         settleLaterIfAsynchronous(
-            request, e, () -> settleAnswerOnCompletion(request, response, buffered));
+            request,
+            e,
+            () -> settleAnswerOnCompletion(request, answered(response, buffered), buffered));
         throw e;
       }
       if (request.isAsyncStarted()) {
@@ -126,20 +129,13 @@ final class Settlement {
       }
       int status = buffered.getStatus();
       if (buffered.overflowed()) {
-        settle(
-            status >= 400
-                ? failedCall(status)
-                : buffered.usage().map(this::counted).orElse(reservation.tokens()));
+        settle(answeredWith(status, buffered::usage));
         settled = true;
         buffered.finishPassThrough();
         return;
       }
       byte[] body = buffered.body();
-      long actual = failedCall(status); // an upstream error: see failedCall
-      if (status < 400) {
-        actual =
-            UsageReader.read(body, 0, body.length).map(this::counted).orElse(reservation.tokens());
-      }
+      long actual = answeredWith(status, () -> UsageReader.read(body, 0, body.length));
       long now = settle(actual);
       settled = true;
       if (status != 429) {
@@ -169,7 +165,7 @@ final class Settlement {
       HttpServletRequest request, HttpServletResponse response, BufferedResponse buffered)
       throws IOException {
     LongSupplier answered = answered(response, buffered);
-    AtomicBoolean done = settleAnswerOnCompletion(request, response, buffered);
+    AtomicBoolean done = settleAnswerOnCompletion(request, answered, buffered);
     RateLimitHeaders.apply(response, decision.usage());
     buffered.passThroughSettlingBeforeTheEnd(
         () -> {
@@ -185,11 +181,11 @@ final class Settlement {
    * larger); from then on the listener settles.
    */
   private AtomicBoolean settleAnswerOnCompletion(
-      HttpServletRequest request, HttpServletResponse response, BufferedResponse buffered) {
+      HttpServletRequest request, LongSupplier answered, BufferedResponse buffered) {
     AtomicBoolean done =
         settleOnCompletion(
             request,
-            answered(response, buffered),
+            answered,
             () -> Math.max(reservation.tokens(), buffered.usage().map(this::counted).orElse(0L)));
     listenerSettles = true;
     return done;
@@ -197,12 +193,17 @@ final class Settlement {
 
   /** What an answer given from another thread is charged once it completed. */
   private LongSupplier answered(HttpServletResponse response, BufferedResponse buffered) {
-    return () -> {
-      if (response.getStatus() >= 400) {
-        return failedCall(response.getStatus());
-      }
-      return buffered.usage().map(this::counted).orElse(reservation.tokens());
-    };
+    return () -> answeredWith(response.getStatus(), buffered::usage);
+  }
+
+  /**
+   * What a non-streamed answer with {@code status} is charged: an error, see {@link #failedCall};
+   * else the usage it reported ({@code usage}, read only then), or its reservation without one.
+   */
+  private long answeredWith(int status, Supplier<Optional<TokenUsage>> usage) {
+    return status >= 400
+        ? failedCall(status)
+        : usage.get().map(this::counted).orElse(reservation.tokens());
   }
 
   /**

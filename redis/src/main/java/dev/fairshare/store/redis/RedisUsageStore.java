@@ -185,11 +185,8 @@ public final class RedisUsageStore implements UsageStore {
    * (the others' orphan counts only until it leaves the window). Best effort: a failure is dropped.
    */
   private void releaseIfInFlight(AdmissionRequest request, long id, long nowMillis) {
-    String[] args = args(request, nowMillis, RedisProtocol.SETTLE_ARGS);
-    RedisProtocol.set(args, RedisProtocol.RESERVATION_BUCKET, "0");
-    RedisProtocol.set(args, RedisProtocol.RESERVED, "0");
-    RedisProtocol.set(args, RedisProtocol.ACTUAL, "0");
-    RedisProtocol.set(args, RedisProtocol.SETTLE_ID, Long.toString(id));
+    // Its bucket and tokens are not known here: the script reads them from the in-flight entry
+    String[] args = settleArgs(new Reservation(request, 0, 0, id), 0, nowMillis);
     RedisProtocol.set(args, RedisProtocol.RELEASE, RedisProtocol.RELEASE_IF_IN_FLIGHT);
     try {
       batches.submit(lane(request), SETTLE_QUIETLY, keys(request), args).exceptionally(e -> null);
