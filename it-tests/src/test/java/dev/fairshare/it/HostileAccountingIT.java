@@ -13,7 +13,6 @@ import dev.fairshare.core.ManualClock;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.keys.KeyHashing;
 import dev.fairshare.keys.KeySpec;
-import dev.fairshare.openai.Endpoint;
 import dev.fairshare.openai.RequestReader;
 import dev.fairshare.openai.TokenEstimator;
 import dev.fairshare.servlet.RateLimitFilter;
@@ -271,11 +270,7 @@ class HostileAccountingIT {
   }
 
   long reservation(String model, boolean stream) throws Exception {
-    TokenEstimator estimator = fairShare.estimator();
-    return estimator.reservation(
-        estimator.estimate(
-            RequestReader.read(body(model, stream).getBytes(StandardCharsets.UTF_8)),
-            Endpoint.CHAT_COMPLETIONS));
+    return TestGateway.reservation(fairShare, body(model, stream));
   }
 
   void assertNothingInFlight() {

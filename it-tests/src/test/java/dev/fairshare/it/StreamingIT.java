@@ -18,9 +18,7 @@ import dev.fairshare.core.ManualClock;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.UsageSnapshot;
 import dev.fairshare.openai.CompletionRequest;
-import dev.fairshare.openai.Endpoint;
 import dev.fairshare.openai.RequestReader;
-import dev.fairshare.openai.TokenEstimator;
 import dev.fairshare.store.MemoryUsageStore;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -169,12 +167,7 @@ class StreamingIT {
     // tokens that reached the client.
     String body =
         "{\"model\":\"slow-stream\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Say six words.\"}]}";
-    TokenEstimator estimator = gateway.gateway.fairShare().estimator();
-    long reserved =
-        estimator.reservation(
-            estimator.estimate(
-                RequestReader.read(body.getBytes(StandardCharsets.UTF_8)),
-                Endpoint.CHAT_COMPLETIONS));
+    long reserved = TestGateway.reservation(gateway.gateway.fairShare(), body);
     assertThat(reserved).isGreaterThan(promptEstimate("slow-stream") + 5);
     assertThat(standing(key, "slow-stream").tokens().used()).isEqualTo(reserved);
     ChatCompletionCreateParams again = chat("slow-stream").build();

@@ -112,6 +112,17 @@ final class TestGateway implements AutoCloseable {
     return store.peek(probe, gateway.fairShare().clock().millis());
   }
 
+  /** What {@code fairShare} reserves for the chat completion {@code body} (its estimate). */
+  static long reservation(dev.fairshare.FairShare fairShare, String body)
+      throws dev.fairshare.openai.InvalidRequestException {
+    dev.fairshare.openai.TokenEstimator estimator = fairShare.estimator();
+    return estimator.reservation(
+        estimator.estimate(
+            dev.fairshare.openai.RequestReader.read(
+                body.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+            dev.fairshare.openai.Endpoint.CHAT_COMPLETIONS));
+  }
+
   static JsonNode error(HttpResponse<String> response) throws IOException {
     JsonNode root = JSON.readTree(response.body());
     assertThat(root.has("error")).as("OpenAI-style error body: %s", response.body()).isTrue();

@@ -5,11 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.fairshare.core.Clock;
 import dev.fairshare.core.ModelCapacity;
 import dev.fairshare.core.UsageSnapshot;
-import dev.fairshare.openai.Endpoint;
-import dev.fairshare.openai.RequestReader;
-import dev.fairshare.openai.TokenEstimator;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -88,10 +84,7 @@ class UpstreamTimeoutIT {
   }
 
   long reservation(String body) throws Exception {
-    TokenEstimator estimator = gateway.gateway.fairShare().estimator();
-    return estimator.reservation(
-        estimator.estimate(
-            RequestReader.read(body.getBytes(StandardCharsets.UTF_8)), Endpoint.CHAT_COMPLETIONS));
+    return TestGateway.reservation(gateway.gateway.fairShare(), body);
   }
 
   UsageSnapshot standing(String key, String model) {
