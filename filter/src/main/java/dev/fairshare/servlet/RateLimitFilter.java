@@ -144,6 +144,17 @@ public final class RateLimitFilter extends FairShareFilter {
       ApiKey key = Authentication.require(fairShare, request);
       if (beneath) {
         fairShare.admissionPolicy().requireTeamNotBlocked(key);
+        if (!RequestPaths.generatesNothing(path, request.getMethod(), config.filter().paths())) {
+          // A call there that may generate (POST /v1/responses/compact) cannot be limited here
+          throw new InvalidRequestException(
+              ApiError.invalidRequest(
+                  400,
+                  "FairShare does not limit "
+                      + request.getMethod()
+                      + " on this path, so it does not let it through.",
+                  null,
+                  "unsupported_endpoint"));
+        }
         chain.doFilter(request, response);
         return;
       }

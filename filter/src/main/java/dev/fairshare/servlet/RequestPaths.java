@@ -80,6 +80,36 @@ final class RequestPaths {
   }
 
   /**
+   * True when {@code method} on {@code canonical}, a path beneath a limited endpoint, is one of the
+   * calls there that generate nothing: reading or deleting a stored completion or response (GET,
+   * HEAD, DELETE), updating a stored chat completion's metadata ({@code POST
+   * /chat/completions/{id}}), cancelling a response ({@code POST /responses/{id}/cancel}). Any
+   * other (OpenAI's {@code POST /responses/compact} generates) cannot be classified, so it is not.
+   */
+  static boolean generatesNothing(String canonical, String method, List<String> configuredPaths) {
+    if (method.equals("GET") || method.equals("HEAD") || method.equals("DELETE")) {
+      return true;
+    }
+    if (!method.equals("POST")) {
+      return false;
+    }
+    for (String configured : configuredPaths) {
+      String rest = null;
+      if (canonical.startsWith(configured + "/")) {
+        rest = canonical.substring(configured.length() + 1);
+      } else if (canonical.startsWith("/v1" + configured + "/")) {
+        rest = canonical.substring(configured.length() + 4);
+      }
+      if (rest != null
+          && (configured.endsWith("/chat/completions") && rest.matches("[^/]+")
+              || rest.matches("[^/]+/cancel"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * True when {@code canonical} is a limited endpoint or lies under one of the limited prefixes:
    * {@code /v1} and each configured path (with or without {@code /v1}).
    */

@@ -148,9 +148,10 @@ final class Settlement {
       buffered.writeTo(response, body);
     } finally {
       if (!settled && !listenerSettles) {
-        // The endpoint threw: release the tokens, keep the request; but once part of a large
+        // The endpoint threw: as an upstream error (see failedCall: released, unless it came late,
+        // as an application's HTTP client does on its read timeout); but once part of a large
         // answer went out (the client may have left mid-way), the work was done: the reservation.
-        settle(buffered.overflowed() ? reservation.tokens() : 0);
+        settle(buffered.overflowed() ? reservation.tokens() : failedCall(500));
       }
     }
   }
@@ -348,14 +349,15 @@ final class Settlement {
   /**
    * What a call answered with an error status is charged: nothing (its tokens go back, the request
    * still counts), unless it is a 5xx that came {@code fairshare.upstream-error-charge-after} or
-   * more after admission. Then something between the filter and the model may have given up while
-   * the model was still generating: a proxy or load balancer after its timeout (504, Cloudflare's
-   * 524, a 502 for a worker killed mid-call). Released, a completion made to outlast such a timeout
-   * would cost nothing however much it generated; it is charged its reservation. A 5xx that comes
-   * sooner (the upstream is down or refuses at once) generated nothing worth charging.
+   * more after admission, or a 408 as late (LiteLLM's and Bedrock's timeouts). Then something
+   * between the filter and the model may have given up while the model was still generating: a
+   * proxy or load balancer after its timeout (504, Cloudflare's 524, a 502 for a worker killed
+   * mid-call). Released, a completion made to outlast such a timeout would cost nothing however
+   * much it generated; it is charged its reservation. A 5xx that comes sooner (the upstream is down
+   * or refuses at once) generated nothing worth charging.
    */
   private long failedCall(int status) {
-    if (status < 500) {
+    if (status < 500 && status != 408) {
       return 0;
     }
     long elapsed = fairShare.clock().millis() - admittedAtMillis;

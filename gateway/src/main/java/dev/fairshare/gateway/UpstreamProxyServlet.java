@@ -87,6 +87,13 @@ public final class UpstreamProxyServlet extends ProxyServlet {
           for (String name : BILLING_HEADERS) {
             headers.remove(name);
           }
+          // A LiteLLM upstream reads its own controls from headers: the timeout (a call cut short
+          // before fairshare.upstream-error-charge-after is released), retries, who is billed
+          headers.stream()
+              .map(org.eclipse.jetty.http.HttpField::getName)
+              .filter(name -> name.regionMatches(true, 0, "x-litellm-", 0, 10))
+              .toList()
+              .forEach(headers::remove);
           if (apiKey != null) {
             headers.put(HttpHeader.AUTHORIZATION, "Bearer " + apiKey);
           }

@@ -68,6 +68,32 @@ class BadInputIT {
   }
 
   @Test
+  void beneathALimitedEndpoint_onlyCallsThatGenerateNothingPass() throws Exception {
+    // Metadata updates, cancels, reads and deletes pass the filter (the gateway serves nothing
+    // there); a call that may generate (OpenAI's POST /responses/compact) cannot be limited, so it
+    // is refused, as is a method with no known meaning there
+    for (String path :
+        new String[] {"/v1/chat/completions/chatcmpl-1", "/v1/responses/resp_1/cancel"}) {
+      assertThat(gateway.post(path, "{}", key).statusCode()).as("POST %s", path).isEqualTo(404);
+    }
+    for (String path :
+        new String[] {"/v1/responses/compact", "/v1/chat/completions/chatcmpl-1/messages"}) {
+      HttpResponse<String> refused = gateway.post(path, "{\"model\":\"my-fake-model\"}", key);
+      assertThat(refused.statusCode()).as("POST %s", path).isEqualTo(400);
+      assertThat(TestGateway.error(refused).get("code").asText()).isEqualTo("unsupported_endpoint");
+    }
+    HttpResponse<String> put =
+        gateway.http.send(
+            java.net.http.HttpRequest.newBuilder(
+                    gateway.base().resolve("/v1/chat/completions/chatcmpl-1"))
+                .header("Authorization", "Bearer " + key)
+                .PUT(java.net.http.HttpRequest.BodyPublishers.ofString("{}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(put.statusCode()).isEqualTo(400);
+  }
+
+  @Test
   void unknownKey_is401_andTheMessageMasksTheKey() throws Exception {
     HttpResponse<String> r =
         gateway.post("/v1/chat/completions", HELLO, "sk-not-a-real-key-0000000");

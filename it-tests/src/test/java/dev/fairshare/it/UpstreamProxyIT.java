@@ -59,7 +59,11 @@ class UpstreamProxyIT {
               (jakarta.servlet.http.HttpServletRequest) req;
           upstreamAuthorizations.add(String.valueOf(http.getHeader("Authorization")));
           upstreamBilling.add(
-              http.getHeader("OpenAI-Organization") + "|" + http.getHeader("OpenAI-Project"));
+              http.getHeader("OpenAI-Organization")
+                  + "|"
+                  + http.getHeader("OpenAI-Project")
+                  + "|"
+                  + http.getHeader("x-litellm-timeout"));
           chain.doFilter(req, res);
         };
     context.addFilter(new FilterHolder(recorder), "/*", EnumSet.of(DispatcherType.REQUEST));
@@ -101,13 +105,16 @@ class UpstreamProxyIT {
                 .header("Content-Type", "application/json")
                 .header("OpenAI-Organization", "org-tenant")
                 .header("OpenAI-Project", "proj-tenant")
+                // A LiteLLM upstream's own controls: a timeout cutting the call short of being
+                // charged, retries, who is billed
+                .header("x-litellm-timeout", "29")
                 .POST(
                     java.net.http.HttpRequest.BodyPublishers.ofString(
                         "{\"model\":\"my-fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"))
                 .build(),
             HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-    assertThat(upstreamBilling).containsExactly("null|null");
+    assertThat(upstreamBilling).containsExactly("null|null|null");
   }
 
   @Test

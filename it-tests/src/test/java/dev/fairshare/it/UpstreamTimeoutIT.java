@@ -40,6 +40,10 @@ class UpstreamTimeoutIT {
                 Map.entry("fairshare.models.killed-worker.rpm", "100"),
                 Map.entry("fairshare.gateway.mock.killed-worker.status", "502"),
                 Map.entry("fairshare.gateway.mock.killed-worker.latency", "1500ms"),
+                Map.entry("fairshare.models.litellm-timeout.tpm", "10000"),
+                Map.entry("fairshare.models.litellm-timeout.rpm", "100"),
+                Map.entry("fairshare.gateway.mock.litellm-timeout.status", "408"),
+                Map.entry("fairshare.gateway.mock.litellm-timeout.latency", "1500ms"),
                 Map.entry("fairshare.models.down.tpm", "10000"),
                 Map.entry("fairshare.models.down.rpm", "100"),
                 Map.entry("fairshare.gateway.mock.down.status", "504")));
@@ -72,6 +76,12 @@ class UpstreamTimeoutIT {
     assertThat(late.statusCode()).isEqualTo(502);
     assertThat(standing(key, "killed-worker").tokens().used())
         .isEqualTo(reservation(body("killed-worker", false)));
+    // A late 408 is a timeout too (LiteLLM's, Bedrock's)
+    HttpResponse<String> timedOut =
+        gateway.post("/chat/completions", body("litellm-timeout", false), key);
+    assertThat(timedOut.statusCode()).isEqualTo(408);
+    assertThat(standing(key, "litellm-timeout").tokens().used())
+        .isEqualTo(reservation(body("litellm-timeout", false)));
     // The upstream is down and says so at once: it generated nothing, nothing is charged
     HttpResponse<String> fast = gateway.post("/chat/completions", body("down", false), key);
     assertThat(fast.statusCode()).isEqualTo(504);

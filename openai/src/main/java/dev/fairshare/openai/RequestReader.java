@@ -99,6 +99,19 @@ public final class RequestReader {
               throw invalidType(field, "an integer");
             }
           }
+          case "background" -> {
+            // A background response answers "queued" with no usage and generates afterwards, out
+            // of the filter's sight: its cost could never be settled, so it is not let through.
+            if (value == JsonToken.VALUE_TRUE) {
+              throw invalid(
+                  "FairShare cannot limit a background response: its usage arrives after the call."
+                      + " Send it without 'background'.",
+                  "background");
+            }
+            if (value != JsonToken.VALUE_FALSE && value != JsonToken.VALUE_NULL) {
+              throw invalidType("background", "a boolean");
+            }
+          }
           case "stream_options" -> readStreamOptions(p, value, s);
           case "messages" -> readMessages(p, value, s);
           case "prompt", "input" -> {

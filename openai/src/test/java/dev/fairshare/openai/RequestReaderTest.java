@@ -73,6 +73,25 @@ class RequestReaderTest {
   }
 
   @Test
+  void aBackgroundResponseIsRefused_itsUsageWouldArriveOutOfSight() throws Exception {
+    InvalidRequestException e =
+        catchThrowableOfType(
+            InvalidRequestException.class,
+            () -> read("{\"model\":\"m\",\"input\":\"Hi\",\"background\":true}"));
+    assertThat(e.error().status()).isEqualTo(400);
+    assertThat(e.error().param()).isEqualTo("background");
+    assertThat(
+            catchThrowableOfType(
+                    InvalidRequestException.class,
+                    () -> read("{\"model\":\"m\",\"background\":\"yes\"}"))
+                .error()
+                .param())
+        .isEqualTo("background");
+    assertThat(read("{\"model\":\"m\",\"input\":\"Hi\",\"background\":false}").model())
+        .isEqualTo("m");
+  }
+
+  @Test
   void estimatesOpenAisCookbookExampleWithinTwoTokens() throws Exception {
     // OpenAI cookbook "How to count tokens with tiktoken": these messages are 129 prompt tokens
     // for gpt-4 / gpt-3.5-turbo-0613 (cl100k_base).
